@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { sql } from 'kysely'
+import { registerBodyParsers } from './http/body-parsers.ts'
+import { instrumentHttp, type Metrics } from './http/metrics.ts'
+import { SURFACE_DOCUMENTS, surfaceDocument, type SurfaceName } from './http/openapi.ts'
+import { registerJobMetrics } from './jobs/index.ts'
+import type { Services } from './services.ts'
+import { threadsJsonSchema } from './core/bot/index.ts'
+import { cassSurface } from './surfaces/cass/index.ts'
+import { sandboxSurface } from './surfaces/sandbox/index.ts'
+import { adminSurface } from './surfaces/admin/index.ts'
+import { twilioWebhooks } from './surfaces/twilio/index.ts'
+import { messengerWebhooks } from './surfaces/messenger/index.ts'
+import { embedSurface } from './surfaces/embed/index.ts'
+
+export interface AppOptions {
+  services: Services
+  metrics: Metrics
+  /** A pino logger instance or Fastify logger options; false for none. */
+  logger?: FastifyServerOptions['loggerInstance'] | false
+}
+
+/** Largest request body accepted, per the bad-input rules (413 beyond it). */
+export const BODY_LIMIT = 1024 * 1024
+
+const OPENAPI_INFO = {
+  cass: {
+    title: 'Switchboard — Person & bot API (Cass-compatible)',
+    description: 'Wire-compatible with the Cass third-party integration API. Authenticate with `Authorization: Basic base64(client:token)`, or `client` and `auth` parameters.',
+  },
+}
+
+/** The whole HTTP application as one Fastify instance (not listening yet). */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { services, metrics } = opts
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: BODY_LIMIT,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID()
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // HEAD would run a GET route's handler, and some GETs of the vendor APIs create things.
+    exposeHeadRoutes: false,
+    // Errors raised before routing (a path with a broken %-escape) in the common `{"message"}` shape.
+    frameworkErrors: (err, _req, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400
+      void (reply as FastifyReply).code(status).type('application/json; charset=utf-8').send(JSON.stringify({ message: err.message }))
+    },
+  })
+  app.decorateRequest('tenant', null)
+  // On shutdown, answers to requests already in flight close their keep-alive connection, so the
+  // server can finish those requests and then stop instead of waiting for idle clients.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onSend', (req, reply, payload, done) => {
+    reply.header('x-request-id', req.id)
+    if (closing) reply.header('connection', 'close')
+    done(null, payload)
+  })
+  registerBodyParsers(app)
+  instrumentHttp(app, metrics)
+  registerJobMetrics(metrics.registry, services.jobs)
+  // Routes enqueue jobs (a message to send), so the queue must be up before the first request. A
+  // process with workers started it already; an API-only process (or a test) starts it here to
+  // enqueue only, and stops it after the last request.
+  if (!services.jobs.started) {
+    await services.jobs.start()
+    app.addHook('onClose', async () => services.jobs.stop())
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { ...OPENAPI_INFO.cass, version: '1.0.0' },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'client:token' },
+          clientParams: { type: 'apiKey', in: 'query', name: 'auth', description: 'Legacy: `client` and `auth` URL parameters' },
+        },
+      },
+    },
+    hideUntagged: true,
+  })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { urls: (Object.keys(SURFACE_DOCUMENTS) as SurfaceName[]).map((name) => ({ name, url: `/openapi/${name}.json` })) } as Record<string, unknown>,
+  })
+
+  // Operations
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  // The JSON Schema of a bot thread file (public: editors and CI validate content against it).
+  const threadsSchema = JSON.stringify(threadsJsonSchema(), null, 2)
+  app.get('/schemas/threads.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(threadsSchema))
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await sql`SELECT 1`.execute(services.store.db)
+      return { status: 'ready', database: 'ok' }
+    } catch (err) {
+      return reply.code(503).send({ status: 'unavailable', database: (err as Error).message })
+    }
+  })
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType)
+    return metrics.registry.metrics()
+  })
+  // One document per surface, cut from the app-wide one (built once, on first request).
+  let fullDocument: ReturnType<typeof app.swagger> | undefined
+  for (const surface of Object.keys(SURFACE_DOCUMENTS) as SurfaceName[]) {
+    app.get(`/openapi/${surface}.json`, async () => surfaceDocument((fullDocument ??= app.swagger()) as Parameters<typeof surfaceDocument>[0], surface))
+  }
+
+  await app.register(cassSurface, { services })
+  if (services.config.sandboxPage) await app.register(sandboxSurface, { services, prefix: '/sandbox' })
+  await app.register(adminSurface, { services, prefix: '/admin' })
+  await app.register(twilioWebhooks, { services, prefix: '/webhooks/twilio' })
+  await app.register(messengerWebhooks, { services, prefix: '/webhooks/messenger' })
+  await app.register(embedSurface, { services, prefix: '/embed' })
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ message: `Route ${req.method}:${req.url.split('?')[0]} not found` }))
+  app.setErrorHandler((err, req, reply) => {
+    const e = err as { statusCode?: number; message: string; code?: string }
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body is too large' })
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return reply.code(e.statusCode).send({ message: e.message })
+    req.log.error({ err }, 'unhandled error')
+    return reply.code(500).send({ message: 'Internal Server Error', error_id: req.id })
+  })
+  return app
+}

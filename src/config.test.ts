@@ -1,0 +1,52 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './config.ts'
+
+const dir = () => mkdtempSync(join(tmpdir(), 'sb-config-'))
+
+describe('loadConfig', () => {
+  it('has working defaults and generates the secret key into the data dir once', () => {
+    const dataDir = dir()
+    const a = loadConfig({ SWITCHBOARD_DATA_DIR: dataDir })
+    expect(a).toMatchObject({ port: 8080, host: '127.0.0.1', databaseUrl: undefined, dataDir, logLevel: 'info', publicUrl: 'http://127.0.0.1:8080' })
+    expect(a.secretKey).toHaveLength(32)
+    expect(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim()).toBe(a.secretKey.toString('hex'))
+    const b = loadConfig({ SWITCHBOARD_DATA_DIR: dataDir })
+    expect(b.secretKey.equals(a.secretKey)).toBe(true)
+    expect(Object.isFrozen(a)).toBe(true)
+  })
+
+  it('serves the sandbox page unless SWITCHBOARD_SANDBOX turns it off', () => {
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir() }).sandboxPage).toBe(true)
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_SANDBOX: 'false' }).sandboxPage).toBe(false)
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_SANDBOX: 'on' }).sandboxPage).toBe(true)
+  })
+
+  it('reads every variable', () => {
+    const c = loadConfig({ PORT: '9000', HOST: '0.0.0.0', DATABASE_URL: 'postgres://u:p@db:5432/x', SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_SECRET_KEY: 'ab'.repeat(32), LOG_LEVEL: 'WARN' })
+    expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', databaseUrl: 'postgres://u:p@db:5432/x', logLevel: 'warn', publicUrl: 'http://127.0.0.1:9000' })
+    expect(c.secretKey.toString('hex')).toBe('ab'.repeat(32))
+  })
+
+  it.each([
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
+    ['SWITCHBOARD_SECRET_KEY', { SWITCHBOARD_SECRET_KEY: 'short' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['SWITCHBOARD_SANDBOX', { SWITCHBOARD_SANDBOX: 'maybe' }],
+  ])('names %s when it is invalid', (variable, env) => {
+    let error: unknown
+    try {
+      loadConfig({ SWITCHBOARD_DATA_DIR: dir(), ...env })
+    } catch (err) {
+      error = err
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).variable).toBe(variable)
+    expect((error as Error).message).toContain(variable)
+  })
+})

@@ -1,0 +1,140 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
+import type { ConversationsTable, DB } from '../../db/schema.ts'
+import type { StorableField } from './threads.schema.ts'
+import type { TranscriptEntry } from './bot.types.ts'
+
+type Executor = Kysely<DB> | Transaction<DB>
+export type ConversationRow = Selectable<ConversationsTable>
+
+/** A person as the bot reads them: ids, how to reach them, the fields placeholders show. */
+export interface BotPerson {
+  readonly id: string
+  readonly cassId: string | null
+  readonly protocol: string
+  readonly phone: string | null
+  readonly timezone: string | null
+  readonly first_name: string | null
+  readonly last_name: string | null
+  readonly external_id: string | null
+  readonly external_username: string | null
+  readonly external_org: string | null
+  readonly external_data_1: string | null
+  readonly external_data_2: string | null
+  readonly external_data_3: string | null
+}
+
+export interface NewConversation {
+  personId: string
+  threadName: string
+  threadVersion: number
+  startedBy: string
+  startKey: string | null
+}
+
+/** Data access for conversations and the transcript; every method takes the tenant first. */
+export class BotRepository {
+  readonly #db: Kysely<DB>
+  constructor(db: Kysely<DB>) {
+    this.#db = db
+  }
+
+  #people(db: Executor) {
+    return db.selectFrom('people as p')
+      .leftJoin('person_identities as i', (j) => j.onRef('i.person_id', '=', 'p.id').on('i.surface', '=', 'cass'))
+      .select([
+        'p.id', 'i.public_id as cassId', 'p.protocol', 'p.phone', 'p.timezone', 'p.first_name', 'p.last_name', 'p.external_id',
+        'p.external_username', 'p.external_org', 'p.external_data_1', 'p.external_data_2', 'p.external_data_3',
+      ])
+  }
+
+  async findPerson(db: Executor, tenantId: string, personId: string): Promise<BotPerson | undefined> {
+    return this.#people(db).where('p.tenant_id', '=', tenantId).where('p.id', '=', personId).executeTakeFirst()
+  }
+
+  /** The tenant's person behind an inbound address the delivery directory does not know. */
+  async findPersonByChannelAddress(db: Executor, tenantId: string, channel: string, address: string): Promise<BotPerson | undefined> {
+    if (channel === 'webchat') {
+      if (!/^[0-9a-f-]{36}$/i.test(address)) return undefined
+      return this.#people(db).where('p.tenant_id', '=', tenantId).where('i.public_id', '=', address.toLowerCase()).executeTakeFirst()
+    }
+    if (channel === 'messenger') return this.#people(db).where('p.tenant_id', '=', tenantId).where('p.external_id', '=', address).executeTakeFirst()
+    return undefined
+  }
+
+  /** Whether another of the tenant's people has this external_id. */
+  async externalIdTaken(db: Executor, tenantId: string, personId: string, externalId: string): Promise<boolean> {
+    const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', externalId).where('id', '!=', personId).executeTakeFirst()
+    return row !== undefined
+  }
+
+  /** Store a free-text answer on the person; external_id only while it is unset. */
+  async storeField(trx: Transaction<DB>, tenantId: string, personId: string, field: StorableField, value: string): Promise<void> {
+    let q = trx.updateTable('people').set({ [field]: value, updated_at: sql`now()` }).where('tenant_id', '=', tenantId).where('id', '=', personId)
+    if (field === 'external_id') q = q.where('external_id', 'is', null)
+    await q.execute()
+  }
+
+  /** The person's active conversation, locked for this transaction. */
+  async lockActive(trx: Transaction<DB>, tenantId: string, personId: string): Promise<ConversationRow | undefined> {
+    return trx.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', '=', personId).where('status', '=', 'active')
+      .forUpdate().executeTakeFirst()
+  }
+
+  async findActive(tenantId: string, personId: string): Promise<ConversationRow | undefined> {
+    return this.#db.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', '=', personId).where('status', '=', 'active').executeTakeFirst()
+  }
+
+  async findLatest(tenantId: string, personId: string): Promise<ConversationRow | undefined> {
+    return this.#db.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', '=', personId)
+      .orderBy('created_at', 'desc').orderBy('id').limit(1).executeTakeFirst()
+  }
+
+  async markReplaced(trx: Transaction<DB>, tenantId: string, id: string): Promise<void> {
+    await trx.updateTable('conversations').set({ status: 'replaced', awaiting: 'none', ended_at: sql`now()`, updated_at: sql`now()` })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).execute()
+  }
+
+  /** A new active conversation; undefined when `startKey` was used before. */
+  async insert(trx: Transaction<DB>, tenantId: string, c: NewConversation): Promise<ConversationRow | undefined> {
+    return trx.insertInto('conversations')
+      .values({ tenant_id: tenantId, person_id: c.personId, thread_name: c.threadName, thread_version: c.threadVersion, started_by: c.startedBy, start_key: c.startKey })
+      .onConflict((oc) => oc.columns(['tenant_id', 'start_key']).where('start_key', 'is not', null).doNothing())
+      .returningAll().executeTakeFirst()
+  }
+
+  async save(trx: Transaction<DB>, tenantId: string, id: string, s: {
+    threadName: string; step: number; awaiting: 'none' | 'choice' | 'text'; reprompts: number; variables: Record<string, string>
+    placeholders: Record<string, string>; thenThread: string | null; autoping: { after: string; thread: string } | null; seq: number; ended: boolean
+  }): Promise<void> {
+    await trx.updateTable('conversations').set({
+      thread_name: s.threadName, step: s.step, awaiting: s.awaiting, reprompts: s.reprompts, variables: JSON.stringify(s.variables),
+      placeholders: JSON.stringify(s.placeholders), then_thread: s.thenThread, autoping: s.autoping ? JSON.stringify(s.autoping) : null, seq: s.seq,
+      status: s.ended ? 'ended' : 'active', ended_at: s.ended ? sql`now()` : null, updated_at: sql`now()`,
+    }).where('tenant_id', '=', tenantId).where('id', '=', id).execute()
+  }
+
+  /** One transcript row; false when the message (by its outbox or inbound id) already has one. */
+  async insertTranscript(trx: Transaction<DB>, tenantId: string, row: {
+    personId: string; direction: 'in' | 'out'; channel: string; text: string; conversationId: string | null; threadName: string | null
+    step: number | null; outboxMessageId?: string | null; inboundMessageId?: string | null
+  }): Promise<boolean> {
+    const r = await sql`INSERT INTO transcript_messages
+        (tenant_id, person_id, direction, channel, text, conversation_id, thread_name, step, outbox_message_id, inbound_message_id, created_at)
+      VALUES (${tenantId}, ${row.personId}, ${row.direction}, ${row.channel}, ${row.text}, ${row.conversationId}, ${row.threadName}, ${row.step},
+        ${row.outboxMessageId ?? null}, ${row.inboundMessageId ?? null}, clock_timestamp())
+      ON CONFLICT DO NOTHING`.execute(trx)
+    return Number(r.numAffectedRows ?? 0) > 0
+  }
+
+  /** The person's transcript, oldest first. */
+  async listTranscript(tenantId: string, personId: string, opts: { limit: number; since?: Date | undefined }): Promise<TranscriptEntry[]> {
+    let q = this.#db.selectFrom('transcript').selectAll().where('tenant_id', '=', tenantId).where('core_person_id', '=', personId)
+    if (opts.since) q = q.where('created_at', '>', opts.since)
+    // The newest `limit`, returned oldest first.
+    const rows = await q.orderBy('created_at', 'desc').orderBy(sql`sort_key DESC NULLS LAST`).limit(opts.limit).execute()
+    return rows.reverse().map((r) => ({
+      id: r.message_id, personId: r.core_person_id, direction: r.direction, channel: r.channel, text: r.text,
+      threadName: r.thread_name, step: r.step, conversationId: r.conversation_id, createdAt: r.created_at,
+    }))
+  }
+}

@@ -1,0 +1,348 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { DB } from '../../db/schema.ts'
+import type { JobQueue } from '../../jobs/index.ts'
+import { AppError, NotFoundError, ValidationError } from '../errors.ts'
+import { SEND_MESSAGE_JOB, type DeliveryService, type InboundMessage, type OutboxMessage } from '../delivery/index.ts'
+import type { PeopleService } from '../people/index.ts'
+import { computeDueAt, parseDuration, type SchedulingService } from '../scheduling/index.ts'
+import type { Tenant } from '../tenants/index.ts'
+import { BotRepository, type BotPerson, type ConversationRow } from './bot.repository.ts'
+import type { BotAddress, ConversationSummary, PingInput, TranscriptEntry } from './bot.types.ts'
+import { choiceLabel } from './match.ts'
+import { PERSON_PLACEHOLDERS, placeholdersIn } from './render.ts'
+import { answerConversation, currentAsk, startConversation, type ConversationState, type RunResult, type StartOptions } from './runtime.ts'
+import type { ThreadSet, ThreadsService } from './threads.service.ts'
+import type { Thread } from './threads.schema.ts'
+
+type TenantRef = Pick<Tenant, 'id'>
+
+/** Delivery failed while a synchronous ping waited for it (the Cass surface answers 502). */
+export class DeliveryFailedError extends AppError<{ error: string }> {}
+
+export interface BotServiceDeps {
+  readonly db: Kysely<DB>
+  readonly threads: ThreadsService
+  readonly delivery: DeliveryService
+  readonly scheduling: SchedulingService
+  readonly people: PeopleService
+  readonly jobs: JobQueue
+}
+
+/** How long a synchronous ping waits for the delivery workers to hand its messages to the provider. */
+const SYNC_WAIT_MS = 10_000
+const DEFAULT_TIME_ZONE = 'UTC'
+
+/** How the bot reaches a person: sms and WhatsApp by phone, Messenger by page-scoped id, web chat by Cass person id. */
+export function addressFor(person: Pick<BotPerson, 'protocol' | 'phone' | 'external_id' | 'cassId' | 'id'>): BotAddress | undefined {
+  switch (person.protocol) {
+    case 'sms': return person.phone ? { channel: 'sms', to: person.phone } : undefined
+    case 'WHATSAPP': return person.phone ? { channel: 'whatsapp', to: person.phone } : undefined
+    // A Messenger person's page-scoped id is their external_id (what the page webhook sends); else
+    // their phone (Messenger's customer matching).
+    case 'facebook': return person.external_id ? { channel: 'messenger', to: person.external_id } : person.phone ? { channel: 'messenger', to: person.phone } : undefined
+    // The sandbox protocol talks like the web chat: no phone needed, visible in the sandbox outbox.
+    case 'sandbox':
+    case 'web': return { channel: 'webchat', to: person.cassId ?? person.id }
+    default: return undefined
+  }
+}
+
+function stateOf(row: ConversationRow): ConversationState {
+  return {
+    threadName: row.thread_name, step: row.step, awaiting: row.awaiting, reprompts: row.reprompts, variables: row.variables ?? {},
+    placeholders: row.placeholders ?? {}, thenThread: row.then_thread, autoping: row.autoping, status: 'active',
+  }
+}
+
+/** Variables a thread's steps may set (`store: {var}`, choice `set`): placeholders those may fill. */
+function variablesSetBy(thread: Thread): Set<string> {
+  const out = new Set<string>()
+  for (const step of thread.steps) {
+    if ('ask' in step) {
+      if (step.store && 'var' in step.store) out.add(step.store.var.toUpperCase())
+      for (const c of step.choices ?? []) for (const k of Object.keys(c.set ?? {})) out.add(k.toUpperCase())
+    }
+  }
+  return out
+}
+
+function textsOf(thread: Thread): string[] {
+  const out: string[] = []
+  for (const step of thread.steps) {
+    if ('say' in step) out.push(step.say)
+    else if ('ask' in step) {
+      out.push(step.ask)
+      for (const t of [step.otherwise, step.confirm, step.if_set, step.fallback?.say]) if (t) out.push(t)
+      for (const c of step.choices ?? []) if (c.say) out.push(c.say)
+    } else if ('end' in step && typeof step.end === 'string') out.push(step.end)
+  }
+  return out
+}
+
+/**
+ * The bot runtime: starts conversations (pings, check-ins, the tenant's default thread), advances
+ * them with what people write (any channel's inbound messages, the web chat), and keeps the
+ * transcript. Each event is one transaction that saves the conversation, queues its messages in
+ * the delivery outbox (idempotency key `bot:<conversation>:<n>`), records check-ins and autopings
+ * and writes the transcript, so nothing is half-done and a retried event sends nothing twice.
+ */
+export class BotService {
+  readonly #db: Kysely<DB>
+  readonly #deps: BotServiceDeps
+  readonly #repo: BotRepository
+
+  constructor(deps: BotServiceDeps) {
+    this.#deps = deps
+    this.#db = deps.db
+    this.#repo = new BotRepository(deps.db)
+  }
+
+  /** The delivery inbound handler: register with `delivery.onInbound(bot.inboundHandler)`. */
+  readonly inboundHandler = (message: InboundMessage): Promise<void> => this.handleInbound(message)
+
+  /**
+   * Send a person into a thread (`/ping_person`). Their running conversation, if any, is replaced.
+   * Throws NotFoundError `person_not_found` / `person_not_in_tenant`; ValidationError
+   * `thread_not_found` (details.threadName), `missing_placeholder` (details.placeholder `<<X>>`),
+   * `person_unreachable`; DeliveryFailedError `delivery_failed` when `wait` and the provider
+   * refused a message. Nothing is written when it throws before delivery.
+   */
+  async ping(tenant: Tenant, input: PingInput): Promise<{ personId: string; conversationId: string; messages: OutboxMessage[] }> {
+    const person = await this.#deps.people.getByRef(tenant, input.personRef)
+    const { set, next, placeholders, messages } = await this.checkPing(tenant, input)
+    const address = addressFor({ ...person, cassId: person.cassId, external_id: person.externalId })
+    if (!address) throw new ValidationError('person_unreachable', `person ${person.cassId} has no address for protocol ${person.protocol}`, { protocol: person.protocol })
+
+    await this.#deps.jobs.start()
+    const result = await this.#db.transaction().execute(async (trx) => {
+      const started = await this.#start(trx, tenant, person.id, set, input.threadName, {
+        startedBy: 'ping', startKey: null,
+        options: { messages, autoNext: input.autoNext === true, thenThread: next ?? null, placeholders },
+      })
+      return started!
+    })
+    await this.#afterCommit(tenant, result.messages, input.wait)
+    return { personId: person.id, conversationId: result.conversationId, messages: result.messages }
+  }
+
+  /**
+   * Check a ping without sending anything: the threads exist and every placeholder the messages or
+   * the thread's texts use is a person field, supplied, or a variable the thread sets. Throws
+   * ValidationError `thread_not_found` (details.threadName) or `missing_placeholder`
+   * (details.placeholder `<<X>>`). Person creation with `ping=1` calls it before creating.
+   */
+  async checkPing(tenant: TenantRef, input: Pick<PingInput, 'threadName' | 'nextThreadName' | 'messages' | 'placeholders'>) {
+    const set = await this.#deps.threads.current(tenant)
+    const thread = set.thread(input.threadName)
+    if (!thread) throw new ValidationError('thread_not_found', `no thread ${input.threadName}`, { threadName: input.threadName })
+    const next = input.nextThreadName !== undefined && input.nextThreadName !== '' ? input.nextThreadName : undefined
+    if (next !== undefined && !set.thread(next)) throw new ValidationError('thread_not_found', `no thread ${next}`, { threadName: next })
+    const placeholders: Record<string, string> = {}
+    for (const [k, v] of Object.entries(input.placeholders ?? {})) placeholders[k.toUpperCase()] = v
+    const messages = (input.messages ?? []).filter((m) => m.trim() !== '')
+    const known = new Set([...Object.keys(PERSON_PLACEHOLDERS), ...Object.keys(placeholders), ...variablesSetBy(thread)])
+    for (const text of [...messages, ...textsOf(thread)]) {
+      const missing = placeholdersIn(text).find((p) => !known.has(p))
+      if (missing) throw new ValidationError('missing_placeholder', `missing placeholder <<${missing}>>`, { placeholder: `<<${missing}>>` })
+    }
+    return { set, thread, next, placeholders, messages }
+  }
+
+  /**
+   * Start a thread for a person in the caller's transaction — what a fired check-in or autoping
+   * does. With `startKey`, starting twice with the same key starts once (undefined the second
+   * time). The person's running conversation is replaced. Messages are queued in `trx`; call
+   * `wakeDelivery()` after commit for prompt sending in this process.
+   * Throws ValidationError `thread_not_found`, `person_unreachable`; NotFoundError `person_not_found`.
+   */
+  async startThread(trx: Transaction<DB>, tenant: TenantRef, personId: string, threadName: string, opts: {
+    startedBy: string; startKey?: string; placeholders?: Record<string, string>
+    /**
+     * The tenant's current content, read by the caller before its transaction (the scheduler): on
+     * the embedded store nothing inside a transaction may read through another connection.
+     */
+    threads?: ThreadSet
+  }): Promise<{ conversationId: string; messages: OutboxMessage[] } | undefined> {
+    const set = opts.threads ?? await this.#deps.threads.current(tenant, trx)
+    if (!set.thread(threadName)) throw new ValidationError('thread_not_found', `no thread ${threadName}`, { threadName })
+    return this.#start(trx, tenant, personId, set, threadName, {
+      startedBy: opts.startedBy, startKey: opts.startKey ?? null,
+      options: { placeholders: opts.placeholders ?? {} },
+    })
+  }
+
+  /** Wake this process's delivery workers (after a transaction that queued bot messages commits). */
+  wakeDelivery(): void {
+    this.#deps.jobs.wake(SEND_MESSAGE_JOB)
+  }
+
+  /**
+   * What a person wrote in the web chat: stored as an inbound `webchat` message (from the person's
+   * Cass id) and handed to the bot by the inbound worker, like any channel's message.
+   */
+  async receive(tenant: Tenant, personRef: string, text: string): Promise<InboundMessage> {
+    const person = await this.#deps.people.getByRef(tenant, personRef)
+    const { message } = await this.#deps.delivery.receive(tenant, { channel: 'webchat', from: person.cassId, body: text, provider: 'webchat' })
+    return message
+  }
+
+  /**
+   * Advance the sender's conversation with an inbound message. Idempotent (a message is handled
+   * once: its transcript row is the marker). A sender who is not one of the tenant's people gets
+   * no answer; a person with no running conversation gets the tenant's `default_thread`, if the
+   * content names one, else no answer.
+   */
+  async handleInbound(message: InboundMessage): Promise<void> {
+    const tenant = { id: message.tenantId }
+    const person = message.personId
+      ? await this.#repo.findPerson(this.#db, tenant.id, message.personId)
+      : await this.#repo.findPersonByChannelAddress(this.#db, tenant.id, message.channel, message.from)
+    if (!person) return
+    const current = await this.#deps.threads.current(tenant)
+    await this.#deps.jobs.start()
+    const queued = await this.#db.transaction().execute(async (trx) => {
+      const active = await this.#repo.lockActive(trx, tenant.id, person.id)
+      const first = await this.#repo.insertTranscript(trx, tenant.id, {
+        personId: person.id, direction: 'in', channel: message.channel, text: message.body, conversationId: active?.id ?? null,
+        threadName: active?.thread_name ?? null, step: active ? active.step : null, inboundMessageId: message.id,
+      })
+      if (!first) return []
+      if (!active || active.awaiting === 'none') {
+        const fallback = current.document.default_thread
+        if (!fallback || !current.thread(fallback)) return []
+        const started = await this.#start(trx, tenant, person.id, current, fallback, { startedBy: 'inbound', startKey: `inbound:${message.id}`, options: {} })
+        return started?.messages ?? []
+      }
+      const set = active.thread_version === current.version ? current : await this.#deps.threads.version(tenant, active.thread_version, trx)
+      const state = stateOf(active)
+      const fresh = await this.#repo.findPerson(trx, tenant.id, person.id) ?? person
+      let storeRejected: 'taken' | undefined
+      const ask = currentAsk(state, set)
+      if (ask?.store && 'field' in ask.store && ask.store.field === 'external_id' && fresh.external_id === null) {
+        const value = message.body.trim().slice(0, 1000)
+        if (value !== '' && await this.#repo.externalIdTaken(trx, tenant.id, person.id, value)) storeRejected = 'taken'
+      }
+      const run = answerConversation(state, message.body, { thread: set.thread, person: fresh }, storeRejected ? { storeRejected } : {})
+      return this.#apply(trx, tenant, fresh, active, run)
+    })
+    if (queued.length > 0) this.wakeDelivery()
+  }
+
+  /** The person's transcript, oldest first (the newest `limit`, default 200, at most 1000). */
+  async transcript(tenant: TenantRef, personId: string, opts: { limit?: number; since?: Date } = {}): Promise<TranscriptEntry[]> {
+    const limit = opts.limit ?? 200
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('invalid_limit', 'limit must be an integer 1-1000')
+    return this.#repo.listTranscript(tenant.id, personId, { limit, since: opts.since })
+  }
+
+  /** The person's running conversation (else their latest), with the quick replies it offers; undefined when they never had one. */
+  async conversation(tenant: TenantRef, personId: string): Promise<ConversationSummary | undefined> {
+    const row = (await this.#repo.findActive(tenant.id, personId)) ?? (await this.#repo.findLatest(tenant.id, personId))
+    if (!row) return undefined
+    const set = await this.#deps.threads.version(tenant, row.thread_version)
+    const ask = row.status === 'active' ? currentAsk(stateOf(row), set) : undefined
+    return {
+      id: row.id, personId: row.person_id, threadName: row.thread_name, threadVersion: row.thread_version, step: row.step, status: row.status,
+      awaiting: row.status === 'active' ? row.awaiting : 'none', quickReplies: ask?.choices?.map(choiceLabel) ?? [], updatedAt: row.updated_at,
+    }
+  }
+
+  async #start(trx: Transaction<DB>, tenant: TenantRef, personId: string, set: ThreadSet, threadName: string, o: {
+    startedBy: string; startKey: string | null; options: StartOptions
+  }): Promise<{ conversationId: string; messages: OutboxMessage[] } | undefined> {
+    const person = await this.#repo.findPerson(trx, tenant.id, personId)
+    if (!person) throw new NotFoundError('person_not_found', `unknown person ${personId}`, { personId })
+    if (!addressFor(person)) throw new ValidationError('person_unreachable', `person has no address for protocol ${person.protocol}`, { protocol: person.protocol })
+    const previous = await this.#repo.lockActive(trx, tenant.id, personId)
+    if (o.startKey !== null) {
+      // A repeated start key (a check-in fired twice) starts nothing: checked before replacing.
+      const taken = await trx.selectFrom('conversations').select('id').where('tenant_id', '=', tenant.id).where('start_key', '=', o.startKey).executeTakeFirst()
+      if (taken) return undefined
+    }
+    if (previous) {
+      await this.#repo.markReplaced(trx, tenant.id, previous.id)
+      await this.#deps.scheduling.replaceAutoping(trx, tenant.id, previous.id)
+    }
+    const row = await this.#repo.insert(trx, tenant.id, { personId, threadName, threadVersion: set.version, startedBy: o.startedBy, startKey: o.startKey })
+    if (!row) return undefined
+    const run = startConversation(threadName, { thread: set.thread, person }, o.options)
+    const messages = await this.#apply(trx, tenant, person, row, run)
+    return { conversationId: row.id, messages }
+  }
+
+  /** Carry out a run's effects and save its state, in `trx`. Returns the queued messages. */
+  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult): Promise<OutboxMessage[]> {
+    const address = addressFor(person)
+    const queued: OutboxMessage[] = []
+    let seq = row.seq
+    for (const effect of run.effects) {
+      if (effect.type === 'send') {
+        if (!address) continue
+        seq++
+        const { message } = await this.#deps.delivery.send(tenant, {
+          channel: address.channel, to: address.to, body: effect.text, personId: person.id, idempotencyKey: `bot:${row.id}:${seq}`,
+          ...(effect.quickReplies ? { data: { quick_replies: [...effect.quickReplies] } } : {}),
+        }, { trx })
+        await this.#repo.insertTranscript(trx, tenant.id, {
+          personId: person.id, direction: 'out', channel: address.channel, text: effect.text, conversationId: row.id,
+          threadName: effect.threadName, step: effect.step, outboxMessageId: message.id,
+        })
+        queued.push(message)
+      } else if (effect.type === 'store_field') {
+        await this.#repo.storeField(trx, tenant.id, person.id, effect.field, effect.value)
+      } else if (effect.type === 'checkin') {
+        const dueAt = computeDueAt({ now: new Date(), after: effect.after, at: effect.at, timeZone: person.timezone ?? DEFAULT_TIME_ZONE })
+        await this.#deps.scheduling.schedule(trx, {
+          tenantId: tenant.id, personId: person.id, type: 'checkin', threadName: effect.threadName, dueAt, conversationId: row.id,
+          // One check-in per conversation, step and message count: a retried event records it once.
+          idempotencyKey: `checkin:${row.id}:${effect.fromThread}:${effect.step}:${seq}`,
+        })
+      }
+    }
+    const s = run.state
+    const ended = s.status === 'ended'
+    // The person goes quiet from here: (re)schedule the conversation's autoping while it waits.
+    const afterMs = s.autoping ? parseDuration(s.autoping.after) : undefined
+    const waiting = !ended && s.awaiting !== 'none'
+    await this.#deps.scheduling.replaceAutoping(trx, tenant.id, row.id, waiting && s.autoping && afterMs
+      ? { personId: person.id, threadName: s.autoping.thread, dueAt: new Date(Date.now() + afterMs), idempotencyKey: `autoping:${row.id}:${seq}:${s.step}:${s.reprompts}` }
+      : undefined)
+    await this.#repo.save(trx, tenant.id, row.id, {
+      threadName: s.threadName, step: s.step, awaiting: ended ? 'none' : s.awaiting, reprompts: s.reprompts, variables: { ...s.variables },
+      placeholders: { ...s.placeholders }, thenThread: s.thenThread, autoping: s.autoping, seq, ended,
+    })
+    return queued
+  }
+
+  /**
+   * After the transaction: wake the delivery workers; a synchronous ping then waits until each
+   * message was handed to its provider, and reports the first failed attempt (the queue still
+   * retries a temporary failure) or a wait longer than SYNC_WAIT_MS.
+   */
+  async #afterCommit(tenant: TenantRef, messages: OutboxMessage[], wait: boolean): Promise<void> {
+    if (messages.length === 0) return
+    this.wakeDelivery()
+    if (!wait) return
+    const deadline = Date.now() + SYNC_WAIT_MS
+    let pending = messages.map((m) => m.id)
+    let pause = 5
+    while (pending.length > 0) {
+      // Listen before reading, so an attempt that concludes in between is not missed.
+      const settled = this.#deps.delivery.whenSettled(pending[0]!, pause)
+      const still: string[] = []
+      for (const id of pending) {
+        const m = await this.#deps.delivery.getOutbox(tenant, id)
+        if (m.status === 'sent' || m.status === 'delivered') continue
+        if (m.status === 'failed' || (m.attempts > 0 && m.lastError !== null)) {
+          throw new DeliveryFailedError('delivery_failed', m.lastError ?? 'delivery failed', { error: m.lastError ?? 'delivery failed' })
+        }
+        still.push(id)
+      }
+      pending = still
+      if (pending.length === 0) break
+      if (Date.now() > deadline) throw new DeliveryFailedError('delivery_failed', 'the provider did not confirm in time', { error: 'the provider did not confirm in time' })
+      await settled
+      pause = Math.min(pause * 2, 100)
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml'
+import type { Kysely, Transaction } from 'kysely'
+import type { DB } from '../../db/schema.ts'
+import { ValidationError } from '../errors.ts'
+import type { Tenant } from '../tenants/index.ts'
+import { BUILTIN_THREADS, BUILTIN_THREAD_NAMES } from './builtin-threads.ts'
+import { ThreadsRepository } from './threads.repository.ts'
+import { validateThreadsDocument, type Thread, type ThreadsDocument } from './threads.schema.ts'
+
+/** A tenant's content at one version, with the built-in threads. */
+export interface ThreadSet {
+  /** 0 when the tenant never loaded content (only the built-in threads exist). */
+  readonly version: number
+  readonly document: ThreadsDocument
+  /** The thread of a name, built-ins included. */
+  thread(name: string): Thread | undefined
+  /** Every thread name, the tenant's first, then the built-ins. */
+  readonly names: readonly string[]
+}
+
+/** The answer of a load. */
+export interface LoadedThreads {
+  readonly version: number
+  readonly threads: readonly string[]
+}
+
+/** Largest thread file accepted. */
+export const MAX_THREADS_SOURCE = 1024 * 1024
+const EMPTY: ThreadsDocument = { threads: {} }
+const CACHE_MAX = 500
+
+function threadSet(version: number, document: ThreadsDocument): ThreadSet {
+  return {
+    version, document,
+    thread: (name) => (Object.hasOwn(document.threads, name) ? document.threads[name] : Object.hasOwn(BUILTIN_THREADS, name) ? BUILTIN_THREADS[name] : undefined),
+    names: [...Object.keys(document.threads), ...BUILTIN_THREAD_NAMES],
+  }
+}
+
+/**
+ * Parse a thread file (YAML, or JSON with `format: 'json'`) and validate it. Throws ValidationError
+ * `invalid_threads` with `errors`, each `path: problem`.
+ */
+export function parseThreads(source: string, format?: 'yaml' | 'json'): ThreadsDocument {
+  const fail = (errors: string[]): never => {
+    throw new ValidationError('invalid_threads', errors[0]!, { errors })
+  }
+  if (typeof source !== 'string' || source.trim() === '') fail(['(document): the thread file is empty'])
+  if (source.length > MAX_THREADS_SOURCE) fail([`(document): the thread file is larger than ${MAX_THREADS_SOURCE} bytes`])
+  if (source.includes('\u0000')) fail(['(document): the thread file contains a NUL character'])
+  let parsed: unknown
+  try {
+    if (format === 'json') parsed = JSON.parse(source)
+    else parsed = parseYaml(source, { maxAliasCount: 100, uniqueKeys: true })
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const pos = err.linePos?.[0]
+      fail([`(document)${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${err.message.split('\n')[0]}`])
+    }
+    fail([`(document): ${(err as Error).message}`])
+  }
+  const result = validateThreadsDocument(parsed, BUILTIN_THREAD_NAMES)
+  if (!result.ok) fail(result.errors)
+  return (result as { document: ThreadsDocument }).document
+}
+
+/**
+ * The tenant's bot threads: loading versioned content from YAML or JSON, and reading it back.
+ * Versions never change once written, so they are cached in the process.
+ */
+export class ThreadsService {
+  readonly #db: Kysely<DB>
+  readonly #repo: ThreadsRepository
+  readonly #versions = new Map<string, ThreadSet>()
+
+  constructor(db: Kysely<DB>) {
+    this.#db = db
+    this.#repo = new ThreadsRepository(db)
+  }
+
+  /** Throws ValidationError `thread_not_found` unless the tenant has (or is built with) a thread of this name. */
+  async requireThread(tenant: Pick<Tenant, 'id'>, name: string): Promise<void> {
+    if (BUILTIN_THREAD_NAMES.includes(name)) return
+    if (!(await this.#repo.exists(tenant.id, name))) throw new ValidationError('thread_not_found', `no thread ${name}`, { threadName: name })
+  }
+
+  /**
+   * Parse, validate and store a thread file as the tenant's new current version. `format` is
+   * detected when not given (a JSON document starts with `{`). Throws ValidationError
+   * `invalid_threads` with `errors` (each `path: problem`, e.g.
+   * `threads.good_thread.steps[2].choices[0].next: unknown thread "wrap_upp"`); nothing is stored then.
+   */
+  async load(tenant: Pick<Tenant, 'id'>, source: string, format?: 'yaml' | 'json'): Promise<LoadedThreads> {
+    const document = this.parse(source, format)
+    const fmt = format ?? (source.trimStart().startsWith('{') ? 'json' : 'yaml')
+    const version = await this.#db.transaction().execute((trx) => this.#repo.insertVersion(trx, tenant.id, document, source, fmt))
+    this.#remember(tenant.id, threadSet(version, document))
+    return { version, threads: Object.keys(document.threads) }
+  }
+
+  /** Parse and validate without storing. Throws ValidationError `invalid_threads`. */
+  parse(source: string, format?: 'yaml' | 'json'): ThreadsDocument {
+    return parseThreads(source, format)
+  }
+
+  /**
+   * The tenant's current content (version 0, built-ins only, when nothing was loaded). Inside a
+   * transaction pass it as `db`: on the embedded store nothing in a transaction may use another
+   * connection.
+   */
+  async current(tenant: Pick<Tenant, 'id'>, db?: Kysely<DB> | Transaction<DB>): Promise<ThreadSet> {
+    const version = await this.#repo.currentVersion(db ?? this.#db, tenant.id)
+    return this.version(tenant, version, db)
+  }
+
+  /** The tenant's content at a version (a conversation's); `db` as for `current`. */
+  async version(tenant: Pick<Tenant, 'id'>, version: number, db?: Kysely<DB> | Transaction<DB>): Promise<ThreadSet> {
+    if (version === 0) return threadSet(0, EMPTY)
+    const hit = this.#versions.get(`${tenant.id}:${version}`)
+    if (hit) return hit
+    const row = await this.#repo.findVersion(tenant.id, version, db)
+    const set = threadSet(version, row?.document ?? EMPTY)
+    if (row) this.#remember(tenant.id, set)
+    return set
+  }
+
+  /** The file of the current version as it was loaded; undefined when nothing was loaded. */
+  async currentSource(tenant: Pick<Tenant, 'id'>): Promise<{ version: number; source: string; format: 'yaml' | 'json'; threads: string[]; loadedAt: Date } | undefined> {
+    const version = await this.#repo.currentVersion(this.#db, tenant.id)
+    const row = version > 0 ? await this.#repo.findVersion(tenant.id, version) : undefined
+    // The stored document's keys are in jsonb order; the file has the author's order.
+    return row ? { version, source: row.source, format: row.format, threads: Object.keys(parseThreads(row.source, row.format).threads), loadedAt: row.createdAt } : undefined
+  }
+
+  #remember(tenantId: string, set: ThreadSet) {
+    if (this.#versions.size >= CACHE_MAX) this.#versions.delete(this.#versions.keys().next().value!)
+    this.#versions.set(`${tenantId}:${set.version}`, set)
+  }
+}

@@ -1,0 +1,246 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
+import type { DB, InboundMessagesTable, OutboxMessagesTable } from '../../db/schema.ts'
+import type { Channel } from './delivery.types.ts'
+import type { InboundMessage, OutboxMessage, OutboxStatus, SuppressionReason } from './delivery.types.ts'
+
+type Executor = Kysely<DB> | Transaction<DB>
+
+/** Longest error text kept on a message. */
+const MAX_ERROR = 2000
+
+function toOutbox(row: Selectable<OutboxMessagesTable>): OutboxMessage {
+  return {
+    id: row.id, tenantId: row.tenant_id, channel: row.channel as Channel, personId: row.person_id,
+    to: row.recipient, from: row.sender, subject: row.subject, body: row.body, data: row.payload,
+    idempotencyKey: row.idempotency_key, status: row.status, provider: row.provider,
+    providerMessageId: row.provider_message_id, attempts: row.attempts, lastError: row.last_error,
+    sendAt: row.send_at, createdAt: row.created_at, updatedAt: row.updated_at, sentAt: row.sent_at,
+    suppressedReason: row.suppressed_reason ?? null, complianceReply: row.compliance_reply ?? false,
+  }
+}
+
+function toInbound(row: Selectable<InboundMessagesTable>): InboundMessage {
+  return {
+    id: row.id, tenantId: row.tenant_id, channel: row.channel as Channel, personId: row.person_id,
+    from: row.sender, to: row.recipient, body: row.body, data: row.payload, provider: row.provider,
+    providerMessageId: row.provider_message_id, status: row.status, receivedAt: row.received_at,
+    processedAt: row.processed_at,
+  }
+}
+
+export interface NewOutboxRow {
+  channel: Channel
+  personId: string | null
+  to: string
+  from: string | null
+  subject: string | null
+  body: string
+  data: Record<string, unknown>
+  idempotencyKey: string
+  sendAt: Date
+  /** A carrier-required reply: never suppressed. */
+  complianceReply?: boolean
+  /** Suppressed at enqueue: the row is written `suppressed` with this reason, and never sent. */
+  suppressedReason?: SuppressionReason | undefined
+}
+
+export interface NewInboundRow {
+  channel: Channel
+  personId: string | null
+  from: string
+  to: string | null
+  body: string
+  data: Record<string, unknown>
+  provider: string
+  providerMessageId: string | null
+}
+
+/** Data access for the outbox and inbound messages; every method takes the tenant first. */
+export class DeliveryRepository {
+  readonly #db: Kysely<DB>
+  constructor(db: Kysely<DB>) {
+    this.#db = db
+  }
+
+  /** Insert unless the tenant already used the idempotency key; undefined then. */
+  async insertOutbox(trx: Executor, tenantId: string, row: NewOutboxRow): Promise<OutboxMessage | undefined> {
+    const inserted = await trx.insertInto('outbox_messages')
+      .values({
+        tenant_id: tenantId, channel: row.channel, person_id: row.personId, recipient: row.to, sender: row.from,
+        subject: row.subject, body: row.body, payload: JSON.stringify(row.data), idempotency_key: row.idempotencyKey,
+        send_at: row.sendAt, compliance_reply: row.complianceReply ?? false,
+        ...(row.suppressedReason ? { status: 'suppressed' as const, suppressed_reason: row.suppressedReason } : {}),
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
+      .returningAll()
+      .executeTakeFirst()
+    return inserted ? toOutbox(inserted) : undefined
+  }
+
+  async findOutbox(db: Executor, tenantId: string, id: string): Promise<OutboxMessage | undefined> {
+    const row = await db.selectFrom('outbox_messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
+    return row ? toOutbox(row) : undefined
+  }
+
+  async findOutboxByKey(db: Executor, tenantId: string, key: string): Promise<OutboxMessage | undefined> {
+    const row = await db.selectFrom('outbox_messages').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst()
+    return row ? toOutbox(row) : undefined
+  }
+
+  /** Newest first. */
+  async listOutbox(tenantId: string, opts: { limit: number; channel?: Channel | undefined }): Promise<OutboxMessage[]> {
+    let q = this.#db.selectFrom('outbox_messages').selectAll().where('tenant_id', '=', tenantId)
+    if (opts.channel) q = q.where('channel', '=', opts.channel)
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute()
+    return rows.map(toOutbox)
+  }
+
+  /**
+   * Take a message for an attempt: `queued` or `sending` (a crashed attempt) becomes `sending` —
+   * or `suppressed`, with the reason, when its recipient is on the tenant's suppression list (for
+   * its channel or all channels) and it is not a compliance reply. One statement, so a STOP that
+   * committed before the attempt always wins. Undefined when it is already finished.
+   */
+  async startAttempt(tenantId: string, id: string): Promise<OutboxMessage | undefined> {
+    const result = await sql<Selectable<OutboxMessagesTable>>`
+      WITH target AS (
+        SELECT o.id, CASE WHEN o.compliance_reply THEN NULL ELSE (
+          SELECT s.reason FROM suppressions s
+          WHERE s.tenant_id = o.tenant_id
+            AND s.address = CASE WHEN o.channel = 'email' THEN lower(o.recipient) ELSE o.recipient END
+            AND s.scope IN (o.channel, 'all')
+          ORDER BY s.created_at LIMIT 1) END AS reason
+        FROM outbox_messages o
+        WHERE o.tenant_id = ${tenantId} AND o.id = ${id} AND o.status IN ('queued', 'sending')
+        FOR UPDATE OF o
+      )
+      UPDATE outbox_messages o SET
+        status = CASE WHEN t.reason IS NULL THEN 'sending' ELSE 'suppressed' END,
+        attempts = CASE WHEN t.reason IS NULL THEN o.attempts + 1 ELSE o.attempts END,
+        suppressed_reason = t.reason,
+        updated_at = now()
+      FROM target t
+      WHERE o.tenant_id = ${tenantId} AND o.id = t.id
+      RETURNING o.*`.execute(this.#db)
+    const row = result.rows[0]
+    return row ? toOutbox(row) : undefined
+  }
+
+  /**
+   * A message in its attempt (`sending`) becomes `suppressed` when its recipient is on the list
+   * now (not for a compliance reply). True when it did: the attempt must not send.
+   */
+  async suppressIfListed(tenantId: string, id: string): Promise<boolean> {
+    const result = await sql<{ id: string }>`
+      UPDATE outbox_messages o SET status = 'suppressed', suppressed_reason = s.reason, attempts = greatest(o.attempts - 1, 0), updated_at = now()
+      FROM suppressions s
+      WHERE o.tenant_id = ${tenantId} AND o.id = ${id} AND o.status = 'sending' AND NOT o.compliance_reply
+        AND s.tenant_id = o.tenant_id AND s.scope IN (o.channel, 'all')
+        AND s.address = CASE WHEN o.channel = 'email' THEN lower(o.recipient) ELSE o.recipient END
+      RETURNING o.id`.execute(this.#db)
+    return result.rows.length > 0
+  }
+
+  /**
+   * The reason `address` is suppressed on `channel` for the tenant (an entry for the channel or for
+   * all channels), or undefined. `address` is as the outbox stores it (E.164 for phone channels).
+   */
+  async findSuppression(db: Executor, tenantId: string, channel: Channel, address: string): Promise<SuppressionReason | undefined> {
+    const row = await db.selectFrom('suppressions').select('reason')
+      .where('tenant_id', '=', tenantId)
+      .where('address', '=', channel === 'email' ? address.toLowerCase() : address)
+      .where('scope', 'in', [channel, 'all'])
+      .orderBy('created_at').limit(1)
+      .executeTakeFirst()
+    return row?.reason
+  }
+
+  async markSent(tenantId: string, id: string, result: { provider: string; providerMessageId: string; status: Extract<OutboxStatus, 'sent' | 'delivered'> }): Promise<void> {
+    await this.#db.updateTable('outbox_messages')
+      .set({
+        status: result.status, provider: result.provider, provider_message_id: result.providerMessageId,
+        last_error: null, sent_at: sql`now()`, updated_at: sql`now()`,
+      })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', ['queued', 'sending'])
+      .execute()
+  }
+
+  /** A failed attempt that will be retried: back to `queued`, with the error. */
+  async recordAttemptError(tenantId: string, id: string, provider: string | null, error: string): Promise<void> {
+    await this.#db.updateTable('outbox_messages')
+      .set({ status: 'queued', provider, last_error: error.slice(0, MAX_ERROR), updated_at: sql`now()` })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', ['queued', 'sending'])
+      .execute()
+  }
+
+  /** Given up: `failed` with the last error, unless it was sent after all. */
+  async markFailed(tenantId: string, id: string, provider: string | null, error: string): Promise<void> {
+    await this.#db.updateTable('outbox_messages')
+      .set({ status: 'failed', provider: sql`coalesce(${provider}, provider)`, last_error: error.slice(0, MAX_ERROR), updated_at: sql`now()` })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', ['queued', 'sending'])
+      .execute()
+  }
+
+  /** Insert unless the vendor's message id was already stored; undefined then. */
+  async insertInbound(trx: Executor, tenantId: string, row: NewInboundRow): Promise<InboundMessage | undefined> {
+    const inserted = await trx.insertInto('inbound_messages')
+      .values({
+        tenant_id: tenantId, channel: row.channel, person_id: row.personId, sender: row.from, recipient: row.to,
+        body: row.body, payload: JSON.stringify(row.data), provider: row.provider, provider_message_id: row.providerMessageId,
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'provider', 'provider_message_id']).where('provider_message_id', 'is not', null).doNothing())
+      .returningAll()
+      .executeTakeFirst()
+    return inserted ? toInbound(inserted) : undefined
+  }
+
+  async findInbound(db: Executor, tenantId: string, id: string): Promise<InboundMessage | undefined> {
+    const row = await db.selectFrom('inbound_messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
+    return row ? toInbound(row) : undefined
+  }
+
+  async findInboundByProviderId(db: Executor, tenantId: string, provider: string, providerMessageId: string): Promise<InboundMessage | undefined> {
+    const row = await db.selectFrom('inbound_messages').selectAll()
+      .where('tenant_id', '=', tenantId).where('provider', '=', provider).where('provider_message_id', '=', providerMessageId)
+      .executeTakeFirst()
+    return row ? toInbound(row) : undefined
+  }
+
+  /** Newest first. */
+  async listInbound(tenantId: string, opts: { limit: number; channel?: Channel | undefined }): Promise<InboundMessage[]> {
+    let q = this.#db.selectFrom('inbound_messages').selectAll().where('tenant_id', '=', tenantId)
+    if (opts.channel) q = q.where('channel', '=', opts.channel)
+    const rows = await q.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute()
+    return rows.map(toInbound)
+  }
+
+  async markInboundProcessed(tenantId: string, id: string): Promise<void> {
+    await this.#db.updateTable('inbound_messages')
+      .set({ status: 'processed', processed_at: sql`now()` })
+      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'received')
+      .execute()
+  }
+
+  /**
+   * The tenant's person reachable at an address: by E.164 phone for phone channels, by e-mail
+   * (case-insensitively) for e-mail. Other channels' addresses are not in the directory yet.
+   */
+  async findPersonByAddress(db: Executor, tenantId: string, channel: Channel, address: string): Promise<string | undefined> {
+    if (channel === 'sms' || channel === 'whatsapp' || channel === 'voice') {
+      const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('phone', '=', address).executeTakeFirst()
+      return row?.id
+    }
+    if (channel === 'email') {
+      // Several people may share an address in some directories; the oldest wins, predictably.
+      const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId)
+        .where(sql<string>`lower(email)`, '=', address.toLowerCase()).orderBy('created_at').limit(1).executeTakeFirst()
+      return row?.id
+    }
+    return undefined
+  }
+
+  async personExists(db: Executor, tenantId: string, personId: string): Promise<boolean> {
+    const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('id', '=', personId).executeTakeFirst()
+    return row !== undefined
+  }
+}

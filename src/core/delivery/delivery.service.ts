@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type { Kysely, Transaction } from 'kysely'
+import type { DB } from '../../db/schema.ts'
+import type { JobQueue } from '../../jobs/index.ts'
+import { toE164 } from '../../lib/phone.ts'
+import { NotFoundError, ValidationError } from '../errors.ts'
+import type { Tenant } from '../tenants/index.ts'
+import { DeliveryRepository } from './delivery.repository.ts'
+import { INBOUND_MESSAGE_JOB, SEND_MESSAGE_JOB } from './delivery.jobs.ts'
+import {
+  CHANNELS, type Channel, type ChannelProviderSettings, type InboundHandler, type InboundMessage, type InboundPhase, type ListMessagesOptions,
+  type OutboxMessage, type ReceiveMessageInput, type SendMessageInput, type SentResult,
+} from './delivery.types.ts'
+
+/** A tenant as delivery needs it: its id. */
+export type TenantRef = Pick<Tenant, 'id'>
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+const PHONE_CHANNELS: ReadonlySet<Channel> = new Set(['sms', 'whatsapp', 'voice'])
+const MAX_BODY = 20_000
+const MAX_SUBJECT = 500
+const MAX_ADDRESS = 500
+const MAX_DATA_BYTES = 16_384
+const MAX_KEY = 200
+
+/** Postgres text cannot hold NUL; refusing it here keeps a bad request a 400 instead of a 500. */
+function hasNul(text: string): boolean {
+  return text.includes('\u0000')
+}
+
+function isChannel(value: unknown): value is Channel {
+  return typeof value === 'string' && (CHANNELS as readonly string[]).includes(value)
+}
+
+export interface DeliveryServiceOptions {
+  /**
+   * A tenant's decrypted provider settings for a channel. Until tenants carry provider settings,
+   * none: every channel uses the sandbox.
+   */
+  channelSettings?: (tenantId: string, channel: Channel) => Promise<ChannelProviderSettings | undefined>
+}
+
+/**
+ * Delivery: every outbound message of every channel is an outbox row plus a `delivery.send` job
+ * (keyed by the message), written in one transaction; a worker (src/jobs/send-message.job.ts)
+ * hands it to the tenant's provider for the channel and reports back here. Messages people send
+ * in are stored, matched to a person by phone or e-mail, and handed to the registered inbound
+ * handlers by a `delivery.inbound` job.
+ */
+export class DeliveryService {
+  readonly #db: Kysely<DB>
+  readonly #jobs: JobQueue
+  readonly #repo: DeliveryRepository
+  readonly #channelSettings: NonNullable<DeliveryServiceOptions['channelSettings']>
+  readonly #inboundHandlers: Record<InboundPhase, Set<InboundHandler>> = { compliance: new Set(), conversation: new Set() }
+  /** Per message id: an attempt concluded in this process (see `whenSettled`). */
+  readonly #settled = new EventEmitter().setMaxListeners(0)
+
+  constructor(db: Kysely<DB>, jobs: JobQueue, options: DeliveryServiceOptions = {}) {
+    this.#db = db
+    this.#jobs = jobs
+    this.#repo = new DeliveryRepository(db)
+    this.#channelSettings = options.channelSettings ?? (async () => undefined)
+  }
+
+  /**
+   * Queue a message for delivery: the outbox row and its job, in `trx` when given (so the message
+   * exists exactly when the caller's change commits; the queue must be started), else in a
+   * transaction of its own. A repeated idempotency key returns the first message, `created: false`.
+   * Throws ValidationError `invalid_channel`, `invalid_recipient`, `invalid_sender`, `invalid_body`,
+   * `invalid_subject`, `invalid_data`, `invalid_key`, `invalid_send_at`, `invalid_person_id`;
+   * NotFoundError `person_not_found`. Nothing is written when it throws.
+   */
+  async send(tenant: TenantRef, input: SendMessageInput, opts: { trx?: Transaction<DB> } = {}): Promise<{ message: OutboxMessage; created: boolean }> {
+    const channel = this.#channel(input.channel)
+    const to = this.#address(channel, input.to, 'invalid_recipient', 'to')
+    const from = input.from === undefined || input.from === '' ? null : this.#address(channel, input.from, 'invalid_sender', 'from')
+    const body = this.#body(input.body)
+    const subject = this.#subject(input.subject)
+    const data = this.#data(input.data)
+    const key = input.idempotencyKey ?? randomUUID()
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY || hasNul(key)) {
+      throw new ValidationError('invalid_key', `the idempotency key must be 1-${MAX_KEY} characters`)
+    }
+    const sendAt = input.sendAt ?? new Date()
+    if (!(sendAt instanceof Date) || Number.isNaN(sendAt.getTime())) throw new ValidationError('invalid_send_at', 'send_at is not a valid time')
+    if (input.personId !== undefined && !UUID.test(input.personId)) {
+      throw new ValidationError('invalid_person_id', `invalid person id ${input.personId}`, { personId: input.personId })
+    }
+
+    const write = async (trx: Transaction<DB>) => {
+      let personId: string | null = null
+      if (input.personId !== undefined) {
+        if (!(await this.#repo.personExists(trx, tenant.id, input.personId))) {
+          throw new NotFoundError('person_not_found', `unknown person ${input.personId}`, { personId: input.personId })
+        }
+        personId = input.personId
+      } else {
+        personId = (await this.#repo.findPersonByAddress(trx, tenant.id, channel, to)) ?? null
+      }
+      // The cheap check at enqueue: a recipient suppressed now gets its typed outcome at once and no
+      // job. The send job checks again right before the provider, so a later STOP still wins.
+      const complianceReply = input.complianceReply === true
+      const suppressedReason = complianceReply ? undefined : await this.#repo.findSuppression(trx, tenant.id, channel, to)
+      const message = await this.#repo.insertOutbox(trx, tenant.id, {
+        channel, personId, to, from, subject, body, data, idempotencyKey: key, sendAt, complianceReply, suppressedReason,
+      })
+      if (!message) {
+        const existing = await this.#repo.findOutboxByKey(trx, tenant.id, key)
+        if (!existing) throw new Error('outbox key conflicted but no message has it')
+        return { message: existing, created: false }
+      }
+      if (message.status === 'suppressed') return { message, created: true, enqueued: false }
+      await this.#jobs.enqueue(trx, SEND_MESSAGE_JOB, { tenantId: tenant.id, messageId: message.id }, { key: `outbox:${message.id}`, runAt: sendAt, tenantId: tenant.id })
+      return { message, created: true, enqueued: true }
+    }
+    if (opts.trx) {
+      const { enqueued: _enqueued, ...answer } = await write(opts.trx)
+      return answer
+    }
+    // Start the queue outside the transaction: on the embedded store starting it inside would wait
+    // for the very session the transaction holds.
+    await this.#jobs.start()
+    const { enqueued, ...result } = await this.#db.transaction().execute(write)
+    if (enqueued) this.#jobs.wake(SEND_MESSAGE_JOB)
+    return result
+  }
+
+  /** The tenant's outbox message sent with this idempotency key, if any. */
+  findOutboxByKey(tenant: TenantRef, key: string): Promise<OutboxMessage | undefined> {
+    return this.#repo.findOutboxByKey(this.#db, tenant.id, key)
+  }
+
+  /** The tenant's outbox, newest first. Throws ValidationError `invalid_channel`. */
+  async listOutbox(tenant: TenantRef, opts: ListMessagesOptions = {}): Promise<OutboxMessage[]> {
+    return this.#repo.listOutbox(tenant.id, { limit: this.#limit(opts.limit), channel: opts.channel === undefined ? undefined : this.#channel(opts.channel) })
+  }
+
+  /** One outbox message; NotFoundError `message_not_found` when the tenant has none with this id. */
+  async getOutbox(tenant: TenantRef, id: string): Promise<OutboxMessage> {
+    const message = UUID.test(id) ? await this.#repo.findOutbox(this.#db, tenant.id, id) : undefined
+    if (!message) throw new NotFoundError('message_not_found', `unknown message ${id}`, { messageId: id })
+    return message
+  }
+
+  /**
+   * Store a message a person sent in, matched to the tenant's person by phone (E.164) or e-mail,
+   * and queue the inbound handlers for it. A provider message id already stored returns that
+   * message, `created: false`. Throws ValidationError `invalid_channel`, `invalid_sender`,
+   * `invalid_recipient`, `invalid_body`, `invalid_data`.
+   */
+  async receive(tenant: TenantRef, input: ReceiveMessageInput): Promise<{ message: InboundMessage; created: boolean }> {
+    const channel = this.#channel(input.channel)
+    const from = this.#address(channel, input.from, 'invalid_sender', 'from')
+    // The number or address it was sent to is informative (which of the tenant's numbers), so it is
+    // kept as written when it does not parse.
+    const to = input.to === undefined || input.to === '' ? null : this.#plain(input.to, 'invalid_recipient', 'to')
+    const body = this.#body(input.body)
+    const data = this.#data(input.data)
+    const providerMessageId = input.providerMessageId === undefined || input.providerMessageId === '' ? null : this.#plain(input.providerMessageId, 'invalid_data', 'provider message id')
+    await this.#jobs.start()
+    const result = await this.#db.transaction().execute(async (trx) => {
+      const personId = (await this.#repo.findPersonByAddress(trx, tenant.id, channel, from)) ?? null
+      const message = await this.#repo.insertInbound(trx, tenant.id, { channel, personId, from, to, body, data, provider: input.provider, providerMessageId })
+      if (!message) {
+        const existing = await this.#repo.findInboundByProviderId(trx, tenant.id, input.provider, providerMessageId!)
+        if (!existing) throw new Error('inbound message conflicted but none has its provider id')
+        return { message: existing, created: false }
+      }
+      await this.#jobs.enqueue(trx, INBOUND_MESSAGE_JOB, { tenantId: tenant.id, messageId: message.id }, { key: `inbound:${message.id}`, tenantId: tenant.id })
+      return { message, created: true }
+    })
+    if (result.created) this.#jobs.wake(INBOUND_MESSAGE_JOB)
+    return result
+  }
+
+  /** The tenant's inbound messages, newest first. Throws ValidationError `invalid_channel`. */
+  async listInbound(tenant: TenantRef, opts: ListMessagesOptions = {}): Promise<InboundMessage[]> {
+    return this.#repo.listInbound(tenant.id, { limit: this.#limit(opts.limit), channel: opts.channel === undefined ? undefined : this.#channel(opts.channel) })
+  }
+
+  /**
+   * The hook for "an inbound message was received": `handler` runs in a worker for every message
+   * stored from now on (and for any still waiting), retried with the job until it succeeds, so it
+   * must be idempotent. The order is explicit: every `compliance` handler (the suppression list's
+   * STOP/START/HELP keywords) runs before any `conversation` handler (the default: the bot, agents),
+   * and a handler that answers `consumed` hides the message from every handler after it.
+   * Returns a function that removes it.
+   */
+  onInbound(handler: InboundHandler, options: { phase?: InboundPhase } = {}): () => void {
+    const set = this.#inboundHandlers[options.phase ?? 'conversation']
+    set.add(handler)
+    return () => set.delete(handler)
+  }
+
+  // --- the worker side (called by the delivery jobs in src/jobs) ---
+
+  /** The tenant's provider settings for a channel; undefined means the sandbox. */
+  channelSettings(tenantId: string, channel: Channel): Promise<ChannelProviderSettings | undefined> {
+    return this.#channelSettings(tenantId, channel)
+  }
+
+  /**
+   * Take an outbox message for a delivery attempt: `queued` (or `sending`, after a crashed
+   * attempt) becomes `sending` and counts the attempt. Undefined when the message is finished,
+   * gone, or now `suppressed` (its recipient is on the suppression list), so the attempt must not
+   * send: this is the check the job makes before acting.
+   */
+  async beginAttempt(tenantId: string, messageId: string): Promise<OutboxMessage | undefined> {
+    // The suppression list (STOP, DNC, withdrawn consent) is checked in the same statement that
+    // claims the attempt: a suppressed recipient's message ends `suppressed` and nothing leaves.
+    const message = await this.#repo.startAttempt(tenantId, messageId)
+    return message && message.status === 'sending' ? message : undefined
+  }
+
+  /**
+   * Check the suppression list once more for a message in its attempt, when time passed since
+   * `beginAttempt` (a rate-limit wait): true when the recipient was suppressed meanwhile — the
+   * message is now `suppressed` and the attempt must not send.
+   */
+  suppressedMeanwhile(tenantId: string, messageId: string): Promise<boolean> {
+    return this.#repo.suppressIfListed(tenantId, messageId)
+  }
+
+  /** The provider accepted the message. */
+  recordSent(tenantId: string, messageId: string, result: SentResult): Promise<void> {
+    return this.#repo.markSent(tenantId, messageId, result)
+  }
+
+  /**
+   * An attempt failed: with `final` (the provider rejected the message for good) it is `failed`,
+   * otherwise back to `queued` with the error until the job retries.
+   */
+  async recordFailure(tenantId: string, messageId: string, failure: { provider: string | null; error: string; final: boolean }): Promise<void> {
+    if (failure.final) await this.#repo.markFailed(tenantId, messageId, failure.provider, failure.error)
+    else await this.#repo.recordAttemptError(tenantId, messageId, failure.provider, failure.error)
+  }
+
+  /** The delivery job gave up (retries exhausted): the message is `failed` with the last error. */
+  /** Called by the send job when an attempt on `messageId` concluded (sent, failed or put off). */
+  attemptSettled(messageId: string): void {
+    this.#settled.emit(messageId)
+  }
+
+  /**
+   * Resolves when an attempt on the message concludes in this process, or after `ms` at the latest
+   * (the attempt may run in another process): a caller waiting for a send re-reads the outbox then,
+   * instead of polling on a fixed beat.
+   */
+  whenSettled(messageId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.#settled.off(messageId, done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.#settled.once(messageId, done)
+    })
+  }
+
+  async giveUp(tenantId: string, messageId: string, error: string): Promise<void> {
+    await this.#repo.markFailed(tenantId, messageId, null, error)
+  }
+
+  /** Run every inbound handler on a stored inbound message, then mark it processed. */
+  async processInbound(tenantId: string, messageId: string): Promise<void> {
+    const message = await this.#repo.findInbound(this.#db, tenantId, messageId)
+    if (!message || message.status === 'processed') return
+    const handlers = [...this.#inboundHandlers.compliance, ...this.#inboundHandlers.conversation]
+    for (const handler of handlers) {
+      if ((await handler(message)) === 'consumed') break
+    }
+    await this.#repo.markInboundProcessed(tenantId, messageId)
+  }
+
+  // --- validation ---
+
+  #channel(raw: string): Channel {
+    if (!isChannel(raw)) throw new ValidationError('invalid_channel', `unknown channel ${String(raw)}`, { channel: raw })
+    return raw
+  }
+
+  /** A phone in E.164 for phone channels, an e-mail address for e-mail, else an opaque id. */
+  #address(channel: Channel, raw: string, code: string, field: string): string {
+    if (typeof raw !== 'string') throw new ValidationError(code, `${field} is required`, { [field]: raw })
+    if (PHONE_CHANNELS.has(channel)) {
+      const phone = toE164(raw)
+      if (!phone) throw new ValidationError(code, `invalid phone number ${raw}`, { [field]: raw })
+      return phone
+    }
+    const text = this.#plain(raw, code, field)
+    if (channel === 'email' && (!EMAIL.test(text) || text.length > 320)) {
+      throw new ValidationError(code, `invalid e-mail address ${raw}`, { [field]: raw })
+    }
+    return text
+  }
+
+  #plain(raw: string, code: string, field: string): string {
+    const text = typeof raw === 'string' ? raw.trim() : ''
+    if (text.length === 0 || text.length > MAX_ADDRESS || hasNul(text)) {
+      throw new ValidationError(code, `${field} must be 1-${MAX_ADDRESS} characters`, { [field]: raw })
+    }
+    return text
+  }
+
+  #body(raw: string): string {
+    if (typeof raw !== 'string' || raw.trim().length === 0 || raw.length > MAX_BODY || hasNul(raw)) {
+      throw new ValidationError('invalid_body', `body must be 1-${MAX_BODY} characters`)
+    }
+    return raw
+  }
+
+  #subject(raw: string | undefined): string | null {
+    if (raw === undefined || raw === '') return null
+    if (typeof raw !== 'string' || raw.length > MAX_SUBJECT || hasNul(raw)) {
+      throw new ValidationError('invalid_subject', `subject must be at most ${MAX_SUBJECT} characters`)
+    }
+    return raw
+  }
+
+  #data(raw: Record<string, unknown> | undefined): Record<string, unknown> {
+    if (raw === undefined) return {}
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('invalid_data', 'data must be an object')
+    const json = JSON.stringify(raw)
+    if (Buffer.byteLength(json) > MAX_DATA_BYTES || json.includes('\\u0000')) {
+      throw new ValidationError('invalid_data', `data must be at most ${MAX_DATA_BYTES} bytes of JSON without NUL characters`)
+    }
+    return JSON.parse(json) as Record<string, unknown>
+  }
+
+  #limit(raw: number | undefined): number {
+    if (raw === undefined) return 50
+    if (!Number.isInteger(raw) || raw < 1 || raw > 200) throw new ValidationError('invalid_limit', 'limit must be an integer 1-200')
+    return raw
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Every channel a message can go out or come in on. Providers keep the same list for their side
+ * (core does not import providers); src/jobs/send-message.job.ts checks that the two agree.
+ */
+export const CHANNELS = ['sms', 'whatsapp', 'messenger', 'email', 'push', 'webchat', 'voice'] as const
+export type Channel = (typeof CHANNELS)[number]
+
+/**
+ * Where an outbound message is: waiting, with a vendor right now, accepted, confirmed, or given up;
+ * or `suppressed`: never sent, because the recipient is on the tenant's suppression list.
+ */
+export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'suppressed'
+
+/** Why an address is suppressed: a STOP reply, a do-not-contact entry, a withdrawn consent, by hand. */
+export type SuppressionReason = 'stop_keyword' | 'dnc' | 'consent_withdrawn' | 'manual'
+
+/** One outbound message of any channel, as core hands it around. */
+export interface OutboxMessage {
+  readonly id: string
+  readonly tenantId: string
+  readonly channel: Channel
+  /** The tenant's person it went to, when the recipient matched one (or the caller named one). */
+  readonly personId: string | null
+  readonly to: string
+  readonly from: string | null
+  readonly subject: string | null
+  readonly body: string
+  readonly data: Readonly<Record<string, unknown>>
+  readonly idempotencyKey: string
+  readonly status: OutboxStatus
+  /** The vendor that took it (`sandbox`), once one did. */
+  readonly provider: string | null
+  readonly providerMessageId: string | null
+  readonly attempts: number
+  readonly lastError: string | null
+  /** Not sent before this time. */
+  readonly sendAt: Date
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  readonly sentAt: Date | null
+  /** Why it was not sent, when `status` is `suppressed`. */
+  readonly suppressedReason: SuppressionReason | null
+  /** A carrier-required reply (STOP/START/HELP answer), which the suppression list never holds back. */
+  readonly complianceReply: boolean
+}
+
+/** What `DeliveryService.send` needs. */
+export interface SendMessageInput {
+  readonly channel: string
+  /** Phone (any common writing; stored E.164), e-mail address, device token, page-scoped id, chat session. */
+  readonly to: string
+  readonly body: string
+  readonly subject?: string | undefined
+  readonly from?: string | undefined
+  readonly data?: Record<string, unknown> | undefined
+  /** The tenant's person, when the caller knows it; otherwise found by phone or e-mail. */
+  readonly personId?: string | undefined
+  /**
+   * Idempotency key, unique per tenant: sending again with the same key returns the first message
+   * and sends nothing. Default: a fresh key (every call sends).
+   */
+  readonly idempotencyKey?: string | undefined
+  /** Not before this time. */
+  readonly sendAt?: Date | undefined
+  /**
+   * Only for the replies carriers require (the STOP confirmation, START and HELP answers): sent even
+   * to a suppressed recipient. Never set it for anything else.
+   */
+  readonly complianceReply?: boolean | undefined
+}
+
+/** One message a person sent in. */
+export interface InboundMessage {
+  readonly id: string
+  readonly tenantId: string
+  readonly channel: Channel
+  /** The tenant's person whose phone or e-mail matched `from`, if any. */
+  readonly personId: string | null
+  readonly from: string
+  readonly to: string | null
+  readonly body: string
+  readonly data: Readonly<Record<string, unknown>>
+  /** The vendor it came through (`sandbox`). */
+  readonly provider: string
+  readonly providerMessageId: string | null
+  /** `processed` once every inbound handler ran. */
+  readonly status: 'received' | 'processed'
+  readonly receivedAt: Date
+  readonly processedAt: Date | null
+}
+
+/** What `DeliveryService.receive` needs: a provider's parsed webhook, or the sandbox's answer form. */
+export interface ReceiveMessageInput {
+  readonly channel: string
+  readonly from: string
+  readonly body: string
+  readonly to?: string | undefined
+  readonly provider: string
+  /** The vendor's id: a webhook delivered twice is stored once. */
+  readonly providerMessageId?: string | undefined
+  readonly data?: Record<string, unknown> | undefined
+}
+
+export interface ListMessagesOptions {
+  /** 1-200; default 50. */
+  readonly limit?: number | undefined
+  readonly channel?: string | undefined
+}
+
+/**
+ * Reacts to an inbound message, in a worker, after it is stored (the bot routes it into a
+ * conversation). Runs again when the job retries, so it must be idempotent. Answering `consumed`
+ * ends the message's way through the handlers: later handlers never see it (a STOP is no answer
+ * to the bot's question).
+ */
+export type InboundHandler = (message: InboundMessage) => Promise<void | 'consumed'>
+
+/**
+ * When an inbound handler runs: every `compliance` handler (the opt-out keywords) before any
+ * `conversation` handler (the bot, an agent's chat), each phase in registration order.
+ */
+export type InboundPhase = 'compliance' | 'conversation'
+
+/**
+ * A tenant's settings for the provider of one channel (which vendor and its decrypted options),
+ * as the delivery worker hands them to the provider registry.
+ */
+export interface ChannelProviderSettings {
+  readonly provider: string
+  readonly [option: string]: unknown
+}
+
+/** What a provider answered for an accepted message. */
+export interface SentResult {
+  readonly provider: string
+  readonly providerMessageId: string
+  readonly status: 'sent' | 'delivered'
+}

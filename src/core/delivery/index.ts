@@ -1,0 +1,12 @@
+export { DeliveryService } from './delivery.service.ts'
+export type { DeliveryServiceOptions, TenantRef } from './delivery.service.ts'
+export { SEND_MESSAGE_JOB, INBOUND_MESSAGE_JOB, SendMessagePayload, InboundMessagePayload } from './delivery.jobs.ts'
+export { CHANNELS } from './delivery.types.ts'
+export type {
+  Channel, OutboxMessage, OutboxStatus, SendMessageInput, InboundMessage, ReceiveMessageInput, ListMessagesOptions, InboundHandler,
+  ChannelProviderSettings, SentResult, InboundPhase, SuppressionReason,
+} from './delivery.types.ts'
+export { DeliveryTracking, MAX_SLOT_WAIT_MS } from './delivery-tracking.ts'
+export type { ReportedStatus, StatusEvent, StatusReport } from './delivery-tracking.ts'
+export { DeliveryWebhooks } from './delivery-webhooks.ts'
+export type { WebhookRequest, WebhookEventInput, WebhookAdapter, WebhookAdapterLookup, WebhookOutcome } from './delivery-webhooks.ts'

@@ -1,0 +1,119 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { DB, NewPersonRow, PersonUpdateRow } from '../../db/schema.ts'
+import type { Person, Protocol } from './people.types.ts'
+
+type Executor = Kysely<DB> | Transaction<DB>
+
+const PERSON_COLUMNS = [
+  'p.id', 'p.tenant_id', 'p.first_name', 'p.last_name', 'p.phone', 'p.external_id', 'p.external_username',
+  'p.external_org', 'p.external_data_1', 'p.external_data_2', 'p.external_data_3', 'p.protocol',
+  'p.language_type', 'p.gender', 'p.timezone', 'p.created_at', 'p.updated_at',
+  'i.public_id as cass_id', 'i.legacy_id',
+] as const
+
+interface JoinedRow {
+  id: string; tenant_id: string; first_name: string | null; last_name: string | null; phone: string | null
+  external_id: string | null; external_username: string | null; external_org: string | null
+  external_data_1: string | null; external_data_2: string | null; external_data_3: string | null
+  protocol: string; language_type: string | null; gender: string | null; timezone: string | null
+  created_at: Date; updated_at: Date; cass_id: string; legacy_id: string | null
+}
+
+function toPerson(r: JoinedRow): Person {
+  return {
+    id: r.id, tenantId: r.tenant_id, cassId: r.cass_id, legacyId: r.legacy_id ?? '',
+    firstName: r.first_name, lastName: r.last_name, phone: r.phone, externalId: r.external_id,
+    externalUsername: r.external_username, externalOrg: r.external_org,
+    externalData1: r.external_data_1, externalData2: r.external_data_2, externalData3: r.external_data_3,
+    protocol: r.protocol as Protocol, languageType: r.language_type, gender: r.gender, timezone: r.timezone,
+    createdAt: r.created_at, updatedAt: r.updated_at,
+  }
+}
+
+/** Data access for people and their surface identities. Every method takes the tenant first. */
+export class PeopleRepository {
+  readonly #db: Kysely<DB>
+  constructor(db: Kysely<DB>) {
+    this.#db = db
+  }
+
+  #select(db: Executor) {
+    return db.selectFrom('people as p')
+      .innerJoin('person_identities as i', (j) => j.onRef('i.person_id', '=', 'p.id').on('i.surface', '=', 'cass'))
+      .select(PERSON_COLUMNS)
+  }
+
+  /**
+   * Insert the person and their Cass identity (a fresh UUID and the next legacy integer id) in one
+   * statement, unless the tenant's phone or external_id is taken: then undefined. One round trip,
+   * atomic without an explicit transaction.
+   */
+  async insertIfAbsent(tenantId: string, row: Omit<NewPersonRow, 'tenant_id'>): Promise<Person | undefined> {
+    const inserted = await this.#db
+      .with('p', (db) => db.insertInto('people').values({ ...row, tenant_id: tenantId }).onConflict((oc) => oc.doNothing()).returningAll())
+      .with('i', (db) => db.insertInto('person_identities')
+        .columns(['tenant_id', 'person_id', 'surface', 'public_id', 'legacy_id'])
+        .expression(db.selectFrom('p').select([
+          'p.tenant_id', 'p.id', sql<'cass'>`'cass'`.as('surface'),
+          sql<string>`gen_random_uuid()::text`.as('public_id'), sql<string>`nextval('person_legacy_id_seq')`.as('legacy_id'),
+        ]))
+        .returning(['person_id', 'public_id', 'legacy_id']))
+      .selectFrom('p')
+      .innerJoin('i', 'i.person_id', 'p.id')
+      .select(PERSON_COLUMNS)
+      .executeTakeFirst()
+    return inserted ? toPerson(inserted as JoinedRow) : undefined
+  }
+
+  /** The tenant's person with this external id or phone, external id first. */
+  async findExisting(db: Executor, tenantId: string, externalId: string | null, phone: string | null): Promise<Person | undefined> {
+    if (externalId !== null) {
+      const row = await this.#select(db).where('p.tenant_id', '=', tenantId).where('p.external_id', '=', externalId).executeTakeFirst()
+      if (row) return toPerson(row)
+    }
+    if (phone !== null) {
+      const row = await this.#select(db).where('p.tenant_id', '=', tenantId).where('p.phone', '=', phone).executeTakeFirst()
+      if (row) return toPerson(row)
+    }
+    return undefined
+  }
+
+  async findByExternalId(tenantId: string, externalId: string): Promise<Person | undefined> {
+    return this.findExisting(this.#db, tenantId, externalId, null)
+  }
+
+  /**
+   * Resolve a Cass person id (UUID or legacy integer) across all tenants, so the caller can tell
+   * "unknown" from "belongs to another client". Returns the owning tenant id and, when it is the
+   * asking tenant's, the person. One round trip: this is the hottest read of the surface.
+   */
+  async findByCassRef(tenantId: string, ref: { uuid: string } | { legacy: string }): Promise<{ ownerTenantId: string; person?: Person } | undefined> {
+    let q = this.#db.selectFrom('person_identities as i')
+      .innerJoin('people as p', 'p.id', 'i.person_id')
+      .select(PERSON_COLUMNS)
+      .where('i.surface', '=', 'cass')
+    q = 'uuid' in ref ? q.where('i.public_id', '=', ref.uuid) : q.where('i.legacy_id', '=', ref.legacy)
+    const row = await q.executeTakeFirst()
+    if (!row) return undefined
+    if (row.tenant_id !== tenantId) return { ownerTenantId: row.tenant_id }
+    return { ownerTenantId: tenantId, person: toPerson(row) }
+  }
+
+  /**
+   * Apply `changes` and return the updated person, in one statement; undefined when the person is
+   * gone. The database enforces the rules a concurrent writer could race: unique phone and
+   * external_id per tenant, and the immutability of a set external_id (a trigger).
+   */
+  async update(tenantId: string, id: string, changes: PersonUpdateRow): Promise<Person | undefined> {
+    const row = await this.#db.updateTable('people as p')
+      .from('person_identities as i')
+      .set({ ...changes, updated_at: sql<Date>`now()` })
+      .whereRef('i.person_id', '=', 'p.id')
+      .where('i.surface', '=', 'cass')
+      .where('p.tenant_id', '=', tenantId)
+      .where('p.id', '=', id)
+      .returning(PERSON_COLUMNS)
+      .executeTakeFirst()
+    return row ? toPerson(row) : undefined
+  }
+}

@@ -1,0 +1,179 @@
+import type { Kysely } from 'kysely'
+import type { DB, PersonUpdateRow } from '../../db/schema.ts'
+import { toE164 } from '../../lib/phone.ts'
+import { isTimeZone } from '../../lib/timezone.ts'
+import { ConflictError, NotFoundError, ValidationError, uniqueViolation } from '../errors.ts'
+import type { Tenant } from '../tenants/index.ts'
+import type { Notifier } from '../../db/notifier.ts'
+import { PersonCache } from './people.cache.ts'
+import { PeopleRepository } from './people.repository.ts'
+import { PROTOCOLS, type CreatePersonInput, type Person, type PersonFields, type PersonRef, type Protocol, type UpdatePersonInput } from './people.types.ts'
+
+/** The channel migration 0003 announces person changes on. */
+const PERSON_CHANGED = 'switchboard_person_changed'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const LEGACY = /^[1-9][0-9]{0,17}$/
+
+function fieldColumns(f: PersonFields): PersonUpdateRow {
+  const row: PersonUpdateRow = {}
+  if (f.firstName !== undefined) row.first_name = f.firstName
+  if (f.lastName !== undefined) row.last_name = f.lastName
+  if (f.externalId !== undefined) row.external_id = f.externalId
+  if (f.externalUsername !== undefined) row.external_username = f.externalUsername
+  if (f.externalOrg !== undefined) row.external_org = f.externalOrg
+  if (f.externalData1 !== undefined) row.external_data_1 = f.externalData1
+  if (f.externalData2 !== undefined) row.external_data_2 = f.externalData2
+  if (f.externalData3 !== undefined) row.external_data_3 = f.externalData3
+  if (f.timezone !== undefined && f.timezone !== '') row.timezone = f.timezone
+  return row
+}
+
+function checkTimezone(tz: string | undefined): void {
+  if (tz !== undefined && tz !== '' && !isTimeZone(tz)) throw new ValidationError('invalid_timezone', `unknown time zone ${tz}`, { timezone: tz })
+}
+
+/** The person directory: one core person per human, found by any of their ids. */
+export class PeopleService {
+  readonly #db: Kysely<DB>
+  readonly #repo: PeopleRepository
+  readonly #cache: PersonCache | undefined
+
+  /** With `events`, reads by Cass id are cached and kept fresh by the database's change events. */
+  constructor(db: Kysely<DB>, events?: Notifier) {
+    this.#db = db
+    this.#repo = new PeopleRepository(db)
+    if (events) {
+      const cache = new PersonCache(events)
+      this.#cache = cache
+      events.onReset(() => cache.clear())
+      events.listen(PERSON_CHANGED, (personId) => cache.invalidate(personId)).catch(() => cache.clear())
+    }
+  }
+
+  /**
+   * Validate a new person without writing: the protocol, the phone the protocol needs, an
+   * identifier, the phone's format and the time zone. Returns the normalised phone and protocol.
+   * Throws ValidationError `invalid_protocol`, `phone_required`, `identifier_required`,
+   * `invalid_phone`, `invalid_timezone`.
+   */
+  validateNew(input: CreatePersonInput): { phone: string | null; protocol: Protocol } {
+    // An empty protocol, as form clients send for a blank field, means the default.
+    const protocol = (input.protocol === undefined || input.protocol === '' ? 'sms' : input.protocol) as Protocol
+    if (!PROTOCOLS.includes(protocol)) throw new ValidationError('invalid_protocol', `invalid protocol ${input.protocol}`, { protocol: input.protocol })
+    const rawPhone = input.phone !== undefined && input.phone !== '' ? input.phone : undefined
+    if (rawPhone === undefined && (protocol === 'sms' || protocol === 'WHATSAPP')) {
+      throw new ValidationError('phone_required', 'phone is required for this protocol', { protocol })
+    }
+    if (rawPhone === undefined && (input.externalId === undefined || input.externalId === '')) {
+      throw new ValidationError('identifier_required', 'external_id is required when phone is not given')
+    }
+    let phone: string | null = null
+    if (rawPhone !== undefined) {
+      phone = toE164(rawPhone) ?? null
+      if (phone === null) throw new ValidationError('invalid_phone', `invalid phone number ${rawPhone}`, { phone: rawPhone })
+    }
+    checkTimezone(input.timezone)
+    return { phone, protocol }
+  }
+
+  /**
+   * Create a person, or find the tenant's existing person with the same external id or phone.
+   * Safe under concurrency: the database's unique indexes decide, so simultaneous creates of one
+   * phone yield one person.
+   */
+  async create(tenant: Tenant, input: CreatePersonInput): Promise<{ person: Person; created: boolean }> {
+    const { phone, protocol } = this.validateNew(input)
+    const externalId = input.externalId !== undefined && input.externalId !== '' ? input.externalId : null
+    const row = { ...fieldColumns({ ...input, externalId: externalId ?? undefined }), phone, protocol }
+    // The person that made the insert conflict can lose that phone (a concurrent PATCH) before we
+    // read it; then the insert is simply tried again.
+    for (let attempt = 1; ; attempt++) {
+      const person = await this.#repo.insertIfAbsent(tenant.id, row)
+      if (person) return { person, created: true }
+      const existing = await this.#repo.findExisting(this.#db, tenant.id, externalId, phone)
+      if (existing) return { person: existing, created: false }
+      if (attempt >= 3) throw new Error('insert keeps conflicting but no existing person matches')
+    }
+  }
+
+  /**
+   * The tenant's person with this Cass id (UUID or legacy integer).
+   * Throws NotFoundError `person_not_found`, or `person_not_in_tenant` when another tenant owns it.
+   */
+  async getByRef(tenant: Tenant, ref: PersonRef): Promise<Person> {
+    const trimmed = ref.trim()
+    const key = UUID.test(trimmed) ? trimmed.toLowerCase() : LEGACY.test(trimmed) ? trimmed : undefined
+    if (key === undefined) throw new NotFoundError('person_not_found', `unknown person ${ref}`, { personId: ref })
+    const lookup = key.length === 36 ? { uuid: key } : { legacy: key }
+    let person = this.#cache?.get(key)
+    if (!person) {
+      const generation = this.#cache?.generation ?? 0
+      const found = await this.#repo.findByCassRef(tenant.id, lookup)
+      if (!found) throw new NotFoundError('person_not_found', `unknown person ${ref}`, { personId: ref })
+      if (!found.person) throw new NotFoundError('person_not_in_tenant', `person ${ref} belongs to another tenant`, { personId: ref })
+      person = found.person
+      this.#cache?.put(person, generation)
+    }
+    if (person.tenantId !== tenant.id) throw new NotFoundError('person_not_in_tenant', `person ${ref} belongs to another tenant`, { personId: ref })
+    return person
+  }
+
+  /**
+   * A new anonymous person of the web chat (the embed without `personId`): protocol `web`, no
+   * phone or external id, with a Cass identity like any other person.
+   */
+  async createAnonymous(tenant: Pick<Tenant, 'id'>): Promise<Person> {
+    const person = await this.#repo.insertIfAbsent(tenant.id, { protocol: 'web' })
+    // Nothing unique is set, so nothing can conflict.
+    if (!person) throw new Error('inserting an anonymous person conflicted')
+    return person
+  }
+
+  /** The tenant's person with this external id; NotFoundError `person_not_found` otherwise. */
+  async getByExternalId(tenant: Tenant, externalId: string): Promise<Person> {
+    const person = await this.#repo.findByExternalId(tenant.id, externalId)
+    if (!person) throw new NotFoundError('person_not_found', `unknown person with external id ${externalId}`, { externalId })
+    return person
+  }
+
+  /**
+   * Change directory fields. external_id can be set once and never changed; the phone is
+   * normalised and must stay unique in the tenant. Throws the getByRef errors, ValidationError
+   * `invalid_phone` / `invalid_timezone`, ConflictError `external_id_taken` / `phone_taken`.
+   */
+  async update(tenant: Tenant, ref: PersonRef, given: UpdatePersonInput): Promise<Person> {
+    // As on creation, an empty phone or external_id means "not given": an empty external_id
+    // would otherwise be stored, and then could never be replaced by the real one.
+    const input = { ...given }
+    if (input.externalId === '') delete input.externalId
+    if (input.phone === '') delete input.phone
+    const target = await this.getByRef(tenant, ref)
+    let phone: string | undefined
+    if (input.phone !== undefined) {
+      phone = toE164(input.phone)
+      if (phone === undefined) throw new ValidationError('invalid_phone', `invalid phone number ${input.phone}`, { phone: input.phone })
+    }
+    checkTimezone(input.timezone)
+    const changes = fieldColumns(input)
+    // Refused here for a clear answer; the database trigger refuses it too, for a concurrent writer.
+    if (input.externalId !== undefined && target.externalId !== null && target.externalId !== input.externalId) {
+      throw new ConflictError('external_id_taken', 'external_id cannot be changed', { externalId: input.externalId })
+    }
+    if (phone !== undefined) changes.phone = phone
+    if (Object.keys(changes).length === 0) return target
+    try {
+      const updated = await this.#repo.update(tenant.id, target.id, changes)
+      this.#cache?.invalidate(target.id)
+      if (!updated) throw new NotFoundError('person_not_found', `unknown person ${ref}`, { personId: ref })
+      return updated
+    } catch (err) {
+      const constraint = uniqueViolation(err)
+      if (constraint === 'people_tenant_external_id') throw new ConflictError('external_id_taken', 'external_id belongs to another person', { externalId: input.externalId })
+      if (constraint === 'people_tenant_phone') throw new ConflictError('phone_taken', 'phone belongs to another person', { phone: input.phone })
+      if ((err as { constraint?: string }).constraint === 'people_external_id_immutable') {
+        throw new ConflictError('external_id_taken', 'external_id cannot be changed', { externalId: input.externalId })
+      }
+      throw err
+    }
+  }
+}

@@ -1,0 +1,5 @@
+export { SchedulingService } from './scheduling.service.ts'
+export { parseDuration, parseLocalTime, computeDueAt, zonedTimeToUtc } from './when.ts'
+export type { ScheduledNotification, ScheduleInput, NotificationType, NotificationStatus, QueuedNotification } from './scheduling.types.ts'
+export { NotificationFiring, MAX_FIRE_ATTEMPTS } from './firing.service.ts'
+export type { FireStats, ThreadStarter, ThreadContent } from './firing.service.ts'

@@ -1,0 +1,85 @@
+import type { Notifier } from '../../db/notifier.ts'
+
+/** The channel migrations/0009 announces web chat changes on: payload `<tenant id>:<person id>`. */
+export const WEBCHAT_CHANNEL = 'switchboard_webchat'
+/** How often subscribers look anyway while notifications may be missed (no listening connection). */
+const UNHEALTHY_POLL_MS = 2_000
+/** A safety net even when notifications flow. */
+const HEALTHY_POLL_MS = 30_000
+
+/** Something to wake when a person's chat may have changed. */
+export interface LiveSubscriber {
+  readonly key: string
+  poke(): void
+}
+
+/**
+ * This process's listeners of web chat changes, by tenant and person. One LISTEN per process (on
+ * the first subscription) fans out in-process; a notification carries ids only, and each
+ * subscriber reads what is new itself. When notifications may have been missed (the listening
+ * connection was lost, or this process borrows another's embedded store) every subscriber looks
+ * again, and keeps polling until notifications are trusted again.
+ */
+export class WebchatLive {
+  readonly #notifier: Notifier
+  readonly #subscribers = new Map<string, Set<LiveSubscriber>>()
+  #listening: Promise<void> | undefined
+  #timer: NodeJS.Timeout | undefined
+  #lastPoll = 0
+
+  constructor(notifier: Notifier) {
+    this.#notifier = notifier
+    notifier.onReset(() => this.#pokeAll())
+  }
+
+  /** Start delivering pokes to `sub` (for its `key`, `<tenant id>:<person id>`). */
+  async add(sub: LiveSubscriber): Promise<void> {
+    const set = this.#subscribers.get(sub.key) ?? new Set()
+    set.add(sub)
+    this.#subscribers.set(sub.key, set)
+    this.#listening ??= this.#listen()
+    await this.#listening
+    this.#timer ??= setInterval(() => this.#tick(), 1_000).unref()
+  }
+
+  remove(sub: LiveSubscriber): void {
+    const set = this.#subscribers.get(sub.key)
+    if (!set) return
+    set.delete(sub)
+    if (set.size === 0) this.#subscribers.delete(sub.key)
+    if (this.#subscribers.size === 0 && this.#timer) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  /** Subscribers in this process. */
+  get size(): number {
+    let n = 0
+    for (const set of this.#subscribers.values()) n += set.size
+    return n
+  }
+
+  async #listen(): Promise<void> {
+    try {
+      await this.#notifier.listen(WEBCHAT_CHANNEL, (payload) => {
+        for (const sub of this.#subscribers.get(payload) ?? []) sub.poke()
+      })
+    } catch {
+      // Not listening: the poll below keeps subscribers up to date.
+      this.#listening = undefined
+    }
+  }
+
+  #tick() {
+    const every = this.#notifier.healthy && this.#listening ? HEALTHY_POLL_MS : UNHEALTHY_POLL_MS
+    if (Date.now() - this.#lastPoll < every) return
+    this.#lastPoll = Date.now()
+    if (!this.#listening) this.#listening = this.#listen()
+    this.#pokeAll()
+  }
+
+  #pokeAll() {
+    for (const set of this.#subscribers.values()) for (const sub of set) sub.poke()
+  }
+}

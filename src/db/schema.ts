@@ -1,0 +1,299 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+/** Timestamps: read as Date, written as Date or ISO string, defaulted by the database. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+
+export interface TenantsTable {
+  id: Generated<string>
+  name: string
+  embed_code: string
+  settings: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: Timestamp
+}
+
+export interface TenantCredentialsTable {
+  id: Generated<string>
+  tenant_id: string
+  surface: 'cass' | 'ccai' | 'courier'
+  kind: 'token' | 'company_secret' | 'api_key'
+  key: string
+  secret_hash: string
+  created_at: Timestamp
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export interface PeopleTable {
+  id: Generated<string>
+  tenant_id: string
+  first_name: string | null
+  last_name: string | null
+  phone: string | null
+  email: string | null
+  external_id: string | null
+  external_username: string | null
+  external_org: string | null
+  external_data_1: string | null
+  external_data_2: string | null
+  external_data_3: string | null
+  protocol: Generated<string>
+  language_type: string | null
+  gender: string | null
+  timezone: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface PersonIdentitiesTable {
+  id: Generated<string>
+  tenant_id: string
+  person_id: string
+  surface: 'cass' | 'ccai' | 'courier'
+  public_id: string
+  /** int8 comes back from pg as a string. */
+  legacy_id: ColumnType<string | null, string | number | null | undefined, string | number | null>
+  created_at: Timestamp
+}
+
+export interface BotThreadsTable {
+  tenant_id: string
+  name: string
+  definition: ColumnType<unknown, string | undefined, string>
+  created_at: Timestamp
+}
+
+/** Every table Kysely may touch. Later migrations add their tables here. */
+export interface DB {
+  tenants: TenantsTable
+  tenant_credentials: TenantCredentialsTable
+  people: PeopleTable
+  person_identities: PersonIdentitiesTable
+  bot_threads: BotThreadsTable
+  job_keys: JobKeysTable
+  outbox_messages: OutboxMessagesTable
+  inbound_messages: InboundMessagesTable
+  outbox_status_events: OutboxStatusEventsTable
+  sender_rate_slots: SenderRateSlotsTable
+  suppressions: SuppressionsTable
+  tenant_provider_settings: TenantProviderSettingsTable
+}
+
+export type TenantRow = Selectable<TenantsTable>
+export type PersonRow = Selectable<PeopleTable>
+export type NewPersonRow = Insertable<PeopleTable>
+export type PersonUpdateRow = Updateable<PeopleTable>
+
+/** Nullable timestamp written by the application. */
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+/** jsonb object column: read as an object, written as JSON text. */
+type JsonObject = ColumnType<Record<string, unknown>, string | undefined, string>
+
+/** Idempotency ledger of queued jobs (migrations/0002). */
+export interface JobKeysTable {
+  queue: string
+  key: string
+  job_id: string
+  tenant_id: string | null
+  state: Generated<'queued' | 'running' | 'retrying' | 'completed' | 'dead'>
+  attempts: Generated<number>
+  last_error: string | null
+  run_at: Timestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+  finished_at: NullableTimestamp
+}
+
+/** Every outbound message of any channel (migrations/0002). */
+export interface OutboxMessagesTable {
+  id: Generated<string>
+  tenant_id: string
+  channel: string
+  person_id: string | null
+  recipient: string
+  sender: string | null
+  subject: string | null
+  body: string
+  payload: JsonObject
+  idempotency_key: string
+  status: Generated<'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'suppressed'>
+  provider: string | null
+  provider_message_id: string | null
+  attempts: Generated<number>
+  last_error: string | null
+  send_at: Timestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+  sent_at: NullableTimestamp
+  /** Why a `suppressed` message was not sent (migrations/0005). */
+  suppressed_reason: 'stop_keyword' | 'dnc' | 'consent_withdrawn' | 'manual' | null
+  /** A carrier-required reply (STOP/START/HELP answers): never suppressed (migrations/0005). */
+  compliance_reply: Generated<boolean>
+}
+
+/** Messages people send in (migrations/0002). */
+export interface InboundMessagesTable {
+  id: Generated<string>
+  tenant_id: string
+  channel: string
+  person_id: string | null
+  sender: string
+  recipient: string | null
+  body: string
+  payload: JsonObject
+  provider: string
+  provider_message_id: string | null
+  status: Generated<'received' | 'processed'>
+  received_at: Timestamp
+  processed_at: NullableTimestamp
+}
+
+/** Addresses a tenant must not send to, per channel scope (migrations/0005). */
+export interface SuppressionsTable {
+  id: Generated<string>
+  tenant_id: string
+  scope: 'sms' | 'whatsapp' | 'messenger' | 'email' | 'push' | 'webchat' | 'voice' | 'all'
+  address: string
+  reason: 'stop_keyword' | 'dnc' | 'consent_withdrawn' | 'manual'
+  source: string
+  created_at: Timestamp
+}
+
+/** A tenant's vendor and sealed (AES-256-GCM) options per channel (migrations/0005). */
+export interface TenantProviderSettingsTable {
+  tenant_id: string
+  channel: string
+  vendor: string
+  sealed_settings: string
+  updated_at: Timestamp
+}
+
+/** Columns migrations/0006 adds to the outbox (declaration merging keeps this file append-only). */
+export interface OutboxMessagesTable {
+  /** SMS: segments the body takes; null for other channels. */
+  segments: ColumnType<number | null, number | null | undefined, number | null>
+  encoding: ColumnType<'GSM-7' | 'UCS-2' | null, 'GSM-7' | 'UCS-2' | null | undefined, 'GSM-7' | 'UCS-2' | null>
+  /** When the provider last reported a status. */
+  status_at: NullableTimestamp
+  provider_error_code: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** Every status an outbox message went through (migrations/0006). */
+export interface OutboxStatusEventsTable {
+  id: Generated<string>
+  tenant_id: string
+  message_id: string
+  status: string
+  provider_status: string | null
+  error_code: string | null
+  applied: Generated<boolean>
+  at: Timestamp
+}
+
+/** Next free send slot per sender, for rate limits across processes (migrations/0006). */
+export interface SenderRateSlotsTable {
+  tenant_id: string
+  channel: string
+  sender: string
+  next_slot: Date
+}
+
+/** The column migrations/0004 adds to bot_threads: which content version the current row comes from. */
+export interface BotThreadsTable {
+  version: ColumnType<number | null, number | null | undefined, number | null>
+}
+
+/** Every load of a tenant's thread file (migrations/0004); the highest version is current. */
+export interface BotThreadVersionsTable {
+  tenant_id: string
+  version: number
+  document: ColumnType<Record<string, unknown>, string, string>
+  source: string
+  format: 'yaml' | 'json'
+  created_at: Timestamp
+}
+
+/** A person's conversation with the bot (migrations/0004). */
+export interface ConversationsTable {
+  id: Generated<string>
+  tenant_id: string
+  person_id: string
+  thread_name: string
+  thread_version: number
+  step: Generated<number>
+  variables: ColumnType<Record<string, string>, string | undefined, string>
+  placeholders: ColumnType<Record<string, string>, string | undefined, string>
+  status: Generated<'active' | 'ended' | 'replaced'>
+  awaiting: Generated<'none' | 'choice' | 'text'>
+  reprompts: Generated<number>
+  then_thread: string | null
+  autoping: ColumnType<{ after: string; thread: string } | null, string | null | undefined, string | null>
+  seq: Generated<number>
+  started_by: string
+  start_key: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  ended_at: NullableTimestamp
+}
+
+/** Every bot message in and out, with its bot context (migrations/0004). */
+export interface TranscriptMessagesTable {
+  id: Generated<string>
+  seq: Generated<string>
+  tenant_id: string
+  person_id: string
+  direction: 'in' | 'out'
+  channel: string
+  text: string
+  conversation_id: string | null
+  thread_name: string | null
+  step: number | null
+  outbox_message_id: string | null
+  inbound_message_id: string | null
+  created_at: Timestamp
+}
+
+/** Check-ins and autopings waiting for the scheduler (migrations/0004). */
+export interface ScheduledNotificationsTable {
+  id: Generated<string>
+  tenant_id: string
+  person_id: string
+  type: 'checkin' | 'autoping'
+  thread_name: string
+  due_at: ColumnType<Date, Date | string, Date | string>
+  status: Generated<'pending' | 'fired' | 'cancelled' | 'failed'>
+  conversation_id: string | null
+  idempotency_key: string
+  created_at: Timestamp
+  fired_at: NullableTimestamp
+  // migrations/0008: the scheduler's bookkeeping.
+  /** Fired for a `web` person: waits for the Notification API instead of being sent. */
+  queued: Generated<boolean>
+  attempts: Generated<number>
+  retry_at: NullableTimestamp
+  last_error: string | null
+}
+
+/** The transcript view (migrations/0004): one row per message in or out, bot or not. */
+export interface TranscriptView {
+  message_id: string
+  person_id: string | null
+  core_person_id: string
+  tenant_id: string
+  client_name: string
+  direction: 'in' | 'out'
+  channel: string
+  text: string
+  thread_name: string | null
+  step: number | null
+  conversation_id: string | null
+  created_at: Date
+  sort_key: string | null
+}
+
+/** The bot's tables (migrations/0004), merged into DB. */
+export interface DB {
+  bot_thread_versions: BotThreadVersionsTable
+  conversations: ConversationsTable
+  transcript_messages: TranscriptMessagesTable
+  scheduled_notifications: ScheduledNotificationsTable
+  transcript: TranscriptView
+}

@@ -1,0 +1,457 @@
+import { randomUUID } from 'node:crypto'
+import { sql, type Kysely, type Transaction } from 'kysely'
+import { PgBoss, fromKysely, type JobResult, type JobWithMetadata, type QueueOptions } from 'pg-boss'
+import type { Static, TSchema } from 'typebox'
+import { Compile, type Validator } from 'typebox/compile'
+import type { DB } from '../db/schema.ts'
+import { JobKeysRepository } from './job-keys.repository.ts'
+import {
+  DeferJobError, PermanentJobError, type EnqueueOptions, type EnqueueResult, type JobContext, type JobDefinition, type JobKey, type JobsLogger, type JobType,
+} from './types.ts'
+
+/**
+ * The dead-letter queue of a queue: where its jobs that gave up land, for a worker of the same
+ * definitions to record the last error and call `onDead`. One per queue, so a process that does not
+ * know a job (an older release during a rolling deploy) never handles its dead letters.
+ */
+export function deadLetterQueue(name: string): string {
+  return `${name}${DEAD_SUFFIX}`
+}
+const DEAD_SUFFIX = '.dead'
+
+/** The pg-boss schema in our database. */
+export const DEFAULT_BOSS_SCHEMA = 'pgboss'
+
+/** What we store as the pg-boss job's data: our key travels with the payload so the worker can check it. */
+interface Envelope {
+  key: string | null
+  payload: unknown
+}
+
+interface Registered {
+  def: JobDefinition
+  validator: Validator
+}
+
+/** How one job count row looks (`counts()`), for metrics. */
+export interface JobCount {
+  queue: string
+  state: string
+  count: number
+}
+
+export interface JobQueueOptions {
+  /** Our database (the key ledger, counts). */
+  db: Kysely<DB>
+  /** Connection URL of the same database, for pg-boss's own small pool. */
+  url: string
+  /** pg-boss schema; tests on a shared server may isolate with their own. Default `pgboss`. */
+  schema?: string
+  /** pg-boss pool size. Default 4. */
+  poolSize?: number
+  /**
+   * How often a supervising process fails expired and heartbeat-dead attempts so they retry
+   * (seconds). Default 60.
+   */
+  superviseIntervalSeconds?: number
+  logger?: JobsLogger
+}
+
+export interface StartOptions {
+  /**
+   * Run pg-boss maintenance (expiring hung jobs, retention, queue stats) and the cron scheduler in
+   * this process. Worker processes do; API-only processes only enqueue. Default false.
+   */
+  supervise?: boolean
+}
+
+export interface WorkOptions {
+  /** How often an idle worker looks for due jobs. Enqueues in this process wake it at once. Default 2. */
+  pollingIntervalSeconds?: number
+}
+
+const silent: JobsLogger = { info() {}, warn() {}, error() {}, debug() {} }
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name
+  if (typeof err === 'string') return err
+  try {
+    return JSON.stringify(err) ?? String(err)
+  } catch {
+    return String(err)
+  }
+}
+
+/** The error text pg-boss kept as a failed job's output (ours: `{message}`; its own: a serialized Error). */
+function outputText(output: unknown): string {
+  if (output && typeof output === 'object' && typeof (output as { message?: unknown }).message === 'string') {
+    return (output as { message: string }).message
+  }
+  return output === null || output === undefined ? 'unknown error' : errorText(output)
+}
+
+function queueOptions(def: JobDefinition): QueueOptions & { deadLetter: string } {
+  const retryBackoff = def.retryBackoff ?? true
+  return {
+    retryLimit: def.retryLimit ?? 5,
+    retryDelay: def.retryDelaySeconds ?? 5,
+    retryBackoff,
+    ...(retryBackoff ? { retryDelayMax: def.retryDelayMaxSeconds ?? 3600 } : {}),
+    expireInSeconds: def.expireInSeconds ?? 300,
+    ...(def.heartbeatSeconds !== undefined ? { heartbeatSeconds: def.heartbeatSeconds } : {}),
+    deadLetter: deadLetterQueue(def.name),
+  }
+}
+
+/**
+ * The job queue and scheduler: pg-boss on our own database, with our idempotency keys on top.
+ *
+ * - `enqueue(trx, job, payload, {key, runAt})` writes the key and the job in the caller's
+ *   transaction, so the job exists exactly when the change that caused it commits.
+ * - Workers (`work()`) validate each payload when they pick it up, check the key before acting,
+ *   record every failed attempt, and retry with exponential backoff; a job out of retries (or one
+ *   that threw a PermanentJobError) goes to the dead-letter queue, whose worker marks the key `dead`
+ *   with the last error and calls the definition's `onDead`.
+ * - Definitions with a `schedule` are registered as cron schedules by supervising processes.
+ *
+ * On the embedded store every transaction holds PGlite's single session, so nothing inside
+ * `enqueue(trx)` may use another connection: the queue is started (and its queue cache warmed)
+ * before any transaction can call it.
+ */
+export class JobQueue {
+  readonly #db: Kysely<DB>
+  readonly #keys: JobKeysRepository
+  readonly #options: JobQueueOptions
+  readonly #log: JobsLogger
+  readonly #defs = new Map<string, Registered>()
+  readonly #workerIds = new Map<string, string[]>()
+  #boss: PgBoss | undefined
+  #starting: Promise<PgBoss> | undefined
+  #working = false
+  #stopped = false
+  /** Whether this process runs maintenance and the cron scheduler (decided by the first `start`). */
+  #supervising = false
+
+  constructor(options: JobQueueOptions) {
+    this.#options = options
+    this.#db = options.db
+    this.#keys = new JobKeysRepository(options.db)
+    this.#log = options.logger ?? silent
+  }
+
+  /** The pg-boss schema this queue uses. */
+  get schema(): string {
+    return this.#options.schema ?? DEFAULT_BOSS_SCHEMA
+  }
+
+  /** True once `start()` finished (enqueue may then run inside a transaction). */
+  get started(): boolean {
+    return this.#boss !== undefined
+  }
+
+  /** Register a kind of job. Must happen before `start()`; returns the definition for typed enqueues. */
+  define<S extends TSchema>(def: JobDefinition<S>): JobDefinition<S> {
+    if (this.#starting) throw new Error(`job ${def.name}: define jobs before the queue starts`)
+    if (this.#defs.has(def.name)) throw new Error(`job ${def.name} is already defined`)
+    if (def.name.endsWith(DEAD_SUFFIX)) throw new Error(`job name ${def.name} may not end with ${DEAD_SUFFIX}`)
+    if (!/^[\w.\-/]+$/.test(def.name)) throw new Error(`job name ${def.name} may only contain letters, digits and _ . - /`)
+    this.#defs.set(def.name, { def: def as unknown as JobDefinition, validator: Compile(def.payload) as unknown as Validator })
+    return def
+  }
+
+  /**
+   * Connect pg-boss (installing or migrating its schema), create or update every defined queue,
+   * and warm its queue cache. Idempotent; the first call's options win.
+   */
+  async start(options: StartOptions = {}): Promise<void> {
+    if (this.#stopped) throw new Error('the job queue was stopped')
+    if (!this.#starting) {
+      this.#supervising = options.supervise ?? false
+      this.#starting = this.#start(this.#supervising).catch((err: unknown) => {
+        this.#starting = undefined // a later call may try again (the database was not up yet, say)
+        throw err
+      })
+    }
+    await this.#starting
+  }
+
+  async #start(supervise: boolean): Promise<PgBoss> {
+    const boss = new PgBoss({
+      connectionString: this.#options.url,
+      schema: this.schema,
+      max: this.#options.poolSize ?? 4,
+      application_name: 'switchboard-jobs',
+      supervise,
+      // Supervision passes and the per-queue monitor (expiry, dead heartbeats) run at the same pace.
+      ...(this.#options.superviseIntervalSeconds
+        ? { superviseIntervalSeconds: this.#options.superviseIntervalSeconds, monitorIntervalSeconds: this.#options.superviseIntervalSeconds }
+        : {}),
+      schedule: supervise,
+      migrate: true,
+    })
+    // Without a listener pg-boss's errors would crash the process; they are transient (a poll that
+    // lost its connection) and pg-boss carries on.
+    boss.on('error', (err) => this.#log.error({ err }, 'job queue error'))
+    boss.on('warning', (w) => this.#log.warn({ warning: w }, 'job queue warning'))
+    await boss.start()
+    try {
+      for (const { def } of this.#defs.values()) {
+        // The dead-letter queue first: pg-boss checks that a queue's dead-letter queue exists.
+        await this.#ensureQueue(boss, deadLetterQueue(def.name), { retryLimit: 5, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 300 })
+        await this.#ensureQueue(boss, def.name, queueOptions(def))
+      }
+    } catch (err) {
+      await boss.stop({ graceful: false, close: true }).catch(() => {})
+      throw err
+    }
+    this.#boss = boss
+    return boss
+  }
+
+  async #ensureQueue(boss: PgBoss, name: string, options: QueueOptions & { deadLetter?: string }): Promise<void> {
+    await boss.createQueue(name, options)
+    const queue = await boss.getQueue(name)
+    const differs = queue && (Object.keys(options) as Array<keyof typeof options>).some((k) => queue[k] !== options[k])
+    if (differs) await boss.updateQueue(name, options)
+    // pg-boss looks a queue up in its cache on every send and queries its own pool on a miss. A miss
+    // inside a caller's transaction would wait forever on the embedded store (the transaction holds
+    // the only session), so fill the cache now: any call that goes through the cache does that.
+    await boss.getJobById(name, '00000000-0000-0000-0000-000000000000')
+  }
+
+  /**
+   * Run workers for every defined queue (and its dead-letter queue) in this process, and register
+   * the cron schedules when this process supervises. Starts the queue if needed.
+   */
+  async work(options: WorkOptions = {}): Promise<void> {
+    await this.start()
+    const boss = this.#boss!
+    if (this.#working) return
+    this.#working = true
+    const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 2
+    const workOptions = { batchSize: 1, includeMetadata: true, perJobResults: true, pollingIntervalSeconds } as const
+    for (const registered of this.#defs.values()) {
+      const ids: string[] = []
+      // One pg-boss worker per slot (not localConcurrency) so that every one of them can be woken.
+      for (let i = 0; i < (registered.def.concurrency ?? 2); i++) {
+        const self: { id?: string } = {}
+        self.id = await boss.work(registered.def.name, workOptions, async (jobs: Array<JobWithMetadata<Envelope>>) => {
+          const results: JobResult[] = []
+          for (const job of jobs) results.push(await this.#run(registered, job))
+          // A worker that found work fetches again at once instead of sleeping out its polling
+          // interval (pg-boss only bursts for batches larger than one); an empty fetch sleeps.
+          if (self.id) boss.notifyWorker(self.id)
+          return results
+        })
+        ids.push(self.id)
+      }
+      this.#workerIds.set(registered.def.name, ids)
+      await boss.work(deadLetterQueue(registered.def.name), workOptions, async (jobs: Array<JobWithMetadata<Envelope>>) => {
+        const results: JobResult[] = []
+        for (const job of jobs) results.push(await this.#bury(registered, job))
+        return results
+      })
+    }
+    if (this.#supervising) {
+      for (const { def } of this.#defs.values()) {
+        if (!def.schedule) continue
+        await boss.schedule(def.name, def.schedule.cron, { key: null, payload: def.schedule.payload } satisfies Envelope, { tz: def.schedule.tz ?? 'UTC' })
+      }
+    }
+  }
+
+  /**
+   * Enqueue a job under an idempotency key, in `db`'s transaction when it is one (the job then
+   * exists exactly when that transaction commits), else in a transaction of its own. A key already
+   * taken in this queue returns the existing job and enqueues nothing.
+   */
+  async enqueue<S extends TSchema>(db: Kysely<DB> | Transaction<DB>, job: JobType<S>, payload: Static<S>, options: EnqueueOptions): Promise<EnqueueResult> {
+    const registered = this.#defs.get(job.name)
+    if (!registered) throw new Error(`job ${job.name} is not defined on this queue`)
+    if (!registered.validator.Check(payload)) {
+      throw new TypeError(`job ${job.name}: invalid payload: ${this.#describe(registered, payload)}`)
+    }
+    if (typeof options.key !== 'string' || options.key.length === 0 || options.key.length > 500) {
+      throw new TypeError(`job ${job.name}: the idempotency key must be 1-500 characters`)
+    }
+    if (!this.#boss) {
+      // Starting uses pg-boss's own connections, which a caller's open transaction would block on
+      // the embedded store; only start here when we are not inside one.
+      if (db.isTransaction) throw new Error('start the job queue before enqueueing inside a transaction')
+      await this.start()
+    }
+    const boss = this.#boss!
+    const runAt = options.runAt ?? new Date()
+    const insert = async (trx: Transaction<DB>): Promise<EnqueueResult> => {
+      const jobId = randomUUID()
+      const taken = !(await this.#keys.insert(trx, { queue: job.name, key: options.key, jobId, tenantId: options.tenantId ?? null, runAt }))
+      if (taken) {
+        const existing = await this.#keys.find(trx, job.name, options.key)
+        if (!existing) throw new Error(`job key ${job.name}/${options.key} vanished`)
+        return { jobId: existing.jobId, created: false }
+      }
+      const data: Envelope = { key: options.key, payload }
+      await boss.send(job.name, data, { db: fromKysely(trx), id: jobId, startAfter: runAt })
+      return { jobId, created: true }
+    }
+    if (db.isTransaction) return insert(db as Transaction<DB>)
+    const result = await db.transaction().execute(insert)
+    if (result.created && runAt.getTime() <= Date.now()) this.wake(job)
+    return result
+  }
+
+  /**
+   * Wake this process's idle workers of a queue so a job enqueued (and committed) just now runs
+   * without waiting for the next poll. Call after committing a transaction that enqueued.
+   */
+  wake(job: JobType | string): void {
+    const name = typeof job === 'string' ? job : job.name
+    const boss = this.#boss
+    if (!boss) return
+    for (const id of this.#workerIds.get(name) ?? []) boss.notifyWorker(id)
+  }
+
+  async #run(registered: Registered, job: JobWithMetadata<Envelope>): Promise<JobResult> {
+    const { def, validator } = registered
+    const envelope = (job.data ?? {}) as Partial<Envelope>
+    const key = typeof envelope.key === 'string' ? envelope.key : null
+    const log = { queue: def.name, jobId: job.id, key }
+    // Validate at this edge too: the row may predate a schema change, or have been written by hand.
+    if (!validator.Check(envelope.payload)) {
+      const message = `invalid payload: ${this.#describe(registered, envelope.payload)}`
+      this.#log.error(log, `job ${def.name} dead-lettered: ${message}`)
+      if (key !== null) await this.#keys.recordFailure(def.name, key, job.id, message)
+      return { id: job.id, status: 'deadletter', output: { message, code: 'invalid_payload' } }
+    }
+    let attempt = job.retryCount + 1
+    if (key !== null) {
+      const claimed = await this.#keys.claim(def.name, key, job.id)
+      if (claimed === undefined) {
+        // Finished already (a crash after the handler but before pg-boss's completion), superseded,
+        // or pruned: acting again could send a message twice.
+        this.#log.info(log, `job ${def.name} skipped: its key is already finished or belongs to another job`)
+        return { id: job.id, status: 'completed', output: { skipped: true } }
+      }
+      attempt = Math.max(attempt, claimed)
+    }
+    const ctx: JobContext = { jobId: job.id, key, attempt, maxAttempts: job.retryLimit + 1, signal: job.signal }
+    try {
+      await def.handle(envelope.payload as never, ctx)
+    } catch (err) {
+      if (err instanceof DeferJobError && key !== null) return this.#defer(registered, job, key, err.until)
+      const message = errorText(err)
+      const permanent = err instanceof PermanentJobError
+      const final = permanent || job.retryCount >= job.retryLimit
+      this.#log.warn({ ...log, attempt, err }, `job ${def.name} failed${final ? '; dead-lettering it' : '; it will be retried'}`)
+      if (key !== null) await this.#keys.recordFailure(def.name, key, job.id, message)
+      const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs
+      if (!final && typeof retryAfterMs === 'number' && retryAfterMs > 0) await this.#delayRetry(def.name, job, retryAfterMs)
+      const code = permanent ? err.code : (err as { code?: unknown }).code
+      return { id: job.id, status: permanent ? 'deadletter' : 'failed', output: { message, ...(typeof code === 'string' ? { code } : {}) } }
+    }
+    if (key !== null) await this.#keys.complete(def.name, key, job.id)
+    return { id: job.id, status: 'completed' }
+  }
+
+  /**
+   * The failing party asked us to wait (`Retry-After`): raise this job's retry delay so that the
+   * coming retry — pg-boss's exponential backoff with jitter, between 2^n and 2^(n+1) times the
+   * delay for the n-th retry — is no sooner than asked. Applied before pg-boss fails the attempt.
+   */
+  async #delayRetry(queue: string, job: JobWithMetadata<Envelope>, retryAfterMs: number): Promise<void> {
+    const base = Math.ceil(retryAfterMs / 1000 / 2 ** job.retryCount)
+    await sql`UPDATE ${sql.table(`${this.schema}.job`)} SET retry_delay = greatest(retry_delay, ${base}::int)
+      WHERE name = ${queue} AND id = ${job.id}`.execute(this.#db)
+  }
+
+  /**
+   * Put a job off without an attempt: in one transaction the key moves to a new job that starts at
+   * `until`, and this one completes as superseded (a crash before pg-boss records that leaves it to
+   * be retried, and its claim then fails because the key names the new job).
+   */
+  async #defer(registered: Registered, job: JobWithMetadata<Envelope>, key: string, until: Date): Promise<JobResult> {
+    const boss = this.#boss!
+    const name = registered.def.name
+    const nextId = randomUUID()
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('job_keys')
+        .set({ job_id: nextId, state: 'queued', attempts: sql`greatest(attempts - 1, 0)`, run_at: until, updated_at: sql`now()` })
+        .where('queue', '=', name).where('key', '=', key).where('job_id', '=', job.id)
+        .execute()
+      await boss.send(name, job.data, { db: fromKysely(trx), id: nextId, startAfter: until })
+    })
+    return { id: job.id, status: 'completed', output: { deferredTo: nextId, until: until.toISOString() } }
+  }
+
+  /** A job of ours that gave up: record the last error on its key (once) and tell its definition. */
+  async #bury(registered: Registered, dead: JobWithMetadata<Envelope>): Promise<JobResult> {
+    const queue = registered.def.name
+    const jobId = dead.sourceId
+    if (!jobId) return { id: dead.id, status: 'completed' }
+    const envelope = (dead.data ?? {}) as Partial<Envelope>
+    const key = typeof envelope.key === 'string' ? envelope.key : null
+    const error = outputText(dead.output)
+    if (key !== null) {
+      const current = await this.#keys.find(this.#db, queue, key)
+      if (current && (current.state === 'dead' || current.jobId !== jobId)) return { id: dead.id, status: 'completed' }
+    }
+    // onDead first and the key after: if onDead fails, this dead-letter job retries and calls it again.
+    if (registered.def.onDead && registered.validator.Check(envelope.payload)) {
+      await registered.def.onDead(envelope.payload as never, { jobId, key, error })
+    }
+    if (key !== null) await this.#keys.markDead(queue, key, jobId, error)
+    this.#log.error({ queue, jobId, key, error }, `job ${queue} is dead: ${error}`)
+    return { id: dead.id, status: 'completed' }
+  }
+
+  #describe(registered: Registered, value: unknown): string {
+    const first = registered.validator.Errors(value)[0]
+    if (!first) return 'does not match the schema'
+    return `${first.instancePath || '/'} ${first.message}`
+  }
+
+  /** The idempotency key of a job, with its state, attempts and last error. */
+  findKey(job: JobType | string, key: string): Promise<JobKey | undefined> {
+    return this.#keys.find(this.#db, typeof job === 'string' ? job : job.name, key)
+  }
+
+  /** Dead-lettered keys of a queue, most recent first. */
+  deadLetters(job: JobType | string, limit = 100): Promise<JobKey[]> {
+    return this.#keys.listByState(typeof job === 'string' ? job : job.name, 'dead', limit)
+  }
+
+  /** Delete completed keys finished before `before` (at most `limit`); returns how many. */
+  pruneCompletedKeys(before: Date, limit = 10_000): Promise<number> {
+    return this.#keys.pruneCompleted(before, limit)
+  }
+
+  /**
+   * Jobs in pg-boss's table by queue and state (created, retry, active, completed, cancelled,
+   * failed), counted now; empty before pg-boss first installed its schema.
+   */
+  async counts(): Promise<JobCount[]> {
+    try {
+      const result = await sql<JobCount>`SELECT name AS queue, state::text AS state, count(*)::int AS count
+        FROM ${sql.table(`${this.schema}.job`)} GROUP BY name, state ORDER BY name, state`.execute(this.#db)
+      return result.rows
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      if (code === '42P01' || code === '3F000') return []
+      throw err
+    }
+  }
+
+  /**
+   * Stop: workers take no new jobs, jobs in flight get up to `timeoutMs` to finish (then they are
+   * failed and will be retried), pg-boss's connections close. Idempotent. Close the store after.
+   */
+  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#stopped = true
+    const starting = this.#starting
+    if (!starting) return
+    const boss = await starting.catch(() => undefined)
+    if (!boss) return
+    await boss.stop({ graceful: true, close: true, timeout: options.timeoutMs ?? 30_000 })
+    this.#workerIds.clear()
+  }
+}

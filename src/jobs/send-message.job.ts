@@ -1,0 +1,101 @@
+import { SEND_MESSAGE_JOB, type Channel as CoreChannel, type DeliveryService, type DeliveryTracking } from '../core/delivery/index.ts'
+import { ProviderError, type Channel as ProviderChannel, type ProviderRegistry } from '../providers/index.ts'
+import { DeferJobError, PermanentJobError, type JobDefinition } from './types.ts'
+
+// Core and providers each list the channels (neither imports the other); they must be the same list.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const channelsAgree: Same<CoreChannel, ProviderChannel> = true
+void channelsAgree
+
+/** Retry policy of `delivery.send` (tests and operators may shorten it). */
+export interface SendRetryPolicy {
+  /** Seconds before the first retry; doubles with jitter each retry. Default 10. */
+  readonly retryDelaySeconds?: number
+  /** Retries after the first attempt. Default 5. */
+  readonly retryLimit?: number
+}
+
+const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
+  if (ms <= 0 || signal.aborted) return resolve()
+  const timer = setTimeout(resolve, ms)
+  signal.addEventListener('abort', () => {
+    clearTimeout(timer)
+    resolve()
+  }, { once: true })
+})
+
+/**
+ * `delivery.send`: one outbox message to the tenant's provider for its channel. Vendor outages
+ * (timeouts, 5xx, 429) retry with exponential backoff and jitter (about 10 s, 20 s, 40 s… up to an
+ * hour, five retries), never sooner than a vendor's `Retry-After`; then, or at once when the vendor
+ * rejects the message, the message is marked `failed` with the vendor's last error (the dead
+ * letter). A provider with a per-sender rate (Twilio: 1 SMS/s per number by default) gets a send
+ * slot reserved in the database first, so the limit holds across every worker process; a slot more
+ * than two seconds away puts the job off instead of holding the worker. A crash between the
+ * vendor's answer and `recordSent` sends again on retry: at least once towards the vendor, which
+ * gets our message id as its idempotency key (Twilio's `I-Twilio-Idempotency-Token`), so the
+ * vendor sends it once. A worker killed mid-attempt is noticed by its stopped heartbeat.
+ */
+export function sendMessageJob(deps: {
+  delivery: DeliveryService
+  providers: ProviderRegistry
+  tracking?: DeliveryTracking | undefined
+  /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status`. */
+  publicUrl?: string | undefined
+  retry?: SendRetryPolicy | undefined
+}): JobDefinition<typeof SEND_MESSAGE_JOB.payload> {
+  const { delivery, providers, tracking } = deps
+  return {
+    ...SEND_MESSAGE_JOB,
+    retryLimit: deps.retry?.retryLimit ?? 5,
+    retryDelaySeconds: deps.retry?.retryDelaySeconds ?? 10,
+    retryBackoff: true,
+    retryDelayMaxSeconds: 3600,
+    // A vendor call that takes longer than this is hung; the attempt is failed and retried.
+    expireInSeconds: 120,
+    heartbeatSeconds: 10,
+    concurrency: 4,
+    async handle({ tenantId, messageId }, ctx) {
+      const message = await delivery.beginAttempt(tenantId, messageId)
+      if (!message) return // already sent or failed, suppressed, or the tenant is gone
+      let provider: string | null = null
+      try {
+        const p = providers.resolve(message.channel, await delivery.channelSettings(tenantId, message.channel))
+        provider = p.id
+        const rate = tracking ? p.sendRate?.(message.from ?? undefined) : undefined
+        if (rate && tracking) {
+          const slot = await tracking.reserveSlot(tenantId, message.channel, rate.sender, rate.perSecond)
+          if ('deferMs' in slot) {
+            await tracking.releaseAttempt(tenantId, messageId)
+            // Spread the put-off jobs over the backlog instead of waking them all at the same slot.
+            throw new DeferJobError(new Date(Date.now() + slot.deferMs + Math.random() * slot.deferMs), `sender ${rate.sender} is at its rate limit`)
+          }
+          await sleep(slot.waitMs, ctx.signal)
+          // A STOP that arrived while this attempt waited for its slot still wins.
+          if (slot.waitMs > 0 && (await delivery.suppressedMeanwhile(tenantId, messageId))) return
+        }
+        const result = await p.send({
+          id: message.id, channel: message.channel, to: message.to, from: message.from ?? undefined,
+          subject: message.subject ?? undefined, body: message.body, data: message.data,
+          statusCallbackUrl: deps.publicUrl ? `${deps.publicUrl}/webhooks/${encodeURIComponent(p.id)}/${tenantId}/status` : undefined,
+        })
+        const sent = { provider: p.id, providerMessageId: result.providerMessageId, status: result.status }
+        if (tracking) await tracking.recordSent(tenantId, messageId, sent, message)
+        else await delivery.recordSent(tenantId, messageId, sent)
+      } catch (err) {
+        if (err instanceof DeferJobError) throw err
+        const error = err instanceof Error ? err.message : String(err)
+        const final = err instanceof ProviderError && !err.retryable
+        await delivery.recordFailure(tenantId, messageId, { provider, error, final })
+        if (final) throw new PermanentJobError(err.code, error, { cause: err })
+        throw err
+      } finally {
+        // A synchronous caller in this process (ping_person) waits on this instead of polling.
+        delivery.attemptSettled(messageId)
+      }
+    },
+    async onDead({ tenantId, messageId }, ctx) {
+      await delivery.giveUp(tenantId, messageId, ctx.error)
+    },
+  }
+}

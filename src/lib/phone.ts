@@ -1,0 +1,14 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js'
+
+/**
+ * The E.164 form of a phone number written with its country code ("+1 (415) 555-2671",
+ * "0014155552671", "14155552671"), or undefined when it is not a valid number.
+ */
+export function toE164(raw: string): string | undefined {
+  let text = raw.trim()
+  if (text.length === 0 || text.length > 40) return undefined
+  if (text.startsWith('00')) text = '+' + text.slice(2)
+  else if (!text.startsWith('+')) text = '+' + text
+  const parsed = parsePhoneNumberFromString(text)
+  return parsed && parsed.isValid() ? parsed.number : undefined
+}

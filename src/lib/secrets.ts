@@ -1,0 +1,38 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+
+/** A random URL-safe secret of `bytes` bytes of entropy. */
+export function randomSecret(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url')
+}
+
+/**
+ * SHA-256 of an API secret. Secrets are random with ≥ 128 bits of entropy, so a slow password hash
+ * would add nothing but latency to every request.
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex')
+}
+
+/** Constant-time comparison of a presented secret with a stored hash. */
+export function secretMatches(secret: string, storedHash: string): boolean {
+  const a = Buffer.from(hashSecret(secret), 'hex')
+  const b = Buffer.from(storedHash, 'hex')
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** AES-256-GCM encryption of provider credentials: `v1.<iv>.<tag>.<ciphertext>` in base64url. */
+export function encrypt(key: Buffer, plaintext: string): string {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.')
+}
+
+/** Inverse of `encrypt`; throws when the key is wrong or the data was altered. */
+export function decrypt(key: Buffer, sealed: string): string {
+  const [version, iv, tag, data] = sealed.split('.')
+  if (version !== 'v1' || !iv || !tag || data === undefined) throw new Error('unrecognised sealed secret')
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'))
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'))
+  return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8')
+}

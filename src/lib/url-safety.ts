@@ -1,0 +1,340 @@
+import { lookup as dnsLookup } from 'node:dns'
+import { promises as dns } from 'node:dns'
+import http from 'node:http'
+import https from 'node:https'
+import { BlockList, isIP, type LookupFunction } from 'node:net'
+
+/**
+ * Outbound URL safety: a URL a tenant supplies (a status callback, a webhook, a provider's API
+ * base) must not make this server talk to itself, its network or its cloud's metadata service
+ * (server-side request forgery). Refused unless the operator allows it: non-http(s) schemes,
+ * credentials in the URL, `localhost` names, and any host that is, or resolves to (any of its
+ * addresses), a loopback, private (RFC 1918, ULA), CGNAT, link-local, unspecified, multicast,
+ * reserved, documentation or metadata address. IPv4 written as one number, in octal or hex, or
+ * mapped into IPv6 (also NAT64 and 6to4) is caught: URLs are parsed the WHATWG way (as browsers and
+ * fetch do) and embedded IPv4 addresses are checked as IPv4.
+ */
+
+/** What the operator allows (SWITCHBOARD_ALLOW_PRIVATE_URLS, SWITCHBOARD_ALLOWED_URL_HOSTS). */
+export interface UrlPolicy {
+  /** Allow every non-public address (a closed network where webhooks go to private hosts). */
+  readonly allowPrivate: boolean
+  /** Host names (exact, case-insensitive), IP addresses or CIDR ranges allowed even when private. */
+  readonly allowedHosts: readonly string[]
+}
+
+/** The default: nothing private. */
+export const STRICT_URL_POLICY: UrlPolicy = Object.freeze({ allowPrivate: false, allowedHosts: Object.freeze([]) })
+
+/** Why an address is not public. */
+export type AddressCategory =
+  | 'loopback' | 'private' | 'cgnat' | 'link-local' | 'unspecified' | 'multicast' | 'metadata' | 'reserved' | 'documentation'
+
+/** Why a URL was refused: a stable `code` and a sentence naming the URL's problem. */
+export class UnsafeUrlError extends Error {
+  readonly code: 'invalid_url' | 'scheme_not_allowed' | 'credentials_in_url' | 'host_not_allowed' | 'unresolvable_host'
+  readonly category: AddressCategory | undefined
+  constructor(code: UnsafeUrlError['code'], message: string, category?: AddressCategory) {
+    super(message)
+    this.name = 'UnsafeUrlError'
+    this.code = code
+    this.category = category
+  }
+}
+
+/** Resolves a host name to every address it has (`dns.lookup` with `all: true` by default). */
+export type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>
+
+const defaultResolver: Resolver = (host) => dns.lookup(host, { all: true, verbatim: true })
+
+// Metadata services first: they are link-local or CGNAT too, but name the worse danger.
+const METADATA = new BlockList()
+METADATA.addAddress('169.254.169.254') // AWS, GCP, Azure, OpenStack, DigitalOcean
+METADATA.addAddress('169.254.170.2') // AWS ECS task metadata
+METADATA.addAddress('100.100.100.200') // Alibaba Cloud
+METADATA.addAddress('fd00:ec2::254', 'ipv6') // AWS IPv6
+
+const RANGES: Array<[AddressCategory, string, number, 'ipv4' | 'ipv6']> = [
+  ['unspecified', '0.0.0.0', 8, 'ipv4'],
+  ['private', '10.0.0.0', 8, 'ipv4'],
+  ['cgnat', '100.64.0.0', 10, 'ipv4'],
+  ['loopback', '127.0.0.0', 8, 'ipv4'],
+  ['link-local', '169.254.0.0', 16, 'ipv4'],
+  ['private', '172.16.0.0', 12, 'ipv4'],
+  ['reserved', '192.0.0.0', 24, 'ipv4'],
+  ['documentation', '192.0.2.0', 24, 'ipv4'],
+  ['reserved', '192.88.99.0', 24, 'ipv4'],
+  ['private', '192.168.0.0', 16, 'ipv4'],
+  ['reserved', '198.18.0.0', 15, 'ipv4'],
+  ['documentation', '198.51.100.0', 24, 'ipv4'],
+  ['documentation', '203.0.113.0', 24, 'ipv4'],
+  ['multicast', '224.0.0.0', 4, 'ipv4'],
+  ['reserved', '240.0.0.0', 4, 'ipv4'], // includes 255.255.255.255
+  ['unspecified', '::', 128, 'ipv6'],
+  ['loopback', '::1', 128, 'ipv6'],
+  ['reserved', '::', 96, 'ipv6'], // IPv4-compatible (deprecated)
+  ['reserved', '100::', 64, 'ipv6'], // discard-only
+  ['reserved', '2001::', 23, 'ipv6'], // IETF protocol assignments (Teredo, ORCHID...)
+  ['documentation', '2001:db8::', 32, 'ipv6'],
+  ['documentation', '3fff::', 20, 'ipv6'],
+  ['private', 'fc00::', 7, 'ipv6'], // unique local
+  ['link-local', 'fe80::', 10, 'ipv6'],
+  ['private', 'fec0::', 10, 'ipv6'], // site-local (deprecated)
+  ['multicast', 'ff00::', 8, 'ipv6'],
+]
+const BLOCKS = RANGES.map(([category, net, prefix, type]) => {
+  const list = new BlockList()
+  list.addSubnet(net, prefix, type)
+  return { category, list, type }
+})
+
+/** The 8 hextets of an IPv6 address (with an optional dotted IPv4 tail), or undefined. */
+function hextets(ip: string): number[] | undefined {
+  let text = ip.toLowerCase()
+  const zone = text.indexOf('%')
+  if (zone >= 0) text = text.slice(0, zone)
+  const v4tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (v4tail) {
+    const [a, b, c, d] = v4tail.slice(1).map(Number) as [number, number, number, number]
+    text = text.slice(0, v4tail.index) + ((a << 8) | b).toString(16) + ':' + ((c << 8) | d).toString(16)
+  }
+  const halves = text.split('::')
+  if (halves.length > 2) return undefined
+  const head = halves[0] ? halves[0].split(':') : []
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : []
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0
+  const parts = [...head, ...Array<string>(Math.max(fill, 0)).fill('0'), ...tail]
+  if (parts.length !== 8) return undefined
+  const out = parts.map((p) => Number.parseInt(p, 16))
+  return out.every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff) ? out : undefined
+}
+
+/** The IPv4 address an IPv6 address carries (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16). */
+export function embeddedIpv4(ip: string): string | undefined {
+  const h = hextets(ip)
+  if (!h) return undefined
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`
+  if (h.slice(0, 5).every((x) => x === 0) && h[5] === 0xffff) return v4(h[6]!, h[7]!)
+  if (h[0] === 0x64 && h[1] === 0xff9b && h.slice(2, 6).every((x) => x === 0)) return v4(h[6]!, h[7]!)
+  if (h[0] === 0x2002) return v4(h[1]!, h[2]!)
+  return undefined
+}
+
+/**
+ * Why an IP address is not a public unicast address, or undefined when it is. IPv4 embedded in
+ * IPv6 is judged as the IPv4 address it carries.
+ */
+export function classifyAddress(ip: string): AddressCategory | undefined {
+  const family = isIP(ip)
+  if (family === 0) throw new TypeError(`not an IP address: ${ip}`)
+  if (family === 6) {
+    const v4 = embeddedIpv4(ip)
+    if (v4 !== undefined) return classifyAddress(v4)
+  }
+  const type = family === 4 ? 'ipv4' : 'ipv6'
+  const bare = ip.split('%')[0]!
+  if (METADATA.check(bare, type)) return 'metadata'
+  for (const b of BLOCKS) if (b.type === type && b.list.check(bare, type)) return b.category
+  return undefined
+}
+
+/** Host names that always mean this machine or a metadata service, whatever DNS says. */
+function reservedName(host: string): AddressCategory | undefined {
+  if (host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.localdomain' || host === 'ip6-localhost' || host === 'ip6-loopback') return 'loopback'
+  if (host === 'metadata' || host === 'metadata.google.internal' || host === 'instance-data' || host.endsWith('.metadata.google.internal')) return 'metadata'
+  return undefined
+}
+
+/** A URL host without brackets and trailing dots, lower-cased: `[::1]` → `::1`, `Example.COM.` → `example.com`. */
+export function normalizeHost(host: string): string {
+  let h = host.toLowerCase()
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1)
+  return h.replace(/\.+$/, '')
+}
+
+function allowListed(policy: UrlPolicy, host: string, addresses: readonly string[] = []): boolean {
+  for (const entry of policy.allowedHosts) {
+    const e = normalizeHost(entry)
+    if (e === host) return true
+    const slash = e.indexOf('/')
+    if (slash > 0 || isIP(e)) {
+      const net = slash > 0 ? e.slice(0, slash) : e
+      const family = isIP(net)
+      if (family === 0) continue
+      const prefix = slash > 0 ? Number(e.slice(slash + 1)) : family === 4 ? 32 : 128
+      const list = new BlockList()
+      list.addSubnet(net, prefix, family === 4 ? 'ipv4' : 'ipv6')
+      const candidates = isIP(host) ? [host] : addresses
+      if (candidates.length > 0 && candidates.every((a) => list.check(a, isIP(a) === 4 ? 'ipv4' : 'ipv6'))) return true
+    }
+  }
+  return false
+}
+
+/** Whether one allow-list entry is well formed (a host name, an IP address, or a CIDR range). */
+export function isValidAllowEntry(entry: string): boolean {
+  const e = normalizeHost(entry.trim())
+  if (e.length === 0 || e.length > 253) return false
+  const slash = e.indexOf('/')
+  if (slash >= 0) {
+    const family = isIP(e.slice(0, slash))
+    const prefix = e.slice(slash + 1)
+    return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
+  }
+  return isIP(e) !== 0 || /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*$/.test(e)
+}
+
+/** A URL that passed the checks, with the addresses its host had when checked. */
+export interface CheckedUrl {
+  readonly url: URL
+  /** Normalised host (no brackets, no trailing dot). */
+  readonly host: string
+  /** The addresses it resolved to (the literal address for an IP host); connect only to these. */
+  readonly addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>
+}
+
+function describe(url: string): string {
+  return url.length > 200 ? url.slice(0, 200) + '…' : url
+}
+
+/**
+ * Check the syntax of a tenant-supplied URL without DNS: scheme, credentials, literal address and
+ * reserved names. Throws UnsafeUrlError.
+ */
+export function checkUrlSyntax(raw: string, policy: UrlPolicy = STRICT_URL_POLICY): { url: URL; host: string } {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new UnsafeUrlError('invalid_url', `${describe(raw)} is not a valid URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UnsafeUrlError('scheme_not_allowed', `${describe(raw)}: only http and https URLs are allowed`)
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new UnsafeUrlError('credentials_in_url', `${describe(raw)}: URLs must not carry credentials`)
+  }
+  const host = normalizeHost(url.hostname)
+  if (host === '') throw new UnsafeUrlError('invalid_url', `${describe(raw)} has no host`)
+  if (policy.allowPrivate || allowListed(policy, host)) return { url, host }
+  const named = reservedName(host)
+  if (named) throw new UnsafeUrlError('host_not_allowed', `${describe(raw)}: ${host} is a ${named} address`, named)
+  if (isIP(host)) {
+    const category = classifyAddress(host)
+    if (category) throw new UnsafeUrlError('host_not_allowed', `${describe(raw)}: ${host} is a ${category} address`, category)
+  }
+  return { url, host }
+}
+
+/**
+ * Check a tenant-supplied URL: its syntax (`checkUrlSyntax`) and every address its host resolves
+ * to. Throws UnsafeUrlError (`unresolvable_host` when DNS has no answer). Connect only to the
+ * returned addresses (`safeRequest` does), or a DNS answer that changes in between (rebinding)
+ * could still reach a private address.
+ */
+export async function checkOutboundUrl(raw: string, policy: UrlPolicy = STRICT_URL_POLICY, resolve: Resolver = defaultResolver): Promise<CheckedUrl> {
+  const { url, host } = checkUrlSyntax(raw, policy)
+  const family = isIP(host)
+  if (family !== 0) return { url, host, addresses: [{ address: host, family: family as 4 | 6 }] }
+  let found: Array<{ address: string; family: number }>
+  try {
+    found = await resolve(host)
+  } catch (err) {
+    throw new UnsafeUrlError('unresolvable_host', `${describe(raw)}: ${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  if (found.length === 0) throw new UnsafeUrlError('unresolvable_host', `${describe(raw)}: ${host} does not resolve`)
+  const addresses = found.map((a) => ({ address: a.address, family: (isIP(a.address) === 6 ? 6 : 4) as 4 | 6 }))
+  if (!policy.allowPrivate && !allowListed(policy, host, addresses.map((a) => a.address))) {
+    for (const a of addresses) {
+      const category = classifyAddress(a.address)
+      if (category) throw new UnsafeUrlError('host_not_allowed', `${describe(raw)}: ${host} resolves to ${a.address}, a ${category} address`, category)
+    }
+  }
+  return { url, host, addresses }
+}
+
+/**
+ * A `dns.lookup` replacement for sockets (`http.Agent`, `net.connect`): it resolves as usual and
+ * fails the connection when any address is not allowed under `policy`. Checked when the socket
+ * connects, so a DNS answer that changed since the URL was checked cannot reach a private address.
+ */
+export function safeLookup(policy: UrlPolicy = STRICT_URL_POLICY): LookupFunction {
+  return (hostname, options, callback) => {
+    const host = normalizeHost(hostname)
+    dnsLookup(hostname, { ...options, all: true, verbatim: true }, (err, results) => {
+      if (err) return callback(err, '', 0)
+      const list = results as unknown as Array<{ address: string; family: number }>
+      if (!policy.allowPrivate && !allowListed(policy, host, list.map((a) => a.address))) {
+        for (const a of list) {
+          const category = classifyAddress(a.address)
+          if (category) {
+            const refused = Object.assign(new Error(`${hostname} resolves to ${a.address}, a ${category} address`), { code: 'ERR_UNSAFE_ADDRESS' })
+            return callback(refused, '', 0)
+          }
+        }
+      }
+      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list)
+      const first = list[0]!
+      callback(null, first.address, first.family)
+    })
+  }
+}
+
+/** What `safeRequest` answers. */
+export interface SafeResponse {
+  readonly status: number
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+}
+
+export interface SafeRequestOptions {
+  readonly method?: string
+  readonly headers?: Record<string, string>
+  readonly body?: string | Buffer
+  /** Whole-request deadline. Default 10 s. */
+  readonly timeoutMs?: number
+  /** Largest response body kept. Default 1 MiB. */
+  readonly maxBodyBytes?: number
+  readonly signal?: AbortSignal
+  /** For tests: how host names resolve. */
+  readonly resolve?: Resolver
+}
+
+/**
+ * Make one HTTP(S) request to a tenant-supplied URL: the URL is checked (`checkOutboundUrl`) and
+ * the connection goes to the very address that was checked (the host name still names the TLS
+ * server and the `Host` header), so DNS rebinding cannot redirect it. Redirects are not followed.
+ * Throws UnsafeUrlError before connecting, or the network error.
+ */
+export async function safeRequest(raw: string, policy: UrlPolicy, options: SafeRequestOptions = {}): Promise<SafeResponse> {
+  const checked = await checkOutboundUrl(raw, policy, options.resolve)
+  const pinned = checked.addresses[0]!
+  const lookup: LookupFunction = (_hostname, opts, callback) => {
+    if ((opts as { all?: boolean }).all) return (callback as unknown as (e: null, a: unknown[]) => void)(null, [{ address: pinned.address, family: pinned.family }])
+    callback(null, pinned.address, pinned.family)
+  }
+  const client = checked.url.protocol === 'https:' ? https : http
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024
+  return new Promise<SafeResponse>((resolvePromise, reject) => {
+    const req = client.request(checked.url, {
+      method: options.method ?? 'GET',
+      headers: options.headers,
+      lookup,
+      timeout: options.timeoutMs ?? 10_000,
+      signal: options.signal,
+      agent: false,
+    }, (res) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size <= maxBody) chunks.push(chunk)
+      })
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`request to ${checked.host} timed out`), { code: 'ETIMEDOUT' })))
+    req.on('error', reject)
+    req.end(options.body)
+  })
+}

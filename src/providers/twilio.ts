@@ -1,0 +1,297 @@
+/**
+ * Twilio Programmable Messaging for `sms` and `whatsapp`: the Messages API
+ * (`POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded), inbound-message and
+ * status-callback webhooks, and the `X-Twilio-Signature` check.
+ *
+ * Settings (`switchboard provider set --tenant <t> sms twilio accountSid=AC… authToken=… from=+1…`):
+ * - `accountSid` (required), and `authToken` or an API key (`apiKeySid` + `apiKeySecret`) for the
+ *   API. Webhook signatures are always made with the account's `authToken`, so inbound webhooks
+ *   need it.
+ * - `from` (E.164 sender; for WhatsApp the number without `whatsapp:`) or `messagingServiceSid`.
+ * - `baseUrl` (default https://api.twilio.com; tests point it at a local peer), `timeoutMs`
+ *   (default 10000), `ratePerSecond` (sends per second per sender, default 1; read by the job).
+ */
+import { verifyTwilioSignature } from '../lib/twilio-signature.ts'
+import { Agent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { badSettings, optionalInteger, optionalString, requiredString, retryAfterMs, baseUrl as readBaseUrl } from './support.ts'
+import {
+  ProviderError, type Channel, type ChannelProvider, type OutboundMessage, type RawWebhook, type SendResult, type WebhookEvent,
+} from './types.ts'
+import type { ChannelSettings } from './registry.ts'
+
+const VENDOR = 'twilio'
+const DEFAULT_BASE_URL = 'https://api.twilio.com'
+const DEFAULT_TIMEOUT_MS = 10_000
+
+/**
+ * Twilio error codes that mean "this message can never go out as it is": the recipient or sender
+ * is wrong, the recipient opted out, the account may not send there. Any other 4xx is permanent
+ * too (a retry sends the same request); these get readable codes of their own.
+ */
+const PERMANENT_CODES: Readonly<Record<number, string>> = {
+  21211: 'invalid_recipient', // invalid 'To' phone number
+  21614: 'invalid_recipient', // 'To' is not a mobile number
+  21612: 'unreachable_recipient', // 'To' cannot be reached from 'From'
+  21408: 'region_not_permitted',
+  21610: 'unsubscribed', // the recipient replied STOP
+  21606: 'invalid_sender', // 'From' is not a valid message-capable number of the account
+  21212: 'invalid_sender',
+  21602: 'invalid_body', // body required
+  21617: 'invalid_body', // body too long
+  63016: 'outside_session_window', // WhatsApp: free-form message outside the 24 h window
+  20003: 'unauthorized',
+}
+
+/** Twilio's status words, mapped onto the outbox's. `read` (WhatsApp) is still `delivered`. */
+const STATUS_MAP: Readonly<Record<string, 'sent' | 'delivered' | 'undelivered' | 'failed'>> = {
+  accepted: 'sent', scheduled: 'sent', queued: 'sent', sending: 'sent', sent: 'sent',
+  delivered: 'delivered', read: 'delivered', undelivered: 'undelivered', failed: 'failed',
+}
+
+/** `whatsapp:+E164` for WhatsApp, the E.164 number as it is for SMS. */
+export function twilioAddress(channel: Channel, phone: string): string {
+  if (channel !== 'whatsapp') return phone
+  return phone.startsWith('whatsapp:') ? phone : `whatsapp:${phone}`
+}
+
+/** A Twilio address without its `whatsapp:` prefix. */
+export function stripTwilioAddress(address: string): string {
+  return address.startsWith('whatsapp:') ? address.slice('whatsapp:'.length) : address
+}
+
+/** The form parameters of a webhook body (Fastify's form parser gives an object of strings). */
+function formParams(body: unknown): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  if (!body || typeof body !== 'object') return out
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k] = v
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v as string[]
+  }
+  return out
+}
+
+function first(params: Record<string, string | string[]>, name: string): string | undefined {
+  const v = params[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+/** Media URLs of an outbound message: `data.mediaUrls` (or `media_urls`, or one `mediaUrl`). */
+function mediaUrls(data: Readonly<Record<string, unknown>> | undefined): string[] {
+  const raw = data?.mediaUrls ?? data?.media_urls ?? data?.mediaUrl ?? data?.media_url
+  const list = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]
+  const urls: string[] = []
+  for (const item of list) {
+    if (typeof item !== 'string' || !/^https?:\/\//i.test(item)) {
+      throw new ProviderError('invalid_media', 'twilio: media URLs must be http(s) URLs', { retryable: false })
+    }
+    urls.push(item)
+  }
+  if (urls.length > 10) throw new ProviderError('invalid_media', 'twilio: at most 10 media URLs per message', { retryable: false })
+  return urls
+}
+
+interface Answer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+/** Twilio's REST answers' JSON error: `{code, message, more_info, status}`. */
+interface TwilioError {
+  code?: number
+  message?: string
+  more_info?: string
+  status?: number
+}
+
+/**
+ * The Twilio provider for one channel and one tenant's settings. Requests go over a keep-alive
+ * agent owned by the provider (the registry keeps one provider per tenant settings, so a tenant's
+ * messages reuse its connections); `close()` releases them.
+ */
+export function createTwilioProvider<C extends Channel>(channel: C, settings: ChannelSettings): ChannelProvider<C> {
+  if (channel !== 'sms' && channel !== 'whatsapp') {
+    throw new ProviderError('unsupported_channel', `twilio does not send ${channel} here (sms and whatsapp only)`, { retryable: false })
+  }
+  const accountSid = requiredString(VENDOR, settings, 'accountSid')
+  if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid)) throw badSettings(VENDOR, 'setting "accountSid" must be AC followed by 32 characters')
+  const authToken = optionalString(VENDOR, settings, 'authToken')
+  const apiKeySid = optionalString(VENDOR, settings, 'apiKeySid')
+  const apiKeySecret = optionalString(VENDOR, settings, 'apiKeySecret')
+  if (!authToken && !(apiKeySid && apiKeySecret)) throw badSettings(VENDOR, 'set "authToken", or "apiKeySid" and "apiKeySecret"')
+  const defaultFrom = optionalString(VENDOR, settings, 'from')
+  const messagingServiceSid = optionalString(VENDOR, settings, 'messagingServiceSid')
+  if (!defaultFrom && !messagingServiceSid) throw badSettings(VENDOR, 'set "from" (a sender number) or "messagingServiceSid"')
+  const base = readBaseUrl(VENDOR, settings, 'baseUrl', DEFAULT_BASE_URL)
+  const timeoutMs = optionalInteger(VENDOR, settings, 'timeoutMs', 100, 120_000) ?? DEFAULT_TIMEOUT_MS
+  const ratePerSecond = optionalInteger(VENDOR, settings, 'ratePerSecond', 1, 10_000) ?? 1
+  const senderRates = parseSenderRates(settings.senderRates)
+
+  const url = new URL(`${base}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`)
+  const secure = url.protocol === 'https:'
+  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new Agent({ keepAlive: true, maxSockets: 64 })
+  const authorization = 'Basic ' + Buffer.from(apiKeySid && apiKeySecret ? `${apiKeySid}:${apiKeySecret}` : `${accountSid}:${authToken}`).toString('base64')
+
+  function call(body: string, idempotencyToken: string): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = (secure ? httpsRequest : httpRequest)(url, {
+        method: 'POST',
+        agent,
+        headers: {
+          authorization,
+          accept: 'application/json',
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          // Twilio's idempotency header: a retry of one message id after a lost answer is not sent twice.
+          'i-twilio-idempotency-token': idempotencyToken,
+          'user-agent': 'switchboard',
+        },
+      }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          clearTimeout(timer)
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
+        })
+        res.on('error', (err) => {
+          clearTimeout(timer)
+          reject(new ProviderError('network_error', `twilio: ${err.message}`, { retryable: true, cause: err }))
+        })
+      })
+      const timer = setTimeout(() => {
+        req.destroy(new ProviderError('timeout', `twilio: no answer in ${timeoutMs} ms`, { retryable: true }))
+      }, timeoutMs)
+      req.on('error', (err) => {
+        clearTimeout(timer)
+        reject(err instanceof ProviderError ? err : new ProviderError('network_error', `twilio: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { retryable: true, cause: err }))
+      })
+      req.end(body)
+    })
+  }
+
+  function failure(answer: Answer): ProviderError {
+    let parsed: TwilioError | undefined
+    try {
+      parsed = JSON.parse(answer.body) as TwilioError
+    } catch {
+      parsed = undefined
+    }
+    const twilioCode = typeof parsed?.code === 'number' ? parsed.code : undefined
+    const text = `twilio ${answer.status}${twilioCode ? ` (${twilioCode})` : ''}: ${parsed?.message ?? (answer.body.slice(0, 200) || 'no message')}`
+    const header = answer.headers['retry-after']
+    if (answer.status === 429 || twilioCode === 20429) {
+      return new ProviderError('rate_limited', text, { retryable: true, status: answer.status, retryAfterMs: retryAfterMs(Array.isArray(header) ? header[0] : header) })
+    }
+    if (answer.status >= 500 || answer.status === 408) {
+      return new ProviderError('unavailable', text, { retryable: true, status: answer.status, retryAfterMs: retryAfterMs(Array.isArray(header) ? header[0] : header) })
+    }
+    if (answer.status === 401 || answer.status === 403) return new ProviderError('unauthorized', text, { retryable: false, status: answer.status })
+    const code = (twilioCode !== undefined ? PERMANENT_CODES[twilioCode] : undefined) ?? (twilioCode !== undefined ? `twilio_${twilioCode}` : 'rejected')
+    return new ProviderError(code, text, { retryable: false, status: answer.status })
+  }
+
+  return {
+    id: VENDOR,
+    channel,
+    sendRate(from: string | undefined) {
+      const sender = from ?? (messagingServiceSid && !defaultFrom ? messagingServiceSid : defaultFrom ?? messagingServiceSid!)
+      return { sender, perSecond: senderRates.get(sender) ?? ratePerSecond }
+    },
+    async send(message: OutboundMessage & { readonly channel: C }): Promise<SendResult> {
+      const form = new URLSearchParams()
+      form.set('To', twilioAddress(channel, message.to))
+      const from = message.from ?? defaultFrom
+      if (from && !(message.from === undefined && messagingServiceSid)) form.set('From', twilioAddress(channel, from))
+      if (messagingServiceSid && message.from === undefined) form.set('MessagingServiceSid', messagingServiceSid)
+      form.set('Body', message.body)
+      for (const media of mediaUrls(message.data)) form.append('MediaUrl', media)
+      if (message.statusCallbackUrl) form.set('StatusCallback', message.statusCallbackUrl)
+      const answer = await call(form.toString(), message.id)
+      if (answer.status !== 201 && answer.status !== 200) throw failure(answer)
+      let sid: unknown
+      try {
+        sid = (JSON.parse(answer.body) as { sid?: unknown }).sid
+      } catch {
+        sid = undefined
+      }
+      if (typeof sid !== 'string' || sid === '') {
+        throw new ProviderError('bad_response', `twilio ${answer.status}: the answer has no message sid`, { retryable: true, status: answer.status })
+      }
+      return { providerMessageId: sid, status: 'sent' }
+    },
+    verifySignature(req: RawWebhook): boolean {
+      if (!authToken) return false
+      const header = req.headers['x-twilio-signature']
+      return verifyTwilioSignature(authToken, req.url, formParams(req.body), Array.isArray(header) ? header[0] : header)
+    },
+    parseWebhook(req: RawWebhook): WebhookEvent[] {
+      return parseTwilioWebhook(req.body)
+    },
+    async close() {
+      agent.destroy()
+    },
+  }
+}
+
+/**
+ * `senderRates`: per-sender sends per second overriding `ratePerSecond` (a short code or toll-free
+ * number sends faster than a long code), as an object or as `+15551234567=10,+15557654321=3`.
+ */
+function parseSenderRates(raw: unknown): Map<string, number> {
+  const rates = new Map<string, number>()
+  if (raw === undefined || raw === null || raw === '') return rates
+  const entries = typeof raw === 'string'
+    ? raw.split(',').map((pair) => pair.split('=').map((x) => x.trim()) as [string, string | undefined])
+    : typeof raw === 'object' && !Array.isArray(raw) ? Object.entries(raw as Record<string, unknown>) : undefined
+  if (!entries) throw badSettings(VENDOR, 'setting "senderRates" must be an object or "sender=rate,…"')
+  for (const [sender, value] of entries) {
+    const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
+    if (!sender || typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10_000) {
+      throw badSettings(VENDOR, 'setting "senderRates" must map senders to integers 1-10000')
+    }
+    rates.set(sender, n)
+  }
+  return rates
+}
+
+/** A Twilio status word as an outbox status; undefined for words we do not know. */
+export function twilioStatus(word: string): 'sent' | 'delivered' | 'undelivered' | 'failed' | undefined {
+  return STATUS_MAP[word.toLowerCase()]
+}
+
+/**
+ * The events of a Twilio messaging webhook: an inbound message (`Body`, `From`, `MessageSid`, with
+ * `NumMedia` media), or a status callback (`MessageStatus`). Throws ProviderError `invalid_webhook`.
+ */
+export function parseTwilioWebhook(body: unknown): WebhookEvent[] {
+  const params = formParams(body)
+  const sid = first(params, 'MessageSid') ?? first(params, 'SmsSid')
+  const status = first(params, 'MessageStatus') ?? first(params, 'SmsStatus')
+  const from = first(params, 'From')
+  if (!sid) throw new ProviderError('invalid_webhook', 'twilio webhook without MessageSid', { retryable: false })
+  if (first(params, 'Body') === undefined && first(params, 'NumMedia') === undefined && status) {
+    const mapped = twilioStatus(status)
+    if (mapped === 'delivered') return [{ kind: 'status', status: 'delivered', providerMessageIds: [sid] }]
+    return []
+  }
+  if (!from) throw new ProviderError('invalid_webhook', 'twilio inbound message without From', { retryable: false })
+  const channel: Channel = from.startsWith('whatsapp:') ? 'whatsapp' : 'sms'
+  const media: Array<{ url: string; contentType: string | undefined }> = []
+  const numMedia = Math.min(Number(first(params, 'NumMedia') ?? '0') || 0, 10)
+  for (let i = 0; i < numMedia; i++) {
+    const mediaUrl = first(params, `MediaUrl${i}`)
+    if (mediaUrl) media.push({ url: mediaUrl, contentType: first(params, `MediaContentType${i}`) })
+  }
+  const to = first(params, 'To')
+  return [{
+    kind: 'message',
+    message: {
+      channel, from: stripTwilioAddress(from), to: to === undefined ? undefined : stripTwilioAddress(to),
+      body: first(params, 'Body') ?? '', providerMessageId: sid,
+      data: media.length > 0 ? { media } : {},
+    },
+  }]
+}

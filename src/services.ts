@@ -1,0 +1,100 @@
+import type { Config } from './config.ts'
+import type { Store } from './db/store.ts'
+import { BotService, ThreadsService } from './core/bot/index.ts'
+import { DeliveryService, DeliveryTracking, DeliveryWebhooks, type Channel, type ChannelProviderSettings } from './core/delivery/index.ts'
+import { defineJobs } from './jobs/definitions.ts'
+import { JobQueue, type JobsLogger } from './jobs/index.ts'
+import { ProviderRegistry, registerChannelVendors } from './providers/index.ts'
+import { createTwilioProvider } from './providers/twilio.ts'
+import type { SendRetryPolicy } from './jobs/send-message.job.ts'
+import { PeopleService } from './core/people/index.ts'
+import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts'
+import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
+import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
+import { WebchatService } from './core/webchat/index.ts'
+
+/** Every core service, built once per process over one store. Surfaces reach core only through this. */
+export interface Services {
+  readonly config: Config
+  readonly store: Store
+  readonly tenants: TenantsService
+  readonly people: PeopleService
+  readonly threads: ThreadsService
+  /** The job queue and scheduler; not started until `start()`/`work()` (the app starts it to enqueue). */
+  readonly jobs: JobQueue
+  readonly delivery: DeliveryService
+  /** Delivery status callbacks and history, SMS segments, per-sender rate limits, unknown senders. */
+  readonly tracking: DeliveryTracking
+  /** The bot runtime: pings, conversations, the transcript; it handles every inbound message. */
+  readonly bot: BotService
+  /** Check-ins and autopings waiting for their time. */
+  readonly scheduling: SchedulingService
+  /** Fires due check-ins and autopings (the worker role's scheduler loops call it). */
+  readonly firing: NotificationFiring
+  /** The one suppression list (STOP replies, DNC, withdrawn consents) every send checks. */
+  readonly suppression: SuppressionService
+  /** Which vendor each tenant uses per channel, with its options sealed under the master key. */
+  readonly providerSettings: ProviderSettingsService
+  /** Vendor webhooks (Messenger's handshake and events, …) for each tenant's configured provider. */
+  readonly webhooks: DeliveryWebhooks
+  /** The vendors; `close()` it at shutdown to release pooled connections. */
+  readonly providers: ProviderRegistry
+  /** The web chat embed: sessions, history and live delivery of the bot's answers. */
+  readonly webchat: WebchatService
+}
+
+/** Options of `createServices` beyond the configuration. */
+export interface CreateServicesOptions {
+  logger?: JobsLogger
+  /** pg-boss schema and supervision interval (tests isolate their queues with a schema of their own). */
+  jobs?: { schema?: string; superviseIntervalSeconds?: number }
+  /** Retry policy of `delivery.send`. */
+  sendRetry?: SendRetryPolicy
+  /** A tenant's provider settings per channel, instead of the stored ones (embedding, tests). */
+  channelSettings?: (tenantId: string, channel: Channel) => Promise<ChannelProviderSettings | undefined>
+}
+
+/** Build the services over an open store. Jobs are defined here, before anything starts the queue. */
+export function createServices(config: Config, store: Store, options: CreateServicesOptions = {}): Services {
+  const jobs = new JobQueue({
+    db: store.db, url: store.url, superviseIntervalSeconds: config.jobSuperviseSeconds, ...(options.logger ? { logger: options.logger } : {}), ...options.jobs,
+  })
+  const tenants = new TenantsService(store.db)
+  // The registry is filled below; the settings service only asks it when a tenant configures.
+  const providerCatalog = { vendors: () => providers.vendors(), problem: (c: Channel, s: ChannelProviderSettings) => providers.problem(c, s) }
+  const providerSettings = new ProviderSettingsService(store.db, config.secretKey, providerCatalog, { urlPolicy: config.urlPolicy })
+  const delivery = new DeliveryService(store.db, jobs, { channelSettings: options.channelSettings ?? providerSettings.channelSettings })
+  const suppression = new SuppressionService(store.db)
+  // Compliance first, explicitly: STOP/START/HELP are answered here and never reach the bot.
+  delivery.onInbound(keywordHandler({ suppression, delivery, tenantInfo: (id) => tenants.messagingSettings(id) }), { phase: 'compliance' })
+  const tracking = new DeliveryTracking(store.db)
+  const providers = new ProviderRegistry().register('twilio', createTwilioProvider)
+  registerChannelVendors(providers, { urlPolicy: config.urlPolicy })
+  const webhooks = new DeliveryWebhooks(store.db, { delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings) })
+  defineJobs(jobs, { delivery, providers, tracking, publicUrl: config.publicUrl, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds } })
+  const people = new PeopleService(store.db, store.notifier)
+  const threads = new ThreadsService(store.db)
+  const scheduling = new SchedulingService(store.db)
+  const bot = new BotService({ db: store.db, threads, delivery, scheduling, people, jobs })
+  const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, threads, bot, secretKey: config.secretKey })
+  delivery.onInbound(bot.inboundHandler)
+  const firing = new NotificationFiring(store.db, { bot, threads })
+  return {
+    config,
+    store,
+    tenants,
+    people,
+    threads,
+    jobs,
+    delivery,
+    tracking,
+    bot,
+    webchat,
+    scheduling,
+    firing,
+    suppression,
+    providerSettings,
+    webhooks,
+    providers,
+  }
+}

@@ -1,0 +1,12 @@
+import type { Suppression } from '../../core/suppression/index.ts'
+import type { ProviderSetting } from '../../core/tenants/index.ts'
+
+/** A channel's provider on the admin API (options already masked by core). */
+export function presentProvider(p: ProviderSetting) {
+  return { channel: p.channel, vendor: p.vendor, configured: p.configured, options: { ...p.options }, updated_at: p.updatedAt ? p.updatedAt.toISOString() : null }
+}
+
+/** A suppression list entry on the admin API. */
+export function presentSuppression(s: Suppression) {
+  return { id: s.id, scope: s.scope, address: s.address, reason: s.reason, source: s.source, created_at: s.createdAt.toISOString() }
+}

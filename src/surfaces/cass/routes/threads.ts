@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { BUILTIN_THREAD_NAMES } from '../../../core/bot/index.ts'
+import { ValidationError } from '../../../core/errors.ts'
+import type { Services } from '../../../services.ts'
+import { CredentialsOnly, Message, ThreadsCurrentResponse, ThreadsErrorResponse, ThreadsLoadedResponse } from '../schemas.ts'
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']
+const security: Array<Record<string, string[]>> = [{ basic: [] }, { clientParams: [] }]
+
+/**
+ * The tenant's bot content: `PUT /admin/threads` loads a thread file (YAML or JSON body) as the new
+ * current version; `GET /admin/threads` shows the current one. Same credentials as the person API.
+ */
+export async function threadsRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { threads } = services
+  // The file is kept as written, so YAML arrives as text (encapsulated: only these routes).
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer))
+    } catch {
+      done(Object.assign(new Error('Request body is not valid UTF-8'), { statusCode: 400 }), undefined)
+    }
+  })
+
+  app.put('/admin/threads', {
+    schema: {
+      tags: ['bot'], summary: 'Load the tenant’s bot threads (a new version)',
+      description: 'Body: a thread file, YAML (`Content-Type: application/yaml`) or JSON, valid against `/schemas/threads.json`. It becomes the current version; people in a conversation finish on the version they started. 400 lists every problem as `path: problem`.',
+      querystring: CredentialsOnly, security, response: { 200: ThreadsLoadedResponse, 400: ThreadsErrorResponse, 401: Message, 404: Message, 415: Message },
+    },
+    config: { cassErrors: 'default' },
+  }, async (req) => {
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+    const isYaml = YAML_TYPES.includes(type)
+    if (!isYaml && type !== 'application/json') {
+      throw Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })
+    }
+    if (req.body === undefined || req.body === null) throw new ValidationError('invalid_threads', '(document): the thread file is empty', { errors: ['(document): the thread file is empty'] })
+    const source = isYaml ? String(req.body) : JSON.stringify(req.body, null, 2)
+    const loaded = await threads.load(req.tenant!, source, isYaml ? 'yaml' : 'json')
+    return { message: 'Threads loaded', version: loaded.version, threads: [...loaded.threads] }
+  })
+
+  app.get('/admin/threads', {
+    schema: {
+      tags: ['bot'], summary: 'The tenant’s current bot threads',
+      querystring: CredentialsOnly, security, response: { 200: ThreadsCurrentResponse, 401: Message, 404: Message },
+    },
+  }, async (req) => {
+    const current = await threads.currentSource(req.tenant!)
+    return {
+      version: current?.version ?? 0,
+      threads: [...(current?.threads ?? []), ...BUILTIN_THREAD_NAMES],
+      format: current?.format ?? null,
+      source: current?.source ?? null,
+    }
+  })
+}

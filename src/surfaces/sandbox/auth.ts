@@ -1,0 +1,34 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { AuthError } from '../../core/errors.ts'
+import type { Tenant, TenantsService } from '../../core/tenants/index.ts'
+import { parseBasic } from '../cass/auth.ts'
+
+/** The realm browsers show when they prompt for the sandbox's credentials. */
+export const REALM = 'Switchboard sandbox'
+
+/**
+ * The tenant whose Cass credentials (`client:token`) are in the Basic header: the sandbox is a
+ * developer tool of the person & bot API and uses its credentials. Throws AuthError.
+ */
+export async function authenticateSandbox(req: FastifyRequest, tenants: TenantsService): Promise<Tenant> {
+  const basic = parseBasic(req.headers.authorization)
+  if (!basic || basic.client === '') throw new AuthError('missing_credentials', 'no Basic credentials')
+  return tenants.authenticate('cass', 'token', basic.client, basic.token)
+}
+
+/**
+ * The token the page's forms carry. Browsers re-send cached Basic credentials with any form post,
+ * even one made from another site, so a post is only trusted with a value that other sites cannot
+ * know: an HMAC of the tenant id under the server's secret key.
+ */
+export function csrfToken(secretKey: Buffer, tenant: Pick<Tenant, 'id'>): string {
+  return createHmac('sha256', secretKey).update(`sandbox-form:${tenant.id}`).digest('base64url')
+}
+
+/** Whether `given` is the tenant's form token. */
+export function csrfMatches(secretKey: Buffer, tenant: Pick<Tenant, 'id'>, given: string): boolean {
+  const expected = Buffer.from(csrfToken(secretKey, tenant))
+  const actual = Buffer.from(given)
+  return actual.length === expected.length && timingSafeEqual(actual, expected)
+}

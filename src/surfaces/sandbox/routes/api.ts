@@ -1,0 +1,81 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Services } from '../../../services.ts'
+import { presentInbound, presentOutbox } from '../presenters.ts'
+import { InboundBody, InboundList, InboundOne, ListQuery, Message, MessageIdParams, OutboxList, OutboxOne, SendBody } from '../schemas.ts'
+
+const security: Array<Record<string, string[]>> = [{ basic: [] }]
+const errors = { 400: Message, 401: Message }
+
+/**
+ * A browser re-sends cached Basic credentials with cross-site posts, and a `text/plain` form can
+ * carry a JSON body; insisting on `application/json` (which no form can send) closes that door.
+ */
+async function requireJson(req: FastifyRequest) {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
+  if (type !== 'application/json') {
+    throw Object.assign(new Error('Content-Type must be application/json'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })
+  }
+}
+
+/** The sandbox's JSON API: a tenant's outbox and inbound messages, test sends, answers as the person. */
+export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { delivery } = services
+
+  app.get('/api/outbox', {
+    schema: {
+      tags: ['sandbox'], summary: 'List the outbox, newest first',
+      description: 'Every outbound message of the tenant, on any channel, with its delivery status.',
+      querystring: ListQuery, security, response: { 200: OutboxList, ...errors },
+    },
+  }, async (req) => {
+    const messages = await delivery.listOutbox(req.tenant!, { limit: req.query.limit, channel: req.query.channel })
+    return { data: messages.map(presentOutbox) }
+  })
+
+  app.get('/api/outbox/:id', {
+    schema: {
+      tags: ['sandbox'], summary: 'Get one outbox message',
+      params: MessageIdParams, security, response: { 200: OutboxOne, 404: Message, ...errors },
+    },
+  }, async (req) => ({ data: presentOutbox(await delivery.getOutbox(req.tenant!, req.params.id)) }))
+
+  app.post('/api/outbox', {
+    schema: {
+      tags: ['sandbox'], summary: 'Queue a test message',
+      description: 'Queues a message exactly as the rest of Switchboard does: an outbox row and a delivery job. With the sandbox provider its status moves from `queued` to `sent`. A repeated `idempotency_key` answers 200 with the first message.',
+      body: SendBody, security, response: { 201: OutboxOne, 200: OutboxOne, 404: Message, 415: Message, ...errors },
+    },
+    preValidation: requireJson,
+  }, async (req, reply) => {
+    const b = req.body
+    const { message, created } = await delivery.send(req.tenant!, {
+      channel: b.channel, to: b.to, body: b.body, subject: b.subject, from: b.from, idempotencyKey: b.idempotency_key,
+    })
+    return reply.code(created ? 201 : 200).send({ data: presentOutbox(message) })
+  })
+
+  app.get('/api/inbound', {
+    schema: {
+      tags: ['sandbox'], summary: 'List received messages, newest first',
+      querystring: ListQuery, security, response: { 200: InboundList, ...errors },
+    },
+  }, async (req) => {
+    const messages = await delivery.listInbound(req.tenant!, { limit: req.query.limit, channel: req.query.channel })
+    return { data: messages.map(presentInbound) }
+  })
+
+  app.post('/api/inbound', {
+    schema: {
+      tags: ['sandbox'], summary: 'Answer as the person',
+      description: 'The message enters Switchboard as an inbound message of its channel, matched to the tenant’s person by phone (E.164) or e-mail address, and is handed to the inbound handlers.',
+      body: InboundBody, security, response: { 201: InboundOne, 415: Message, ...errors },
+    },
+    preValidation: requireJson,
+  }, async (req, reply) => {
+    const b = req.body
+    const { message } = await delivery.receive(req.tenant!, { channel: b.channel, from: b.from, to: b.to, body: b.body, provider: 'sandbox' })
+    return reply.code(201).send({ data: presentInbound(message) })
+  })
+}

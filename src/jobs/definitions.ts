@@ -13,8 +13,8 @@ import { sendMessageJob, type SendRetryPolicy } from './send-message.job.ts'
 export function defineJobs(jobs: JobQueue, deps: {
   delivery: DeliveryService
   providers?: ProviderRegistry
-  /** Status callbacks, segment counts, per-sender rate limits (without it: none of these). */
-  tracking?: DeliveryTracking
+  /** Status callbacks, segment counts, per-sender rate limits. */
+  tracking: DeliveryTracking
   /** Public base URL for provider status callbacks. */
   publicUrl?: string
   sendRetry?: SendRetryPolicy

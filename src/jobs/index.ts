@@ -1,6 +1,6 @@
 export { JobQueue, deadLetterQueue, DEFAULT_BOSS_SCHEMA } from './queue.ts'
 export type { JobQueueOptions, StartOptions, WorkOptions, JobCount } from './queue.ts'
 export { PermanentJobError, DeferJobError } from './types.ts'
-export type { JobType, JobDefinition, JobContext, DeadJobContext, EnqueueOptions, EnqueueResult, JobKey, JobKeyState, JobsLogger } from './types.ts'
+export type { JobType, JobDefinition, JobContext, DeadJobContext, EnqueueOptions, EnqueueItem, EnqueueResult, JobKey, JobKeyState, JobsLogger } from './types.ts'
 export { registerJobMetrics } from './metrics.ts'
 export { pruneJobKeysJob, COMPLETED_KEY_RETENTION_DAYS } from './prune-job-keys.job.ts'

@@ -35,6 +35,27 @@ export class JobKeysRepository {
     return inserted !== undefined
   }
 
+  /**
+   * Take many keys of one queue in one statement; returns the keys that were free (and are now
+   * taken). Keys already taken are left as they were.
+   */
+  async insertMany(trx: Executor, queue: string, rows: ReadonlyArray<{ key: string; jobId: string; tenantId: string | null; runAt: Date }>): Promise<Set<string>> {
+    if (rows.length === 0) return new Set()
+    const inserted = await trx.insertInto('job_keys')
+      .values(rows.map((r) => ({ queue, key: r.key, job_id: r.jobId, tenant_id: r.tenantId, run_at: r.runAt })))
+      .onConflict((oc) => oc.columns(['queue', 'key']).doNothing())
+      .returning('key')
+      .execute()
+    return new Set(inserted.map((r) => r.key))
+  }
+
+  /** The job ids of keys of one queue, by key. */
+  async jobIds(db: Executor, queue: string, keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map()
+    const rows = await db.selectFrom('job_keys').select(['key', 'job_id']).where('queue', '=', queue).where('key', 'in', keys).execute()
+    return new Map(rows.map((r) => [r.key, r.job_id]))
+  }
+
   async find(db: Executor, queue: string, key: string): Promise<JobKey | undefined> {
     const row = await db.selectFrom('job_keys').selectAll().where('queue', '=', queue).where('key', '=', key).executeTakeFirst()
     return row ? toJobKey(row) : undefined
@@ -52,6 +73,31 @@ export class JobKeysRepository {
       .returning('attempts')
       .executeTakeFirst()
     return row?.attempts
+  }
+
+  /** `claim` for many jobs of one queue in one statement: the attempt number by job id, for the jobs that may run. */
+  async claimMany(queue: string, jobs: ReadonlyArray<{ key: string; jobId: string }>): Promise<Map<string, number>> {
+    if (jobs.length === 0) return new Map()
+    if (jobs.length === 1) {
+      const attempts = await this.claim(queue, jobs[0]!.key, jobs[0]!.jobId)
+      return new Map(attempts === undefined ? [] : [[jobs[0]!.jobId, attempts]])
+    }
+    const result = await sql<{ job_id: string; attempts: number }>`
+      UPDATE job_keys k SET state = 'running', attempts = k.attempts + 1, updated_at = now()
+      FROM unnest(${jobs.map((j) => j.key)}::text[], ${jobs.map((j) => j.jobId)}::uuid[]) AS v(key, job_id)
+      WHERE k.queue = ${queue} AND k.key = v.key AND k.job_id = v.job_id AND k.state NOT IN ('completed', 'dead')
+      RETURNING k.job_id, k.attempts`.execute(this.#db)
+    return new Map(result.rows.map((r) => [r.job_id, r.attempts]))
+  }
+
+  /** `complete` for many jobs of one queue in one statement. */
+  async completeMany(queue: string, jobs: ReadonlyArray<{ key: string; jobId: string }>): Promise<void> {
+    if (jobs.length === 0) return
+    if (jobs.length === 1) return this.complete(queue, jobs[0]!.key, jobs[0]!.jobId)
+    await sql`
+      UPDATE job_keys k SET state = 'completed', last_error = NULL, updated_at = now(), finished_at = now()
+      FROM unnest(${jobs.map((j) => j.key)}::text[], ${jobs.map((j) => j.jobId)}::uuid[]) AS v(key, job_id)
+      WHERE k.queue = ${queue} AND k.key = v.key AND k.job_id = v.job_id`.execute(this.#db)
   }
 
   async complete(queue: string, key: string, jobId: string): Promise<void> {

@@ -6,7 +6,7 @@ import { Compile, type Validator } from 'typebox/compile'
 import type { DB } from '../db/schema.ts'
 import { JobKeysRepository } from './job-keys.repository.ts'
 import {
-  DeferJobError, PermanentJobError, type EnqueueOptions, type EnqueueResult, type JobContext, type JobDefinition, type JobKey, type JobsLogger, type JobType,
+  DeferJobError, PermanentJobError, type EnqueueItem, type EnqueueOptions, type EnqueueResult, type JobContext, type JobDefinition, type JobKey, type JobsLogger, type JobType,
 } from './types.ts'
 
 /**
@@ -125,6 +125,7 @@ export class JobQueue {
   readonly #log: JobsLogger
   readonly #defs = new Map<string, Registered>()
   readonly #workerIds = new Map<string, string[]>()
+  readonly #wakeTurn = new Map<string, number>()
   #boss: PgBoss | undefined
   #starting: Promise<PgBoss> | undefined
   #working = false
@@ -232,14 +233,14 @@ export class JobQueue {
     const workOptions = { batchSize: 1, includeMetadata: true, perJobResults: true, pollingIntervalSeconds } as const
     for (const registered of this.#defs.values()) {
       const ids: string[] = []
+      const batchSize = Math.max(1, registered.def.batchSize ?? 1)
       // One pg-boss worker per slot (not localConcurrency) so that every one of them can be woken.
       for (let i = 0; i < (registered.def.concurrency ?? 2); i++) {
         const self: { id?: string } = {}
-        self.id = await boss.work(registered.def.name, workOptions, async (jobs: Array<JobWithMetadata<Envelope>>) => {
-          const results: JobResult[] = []
-          for (const job of jobs) results.push(await this.#run(registered, job))
+        self.id = await boss.work(registered.def.name, { ...workOptions, batchSize }, async (jobs: Array<JobWithMetadata<Envelope>>) => {
+          const results = await this.#runBatch(registered, jobs)
           // A worker that found work fetches again at once instead of sleeping out its polling
-          // interval (pg-boss only bursts for batches larger than one); an empty fetch sleeps.
+          // interval; an empty fetch sleeps (or waits to be woken).
           if (self.id) boss.notifyWorker(self.id)
           return results
         })
@@ -266,14 +267,31 @@ export class JobQueue {
    * taken in this queue returns the existing job and enqueues nothing.
    */
   async enqueue<S extends TSchema>(db: Kysely<DB> | Transaction<DB>, job: JobType<S>, payload: Static<S>, options: EnqueueOptions): Promise<EnqueueResult> {
+    const [result] = await this.enqueueMany(db, job, [{ ...options, payload }])
+    return result!
+  }
+
+  /**
+   * `enqueue` for many jobs of one queue at once: the keys in one statement and the jobs in
+   * another, all in `db`'s transaction when it is one (else in one of their own). Answers in the
+   * order given. Every payload and key is checked before anything is written; a key given twice
+   * in one call is refused.
+   */
+  async enqueueMany<S extends TSchema>(db: Kysely<DB> | Transaction<DB>, job: JobType<S>, items: ReadonlyArray<EnqueueItem<Static<S>>>): Promise<EnqueueResult[]> {
     const registered = this.#defs.get(job.name)
     if (!registered) throw new Error(`job ${job.name} is not defined on this queue`)
-    if (!registered.validator.Check(payload)) {
-      throw new TypeError(`job ${job.name}: invalid payload: ${this.#describe(registered, payload)}`)
+    const seen = new Set<string>()
+    for (const item of items) {
+      if (!registered.validator.Check(item.payload)) {
+        throw new TypeError(`job ${job.name}: invalid payload: ${this.#describe(registered, item.payload)}`)
+      }
+      if (typeof item.key !== 'string' || item.key.length === 0 || item.key.length > 500) {
+        throw new TypeError(`job ${job.name}: the idempotency key must be 1-500 characters`)
+      }
+      if (seen.has(item.key)) throw new TypeError(`job ${job.name}: the idempotency key ${item.key} is given twice`)
+      seen.add(item.key)
     }
-    if (typeof options.key !== 'string' || options.key.length === 0 || options.key.length > 500) {
-      throw new TypeError(`job ${job.name}: the idempotency key must be 1-500 characters`)
-    }
+    if (items.length === 0) return []
     if (!this.#boss) {
       // Starting uses pg-boss's own connections, which a caller's open transaction would block on
       // the embedded store; only start here when we are not inside one.
@@ -281,76 +299,127 @@ export class JobQueue {
       await this.start()
     }
     const boss = this.#boss!
-    const runAt = options.runAt ?? new Date()
-    const insert = async (trx: Transaction<DB>): Promise<EnqueueResult> => {
-      const jobId = randomUUID()
-      const taken = !(await this.#keys.insert(trx, { queue: job.name, key: options.key, jobId, tenantId: options.tenantId ?? null, runAt }))
-      if (taken) {
-        const existing = await this.#keys.find(trx, job.name, options.key)
-        if (!existing) throw new Error(`job key ${job.name}/${options.key} vanished`)
-        return { jobId: existing.jobId, created: false }
+    const now = new Date()
+    const rows = items.map((item) => ({ item, jobId: randomUUID(), runAt: item.runAt ?? now }))
+    const insert = async (trx: Transaction<DB>): Promise<EnqueueResult[]> => {
+      const free = await this.#keys.insertMany(trx, job.name, rows.map((r) => ({ key: r.item.key, jobId: r.jobId, tenantId: r.item.tenantId ?? null, runAt: r.runAt })))
+      const created = rows.filter((r) => free.has(r.item.key))
+      const existing = created.length < rows.length ? await this.#keys.jobIds(trx, job.name, rows.filter((r) => !free.has(r.item.key)).map((r) => r.item.key)) : new Map<string, string>()
+      if (created.length > 0) {
+        await boss.insert(job.name, created.map((r) => ({ id: r.jobId, data: { key: r.item.key, payload: r.item.payload } satisfies Envelope, startAfter: r.runAt.toISOString() })), { db: fromKysely(trx) })
       }
-      const data: Envelope = { key: options.key, payload }
-      await boss.send(job.name, data, { db: fromKysely(trx), id: jobId, startAfter: runAt })
-      return { jobId, created: true }
+      return rows.map((r) => {
+        if (free.has(r.item.key)) return { jobId: r.jobId, created: true }
+        const jobId = existing.get(r.item.key)
+        if (!jobId) throw new Error(`job key ${job.name}/${r.item.key} vanished`)
+        return { jobId, created: false }
+      })
     }
     if (db.isTransaction) return insert(db as Transaction<DB>)
-    const result = await db.transaction().execute(insert)
-    if (result.created && runAt.getTime() <= Date.now()) this.wake(job)
-    return result
+    const results = await db.transaction().execute(insert)
+    if (rows.some((r, i) => results[i]!.created && r.runAt.getTime() <= Date.now())) this.wake(job)
+    return results
   }
 
   /**
-   * Wake this process's idle workers of a queue so a job enqueued (and committed) just now runs
+   * Wake one of this process's workers of a queue so jobs enqueued (and committed) just now run
    * without waiting for the next poll. Call after committing a transaction that enqueued.
    */
   wake(job: JobType | string): void {
     const name = typeof job === 'string' ? job : job.name
     const boss = this.#boss
     if (!boss) return
-    for (const id of this.#workerIds.get(name) ?? []) boss.notifyWorker(id)
+    // One worker is enough for what one commit made due: it fetches a whole batch, and a worker
+    // that found work fetches again at once. Round robin, so concurrent commits wake different ones.
+    const ids = this.#workerIds.get(name)
+    if (!ids || ids.length === 0) return
+    const next = ((this.#wakeTurn.get(name) ?? -1) + 1) % ids.length
+    this.#wakeTurn.set(name, next)
+    boss.notifyWorker(ids[next]!)
   }
 
-  async #run(registered: Registered, job: JobWithMetadata<Envelope>): Promise<JobResult> {
+  /**
+   * Run a fetched batch: check each payload, claim the keys (one statement), hand the jobs to the
+   * definition (`handleBatch`, or `handle` one after another), then complete the successes' keys
+   * (one statement) and settle each failure. Answers one result per job for pg-boss.
+   */
+  async #runBatch(registered: Registered, jobs: ReadonlyArray<JobWithMetadata<Envelope>>): Promise<JobResult[]> {
     const { def, validator } = registered
-    const envelope = (job.data ?? {}) as Partial<Envelope>
-    const key = typeof envelope.key === 'string' ? envelope.key : null
-    const log = { queue: def.name, jobId: job.id, key }
-    // Validate at this edge too: the row may predate a schema change, or have been written by hand.
-    if (!validator.Check(envelope.payload)) {
-      const message = `invalid payload: ${this.#describe(registered, envelope.payload)}`
-      this.#log.error(log, `job ${def.name} dead-lettered: ${message}`)
-      if (key !== null) await this.#keys.recordFailure(def.name, key, job.id, message)
-      return { id: job.id, status: 'deadletter', output: { message, code: 'invalid_payload' } }
+    const results = new Map<string, JobResult>()
+    const runnable: Array<{ job: JobWithMetadata<Envelope>; key: string | null; payload: unknown }> = []
+    for (const job of jobs) {
+      const envelope = (job.data ?? {}) as Partial<Envelope>
+      const key = typeof envelope.key === 'string' ? envelope.key : null
+      // Validate at this edge too: the row may predate a schema change, or have been written by hand.
+      if (!validator.Check(envelope.payload)) {
+        const message = `invalid payload: ${this.#describe(registered, envelope.payload)}`
+        this.#log.error({ queue: def.name, jobId: job.id, key }, `job ${def.name} dead-lettered: ${message}`)
+        if (key !== null) await this.#keys.recordFailure(def.name, key, job.id, message)
+        results.set(job.id, { id: job.id, status: 'deadletter', output: { message, code: 'invalid_payload' } })
+      } else runnable.push({ job, key, payload: envelope.payload })
     }
-    let attempt = job.retryCount + 1
-    if (key !== null) {
-      const claimed = await this.#keys.claim(def.name, key, job.id)
-      if (claimed === undefined) {
-        // Finished already (a crash after the handler but before pg-boss's completion), superseded,
-        // or pruned: acting again could send a message twice.
-        this.#log.info(log, `job ${def.name} skipped: its key is already finished or belongs to another job`)
-        return { id: job.id, status: 'completed', output: { skipped: true } }
+    const keyed = runnable.filter((r) => r.key !== null).map((r) => ({ key: r.key!, jobId: r.job.id }))
+    const claims = await this.#keys.claimMany(def.name, keyed)
+    const items: Array<{ job: JobWithMetadata<Envelope>; key: string | null; payload: unknown; ctx: JobContext }> = []
+    for (const r of runnable) {
+      let attempt = r.job.retryCount + 1
+      if (r.key !== null) {
+        const claimed = claims.get(r.job.id)
+        if (claimed === undefined) {
+          // Finished already (a crash after the handler but before pg-boss's completion), superseded,
+          // or pruned: acting again could send a message twice.
+          this.#log.info({ queue: def.name, jobId: r.job.id, key: r.key }, `job ${def.name} skipped: its key is already finished or belongs to another job`)
+          results.set(r.job.id, { id: r.job.id, status: 'completed', output: { skipped: true } })
+          continue
+        }
+        attempt = Math.max(attempt, claimed)
       }
-      attempt = Math.max(attempt, claimed)
+      items.push({ ...r, ctx: { jobId: r.job.id, key: r.key, attempt, maxAttempts: r.job.retryLimit + 1, signal: r.job.signal } })
     }
-    const ctx: JobContext = { jobId: job.id, key, attempt, maxAttempts: job.retryLimit + 1, signal: job.signal }
-    try {
-      await def.handle(envelope.payload as never, ctx)
-    } catch (err) {
-      if (err instanceof DeferJobError && key !== null) return this.#defer(registered, job, key, err.until)
-      const message = errorText(err)
-      const permanent = err instanceof PermanentJobError
-      const final = permanent || job.retryCount >= job.retryLimit
-      this.#log.warn({ ...log, attempt, err }, `job ${def.name} failed${final ? '; dead-lettering it' : '; it will be retried'}`)
-      if (key !== null) await this.#keys.recordFailure(def.name, key, job.id, message)
-      const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs
-      if (!final && typeof retryAfterMs === 'number' && retryAfterMs > 0) await this.#delayRetry(def.name, job, retryAfterMs)
-      const code = permanent ? err.code : (err as { code?: unknown }).code
-      return { id: job.id, status: permanent ? 'deadletter' : 'failed', output: { message, ...(typeof code === 'string' ? { code } : {}) } }
+    let outcomes: ReadonlyArray<unknown>
+    if (items.length === 0) outcomes = []
+    else if (def.handleBatch) {
+      try {
+        outcomes = await def.handleBatch(items.map((i) => ({ payload: i.payload as never, ctx: i.ctx })))
+        if (outcomes.length !== items.length) throw new Error(`job ${def.name}: handleBatch answered ${outcomes.length} outcomes for ${items.length} jobs`)
+      } catch (err) {
+        outcomes = items.map(() => err ?? new Error('handleBatch failed'))
+      }
+    } else {
+      const each: unknown[] = []
+      for (const i of items) {
+        try {
+          await def.handle(i.payload as never, i.ctx)
+          each.push(undefined)
+        } catch (err) {
+          each.push(err ?? new Error('handler failed'))
+        }
+      }
+      outcomes = each
     }
-    if (key !== null) await this.#keys.complete(def.name, key, job.id)
-    return { id: job.id, status: 'completed' }
+    const succeeded = items.filter((_, n) => outcomes[n] === undefined)
+    await this.#keys.completeMany(def.name, succeeded.filter((i) => i.key !== null).map((i) => ({ key: i.key!, jobId: i.job.id })))
+    for (const i of succeeded) results.set(i.job.id, { id: i.job.id, status: 'completed' })
+    for (const [n, i] of items.entries()) {
+      const err = outcomes[n]
+      if (err !== undefined) results.set(i.job.id, await this.#failed(registered, i.job, i.key, i.ctx.attempt, err))
+    }
+    return jobs.map((job) => results.get(job.id)!)
+  }
+
+  /** One job's attempt failed with `err`: put it off, retry it, or dead-letter it. */
+  async #failed(registered: Registered, job: JobWithMetadata<Envelope>, key: string | null, attempt: number, err: unknown): Promise<JobResult> {
+    const { def } = registered
+    if (err instanceof DeferJobError && key !== null) return this.#defer(registered, job, key, err.until)
+    const message = errorText(err)
+    const permanent = err instanceof PermanentJobError
+    const final = permanent || job.retryCount >= job.retryLimit
+    this.#log.warn({ queue: def.name, jobId: job.id, key, attempt, err }, `job ${def.name} failed${final ? '; dead-lettering it' : '; it will be retried'}`)
+    if (key !== null) await this.#keys.recordFailure(def.name, key, job.id, message)
+    const retryAfterMs = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs
+    if (!final && typeof retryAfterMs === 'number' && retryAfterMs > 0) await this.#delayRetry(def.name, job, retryAfterMs)
+    const code = permanent ? err.code : (err as { code?: unknown } | null)?.code
+    return { id: job.id, status: permanent ? 'deadletter' : 'failed', output: { message, ...(typeof code === 'string' ? { code } : {}) } }
   }
 
   /**

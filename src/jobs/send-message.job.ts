@@ -1,6 +1,7 @@
 import { SEND_MESSAGE_JOB, type Channel as CoreChannel, type DeliveryService, type DeliveryTracking } from '../core/delivery/index.ts'
 import { ProviderError, type Channel as ProviderChannel, type ProviderRegistry } from '../providers/index.ts'
-import { DeferJobError, PermanentJobError, type JobDefinition } from './types.ts'
+import type { Static } from 'typebox'
+import { DeferJobError, PermanentJobError, type JobContext, type JobDefinition } from './types.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -15,6 +16,9 @@ export interface SendRetryPolicy {
   readonly retryLimit?: number
 }
 
+/** Provider calls one batch makes at once. */
+const SEND_LANES = 16
+
 const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
   if (ms <= 0 || signal.aborted) return resolve()
   const timer = setTimeout(resolve, ms)
@@ -25,7 +29,9 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
 })
 
 /**
- * `delivery.send`: one outbox message to the tenant's provider for its channel. Vendor outages
+ * `delivery.send`: one outbox message to the tenant's provider for its channel. A worker takes
+ * up to 50 at once: one statement claims them all, up to 16 provider calls run in parallel, and
+ * one statement records every send (failures are recorded each on its own). Vendor outages
  * (timeouts, 5xx, 429) retry with exponential backoff and jitter (about 10 s, 20 s, 40 s… up to an
  * hour, five retries), never sooner than a vendor's `Retry-After`; then, or at once when the vendor
  * rejects the message, the message is marked `failed` with the vendor's last error (the dead
@@ -39,12 +45,76 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
 export function sendMessageJob(deps: {
   delivery: DeliveryService
   providers: ProviderRegistry
-  tracking?: DeliveryTracking | undefined
+  tracking: DeliveryTracking
   /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status`. */
   publicUrl?: string | undefined
   retry?: SendRetryPolicy | undefined
 }): JobDefinition<typeof SEND_MESSAGE_JOB.payload> {
   const { delivery, providers, tracking } = deps
+  type Job = { readonly payload: Static<typeof SEND_MESSAGE_JOB.payload>; readonly ctx: JobContext }
+
+  /** Send a batch: claim every message in one statement, call the providers in parallel, record the sends in one statement. */
+  async function sendBatch(jobs: readonly Job[]): Promise<unknown[]> {
+    const outcomes: unknown[] = jobs.map(() => undefined)
+    const sent: Parameters<DeliveryTracking['recordSent']>[0][number][] = []
+    try {
+      // Messages already sent or failed, suppressed, or of a tenant that is gone are not taken.
+      const taken = await delivery.beginAttempts(jobs.map((j) => j.payload))
+      // Each batch resolves a tenant's channel settings once.
+      const settings = new Map<string, ReturnType<DeliveryService['channelSettings']>>()
+      let next = 0
+      const lane = async () => {
+        for (let n = next++; n < jobs.length; n = next++) {
+          const { payload: { tenantId, messageId }, ctx } = jobs[n]!
+          const message = taken.get(messageId)
+          if (!message) continue
+          let provider: string | null = null
+          try {
+            const key = `${tenantId} ${message.channel}`
+            if (!settings.has(key)) settings.set(key, delivery.channelSettings(tenantId, message.channel))
+            const p = providers.resolve(message.channel, await settings.get(key)!)
+            provider = p.id
+            const rate = p.sendRate?.(message.from ?? undefined)
+            if (rate) {
+              const slot = await tracking.reserveSlot(tenantId, message.channel, rate.sender, rate.perSecond)
+              if ('deferMs' in slot) {
+                await tracking.releaseAttempt(tenantId, messageId)
+                // Spread the put-off jobs over the backlog instead of waking them all at the same slot.
+                throw new DeferJobError(new Date(Date.now() + slot.deferMs + Math.random() * slot.deferMs), `sender ${rate.sender} is at its rate limit`)
+              }
+              await sleep(slot.waitMs, ctx.signal)
+              // A STOP that arrived while this attempt waited for its slot still wins.
+              if (slot.waitMs > 0 && (await delivery.suppressedMeanwhile(tenantId, messageId))) continue
+            }
+            const result = await p.send({
+              id: message.id, channel: message.channel, to: message.to, from: message.from ?? undefined,
+              subject: message.subject ?? undefined, body: message.body, data: message.data,
+              statusCallbackUrl: deps.publicUrl ? `${deps.publicUrl}/webhooks/${encodeURIComponent(p.id)}/${tenantId}/status` : undefined,
+            })
+            sent.push({ tenantId, messageId, provider: p.id, providerMessageId: result.providerMessageId, status: result.status, channel: message.channel, body: message.body })
+          } catch (err) {
+            outcomes[n] = await failure(tenantId, messageId, provider, err)
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(SEND_LANES, jobs.length) }, lane))
+      await tracking.recordSent(sent)
+      return outcomes
+    } finally {
+      // A synchronous caller in this process (ping_person) waits on this instead of polling.
+      for (const j of jobs) delivery.attemptSettled(j.payload.messageId)
+    }
+  }
+
+  /** What a failed attempt becomes: the message records the error; the job retries, or dies at once for a rejection. */
+  async function failure(tenantId: string, messageId: string, provider: string | null, err: unknown): Promise<unknown> {
+    if (err instanceof DeferJobError) return err
+    const error = err instanceof Error ? err.message : String(err)
+    const final = err instanceof ProviderError && !err.retryable
+    await delivery.recordFailure(tenantId, messageId, { provider, error, final })
+    return final ? new PermanentJobError(err.code, error, { cause: err }) : err
+  }
+
   return {
     ...SEND_MESSAGE_JOB,
     retryLimit: deps.retry?.retryLimit ?? 5,
@@ -55,45 +125,12 @@ export function sendMessageJob(deps: {
     expireInSeconds: 120,
     heartbeatSeconds: 10,
     concurrency: 4,
-    async handle({ tenantId, messageId }, ctx) {
-      const message = await delivery.beginAttempt(tenantId, messageId)
-      if (!message) return // already sent or failed, suppressed, or the tenant is gone
-      let provider: string | null = null
-      try {
-        const p = providers.resolve(message.channel, await delivery.channelSettings(tenantId, message.channel))
-        provider = p.id
-        const rate = tracking ? p.sendRate?.(message.from ?? undefined) : undefined
-        if (rate && tracking) {
-          const slot = await tracking.reserveSlot(tenantId, message.channel, rate.sender, rate.perSecond)
-          if ('deferMs' in slot) {
-            await tracking.releaseAttempt(tenantId, messageId)
-            // Spread the put-off jobs over the backlog instead of waking them all at the same slot.
-            throw new DeferJobError(new Date(Date.now() + slot.deferMs + Math.random() * slot.deferMs), `sender ${rate.sender} is at its rate limit`)
-          }
-          await sleep(slot.waitMs, ctx.signal)
-          // A STOP that arrived while this attempt waited for its slot still wins.
-          if (slot.waitMs > 0 && (await delivery.suppressedMeanwhile(tenantId, messageId))) return
-        }
-        const result = await p.send({
-          id: message.id, channel: message.channel, to: message.to, from: message.from ?? undefined,
-          subject: message.subject ?? undefined, body: message.body, data: message.data,
-          statusCallbackUrl: deps.publicUrl ? `${deps.publicUrl}/webhooks/${encodeURIComponent(p.id)}/${tenantId}/status` : undefined,
-        })
-        const sent = { provider: p.id, providerMessageId: result.providerMessageId, status: result.status }
-        if (tracking) await tracking.recordSent(tenantId, messageId, sent, message)
-        else await delivery.recordSent(tenantId, messageId, sent)
-      } catch (err) {
-        if (err instanceof DeferJobError) throw err
-        const error = err instanceof Error ? err.message : String(err)
-        const final = err instanceof ProviderError && !err.retryable
-        await delivery.recordFailure(tenantId, messageId, { provider, error, final })
-        if (final) throw new PermanentJobError(err.code, error, { cause: err })
-        throw err
-      } finally {
-        // A synchronous caller in this process (ping_person) waits on this instead of polling.
-        delivery.attemptSettled(messageId)
-      }
+    batchSize: 50,
+    async handle(payload, ctx) {
+      const [outcome] = await sendBatch([{ payload, ctx }])
+      if (outcome !== undefined) throw outcome
     },
+    handleBatch: sendBatch,
     async onDead({ tenantId, messageId }, ctx) {
       await delivery.giveUp(tenantId, messageId, ctx.error)
     },

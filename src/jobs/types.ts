@@ -34,8 +34,23 @@ export interface JobDefinition<S extends TSchema = TSchema> extends JobType<S> {
    * this long, instead of waiting for `expireInSeconds`. Default: no heartbeat.
    */
   readonly heartbeatSeconds?: number
-  /** Jobs of this queue one process runs at once. Default 2. */
+  /**
+   * Workers of this queue one process runs at once. Default 2. With `batchSize` above 1 each worker
+   * takes up to that many jobs per fetch, so up to `concurrency × batchSize` jobs are in hand.
+   */
   readonly concurrency?: number
+  /**
+   * Jobs a worker fetches at once (default 1). Their keys are claimed, and the successes completed,
+   * one statement per batch; `handleBatch`, when given, handles them together.
+   */
+  readonly batchSize?: number
+  /**
+   * Handle a fetched batch at once (instead of `handle` per job). Answers, in order, one outcome
+   * per job: undefined for success, or the error it failed with (as `handle` would throw it:
+   * PermanentJobError, DeferJobError, an error with `retryAfterMs`…). Throwing fails every job of
+   * the batch. The same idempotency rules as `handle` apply to each job.
+   */
+  handleBatch?(jobs: ReadonlyArray<{ readonly payload: Static<S>; readonly ctx: JobContext }>): Promise<ReadonlyArray<unknown>>
   /** Run on a recurring schedule by processes started with `schedule: true` (cron, in `tz`, default UTC). */
   readonly schedule?: { readonly cron: string; readonly payload: Static<S>; readonly tz?: string }
   handle(payload: Static<S>, ctx: JobContext): Promise<void>
@@ -75,6 +90,11 @@ export interface EnqueueOptions {
   readonly runAt?: Date
   /** The tenant the job acts for, recorded with the key. */
   readonly tenantId?: string | null
+}
+
+/** One job of `JobQueue.enqueueMany`: its payload and the options `enqueue` takes. */
+export interface EnqueueItem<P = unknown> extends EnqueueOptions {
+  readonly payload: P
 }
 
 /** The answer of `JobQueue.enqueue`. */

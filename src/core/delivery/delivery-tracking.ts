@@ -77,20 +77,29 @@ export class DeliveryTracking {
   }
 
   /**
-   * The provider accepted the message: `sent` (or `delivered`), with the vendor's id, the SMS segment
-   * count and encoding, and a history entry — one statement. Nothing changes when the message is no
-   * longer being sent (a status callback got there first, or it was finished meanwhile).
+   * The provider accepted these messages: each becomes `sent` (or `delivered`), with the vendor's
+   * id, the SMS segment count and encoding, and a history entry — one statement for all of them.
+   * A message no longer being sent (a status callback got there first, or it was finished
+   * meanwhile) is left as it is.
    */
-  async recordSent(tenantId: string, messageId: string, result: { provider: string; providerMessageId: string; status: 'sent' | 'delivered' }, message: { channel: Channel; body: string }): Promise<void> {
-    const seg = message.channel === 'sms' ? smsSegments(message.body) : undefined
+  async recordSent(sent: ReadonlyArray<{ tenantId: string; messageId: string; provider: string; providerMessageId: string; status: 'sent' | 'delivered'; channel: Channel; body: string }>): Promise<void> {
+    if (sent.length === 0) return
+    const seg = sent.map((m) => (m.channel === 'sms' ? smsSegments(m.body) : undefined))
+    const col = <T>(f: (m: (typeof sent)[number], i: number) => T) => sent.map(f)
     await sql`
-      WITH moved AS (
-        UPDATE outbox_messages SET
-          status = ${result.status}, provider = ${result.provider}, provider_message_id = ${result.providerMessageId},
-          last_error = NULL, sent_at = now(), updated_at = now(),
-          segments = ${seg?.segments ?? null}, encoding = ${seg?.encoding ?? null}
-        WHERE tenant_id = ${tenantId} AND id = ${messageId} AND status IN ('queued', 'sending')
-        RETURNING tenant_id, id, status
+      WITH v AS (
+        SELECT * FROM unnest(
+          ${col((m) => m.tenantId)}::uuid[], ${col((m) => m.messageId)}::uuid[], ${col((m) => m.status)}::text[],
+          ${col((m) => m.provider)}::text[], ${col((m) => m.providerMessageId)}::text[],
+          ${col((_, i) => seg[i]?.segments ?? null)}::int[], ${col((_, i) => seg[i]?.encoding ?? null)}::text[]
+        ) AS v(tenant_id, id, status, provider, provider_message_id, segments, encoding)
+      ), moved AS (
+        UPDATE outbox_messages o SET
+          status = v.status, provider = v.provider, provider_message_id = v.provider_message_id,
+          last_error = NULL, sent_at = now(), updated_at = now(), segments = v.segments, encoding = v.encoding
+        FROM v
+        WHERE o.tenant_id = v.tenant_id AND o.id = v.id AND o.status IN ('queued', 'sending')
+        RETURNING o.tenant_id, o.id, o.status
       )
       INSERT INTO outbox_status_events (tenant_id, message_id, status) SELECT tenant_id, id, status FROM moved`.execute(this.#db)
   }

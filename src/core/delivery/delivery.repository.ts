@@ -62,19 +62,30 @@ export class DeliveryRepository {
     this.#db = db
   }
 
-  /** Insert unless the tenant already used the idempotency key; undefined then. */
-  async insertOutbox(trx: Executor, tenantId: string, row: NewOutboxRow): Promise<OutboxMessage | undefined> {
+  /**
+   * Insert many rows in one statement; answers the inserted messages by idempotency key (a key the
+   * tenant already used inserts nothing and is absent from the answer).
+   */
+  async insertOutboxMany(trx: Executor, tenantId: string, rows: readonly NewOutboxRow[]): Promise<Map<string, OutboxMessage>> {
+    if (rows.length === 0) return new Map()
     const inserted = await trx.insertInto('outbox_messages')
-      .values({
+      .values(rows.map((row) => ({
         tenant_id: tenantId, channel: row.channel, person_id: row.personId, recipient: row.to, sender: row.from,
         subject: row.subject, body: row.body, payload: JSON.stringify(row.data), idempotency_key: row.idempotencyKey,
         send_at: row.sendAt, compliance_reply: row.complianceReply ?? false,
-        ...(row.suppressedReason ? { status: 'suppressed' as const, suppressed_reason: row.suppressedReason } : {}),
-      })
+        status: row.suppressedReason ? 'suppressed' as const : 'queued' as const, suppressed_reason: row.suppressedReason ?? null,
+      })))
       .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
       .returningAll()
-      .executeTakeFirst()
-    return inserted ? toOutbox(inserted) : undefined
+      .execute()
+    return new Map(inserted.map((r) => [r.idempotency_key, toOutbox(r)]))
+  }
+
+  /** The tenant's messages with these idempotency keys, by key. */
+  async findOutboxByKeys(db: Executor, tenantId: string, keys: readonly string[]): Promise<Map<string, OutboxMessage>> {
+    if (keys.length === 0) return new Map()
+    const rows = await db.selectFrom('outbox_messages').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', 'in', keys).execute()
+    return new Map(rows.map((r) => [r.idempotency_key, toOutbox(r)]))
   }
 
   async findOutbox(db: Executor, tenantId: string, id: string): Promise<OutboxMessage | undefined> {
@@ -127,6 +138,97 @@ export class DeliveryRepository {
   }
 
   /**
+   * `startAttempt` for many messages in one statement (each `{tenantId, id}`): the messages taken,
+   * `sending` or `suppressed`, by id. Rows are locked in id order, so concurrent batches cannot
+   * deadlock.
+   */
+  async startAttempts(messages: ReadonlyArray<{ tenantId: string; id: string }>): Promise<Map<string, OutboxMessage>> {
+    if (messages.length === 0) return new Map()
+    if (messages.length === 1) {
+      const one = await this.startAttempt(messages[0]!.tenantId, messages[0]!.id)
+      return new Map(one ? [[one.id, one]] : [])
+    }
+    const result = await sql<Selectable<OutboxMessagesTable>>`
+      WITH target AS (
+        SELECT o.id, o.tenant_id, CASE WHEN o.compliance_reply THEN NULL ELSE (
+          SELECT s.reason FROM suppressions s
+          WHERE s.tenant_id = o.tenant_id
+            AND s.address = CASE WHEN o.channel = 'email' THEN lower(o.recipient) ELSE o.recipient END
+            AND s.scope IN (o.channel, 'all')
+          ORDER BY s.created_at LIMIT 1) END AS reason
+        FROM outbox_messages o
+        JOIN unnest(${messages.map((m) => m.tenantId)}::uuid[], ${messages.map((m) => m.id)}::uuid[]) AS v(tenant_id, id)
+          ON o.tenant_id = v.tenant_id AND o.id = v.id
+        WHERE o.status IN ('queued', 'sending')
+        ORDER BY o.id
+        FOR UPDATE OF o
+      )
+      UPDATE outbox_messages o SET
+        status = CASE WHEN t.reason IS NULL THEN 'sending' ELSE 'suppressed' END,
+        attempts = CASE WHEN t.reason IS NULL THEN o.attempts + 1 ELSE o.attempts END,
+        suppressed_reason = t.reason,
+        updated_at = now()
+      FROM target t
+      WHERE o.tenant_id = t.tenant_id AND o.id = t.id
+      RETURNING o.*`.execute(this.#db)
+    return new Map(result.rows.map((r) => [r.id, toOutbox(r)]))
+  }
+
+  /**
+   * Suppression reasons for many addresses of a tenant at once, keyed `channel address` (addresses as
+   * the outbox stores them): an entry for the channel or for all channels; absent when none.
+   */
+  async findSuppressions(db: Executor, tenantId: string, wanted: ReadonlyArray<{ channel: Channel; address: string }>): Promise<Map<string, SuppressionReason>> {
+    if (wanted.length === 0) return new Map()
+    const norm = (channel: Channel, address: string) => (channel === 'email' ? address.toLowerCase() : address)
+    const rows = await db.selectFrom('suppressions').select(['address', 'scope', 'reason'])
+      .where('tenant_id', '=', tenantId)
+      .where('address', 'in', [...new Set(wanted.map((w) => norm(w.channel, w.address)))])
+      .orderBy('created_at')
+      .execute()
+    const found = new Map<string, SuppressionReason>()
+    for (const w of wanted) {
+      const address = norm(w.channel, w.address)
+      const row = rows.find((r) => r.address === address && (r.scope === w.channel || r.scope === 'all'))
+      if (row) found.set(`${w.channel} ${w.address}`, row.reason)
+    }
+    return found
+  }
+
+  /**
+   * The tenant's people reachable at many addresses at once (as `findPersonByAddress`), keyed
+   * `channel address`.
+   */
+  async findPeopleByAddresses(db: Executor, tenantId: string, wanted: ReadonlyArray<{ channel: Channel; address: string }>): Promise<Map<string, string>> {
+    const found = new Map<string, string>()
+    const phones = [...new Set(wanted.filter((w) => w.channel === 'sms' || w.channel === 'whatsapp' || w.channel === 'voice').map((w) => w.address))]
+    const emails = [...new Set(wanted.filter((w) => w.channel === 'email').map((w) => w.address.toLowerCase()))]
+    const byPhone = new Map<string, string>()
+    const byEmail = new Map<string, string>()
+    if (phones.length > 0) {
+      const rows = await db.selectFrom('people').select(['id', 'phone']).where('tenant_id', '=', tenantId).where('phone', 'in', phones).execute()
+      for (const r of rows) if (r.phone) byPhone.set(r.phone, r.id)
+    }
+    if (emails.length > 0) {
+      const rows = await db.selectFrom('people').select(['id', sql<string>`lower(email)`.as('email')]).where('tenant_id', '=', tenantId)
+        .where(sql<string>`lower(email)`, 'in', emails).orderBy('created_at').execute()
+      for (const r of rows) if (!byEmail.has(r.email)) byEmail.set(r.email, r.id)
+    }
+    for (const w of wanted) {
+      const id = w.channel === 'email' ? byEmail.get(w.address.toLowerCase()) : byPhone.get(w.address)
+      if (id) found.set(`${w.channel} ${w.address}`, id)
+    }
+    return found
+  }
+
+  /** Which of these ids are the tenant's people. */
+  async existingPeople(db: Executor, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set()
+    const rows = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()
+    return new Set(rows.map((r) => r.id))
+  }
+
+  /**
    * A message in its attempt (`sending`) becomes `suppressed` when its recipient is on the list
    * now (not for a compliance reply). True when it did: the attempt must not send.
    */
@@ -139,30 +241,6 @@ export class DeliveryRepository {
         AND s.address = CASE WHEN o.channel = 'email' THEN lower(o.recipient) ELSE o.recipient END
       RETURNING o.id`.execute(this.#db)
     return result.rows.length > 0
-  }
-
-  /**
-   * The reason `address` is suppressed on `channel` for the tenant (an entry for the channel or for
-   * all channels), or undefined. `address` is as the outbox stores it (E.164 for phone channels).
-   */
-  async findSuppression(db: Executor, tenantId: string, channel: Channel, address: string): Promise<SuppressionReason | undefined> {
-    const row = await db.selectFrom('suppressions').select('reason')
-      .where('tenant_id', '=', tenantId)
-      .where('address', '=', channel === 'email' ? address.toLowerCase() : address)
-      .where('scope', 'in', [channel, 'all'])
-      .orderBy('created_at').limit(1)
-      .executeTakeFirst()
-    return row?.reason
-  }
-
-  async markSent(tenantId: string, id: string, result: { provider: string; providerMessageId: string; status: Extract<OutboxStatus, 'sent' | 'delivered'> }): Promise<void> {
-    await this.#db.updateTable('outbox_messages')
-      .set({
-        status: result.status, provider: result.provider, provider_message_id: result.providerMessageId,
-        last_error: null, sent_at: sql`now()`, updated_at: sql`now()`,
-      })
-      .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', ['queued', 'sending'])
-      .execute()
   }
 
   /** A failed attempt that will be retried: back to `queued`, with the error. */
@@ -237,10 +315,5 @@ export class DeliveryRepository {
       return row?.id
     }
     return undefined
-  }
-
-  async personExists(db: Executor, tenantId: string, personId: string): Promise<boolean> {
-    const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('id', '=', personId).executeTakeFirst()
-    return row !== undefined
   }
 }

@@ -11,6 +11,7 @@ import { createServices, type Services } from '../../services.ts'
 import { loadConfig } from '../../config.ts'
 import { PeopleService } from '../people/index.ts'
 import { SEND_MESSAGE_JOB } from './delivery.jobs.ts'
+import { DeliveryTracking } from './delivery-tracking.ts'
 import { DeliveryService } from './delivery.service.ts'
 import type { InboundMessage } from './delivery.types.ts'
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
   people = new PeopleService(store.db)
   jobs = new JobQueue({ db: store.db, url: store.url, schema, poolSize: 3 })
   delivery = new DeliveryService(store.db, jobs)
-  defineJobs(jobs, { delivery })
+  defineJobs(jobs, { delivery, tracking: new DeliveryTracking(store.db) })
   await jobs.start()
   await jobs.work({ pollingIntervalSeconds: 0.5 })
   acme = await createTenant(services)

@@ -10,7 +10,7 @@ import { DeliveryRepository } from './delivery.repository.ts'
 import { INBOUND_MESSAGE_JOB, SEND_MESSAGE_JOB } from './delivery.jobs.ts'
 import {
   CHANNELS, type Channel, type ChannelProviderSettings, type InboundHandler, type InboundMessage, type InboundPhase, type ListMessagesOptions,
-  type OutboxMessage, type ReceiveMessageInput, type SendMessageInput, type SentResult,
+  type OutboxMessage, type ReceiveMessageInput, type SendMessageInput,
 } from './delivery.types.ts'
 
 /** A tenant as delivery needs it: its id. */
@@ -74,6 +74,77 @@ export class DeliveryService {
    * NotFoundError `person_not_found`. Nothing is written when it throws.
    */
   async send(tenant: TenantRef, input: SendMessageInput, opts: { trx?: Transaction<DB> } = {}): Promise<{ message: OutboxMessage; created: boolean }> {
+    const [one] = await this.sendMany(tenant, [input], opts)
+    return one!
+  }
+
+  /**
+   * `send` for many messages of one tenant at once: every message is checked first (the first
+   * invalid one throws, with its `index` in the error's details, and nothing is written), then the
+   * people, the suppression list, the outbox rows and the jobs take one statement each, whatever
+   * the count. Answers in the order given. An idempotency key given twice in one call is refused.
+   */
+  async sendMany(tenant: TenantRef, inputs: readonly SendMessageInput[], opts: { trx?: Transaction<DB> } = {}): Promise<Array<{ message: OutboxMessage; created: boolean }>> {
+    const rows = inputs.map((input, index) => {
+      try {
+        return this.#checkSend(input)
+      } catch (err) {
+        if (inputs.length > 1 && err instanceof ValidationError) throw new ValidationError(err.code, `message ${index}: ${err.message}`, { ...err.details, index })
+        throw err
+      }
+    })
+    const keys = new Set<string>()
+    for (const [index, row] of rows.entries()) {
+      if (keys.has(row.idempotencyKey)) throw new ValidationError('invalid_key', `message ${index}: the idempotency key ${row.idempotencyKey} is given twice`, { index })
+      keys.add(row.idempotencyKey)
+    }
+    if (rows.length === 0) return []
+
+    const write = async (trx: Transaction<DB>) => {
+      const named = [...new Set(rows.map((r) => r.personId).filter((id): id is string => id !== null))]
+      const existing = await this.#repo.existingPeople(trx, tenant.id, named)
+      const unknown = rows.findIndex((r) => r.personId !== null && !existing.has(r.personId))
+      if (unknown >= 0) {
+        const personId = rows[unknown]!.personId
+        throw new NotFoundError('person_not_found', `${rows.length > 1 ? `message ${unknown}: ` : ''}unknown person ${personId}`, { personId, ...(rows.length > 1 ? { index: unknown } : {}) })
+      }
+      const addressed = rows.filter((r) => r.personId === null).map((r) => ({ channel: r.channel, address: r.to }))
+      const people = await this.#repo.findPeopleByAddresses(trx, tenant.id, addressed)
+      // The cheap check at enqueue: a recipient suppressed now gets its typed outcome at once and no
+      // job. The send job checks again right before the provider, so a later STOP still wins.
+      const suppressions = await this.#repo.findSuppressions(trx, tenant.id, rows.filter((r) => !r.complianceReply).map((r) => ({ channel: r.channel, address: r.to })))
+      const full = rows.map((r) => ({
+        ...r,
+        personId: r.personId ?? people.get(`${r.channel} ${r.to}`) ?? null,
+        suppressedReason: r.complianceReply ? undefined : suppressions.get(`${r.channel} ${r.to}`),
+      }))
+      const inserted = await this.#repo.insertOutboxMany(trx, tenant.id, full)
+      const repeated = full.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey)
+      const earlier = await this.#repo.findOutboxByKeys(trx, tenant.id, repeated)
+      const toQueue = [...inserted.values()].filter((m) => m.status !== 'suppressed')
+      await this.#jobs.enqueueMany(trx, SEND_MESSAGE_JOB, toQueue.map((m) => ({
+        payload: { tenantId: tenant.id, messageId: m.id }, key: `outbox:${m.id}`, runAt: m.sendAt, tenantId: tenant.id,
+      })))
+      const answers = full.map((r) => {
+        const made = inserted.get(r.idempotencyKey)
+        if (made) return { message: made, created: true }
+        const first = earlier.get(r.idempotencyKey)
+        if (!first) throw new Error('outbox key conflicted but no message has it')
+        return { message: first, created: false }
+      })
+      return { answers, enqueued: toQueue.length > 0 }
+    }
+    if (opts.trx) return (await write(opts.trx)).answers
+    // Start the queue outside the transaction: on the embedded store starting it inside would wait
+    // for the very session the transaction holds.
+    await this.#jobs.start()
+    const { answers, enqueued } = await this.#db.transaction().execute(write)
+    if (enqueued) this.#jobs.wake(SEND_MESSAGE_JOB)
+    return answers
+  }
+
+  /** One message to send, checked and normalised: an outbox row but for the lookups. */
+  #checkSend(input: SendMessageInput) {
     const channel = this.#channel(input.channel)
     const to = this.#address(channel, input.to, 'invalid_recipient', 'to')
     const from = input.from === undefined || input.from === '' ? null : this.#address(channel, input.from, 'invalid_sender', 'from')
@@ -89,43 +160,7 @@ export class DeliveryService {
     if (input.personId !== undefined && !UUID.test(input.personId)) {
       throw new ValidationError('invalid_person_id', `invalid person id ${input.personId}`, { personId: input.personId })
     }
-
-    const write = async (trx: Transaction<DB>) => {
-      let personId: string | null = null
-      if (input.personId !== undefined) {
-        if (!(await this.#repo.personExists(trx, tenant.id, input.personId))) {
-          throw new NotFoundError('person_not_found', `unknown person ${input.personId}`, { personId: input.personId })
-        }
-        personId = input.personId
-      } else {
-        personId = (await this.#repo.findPersonByAddress(trx, tenant.id, channel, to)) ?? null
-      }
-      // The cheap check at enqueue: a recipient suppressed now gets its typed outcome at once and no
-      // job. The send job checks again right before the provider, so a later STOP still wins.
-      const complianceReply = input.complianceReply === true
-      const suppressedReason = complianceReply ? undefined : await this.#repo.findSuppression(trx, tenant.id, channel, to)
-      const message = await this.#repo.insertOutbox(trx, tenant.id, {
-        channel, personId, to, from, subject, body, data, idempotencyKey: key, sendAt, complianceReply, suppressedReason,
-      })
-      if (!message) {
-        const existing = await this.#repo.findOutboxByKey(trx, tenant.id, key)
-        if (!existing) throw new Error('outbox key conflicted but no message has it')
-        return { message: existing, created: false }
-      }
-      if (message.status === 'suppressed') return { message, created: true, enqueued: false }
-      await this.#jobs.enqueue(trx, SEND_MESSAGE_JOB, { tenantId: tenant.id, messageId: message.id }, { key: `outbox:${message.id}`, runAt: sendAt, tenantId: tenant.id })
-      return { message, created: true, enqueued: true }
-    }
-    if (opts.trx) {
-      const { enqueued: _enqueued, ...answer } = await write(opts.trx)
-      return answer
-    }
-    // Start the queue outside the transaction: on the embedded store starting it inside would wait
-    // for the very session the transaction holds.
-    await this.#jobs.start()
-    const { enqueued, ...result } = await this.#db.transaction().execute(write)
-    if (enqueued) this.#jobs.wake(SEND_MESSAGE_JOB)
-    return result
+    return { channel, to, from, body, subject, data, idempotencyKey: key, sendAt, personId: input.personId ?? null, complianceReply: input.complianceReply === true }
   }
 
   /** The tenant's outbox message sent with this idempotency key, if any. */
@@ -209,10 +244,15 @@ export class DeliveryService {
    * send: this is the check the job makes before acting.
    */
   async beginAttempt(tenantId: string, messageId: string): Promise<OutboxMessage | undefined> {
+    return (await this.beginAttempts([{ tenantId, messageId }])).get(messageId)
+  }
+
+  /** `beginAttempt` for many messages in one statement: the messages to send now, by id. */
+  async beginAttempts(messages: ReadonlyArray<{ tenantId: string; messageId: string }>): Promise<Map<string, OutboxMessage>> {
     // The suppression list (STOP, DNC, withdrawn consent) is checked in the same statement that
     // claims the attempt: a suppressed recipient's message ends `suppressed` and nothing leaves.
-    const message = await this.#repo.startAttempt(tenantId, messageId)
-    return message && message.status === 'sending' ? message : undefined
+    const taken = await this.#repo.startAttempts(messages.map((m) => ({ tenantId: m.tenantId, id: m.messageId })))
+    return new Map([...taken].filter(([, m]) => m.status === 'sending'))
   }
 
   /**
@@ -222,11 +262,6 @@ export class DeliveryService {
    */
   suppressedMeanwhile(tenantId: string, messageId: string): Promise<boolean> {
     return this.#repo.suppressIfListed(tenantId, messageId)
-  }
-
-  /** The provider accepted the message. */
-  recordSent(tenantId: string, messageId: string, result: SentResult): Promise<void> {
-    return this.#repo.markSent(tenantId, messageId, result)
   }
 
   /**

@@ -90,7 +90,7 @@ function build(q: Req): InjectOptions {
   return { method: 'GET', url: path + (qs ? `?${qs}` : ''), headers, ...(payload !== undefined ? { payload } : {}) }
 }
 
-const RUNS = 400
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 400)
 
 describe('GET /notifications never fails on random input', () => {
   it(`${RUNS} random requests: no 5xx, JSON objects, documented bodies`, async () => {

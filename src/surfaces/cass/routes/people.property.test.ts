@@ -184,7 +184,7 @@ const endpoints: Endpoint[] = [
 ]
 
 /** Runs per endpoint: 8 endpoints × 250 = 2000 requests. */
-const RUNS = 250
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 250)
 
 describe.each(endpoints)('$name never fails on random input', (e) => {
   it(`${RUNS} random requests: no 5xx, every error a JSON object with a string message`, async () => {

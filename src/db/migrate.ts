@@ -22,12 +22,18 @@ export async function migrate(pool: pg.Pool, dir: string = MIGRATIONS_DIR): Prom
   const applied: string[] = []
   const client = await pool.connect()
   try {
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
-      .catch(async (err: { code?: string }) => {
-        // Two processes racing on CREATE TABLE IF NOT EXISTS can collide on the type name.
-        if (err.code !== '23505' && err.code !== '42P07') throw err
-      })
+    // Under the lock too: two CREATE TABLE IF NOT EXISTS racing can both pass the check and then
+    // collide on the table's row type (23505 / 42710), which IF NOT EXISTS does not cover.
+    await client.query('BEGIN')
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+      await client.query('COMMIT')
+    } catch (err) {
+      await client.query('ROLLBACK')
+      throw err
+    }
     for (const name of files) {
       const sql = await readFile(dir + name, 'utf8')
       await client.query('BEGIN')

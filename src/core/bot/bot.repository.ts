@@ -126,6 +126,17 @@ export class BotRepository {
     return Number(r.numAffectedRows ?? 0) > 0
   }
 
+  /** Outbound transcript rows, in order, in one statement. */
+  async insertTranscripts(trx: Transaction<DB>, tenantId: string, rows: ReadonlyArray<{
+    personId: string; channel: string; text: string; conversationId: string; threadName: string; step: number; outboxMessageId: string
+  }>): Promise<void> {
+    if (rows.length === 0) return
+    await sql`INSERT INTO transcript_messages
+        (tenant_id, person_id, direction, channel, text, conversation_id, thread_name, step, outbox_message_id, created_at)
+      VALUES ${sql.join(rows.map((row) => sql`(${tenantId}, ${row.personId}, 'out', ${row.channel}, ${row.text}, ${row.conversationId}, ${row.threadName}, ${row.step}, ${row.outboxMessageId}, clock_timestamp())`))}
+      ON CONFLICT DO NOTHING`.execute(trx)
+  }
+
   /** The person's transcript, oldest first. */
   async listTranscript(tenantId: string, personId: string, opts: { limit: number; since?: Date | undefined }): Promise<TranscriptEntry[]> {
     let q = this.#db.selectFrom('transcript').selectAll().where('tenant_id', '=', tenantId).where('core_person_id', '=', personId)

@@ -273,21 +273,15 @@ export class BotService {
   /** Carry out a run's effects and save its state, in `trx`. Returns the queued messages. */
   async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult): Promise<OutboxMessage[]> {
     const address = addressFor(person)
-    const queued: OutboxMessage[] = []
+    // The run's messages are queued together after its other effects (none of which changes the
+    // address): one statement each for the outbox, the jobs and the transcript, however many.
+    const sends: Array<Extract<RunResult['effects'][number], { type: 'send' }> & { seq: number }> = []
     let seq = row.seq
     for (const effect of run.effects) {
       if (effect.type === 'send') {
         if (!address) continue
         seq++
-        const { message } = await this.#deps.delivery.send(tenant, {
-          channel: address.channel, to: address.to, body: effect.text, personId: person.id, idempotencyKey: `bot:${row.id}:${seq}`,
-          ...(effect.quickReplies ? { data: { quick_replies: [...effect.quickReplies] } } : {}),
-        }, { trx })
-        await this.#repo.insertTranscript(trx, tenant.id, {
-          personId: person.id, direction: 'out', channel: address.channel, text: effect.text, conversationId: row.id,
-          threadName: effect.threadName, step: effect.step, outboxMessageId: message.id,
-        })
-        queued.push(message)
+        sends.push({ ...effect, seq })
       } else if (effect.type === 'store_field') {
         await this.#repo.storeField(trx, tenant.id, person.id, effect.field, effect.value)
       } else if (effect.type === 'checkin') {
@@ -307,6 +301,14 @@ export class BotService {
     await this.#deps.scheduling.replaceAutoping(trx, tenant.id, row.id, waiting && s.autoping && afterMs
       ? { personId: person.id, threadName: s.autoping.thread, dueAt: new Date(Date.now() + afterMs), idempotencyKey: `autoping:${row.id}:${seq}:${s.step}:${s.reprompts}` }
       : undefined)
+    const queued = address === undefined || sends.length === 0 ? [] : (await this.#deps.delivery.sendMany(tenant, sends.map((effect) => ({
+      channel: address.channel, to: address.to, body: effect.text, personId: person.id, idempotencyKey: `bot:${row.id}:${effect.seq}`,
+      ...(effect.quickReplies ? { data: { quick_replies: [...effect.quickReplies] } } : {}),
+    })), { trx })).map((r) => r.message)
+    await this.#repo.insertTranscripts(trx, tenant.id, sends.map((effect, i) => ({
+      personId: person.id, channel: address!.channel, text: effect.text, conversationId: row.id,
+      threadName: effect.threadName, step: effect.step, outboxMessageId: queued[i]!.id,
+    })))
     await this.#repo.save(trx, tenant.id, row.id, {
       threadName: s.threadName, step: s.step, awaiting: ended ? 'none' : s.awaiting, reprompts: s.reprompts, variables: { ...s.variables },
       placeholders: { ...s.placeholders }, thenThread: s.thenThread, autoping: s.autoping, seq, ended,

@@ -83,6 +83,52 @@ describe('send', () => {
     expect((await delivery.send(other.tenant, input)).created).toBe(true)
   })
 
+  it('writes concurrent sends together, yet answers each caller alone: an unknown person fails only its own send', async () => {
+    const { person } = await people.create(acme.tenant, { phone: uniquePhone() })
+    const key = `shared-${randomUUID()}`
+    const stranger = randomUUID()
+    const before = await outboxCount(acme.tenant.id)
+    const settled = await Promise.allSettled([
+      ...Array.from({ length: 40 }, (_, i) => delivery.send(acme.tenant, { channel: 'sms', to: uniquePhone(), body: `bulk ${i}` })),
+      delivery.send(acme.tenant, { channel: 'sms', to: uniquePhone(), body: 'to nobody', personId: stranger }),
+      delivery.send(acme.tenant, { channel: 'sms', to: uniquePhone(), body: 'to the person', personId: person.id }),
+      ...[1, 2, 3].map(() => delivery.send(acme.tenant, { channel: 'push', to: 'device-9', body: 'once', idempotencyKey: key })),
+      delivery.send(other.tenant, { channel: 'sms', to: uniquePhone(), body: 'another tenant' }),
+    ])
+    const failed = settled.filter((r) => r.status === 'rejected')
+    expect(failed).toHaveLength(1)
+    expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'person_not_found', message: `unknown person ${stranger}` })
+    const answers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    expect(answers).toHaveLength(45)
+    const keyed = answers.filter((a) => a.message.idempotencyKey === key)
+    expect(keyed.filter((a) => a.created)).toHaveLength(1)
+    expect(new Set(keyed.map((a) => a.message.id)).size).toBe(1)
+    expect(answers.find((a) => a.message.body === 'to the person')!.message.personId).toBe(person.id)
+    expect(answers.find((a) => a.message.body === 'another tenant')!.message.tenantId).toBe(other.tenant.id)
+    // 40 + the person's + one keyed message; the refused one wrote nothing.
+    expect(await outboxCount(acme.tenant.id)).toBe(before + 42)
+    await waitFor('every message to be sent', async () => {
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox_messages WHERE tenant_id = ${acme.tenant.id} AND body LIKE 'bulk %' AND status = 'sent'`.execute(store.db)
+      return r.rows[0]!.n === 40
+    })
+  })
+
+  it('sendMany checks every message first and writes all or none, in order', async () => {
+    const before = await outboxCount(acme.tenant.id)
+    await expect(delivery.sendMany(acme.tenant, [
+      { channel: 'sms', to: uniquePhone(), body: 'fine' },
+      { channel: 'sms', to: 'not a phone', body: 'bad' },
+    ])).rejects.toMatchObject({ code: 'invalid_recipient', details: { index: 1 } })
+    await expect(delivery.sendMany(acme.tenant, [
+      { channel: 'sms', to: uniquePhone(), body: 'a', idempotencyKey: 'twice' },
+      { channel: 'sms', to: uniquePhone(), body: 'b', idempotencyKey: 'twice' },
+    ])).rejects.toMatchObject({ code: 'invalid_key', details: { index: 1 } })
+    expect(await outboxCount(acme.tenant.id)).toBe(before)
+    const phones = [uniquePhone(), uniquePhone(), uniquePhone()]
+    const answers = await delivery.sendMany(acme.tenant, phones.map((to, i) => ({ channel: 'sms', to, body: `n${i}` })))
+    expect(answers.map((a) => [a.message.to, a.message.body, a.created])).toEqual(phones.map((to, i) => [to, `n${i}`, true]))
+  })
+
   it('joins the caller’s transaction: a rollback leaves no message and no job', async () => {
     const before = await outboxCount(acme.tenant.id)
     await expect(store.db.transaction().execute(async (trx) => {

@@ -34,6 +34,38 @@ function isChannel(value: unknown): value is Channel {
   return typeof value === 'string' && (CHANNELS as readonly string[]).includes(value)
 }
 
+/** What `send` answers: the message, and whether this call made it (false: the key was used before). */
+export interface SendAnswer {
+  readonly message: OutboxMessage
+  readonly created: boolean
+}
+
+/** A send checked and normalised: an outbox row but for the person and suppression lookups. */
+interface CheckedSend {
+  readonly channel: Channel
+  readonly to: string
+  readonly from: string | null
+  readonly body: string
+  readonly subject: string | null
+  readonly data: Record<string, unknown>
+  readonly idempotencyKey: string
+  readonly sendAt: Date
+  readonly personId: string | null
+  readonly complianceReply: boolean
+}
+
+interface WaitingSend {
+  readonly tenant: TenantRef
+  readonly row: CheckedSend
+  resolve(answer: SendAnswer): void
+  reject(err: unknown): void
+}
+
+/** Transactions of waiting sends in flight at once (each carries every send waiting when it began). */
+const MAX_WRITES = 4
+/** Sends one such transaction carries at most. */
+const MAX_GROUP = 500
+
 export interface DeliveryServiceOptions {
   /**
    * A tenant's decrypted provider settings for a channel. Until tenants carry provider settings,
@@ -57,6 +89,9 @@ export class DeliveryService {
   readonly #inboundHandlers: Record<InboundPhase, Set<InboundHandler>> = { compliance: new Set(), conversation: new Set() }
   /** Per message id: an attempt concluded in this process (see `whenSettled`). */
   readonly #settled = new EventEmitter().setMaxListeners(0)
+  /** Sends waiting to be written (see `send`), and the writes in flight. */
+  #waiting: WaitingSend[] = []
+  #writes = 0
 
   constructor(db: Kysely<DB>, jobs: JobQueue, options: DeliveryServiceOptions = {}) {
     this.#db = db
@@ -73,9 +108,55 @@ export class DeliveryService {
    * `invalid_subject`, `invalid_data`, `invalid_key`, `invalid_send_at`, `invalid_person_id`;
    * NotFoundError `person_not_found`. Nothing is written when it throws.
    */
-  async send(tenant: TenantRef, input: SendMessageInput, opts: { trx?: Transaction<DB> } = {}): Promise<{ message: OutboxMessage; created: boolean }> {
-    const [one] = await this.sendMany(tenant, [input], opts)
-    return one!
+  async send(tenant: TenantRef, input: SendMessageInput, opts: { trx?: Transaction<DB> } = {}): Promise<SendAnswer> {
+    if (opts.trx) return (await this.sendMany(tenant, [input], opts))[0]!
+    const row = this.#checkSend(input)
+    // Sends of their own transaction are written together with whatever other sends are waiting
+    // (group commit): one transaction for many callers instead of one each.
+    return new Promise<SendAnswer>((resolve, reject) => {
+      this.#waiting.push({ tenant, row, resolve, reject })
+      this.#pump()
+    })
+  }
+
+  /** Start writing waiting sends while fewer than MAX_WRITES transactions are in flight. */
+  #pump(): void {
+    while (this.#writes < MAX_WRITES && this.#waiting.length > 0) {
+      // The first waiting send's tenant, and every later send of that tenant with a key not yet taken.
+      const tenantId = this.#waiting[0]!.tenant.id
+      const keys = new Set<string>()
+      const batch: WaitingSend[] = []
+      const rest: WaitingSend[] = []
+      for (const w of this.#waiting) {
+        if (batch.length < MAX_GROUP && w.tenant.id === tenantId && !keys.has(w.row.idempotencyKey)) {
+          keys.add(w.row.idempotencyKey)
+          batch.push(w)
+        } else rest.push(w)
+      }
+      this.#waiting = rest
+      this.#writes++
+      void this.#writeGroup(batch).finally(() => {
+        this.#writes--
+        this.#pump()
+      })
+    }
+  }
+
+  async #writeGroup(batch: readonly WaitingSend[]): Promise<void> {
+    try {
+      const answers = await this.#commit(batch[0]!.tenant, batch.map((w) => w.row))
+      batch.forEach((w, i) => w.resolve(answers[i]!))
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err)
+      // One send's failure (an unknown person) must not become the others': each on its own.
+      for (const w of batch) {
+        try {
+          w.resolve((await this.#commit(w.tenant, [w.row]))[0]!)
+        } catch (own) {
+          w.reject(own)
+        }
+      }
+    }
   }
 
   /**
@@ -84,7 +165,7 @@ export class DeliveryService {
    * people, the suppression list, the outbox rows and the jobs take one statement each, whatever
    * the count. Answers in the order given. An idempotency key given twice in one call is refused.
    */
-  async sendMany(tenant: TenantRef, inputs: readonly SendMessageInput[], opts: { trx?: Transaction<DB> } = {}): Promise<Array<{ message: OutboxMessage; created: boolean }>> {
+  async sendMany(tenant: TenantRef, inputs: readonly SendMessageInput[], opts: { trx?: Transaction<DB> } = {}): Promise<SendAnswer[]> {
     const rows = inputs.map((input, index) => {
       try {
         return this.#checkSend(input)
@@ -99,52 +180,58 @@ export class DeliveryService {
       keys.add(row.idempotencyKey)
     }
     if (rows.length === 0) return []
+    if (opts.trx) return (await this.#write(opts.trx, tenant, rows)).answers
+    return this.#commit(tenant, rows)
+  }
 
-    const write = async (trx: Transaction<DB>) => {
-      const named = [...new Set(rows.map((r) => r.personId).filter((id): id is string => id !== null))]
-      const existing = await this.#repo.existingPeople(trx, tenant.id, named)
-      const unknown = rows.findIndex((r) => r.personId !== null && !existing.has(r.personId))
-      if (unknown >= 0) {
-        const personId = rows[unknown]!.personId
-        throw new NotFoundError('person_not_found', `${rows.length > 1 ? `message ${unknown}: ` : ''}unknown person ${personId}`, { personId, ...(rows.length > 1 ? { index: unknown } : {}) })
-      }
-      const addressed = rows.filter((r) => r.personId === null).map((r) => ({ channel: r.channel, address: r.to }))
-      const people = await this.#repo.findPeopleByAddresses(trx, tenant.id, addressed)
-      // The cheap check at enqueue: a recipient suppressed now gets its typed outcome at once and no
-      // job. The send job checks again right before the provider, so a later STOP still wins.
-      const suppressions = await this.#repo.findSuppressions(trx, tenant.id, rows.filter((r) => !r.complianceReply).map((r) => ({ channel: r.channel, address: r.to })))
-      const full = rows.map((r) => ({
-        ...r,
-        personId: r.personId ?? people.get(`${r.channel} ${r.to}`) ?? null,
-        suppressedReason: r.complianceReply ? undefined : suppressions.get(`${r.channel} ${r.to}`),
-      }))
-      const inserted = await this.#repo.insertOutboxMany(trx, tenant.id, full)
-      const repeated = full.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey)
-      const earlier = await this.#repo.findOutboxByKeys(trx, tenant.id, repeated)
-      const toQueue = [...inserted.values()].filter((m) => m.status !== 'suppressed')
-      await this.#jobs.enqueueMany(trx, SEND_MESSAGE_JOB, toQueue.map((m) => ({
-        payload: { tenantId: tenant.id, messageId: m.id }, key: `outbox:${m.id}`, runAt: m.sendAt, tenantId: tenant.id,
-      })))
-      const answers = full.map((r) => {
-        const made = inserted.get(r.idempotencyKey)
-        if (made) return { message: made, created: true }
-        const first = earlier.get(r.idempotencyKey)
-        if (!first) throw new Error('outbox key conflicted but no message has it')
-        return { message: first, created: false }
-      })
-      return { answers, enqueued: toQueue.length > 0 }
-    }
-    if (opts.trx) return (await write(opts.trx)).answers
+  /** Write checked sends in a transaction of their own, then wake a worker. */
+  async #commit(tenant: TenantRef, rows: readonly CheckedSend[]): Promise<SendAnswer[]> {
     // Start the queue outside the transaction: on the embedded store starting it inside would wait
     // for the very session the transaction holds.
     await this.#jobs.start()
-    const { answers, enqueued } = await this.#db.transaction().execute(write)
+    const { answers, enqueued } = await this.#db.transaction().execute((trx) => this.#write(trx, tenant, rows))
     if (enqueued) this.#jobs.wake(SEND_MESSAGE_JOB)
     return answers
   }
 
+  /** The outbox rows and their jobs for checked sends: one statement per step, whatever the count. */
+  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[]): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
+    const named = [...new Set(rows.map((r) => r.personId).filter((id): id is string => id !== null))]
+    const existing = await this.#repo.existingPeople(trx, tenant.id, named)
+    const unknown = rows.findIndex((r) => r.personId !== null && !existing.has(r.personId))
+    if (unknown >= 0) {
+      const personId = rows[unknown]!.personId
+      throw new NotFoundError('person_not_found', `${rows.length > 1 ? `message ${unknown}: ` : ''}unknown person ${personId}`, { personId, ...(rows.length > 1 ? { index: unknown } : {}) })
+    }
+    const addressed = rows.filter((r) => r.personId === null).map((r) => ({ channel: r.channel, address: r.to }))
+    const people = await this.#repo.findPeopleByAddresses(trx, tenant.id, addressed)
+    // The cheap check at enqueue: a recipient suppressed now gets its typed outcome at once and no
+    // job. The send job checks again right before the provider, so a later STOP still wins.
+    const suppressions = await this.#repo.findSuppressions(trx, tenant.id, rows.filter((r) => !r.complianceReply).map((r) => ({ channel: r.channel, address: r.to })))
+    const full = rows.map((r) => ({
+      ...r,
+      personId: r.personId ?? people.get(`${r.channel} ${r.to}`) ?? null,
+      suppressedReason: r.complianceReply ? undefined : suppressions.get(`${r.channel} ${r.to}`),
+    }))
+    const inserted = await this.#repo.insertOutboxMany(trx, tenant.id, full)
+    const repeated = full.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey)
+    const earlier = await this.#repo.findOutboxByKeys(trx, tenant.id, repeated)
+    const toQueue = [...inserted.values()].filter((m) => m.status !== 'suppressed')
+    await this.#jobs.enqueueMany(trx, SEND_MESSAGE_JOB, toQueue.map((m) => ({
+      payload: { tenantId: tenant.id, messageId: m.id }, key: `outbox:${m.id}`, runAt: m.sendAt, tenantId: tenant.id,
+    })))
+    const answers = full.map((r) => {
+      const made = inserted.get(r.idempotencyKey)
+      if (made) return { message: made, created: true }
+      const first = earlier.get(r.idempotencyKey)
+      if (!first) throw new Error('outbox key conflicted but no message has it')
+      return { message: first, created: false }
+    })
+    return { answers, enqueued: toQueue.length > 0 }
+  }
+
   /** One message to send, checked and normalised: an outbox row but for the lookups. */
-  #checkSend(input: SendMessageInput) {
+  #checkSend(input: SendMessageInput): CheckedSend {
     const channel = this.#channel(input.channel)
     const to = this.#address(channel, input.to, 'invalid_recipient', 'to')
     const from = input.from === undefined || input.from === '' ? null : this.#address(channel, input.from, 'invalid_sender', 'from')

@@ -88,14 +88,25 @@ async function scenario(name: 'sandbox' | 'twilio'): Promise<Result> {
     const rssBeforeMb = children.map((c) => rssMb(c.pid!))
     log(`${name}: warmed up (worker RSS ${rssBeforeMb.join(', ')} MB); enqueueing ${MESSAGES}`)
     const started = performance.now()
+    // RSS at each quarter of the run (sampled while it runs): flat memory means the later quarters
+    // stop growing.
+    const quarters: number[][] = []
+    const watching = (async () => {
+      for (;;) {
+        const sent = (await sentCount()) - warm
+        while (quarters.length < 4 && sent >= (MESSAGES * (quarters.length + 1)) / 4) quarters.push(children.map((c) => rssMb(c.pid!)))
+        if (sent >= MESSAGES) return
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    })()
     await enqueue(MESSAGES, warm)
     const enqueued = (performance.now() - started) / 1000
-    while ((await sentCount()) < warm + MESSAGES) await new Promise((r) => setTimeout(r, 100))
+    await watching
     const seconds = (performance.now() - started) / 1000
     const rssAfterMb = children.map((c) => rssMb(c.pid!))
     const result: Result = {
       scenario: name, messages: MESSAGES, workers: WORKERS, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(MESSAGES / seconds),
-      rssBeforeMb, rssAfterMb, note: `enqueue alone took ${enqueued.toFixed(2)} s` + (peer ? `; peer: ${peer.requests} requests over ${peer.connections} connections` : ''),
+      rssBeforeMb, rssAfterMb, note: `enqueue alone took ${enqueued.toFixed(2)} s; worker RSS MB at each quarter: ${quarters.map((q) => q.join('/')).join(' → ')}` + (peer ? `; peer: ${peer.requests} requests over ${peer.connections} connections` : ''),
     }
     log(JSON.stringify(result))
     return result

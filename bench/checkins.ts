@@ -185,7 +185,8 @@ export async function benchPing(ctx: BotBenchContext, opts: { duration: number; 
   const people = await ctx.createPeople(intEnv('BENCH_PING_PEOPLE', 1000, 1), 16)
   // API and workers in one process: the synchronous ping wakes its own delivery worker.
   const port = await ctx.freePort()
-  const serve = ctx.startChild('switchboard serve (ping)', ['src/main.ts', 'serve'], { ...ctx.env, PORT: String(port) })
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+  const serve = ctx.startChild('switchboard serve (ping)', [...nodeArgs, 'src/main.ts', 'serve'], { ...ctx.env, PORT: String(port) })
   try {
     const base = `http://127.0.0.1:${port}`
     await ctx.waitReady(serve, `${base}/readyz`)

@@ -55,6 +55,7 @@ async function scenario(name: 'sandbox' | 'twilio'): Promise<Result> {
   const peer = name === 'twilio' ? await new TwilioPeer({ numbers: ['+15005550006'] }).start() : undefined
   const env = { SWITCHBOARD_SECRET_KEY: SECRET, SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn', SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true' }
   const store = await openStore({ databaseUrl: url.toString(), dataDir, poolSize: 16 })
+  let stopJobs = async () => {}
   try {
     await migrate(store.pool)
     const services = createServices(loadConfig({ ...env, DATABASE_URL: url.toString() }), store)
@@ -65,6 +66,7 @@ async function scenario(name: 'sandbox' | 'twilio'): Promise<Result> {
       })
     }
     await services.jobs.start()
+    stopJobs = () => services.jobs.stop({ timeoutMs: 2000 })
     for (let i = 0; i < WORKERS; i++) {
       const child = spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'worker'], {
         cwd: ROOT, env: { ...process.env, ...env, DATABASE_URL: url.toString() }, stdio: ['ignore', 'inherit', 'inherit'],
@@ -113,6 +115,7 @@ async function scenario(name: 'sandbox' | 'twilio'): Promise<Result> {
   } finally {
     for (const c of children) c.kill('SIGTERM')
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))))
+    await stopJobs()
     await store.close()
     await peer?.stop()
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
@@ -155,7 +158,7 @@ async function main() {
   process.stdout.write('JSON ' + JSON.stringify(results) + '\n')
 }
 
-main().catch((err: unknown) => {
+main().then(() => process.exit(0), (err: unknown) => {
   process.stderr.write(`bench/delivery: ${(err as Error).stack ?? String(err)}\n`)
   process.exit(1)
 })

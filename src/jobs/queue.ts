@@ -322,6 +322,22 @@ export class JobQueue {
   }
 
   /**
+   * Move a job that has not started yet (state `created`) to run at `runAt`, sooner or later than
+   * planned; found by its idempotency key. False when there is no such job or it already started.
+   */
+  async reschedule(job: JobType | string, key: string, runAt: Date): Promise<boolean> {
+    const name = typeof job === 'string' ? job : job.name
+    const moved = await sql<{ id: string }>`
+      UPDATE ${sql.table(`${this.schema}.job`)} j SET start_after = ${runAt}
+      FROM job_keys k
+      WHERE k.queue = ${name} AND k.key = ${key} AND j.name = ${name} AND j.id = k.job_id AND j.state = 'created'
+      RETURNING j.id`.execute(this.#db)
+    if (moved.rows.length === 0) return false
+    if (runAt.getTime() <= Date.now()) this.wake(name)
+    return true
+  }
+
+  /**
    * Wake one of this process's workers of a queue so jobs enqueued (and committed) just now run
    * without waiting for the next poll. Call after committing a transaction that enqueued.
    */

@@ -30,6 +30,12 @@ export interface BotServiceDeps {
 
 /** How long a synchronous ping waits for the delivery workers to hand its messages to the provider. */
 const SYNC_WAIT_MS = 10_000
+/**
+ * How long a synchronous ping's send jobs are held back while the ping attempts its messages
+ * itself: well past SYNC_WAIT_MS and the providers' own timeouts, so the job (the safety net for a
+ * crash in between) never races the attempt.
+ */
+const SYNC_HOLD_MS = 60_000
 const DEFAULT_TIME_ZONE = 'UTC'
 
 /** How the bot reaches a person: sms and WhatsApp by phone, Messenger by page-scoped id, web chat by Cass person id. */
@@ -116,7 +122,7 @@ export class BotService {
     await this.#deps.jobs.start()
     const result = await this.#db.transaction().execute(async (trx) => {
       const started = await this.#start(trx, tenant, person.id, set, input.threadName, {
-        startedBy: 'ping', startKey: null,
+        startedBy: 'ping', startKey: null, holdJobMs: input.wait ? SYNC_HOLD_MS : 0,
         options: { messages, autoNext: input.autoNext === true, thenThread: next ?? null, placeholders },
       })
       return started!
@@ -249,6 +255,8 @@ export class BotService {
 
   async #start(trx: Transaction<DB>, tenant: TenantRef, personId: string, set: ThreadSet, threadName: string, o: {
     startedBy: string; startKey: string | null; options: StartOptions
+    /** The caller attempts the messages itself after commit (see DeliveryService.sendNow). */
+    holdJobMs?: number
   }): Promise<{ conversationId: string; messages: OutboxMessage[] } | undefined> {
     const person = await this.#repo.findPerson(trx, tenant.id, personId)
     if (!person) throw new NotFoundError('person_not_found', `unknown person ${personId}`, { personId })
@@ -266,12 +274,12 @@ export class BotService {
     const row = await this.#repo.insert(trx, tenant.id, { personId, threadName, threadVersion: set.version, startedBy: o.startedBy, startKey: o.startKey })
     if (!row) return undefined
     const run = startConversation(threadName, { thread: set.thread, person }, o.options)
-    const messages = await this.#apply(trx, tenant, person, row, run)
+    const messages = await this.#apply(trx, tenant, person, row, run, o.holdJobMs ?? 0)
     return { conversationId: row.id, messages }
   }
 
   /** Carry out a run's effects and save its state, in `trx`. Returns the queued messages. */
-  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult): Promise<OutboxMessage[]> {
+  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult, holdJobMs = 0): Promise<OutboxMessage[]> {
     const address = addressFor(person)
     // The run's messages are queued together after its other effects (none of which changes the
     // address): one statement each for the outbox, the jobs and the transcript, however many.
@@ -304,7 +312,7 @@ export class BotService {
     const queued = address === undefined || sends.length === 0 ? [] : (await this.#deps.delivery.sendMany(tenant, sends.map((effect) => ({
       channel: address.channel, to: address.to, body: effect.text, personId: person.id, idempotencyKey: `bot:${row.id}:${effect.seq}`,
       ...(effect.quickReplies ? { data: { quick_replies: [...effect.quickReplies] } } : {}),
-    })), { trx })).map((r) => r.message)
+    })), { trx, holdJobMs })).map((r) => r.message)
     await this.#repo.insertTranscripts(trx, tenant.id, sends.map((effect, i) => ({
       personId: person.id, channel: address!.channel, text: effect.text, conversationId: row.id,
       threadName: effect.threadName, step: effect.step, outboxMessageId: queued[i]!.id,
@@ -317,16 +325,23 @@ export class BotService {
   }
 
   /**
-   * After the transaction: wake the delivery workers; a synchronous ping then waits until each
-   * message was handed to its provider, and reports the first failed attempt (the queue still
-   * retries a temporary failure) or a wait longer than SYNC_WAIT_MS.
+   * After the transaction. Without `wait`, wake the delivery workers. A synchronous ping attempts
+   * its messages at once in this process (their jobs were held back as the safety net) and reports
+   * the first failed attempt (a temporary failure is still retried by its job); a message put off
+   * (a sender's rate limit) is waited for, up to SYNC_WAIT_MS in all.
    */
   async #afterCommit(tenant: TenantRef, messages: OutboxMessage[], wait: boolean): Promise<void> {
     if (messages.length === 0) return
-    this.wakeDelivery()
-    if (!wait) return
+    if (!wait) return this.wakeDelivery()
     const deadline = Date.now() + SYNC_WAIT_MS
-    let pending = messages.map((m) => m.id)
+    const outcomes = await this.#deps.delivery.sendNow(tenant, messages.map((m) => m.id), { timeoutMs: SYNC_WAIT_MS })
+    let pending: string[] = []
+    for (const m of messages) {
+      const outcome = outcomes.get(m.id)
+      if (!outcome || outcome.ok) continue
+      if ('error' in outcome) throw new DeliveryFailedError('delivery_failed', outcome.error, { error: outcome.error })
+      pending.push(m.id)
+    }
     let pause = 5
     while (pending.length > 0) {
       // Listen before reading, so an attempt that concludes in between is not missed.

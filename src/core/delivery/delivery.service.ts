@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Kysely, Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
-import type { JobQueue } from '../../jobs/index.ts'
+import { DeferJobError, PermanentJobError, type JobQueue } from '../../jobs/index.ts'
 import { toE164 } from '../../lib/phone.ts'
 import { NotFoundError, ValidationError } from '../errors.ts'
 import type { Tenant } from '../tenants/index.ts'
@@ -61,6 +61,30 @@ interface WaitingSend {
   reject(err: unknown): void
 }
 
+/** Options of `send` and `sendMany`. */
+export interface SendOptions {
+  /** Write in the caller's transaction (the queue must be started). */
+  readonly trx?: Transaction<DB> | undefined
+  /**
+   * Hold the messages' jobs back this long: the caller means to attempt them at once itself with
+   * `sendNow` after its commit, and the jobs are the safety net should it not get there.
+   */
+  readonly holdJobMs?: number | undefined
+}
+
+/**
+ * Attempts messages at once (the send job's batch handler, registered by whoever wires the
+ * providers): one outcome per message, undefined when it was sent or needs no attempt, else the
+ * error the job would have failed with.
+ */
+export type Dispatcher = (messages: ReadonlyArray<{ tenantId: string; messageId: string }>, signal: AbortSignal) => Promise<readonly unknown[]>
+
+/** What `sendNow` says of one message: sent (or nothing to do), failed with an error, or put off. */
+export type AttemptOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string; readonly retrying: boolean } | { readonly ok: false; readonly putOffUntil: Date }
+
+/** How soon a message whose immediate attempt failed for a passing reason is tried again by its job. */
+const RETRY_AFTER_FAILED_ATTEMPT_MS = 10_000
+
 /** Transactions of waiting sends in flight at once (each carries every send waiting when it began). */
 const MAX_WRITES = 4
 /** Sends one such transaction carries at most. */
@@ -92,6 +116,7 @@ export class DeliveryService {
   /** Sends waiting to be written (see `send`), and the writes in flight. */
   #waiting: WaitingSend[] = []
   #writes = 0
+  #dispatch: Dispatcher | undefined
 
   constructor(db: Kysely<DB>, jobs: JobQueue, options: DeliveryServiceOptions = {}) {
     this.#db = db
@@ -108,7 +133,7 @@ export class DeliveryService {
    * `invalid_subject`, `invalid_data`, `invalid_key`, `invalid_send_at`, `invalid_person_id`;
    * NotFoundError `person_not_found`. Nothing is written when it throws.
    */
-  async send(tenant: TenantRef, input: SendMessageInput, opts: { trx?: Transaction<DB> } = {}): Promise<SendAnswer> {
+  async send(tenant: TenantRef, input: SendMessageInput, opts: SendOptions = {}): Promise<SendAnswer> {
     if (opts.trx) return (await this.sendMany(tenant, [input], opts))[0]!
     const row = this.#checkSend(input)
     // Sends of their own transaction are written together with whatever other sends are waiting
@@ -165,7 +190,7 @@ export class DeliveryService {
    * people, the suppression list, the outbox rows and the jobs take one statement each, whatever
    * the count. Answers in the order given. An idempotency key given twice in one call is refused.
    */
-  async sendMany(tenant: TenantRef, inputs: readonly SendMessageInput[], opts: { trx?: Transaction<DB> } = {}): Promise<SendAnswer[]> {
+  async sendMany(tenant: TenantRef, inputs: readonly SendMessageInput[], opts: SendOptions = {}): Promise<SendAnswer[]> {
     const rows = inputs.map((input, index) => {
       try {
         return this.#checkSend(input)
@@ -180,7 +205,7 @@ export class DeliveryService {
       keys.add(row.idempotencyKey)
     }
     if (rows.length === 0) return []
-    if (opts.trx) return (await this.#write(opts.trx, tenant, rows)).answers
+    if (opts.trx) return (await this.#write(opts.trx, tenant, rows, opts.holdJobMs ?? 0)).answers
     return this.#commit(tenant, rows)
   }
 
@@ -195,7 +220,7 @@ export class DeliveryService {
   }
 
   /** The outbox rows and their jobs for checked sends: one statement per step, whatever the count. */
-  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[]): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
+  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[], holdJobMs = 0): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
     const named = [...new Set(rows.map((r) => r.personId).filter((id): id is string => id !== null))]
     const existing = await this.#repo.existingPeople(trx, tenant.id, named)
     const unknown = rows.findIndex((r) => r.personId !== null && !existing.has(r.personId))
@@ -218,7 +243,8 @@ export class DeliveryService {
     const earlier = await this.#repo.findOutboxByKeys(trx, tenant.id, repeated)
     const toQueue = [...inserted.values()].filter((m) => m.status !== 'suppressed')
     await this.#jobs.enqueueMany(trx, SEND_MESSAGE_JOB, toQueue.map((m) => ({
-      payload: { tenantId: tenant.id, messageId: m.id }, key: `outbox:${m.id}`, runAt: m.sendAt, tenantId: tenant.id,
+      payload: { tenantId: tenant.id, messageId: m.id }, key: `outbox:${m.id}`, tenantId: tenant.id,
+      runAt: holdJobMs > 0 ? new Date(Math.max(m.sendAt.getTime(), Date.now() + holdJobMs)) : m.sendAt,
     })))
     const answers = full.map((r) => {
       const made = inserted.get(r.idempotencyKey)
@@ -248,6 +274,45 @@ export class DeliveryService {
       throw new ValidationError('invalid_person_id', `invalid person id ${input.personId}`, { personId: input.personId })
     }
     return { channel, to, from, body, subject, data, idempotencyKey: key, sendAt, personId: input.personId ?? null, complianceReply: input.complianceReply === true }
+  }
+
+  /** Register how messages are attempted at once (`sendNow`); the jobs wiring does. */
+  setDispatcher(dispatch: Dispatcher): void {
+    this.#dispatch = dispatch
+  }
+
+  /**
+   * Attempt the tenant's messages now, in this process, instead of waiting for a worker: for a
+   * caller that must answer with the outcome (a synchronous ping), after it committed them with
+   * `holdJobMs`. Each message's held job stays the safety net: one that failed for a passing reason
+   * or was put off (a sender's rate limit) has its job moved to the retry time; a job that runs for a
+   * message already sent does nothing. Without a dispatcher the jobs are released to run now.
+   */
+  async sendNow(tenant: TenantRef, messageIds: readonly string[], opts: { timeoutMs: number }): Promise<Map<string, AttemptOutcome>> {
+    const outcomes = new Map<string, AttemptOutcome>()
+    const release = async (id: string, at: Date) => {
+      await this.#jobs.reschedule(SEND_MESSAGE_JOB, `outbox:${id}`, at)
+    }
+    if (!this.#dispatch) {
+      for (const id of messageIds) await release(id, new Date())
+      for (const id of messageIds) outcomes.set(id, { ok: false, putOffUntil: new Date() })
+      return outcomes
+    }
+    const results = await this.#dispatch(messageIds.map((messageId) => ({ tenantId: tenant.id, messageId })), AbortSignal.timeout(opts.timeoutMs))
+    for (const [i, id] of messageIds.entries()) {
+      const err = results[i]
+      if (err === undefined) outcomes.set(id, { ok: true })
+      else if (err instanceof DeferJobError) {
+        const until = err.until
+        await release(id, until)
+        outcomes.set(id, { ok: false, putOffUntil: until })
+      } else {
+        const retrying = !(err instanceof PermanentJobError)
+        if (retrying) await release(id, new Date(Date.now() + RETRY_AFTER_FAILED_ATTEMPT_MS))
+        outcomes.set(id, { ok: false, error: err instanceof Error ? err.message : String(err), retrying })
+      }
+    }
+    return outcomes
   }
 
   /** The tenant's outbox message sent with this idempotency key, if any. */

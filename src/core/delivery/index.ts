@@ -1,5 +1,5 @@
 export { DeliveryService } from './delivery.service.ts'
-export type { DeliveryServiceOptions, TenantRef } from './delivery.service.ts'
+export type { DeliveryServiceOptions, TenantRef, SendOptions, SendAnswer, Dispatcher, AttemptOutcome } from './delivery.service.ts'
 export { SEND_MESSAGE_JOB, INBOUND_MESSAGE_JOB, SendMessagePayload, InboundMessagePayload } from './delivery.jobs.ts'
 export { CHANNELS } from './delivery.types.ts'
 export type {

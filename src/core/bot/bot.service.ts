@@ -312,7 +312,7 @@ export class BotService {
     const queued = address === undefined || sends.length === 0 ? [] : (await this.#deps.delivery.sendMany(tenant, sends.map((effect) => ({
       channel: address.channel, to: address.to, body: effect.text, personId: person.id, idempotencyKey: `bot:${row.id}:${effect.seq}`,
       ...(effect.quickReplies ? { data: { quick_replies: [...effect.quickReplies] } } : {}),
-    })), { trx, holdJobMs })).map((r) => r.message)
+    })), { trx, holdJobMs, peopleChecked: true })).map((r) => r.message)
     await this.#repo.insertTranscripts(trx, tenant.id, sends.map((effect, i) => ({
       personId: person.id, channel: address!.channel, text: effect.text, conversationId: row.id,
       threadName: effect.threadName, step: effect.step, outboxMessageId: queued[i]!.id,
@@ -333,6 +333,11 @@ export class BotService {
   async #afterCommit(tenant: TenantRef, messages: OutboxMessage[], wait: boolean): Promise<void> {
     if (messages.length === 0) return
     if (!wait) return this.wakeDelivery()
+    const suppressed = messages.find((m) => m.status === 'suppressed')
+    if (suppressed) {
+      const error = `the recipient is on the suppression list (${suppressed.suppressedReason ?? 'suppressed'})`
+      throw new DeliveryFailedError('delivery_failed', error, { error })
+    }
     const deadline = Date.now() + SYNC_WAIT_MS
     const outcomes = await this.#deps.delivery.sendNow(tenant, messages.map((m) => m.id), { timeoutMs: SYNC_WAIT_MS })
     let pending: string[] = []

@@ -70,6 +70,8 @@ export interface SendOptions {
    * `sendNow` after its commit, and the jobs are the safety net should it not get there.
    */
   readonly holdJobMs?: number | undefined
+  /** The caller found every `personId` in `trx` already (the bot): they are not looked up again. */
+  readonly peopleChecked?: boolean | undefined
 }
 
 /**
@@ -205,7 +207,7 @@ export class DeliveryService {
       keys.add(row.idempotencyKey)
     }
     if (rows.length === 0) return []
-    if (opts.trx) return (await this.#write(opts.trx, tenant, rows, opts.holdJobMs ?? 0)).answers
+    if (opts.trx) return (await this.#write(opts.trx, tenant, rows, opts)).answers
     return this.#commit(tenant, rows)
   }
 
@@ -220,9 +222,10 @@ export class DeliveryService {
   }
 
   /** The outbox rows and their jobs for checked sends: one statement per step, whatever the count. */
-  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[], holdJobMs = 0): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
+  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[], opts: Pick<SendOptions, 'holdJobMs' | 'peopleChecked'> = {}): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
+    const holdJobMs = opts.holdJobMs ?? 0
     const named = [...new Set(rows.map((r) => r.personId).filter((id): id is string => id !== null))]
-    const existing = await this.#repo.existingPeople(trx, tenant.id, named)
+    const existing = opts.peopleChecked ? new Set(named) : await this.#repo.existingPeople(trx, tenant.id, named)
     const unknown = rows.findIndex((r) => r.personId !== null && !existing.has(r.personId))
     if (unknown >= 0) {
       const personId = rows[unknown]!.personId

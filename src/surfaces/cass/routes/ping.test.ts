@@ -137,6 +137,18 @@ describe('/ping_person', () => {
     expect(JSON.parse(r.body).message).toMatch(/^Message delivery failed: /)
   })
 
+  it('502 for a recipient on the suppression list, with nothing handed to a provider; asynchronously it is recorded as suppressed', async () => {
+    const phone = uniquePhone()
+    const { person } = await t.services.people.create(acme.tenant, { phone }) as { person: Person }
+    await t.services.suppression.add(acme.tenant, { channel: 'sms', address: phone, reason: 'stop_keyword', source: 'test' })
+    const r = await ping(acme, { person_id: person.cassId, thread_name: 'wrap_up' })
+    expect(r.statusCode).toBe(502)
+    expect(r.body).toBe(wire({ message: 'Message delivery failed: the recipient is on the suppression list (stop_keyword)' }))
+    const background = await ping(acme, { person_id: person.cassId, thread_name: 'wrap_up', is_asynch: 'true' })
+    expect(background.statusCode).toBe(200)
+    expect((await outbox(acme, person.id)).map((m) => m.status)).toEqual(['suppressed', 'suppressed'])
+  })
+
   it('the built-in threads always exist', async () => {
     const person = await seedPerson(t, other, { phone: uniquePhone() })
     const r = await ping(other, { person_id: person.cassId, thread_name: 'STORE_EXT_ORG' })

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import type { DB, InboundMessagesTable, OutboxMessagesTable } from '../../db/schema.ts'
 import type { Channel } from './delivery.types.ts'
-import type { InboundMessage, OutboxMessage, OutboxStatus, SuppressionReason } from './delivery.types.ts'
+import type { InboundMessage, OutboxMessage, SuppressionReason } from './delivery.types.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 

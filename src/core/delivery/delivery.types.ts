@@ -129,10 +129,3 @@ export interface ChannelProviderSettings {
   readonly provider: string
   readonly [option: string]: unknown
 }
-
-/** What a provider answered for an accepted message. */
-export interface SentResult {
-  readonly provider: string
-  readonly providerMessageId: string
-  readonly status: 'sent' | 'delivered'
-}

@@ -4,7 +4,7 @@ export { SEND_MESSAGE_JOB, INBOUND_MESSAGE_JOB, SendMessagePayload, InboundMessa
 export { CHANNELS } from './delivery.types.ts'
 export type {
   Channel, OutboxMessage, OutboxStatus, SendMessageInput, InboundMessage, ReceiveMessageInput, ListMessagesOptions, InboundHandler,
-  ChannelProviderSettings, SentResult, InboundPhase, SuppressionReason,
+  ChannelProviderSettings, InboundPhase, SuppressionReason,
 } from './delivery.types.ts'
 export { DeliveryTracking, MAX_SLOT_WAIT_MS } from './delivery-tracking.ts'
 export type { ReportedStatus, StatusEvent, StatusReport } from './delivery-tracking.ts'

@@ -46,7 +46,7 @@ export function sendMessageJob(deps: {
   delivery: DeliveryService
   providers: ProviderRegistry
   tracking: DeliveryTracking
-  /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status`. */
+  /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status?message=<our id>`. */
   publicUrl?: string | undefined
   retry?: SendRetryPolicy | undefined
 }): JobDefinition<typeof SEND_MESSAGE_JOB.payload> {
@@ -89,7 +89,8 @@ export function sendMessageJob(deps: {
             const result = await p.send({
               id: message.id, channel: message.channel, to: message.to, from: message.from ?? undefined,
               subject: message.subject ?? undefined, body: message.body, data: message.data,
-              statusCallbackUrl: deps.publicUrl ? `${deps.publicUrl}/webhooks/${encodeURIComponent(p.id)}/${tenantId}/status` : undefined,
+              // Our id in the URL lets a report that overtakes recordSent find its message.
+              statusCallbackUrl: deps.publicUrl ? `${deps.publicUrl}/webhooks/${encodeURIComponent(p.id)}/${tenantId}/status?message=${message.id}` : undefined,
             })
             sent.push({ tenantId, messageId, provider: p.id, providerMessageId: result.providerMessageId, status: result.status, channel: message.channel, body: message.body })
           } catch (err) {

@@ -26,6 +26,11 @@ export interface StatusReport {
   readonly status: ReportedStatus
   readonly providerStatus?: string | undefined
   readonly errorCode?: string | undefined
+  /**
+   * Our message id, when the callback URL carries it (`?message=`): a report that arrives before
+   * the provider's id was recorded (the callback overtook our `recordSent`) still finds its message.
+   */
+  readonly messageId?: string | undefined
 }
 
 /**
@@ -34,6 +39,8 @@ export interface StatusReport {
  * history, marked not applied).
  */
 const RANK: Readonly<Record<string, number>> = { queued: 0, sending: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, suppressed: 3 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Longest wait a worker sleeps for a send slot; a later slot defers the job instead. */
 export const MAX_SLOT_WAIT_MS = 2_000
@@ -111,9 +118,18 @@ export class DeliveryTracking {
    */
   async recordStatus(tenant: Pick<Tenant, 'id'>, report: StatusReport): Promise<{ messageId: string; status: OutboxStatus; applied: boolean } | undefined> {
     return this.#db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('outbox_messages').select(['id', 'status'])
+      const byVendorId = await trx.selectFrom('outbox_messages').select(['id', 'status'])
         .where('tenant_id', '=', tenant.id).where('provider', '=', report.provider).where('provider_message_id', '=', report.providerMessageId)
         .forUpdate().executeTakeFirst()
+      // Not recorded yet: the message named in the callback URL, still being sent with no vendor id,
+      // takes this one (recordSent then finds it moved on and leaves it).
+      const row = byVendorId ?? (report.messageId && UUID.test(report.messageId)
+        ? await trx.updateTable('outbox_messages')
+          .set({ provider: report.provider, provider_message_id: report.providerMessageId, sent_at: sql`coalesce(sent_at, now())` })
+          .where('tenant_id', '=', tenant.id).where('id', '=', report.messageId)
+          .where('status', 'in', ['queued', 'sending']).where('provider_message_id', 'is', null)
+          .returning(['id', 'status']).executeTakeFirst()
+        : undefined)
       if (!row) return undefined
       const current = row.status as string
       const applied = (RANK[report.status] ?? 0) > (RANK[current] ?? 0)

@@ -103,7 +103,11 @@ export async function twilioWebhooks(app: FastifyInstance, { services }: { servi
     const status = Object.hasOwn(STATUS, word) ? STATUS[word] : undefined
     // A status word we do not know is acknowledged and ignored, so Twilio does not retry it.
     if (status) {
-      await tracking.recordStatus(tenant, { provider: 'twilio', providerMessageId: sid, status, providerStatus: word, errorCode: params.ErrorCode || undefined })
+      const ours = (req.query as Record<string, unknown> | undefined)?.message
+      await tracking.recordStatus(tenant, {
+        provider: 'twilio', providerMessageId: sid, status, providerStatus: word, errorCode: params.ErrorCode || undefined,
+        messageId: typeof ours === 'string' ? ours : undefined,
+      })
     }
     return twiml(reply)
   })

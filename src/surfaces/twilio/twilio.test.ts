@@ -62,7 +62,7 @@ describe('sending through Twilio', () => {
     await waitFor('the message to be sent', statusIs(tt, id, 'sent'))
     const [m] = peer.sentTo(to)
     expect(peer.sentTo(to)).toHaveLength(1)
-    expect(m).toMatchObject({ to, from: SENDER, body: 'Ваш визит завтра в 10:00', idempotencyToken: id, statusCallback: `${t.url}/webhooks/twilio/${tt.tenant.id}/status` })
+    expect(m).toMatchObject({ to, from: SENDER, body: 'Ваш визит завтра в 10:00', idempotencyToken: id, statusCallback: `${t.url}/webhooks/twilio/${tt.tenant.id}/status?message=${id}` })
     expect(await outbox(tt, id)).toMatchObject({ provider: 'twilio', provider_message_id: m!.sid, attempts: 1 })
     expect(await t.services.tracking.segments(tt.tenant, id)).toEqual({ segments: 1, encoding: 'UCS-2' })
     const long = await send(tt, { channel: 'sms', to, body: 'x'.repeat(200) + '€' })
@@ -136,6 +136,23 @@ describe('status callbacks', () => {
     expect(await outbox(tt, other)).toMatchObject({ status: 'undelivered', last_error: 'twilio reported undelivered (error 30003)' })
     expect(await peer.postStatus(otherSid, 'delivered')).toBe(200)
     expect((await outbox(tt, other)).status).toBe('undelivered')
+  })
+
+  it('a report that overtakes our record of the send finds its message by the id in the callback URL', async () => {
+    const tt = await twilioTenant()
+    // Not sent yet (due in an hour), so no Twilio sid is recorded: as if the callback came first.
+    const { message } = await t.services.delivery.send(tt.tenant, { channel: 'sms', to: uniquePhone(), body: 'early', sendAt: new Date(Date.now() + 3_600_000) })
+    const sid = 'SM' + randomUUID().replace(/-/g, '')
+    const params = { MessageSid: sid, MessageStatus: 'delivered', AccountSid: peer.accountSid }
+    expect((await peer.postWebhook(`${t.url}/webhooks/twilio/${tt.tenant.id}/status?message=${message.id}`, params)).status).toBe(200)
+    expect(await outbox(tt, message.id)).toMatchObject({ status: 'delivered', provider: 'twilio', provider_message_id: sid })
+    // Without our id (or with another tenant's message id) an unknown sid changes nothing.
+    const other = await t.services.delivery.send(tt.tenant, { channel: 'sms', to: uniquePhone(), body: 'later', sendAt: new Date(Date.now() + 3_600_000) })
+    const stranger = await twilioTenant()
+    const params2 = { MessageSid: 'SM' + randomUUID().replace(/-/g, ''), MessageStatus: 'delivered', AccountSid: peer.accountSid }
+    expect((await peer.postWebhook(`${t.url}/webhooks/twilio/${tt.tenant.id}/status`, params2)).status).toBe(200)
+    expect((await peer.postWebhook(`${t.url}/webhooks/twilio/${stranger.tenant.id}/status?message=${other.message.id}`, params2)).status).toBe(200)
+    expect(await outbox(tt, other.message.id)).toMatchObject({ status: 'queued', provider_message_id: null })
   })
 
   it('answers 403 for an unknown tenant, another tenant’s path, or a tenant without Twilio, and changes nothing', async () => {

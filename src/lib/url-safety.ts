@@ -227,6 +227,16 @@ export function checkUrlSyntax(raw: string, policy: UrlPolicy = STRICT_URL_POLIC
 }
 
 /**
+ * Check a tenant-supplied host that is not a URL (an SMTP server): the same rules as a URL's host
+ * (reserved names, literal addresses, every DNS answer). Throws UnsafeUrlError. Answers the
+ * addresses it resolved to.
+ */
+export async function checkOutboundHost(host: string, policy: UrlPolicy = STRICT_URL_POLICY, resolve: Resolver = defaultResolver): Promise<CheckedUrl['addresses']> {
+  const literal = isIP(normalizeHost(host)) === 6 ? `[${normalizeHost(host)}]` : host
+  return (await checkOutboundUrl(`https://${literal}/`, policy, resolve)).addresses
+}
+
+/**
  * Check a tenant-supplied URL: its syntax (`checkUrlSyntax`) and every address its host resolves
  * to. Throws UnsafeUrlError (`unresolvable_host` when DNS has no answer). Connect only to the
  * returned addresses (`safeRequest` does), or a DNS answer that changes in between (rebinding)

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { decrypt, encrypt } from '../../lib/secrets.ts'
-import { checkOutboundUrl, STRICT_URL_POLICY, UnsafeUrlError, type Resolver, type UrlPolicy } from '../../lib/url-safety.ts'
+import { checkOutboundHost, checkOutboundUrl, STRICT_URL_POLICY, UnsafeUrlError, type Resolver, type UrlPolicy } from '../../lib/url-safety.ts'
 import { CHANNELS, type Channel, type ChannelProviderSettings } from '../delivery/index.ts'
 import { ValidationError } from '../errors.ts'
 import { ProviderSettingsRepository, type ProviderSettingsRow } from './provider-settings.repository.ts'
@@ -199,11 +199,14 @@ export class ProviderSettingsService {
   async #checkUrls(options: Record<string, unknown>): Promise<void> {
     for (const [key, value] of Object.entries(options)) {
       if (typeof value !== 'string') continue
-      if (!URL_OPTION.test(key) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) continue
+      // A server named by host alone (SMTP's `host`) is held to the same policy as a URL's host.
+      const isHost = /^host$/i.test(key)
+      if (!isHost && !URL_OPTION.test(key) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) continue
       try {
-        await checkOutboundUrl(value.trim(), this.#policy, this.#resolve)
+        if (isHost) await checkOutboundHost(value.trim(), this.#policy, this.#resolve)
+        else await checkOutboundUrl(value.trim(), this.#policy, this.#resolve)
       } catch (err) {
-        if (err instanceof UnsafeUrlError) throw new ValidationError('unsafe_url', `option ${key}: ${err.message}`, { option: key, reason: err.code })
+        if (err instanceof UnsafeUrlError) throw new ValidationError('unsafe_url', `option ${key}: ${isHost ? err.message.replace(/^https:\/\/.*?\/: /, '') : err.message}`, { option: key, reason: err.code })
         throw err
       }
     }

@@ -88,6 +88,17 @@ describe('SMTP provider', () => {
     await expect(strict.send({ id: randomUUID(), channel: 'email', to: 'a@example.org', body: 'b', data: { attachments: [{ filename: 'x', url: `${filesUrl}/plan.pdf` }] } }))
       .rejects.toMatchObject({ code: 'invalid_message', retryable: false })
     await expect(smtp.send({ id: randomUUID(), channel: 'email', to: 'a@example.org', body: 'b', data: { attachments: [{ filename: 'x' }] } })).rejects.toMatchObject({ code: 'invalid_message' })
+    // The SMTP host is the tenant's to name: under the strict policy a loopback or private server,
+    // by address or by name, is refused before any connection, and nothing reaches it.
+    const before = peer.mails.length
+    await expect(strict.send({ id: randomUUID(), channel: 'email', to: 'a@example.org', body: 'b' }))
+      .rejects.toMatchObject({ code: 'unsafe_endpoint', retryable: false, message: expect.stringContaining('127.0.0.1 is a loopback address') })
+    for (const host of ['localhost', '10.0.0.5', '169.254.169.254', '[::1]']) {
+      const p = createSmtpProvider('email', settings({ host }))
+      await expect(p.send({ id: randomUUID(), channel: 'email', to: 'a@example.org', body: 'b' }), host).rejects.toMatchObject({ code: 'unsafe_endpoint', retryable: false })
+      await p.close?.()
+    }
+    expect(peer.mails.length).toBe(before)
     for (const p of [smtp, wrong, down, strict]) await p.close?.()
   })
 

@@ -3,7 +3,7 @@ import type Mail from 'nodemailer/lib/mailer/index.js'
 import {
   assertChannel, badSettings, networkError, optionalBoolean, optionalInteger, optionalString, requiredString, DEFAULT_TIMEOUT_MS,
 } from '../support.ts'
-import { checkOutboundUrl, STRICT_URL_POLICY, UnsafeUrlError, type UrlPolicy } from '../../lib/url-safety.ts'
+import { checkOutboundHost, checkOutboundUrl, STRICT_URL_POLICY, UnsafeUrlError, type UrlPolicy } from '../../lib/url-safety.ts'
 import type { ChannelSettings } from '../registry.ts'
 import { ProviderError, type EmailProvider, type OutboundMessage, type SendResult } from '../types.ts'
 
@@ -89,11 +89,15 @@ function smtpError(err: unknown): ProviderError {
   return new ProviderError('connection_failed', text, { retryable: true, status, cause: err })
 }
 
+/** How long a passed check of the SMTP host holds before it is checked again. */
+const HOST_CHECK_TTL_MS = 60_000
+
 /**
  * E-mail over SMTP with nodemailer, through a pool of connections per tenant configuration.
  * Settings: `host` (required), `port` (465 when `secure`, else 587), `secure` (TLS from the first
  * byte), `requireTLS` (insist on STARTTLS), `user` + `pass`, `from` (required: the default sender),
- * `ca` (PEM of a private CA), `maxConnections` (5), `timeoutMs` (10 s).
+ * `ca` (PEM of a private CA), `maxConnections` (5), `timeoutMs` (10 s). The host must pass the
+ * outbound URL policy (`unsafe_endpoint`, permanent, otherwise).
  * The message: `subject`, `body` as the text part, `data.html` as the HTML part,
  * `data.replyTo`, `data.attachments` (`[{filename, content: base64 | url, contentType?}]`).
  */
@@ -122,6 +126,19 @@ export function createSmtpProvider(channel: 'email', settings: ChannelSettings, 
     socketTimeout: timeoutMs * 3,
   })
   const domain = /@([^>\s]+)>?\s*$/.exec(defaultFrom)?.[1] ?? 'switchboard.invalid'
+  // The server is the tenant's to name, so it gets the outbound URL policy (no loopback, private,
+  // link-local or metadata address, by name or by any DNS answer); a pass holds for a minute.
+  let hostCheckedAt = -Infinity
+  const checkHost = async () => {
+    if (performance.now() - hostCheckedAt < HOST_CHECK_TTL_MS) return
+    try {
+      await checkOutboundHost(host, options.urlPolicy ?? STRICT_URL_POLICY)
+    } catch (err) {
+      if (err instanceof UnsafeUrlError) throw new ProviderError('unsafe_endpoint', `${VENDOR}: ${err.message.replace(/^https:\/\/.*?\/: /, '')}`, { retryable: false, cause: err })
+      throw new ProviderError('connection_failed', `${VENDOR}: ${(err as Error).message}`, { retryable: true, cause: err })
+    }
+    hostCheckedAt = performance.now()
+  }
 
   return {
     id: VENDOR,
@@ -139,6 +156,7 @@ export function createSmtpProvider(channel: 'email', settings: ChannelSettings, 
           ? await fetchAttachment(spec, timeoutMs, options.urlPolicy ?? STRICT_URL_POLICY)
           : { filename: spec.filename, content: Buffer.from(spec.content!, 'base64'), ...(spec.contentType ? { contentType: spec.contentType } : {}) })
       }
+      await checkHost()
       try {
         const info = await transport.sendMail({
           from: message.from ?? defaultFrom,

@@ -106,6 +106,8 @@ describe('PUT /admin/providers/{channel}', () => {
       ['/admin/providers/sms', { vendor: 'twilio', options: { ...twilioOptions(), baseUrl: 'http://10.0.0.1:8080' } }, 400, 'unsafe_url', /private address/],
       ['/admin/providers/sms', { vendor: 'twilio', options: { ...twilioOptions(), statusCallback: 'http://user:pw@example.com/cb' } }, 400, 'unsafe_url', /must not carry credentials/],
       ['/admin/providers/sms', { vendor: 'twilio', options: { ...twilioOptions(), baseUrl: 'file:///etc/passwd' } }, 400, 'unsafe_url', /only http and https/],
+      ['/admin/providers/email', { vendor: 'smtp', options: { host: '10.1.2.3', from: 'care@clinic.example' } }, 400, 'unsafe_url', /^option host: 10\.1\.2\.3 is a private address$/],
+      ['/admin/providers/email', { vendor: 'smtp', options: { host: 'metadata.google.internal', from: 'care@clinic.example' } }, 400, 'unsafe_url', /option host: /],
       ['/admin/providers/sms', { vendor: 'twilio', options: { 'bad key': 1 } }, 400, 'invalid_provider_options', /option names/],
       ['/admin/providers/sms', { vendor: 'twilio', options: { provider: 'sandbox' } }, 400, 'invalid_provider_options', /reserved/],
       ['/admin/providers/sms', { vendor: 'sandbox', options: { a: 1 } }, 400, 'invalid_provider_options', /the sandbox takes no options/],

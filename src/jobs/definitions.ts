@@ -21,10 +21,9 @@ export function defineJobs(jobs: JobQueue, deps: {
 }): void {
   const providers = deps.providers ?? new ProviderRegistry()
   jobs.define(pruneJobKeysJob(jobs))
-  const send = jobs.define(sendMessageJob({ delivery: deps.delivery, providers, tracking: deps.tracking, publicUrl: deps.publicUrl, retry: deps.sendRetry }))
+  const send = sendMessageJob({ delivery: deps.delivery, providers, tracking: deps.tracking, publicUrl: deps.publicUrl, retry: deps.sendRetry })
+  jobs.define(send)
   // The same batch handler attempts messages at once for callers that wait for the outcome.
-  deps.delivery.setDispatcher((messages, signal) => send.handleBatch!(messages.map((payload) => ({
-    payload, ctx: { jobId: 'inline', key: `outbox:${payload.messageId}`, attempt: 1, maxAttempts: 1, signal },
-  }))))
+  deps.delivery.setDispatcher(send.attempt)
   jobs.define(inboundMessageJob(deps))
 }

@@ -1,4 +1,4 @@
-import { SEND_MESSAGE_JOB, type Channel as CoreChannel, type DeliveryService, type DeliveryTracking } from '../core/delivery/index.ts'
+import { SEND_MESSAGE_JOB, type Channel as CoreChannel, type DeliveryService, type DeliveryTracking, type Dispatcher, type OutboxMessage } from '../core/delivery/index.ts'
 import { ProviderError, type Channel as ProviderChannel, type ProviderRegistry } from '../providers/index.ts'
 import type { Static } from 'typebox'
 import { DeferJobError, PermanentJobError, type JobContext, type JobDefinition } from './types.ts'
@@ -49,17 +49,18 @@ export function sendMessageJob(deps: {
   /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status?message=<our id>`. */
   publicUrl?: string | undefined
   retry?: SendRetryPolicy | undefined
-}): JobDefinition<typeof SEND_MESSAGE_JOB.payload> {
+}): JobDefinition<typeof SEND_MESSAGE_JOB.payload> & { attempt: Dispatcher } {
   const { delivery, providers, tracking } = deps
   type Job = { readonly payload: Static<typeof SEND_MESSAGE_JOB.payload>; readonly ctx: JobContext }
 
   /** Send a batch: claim every message in one statement, call the providers in parallel, record the sends in one statement. */
-  async function sendBatch(jobs: readonly Job[]): Promise<unknown[]> {
+  async function sendBatch(jobs: readonly Job[], claimed?: ReadonlyMap<string, OutboxMessage>): Promise<unknown[]> {
     const outcomes: unknown[] = jobs.map(() => undefined)
     const sent: Parameters<DeliveryTracking['recordSent']>[0][number][] = []
     try {
       // Messages already sent or failed, suppressed, or of a tenant that is gone are not taken.
-      const taken = await delivery.beginAttempts(jobs.map((j) => j.payload))
+      // Messages the caller wrote `sending` (an attempt at once) are taken already.
+      const taken = claimed ?? await delivery.beginAttempts(jobs.map((j) => j.payload))
       // Each batch resolves a tenant's channel settings once.
       const settings = new Map<string, ReturnType<DeliveryService['channelSettings']>>()
       let next = 0
@@ -131,7 +132,12 @@ export function sendMessageJob(deps: {
       const [outcome] = await sendBatch([{ payload, ctx }])
       if (outcome !== undefined) throw outcome
     },
-    handleBatch: sendBatch,
+    handleBatch: (jobs) => sendBatch(jobs),
+    /** Attempt messages already taken (`sending`) now, outside any job: `DeliveryService.sendNow`. */
+    attempt: (messages: readonly OutboxMessage[], signal: AbortSignal) => sendBatch(
+      messages.map((m) => ({ payload: { tenantId: m.tenantId, messageId: m.id }, ctx: { jobId: 'inline', key: `outbox:${m.id}`, attempt: m.attempts, maxAttempts: 1, signal } })),
+      new Map(messages.map((m) => [m.id, m])),
+    ),
     async onDead({ tenantId, messageId }, ctx) {
       await delivery.giveUp(tenantId, messageId, ctx.error)
     },

@@ -274,12 +274,18 @@ export class BotService {
     const row = await this.#repo.insert(trx, tenant.id, { personId, threadName, threadVersion: set.version, startedBy: o.startedBy, startKey: o.startKey })
     if (!row) return undefined
     const run = startConversation(threadName, { thread: set.thread, person }, o.options)
-    const messages = await this.#apply(trx, tenant, person, row, run, o.holdJobMs ?? 0)
+    const messages = await this.#apply(trx, tenant, person, row, run, { holdJobMs: o.holdJobMs ?? 0, fresh: true })
     return { conversationId: row.id, messages }
   }
 
   /** Carry out a run's effects and save its state, in `trx`. Returns the queued messages. */
-  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult, holdJobMs = 0): Promise<OutboxMessage[]> {
+  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult, opts: {
+    /** See DeliveryService.sendNow. */
+    holdJobMs?: number
+    /** The conversation was created in this transaction: it has no autoping to cancel. */
+    fresh?: boolean
+  } = {}): Promise<OutboxMessage[]> {
+    const holdJobMs = opts.holdJobMs ?? 0
     const address = addressFor(person)
     // The run's messages are queued together after its other effects (none of which changes the
     // address): one statement each for the outbox, the jobs and the transcript, however many.
@@ -308,7 +314,7 @@ export class BotService {
     const waiting = !ended && s.awaiting !== 'none'
     await this.#deps.scheduling.replaceAutoping(trx, tenant.id, row.id, waiting && s.autoping && afterMs
       ? { personId: person.id, threadName: s.autoping.thread, dueAt: new Date(Date.now() + afterMs), idempotencyKey: `autoping:${row.id}:${seq}:${s.step}:${s.reprompts}` }
-      : undefined)
+      : undefined, { fresh: opts.fresh === true })
     const queued = address === undefined || sends.length === 0 ? [] : (await this.#deps.delivery.sendMany(tenant, sends.map((effect) => ({
       channel: address.channel, to: address.to, body: effect.text, personId: person.id, idempotencyKey: `bot:${row.id}:${effect.seq}`,
       ...(effect.quickReplies ? { data: { quick_replies: [...effect.quickReplies] } } : {}),
@@ -339,7 +345,7 @@ export class BotService {
       throw new DeliveryFailedError('delivery_failed', error, { error })
     }
     const deadline = Date.now() + SYNC_WAIT_MS
-    const outcomes = await this.#deps.delivery.sendNow(tenant, messages.map((m) => m.id), { timeoutMs: SYNC_WAIT_MS })
+    const outcomes = await this.#deps.delivery.sendNow(tenant, messages, { timeoutMs: SYNC_WAIT_MS })
     let pending: string[] = []
     for (const m of messages) {
       const outcome = outcomes.get(m.id)

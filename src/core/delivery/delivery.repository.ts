@@ -42,6 +42,8 @@ export interface NewOutboxRow {
   complianceReply?: boolean
   /** Suppressed at enqueue: the row is written `suppressed` with this reason, and never sent. */
   suppressedReason?: SuppressionReason | undefined
+  /** The caller attempts it at once: written `sending`, its first attempt counted (unless suppressed). */
+  claimed?: boolean
 }
 
 export interface NewInboundRow {
@@ -73,7 +75,8 @@ export class DeliveryRepository {
         tenant_id: tenantId, channel: row.channel, person_id: row.personId, recipient: row.to, sender: row.from,
         subject: row.subject, body: row.body, payload: JSON.stringify(row.data), idempotency_key: row.idempotencyKey,
         send_at: row.sendAt, compliance_reply: row.complianceReply ?? false,
-        status: row.suppressedReason ? 'suppressed' as const : 'queued' as const, suppressed_reason: row.suppressedReason ?? null,
+        status: row.suppressedReason ? 'suppressed' as const : row.claimed ? 'sending' as const : 'queued' as const, suppressed_reason: row.suppressedReason ?? null,
+        attempts: row.claimed && !row.suppressedReason ? 1 : 0,
       })))
       .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doNothing())
       .returningAll()

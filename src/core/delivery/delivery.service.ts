@@ -66,8 +66,9 @@ export interface SendOptions {
   /** Write in the caller's transaction (the queue must be started). */
   readonly trx?: Transaction<DB> | undefined
   /**
-   * Hold the messages' jobs back this long: the caller means to attempt them at once itself with
-   * `sendNow` after its commit, and the jobs are the safety net should it not get there.
+   * The caller attempts the messages itself right after its commit (`sendNow`): they are written
+   * `sending` with their first attempt counted, and their jobs are held back this long as the
+   * safety net should it not get there.
    */
   readonly holdJobMs?: number | undefined
   /** The caller found every `personId` in `trx` already (the bot): they are not looked up again. */
@@ -75,11 +76,11 @@ export interface SendOptions {
 }
 
 /**
- * Attempts messages at once (the send job's batch handler, registered by whoever wires the
- * providers): one outcome per message, undefined when it was sent or needs no attempt, else the
+ * Attempts messages already taken for an attempt (`sending`) at once (the send job's batch handler,
+ * registered by whoever wires the providers): one outcome per message, undefined when it was sent or needs no attempt, else the
  * error the job would have failed with.
  */
-export type Dispatcher = (messages: ReadonlyArray<{ tenantId: string; messageId: string }>, signal: AbortSignal) => Promise<readonly unknown[]>
+export type Dispatcher = (messages: readonly OutboxMessage[], signal: AbortSignal) => Promise<readonly unknown[]>
 
 /** What `sendNow` says of one message: sent (or nothing to do), failed with an error, or put off. */
 export type AttemptOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string; readonly retrying: boolean } | { readonly ok: false; readonly putOffUntil: Date }
@@ -240,6 +241,7 @@ export class DeliveryService {
       ...r,
       personId: r.personId ?? people.get(`${r.channel} ${r.to}`) ?? null,
       suppressedReason: r.complianceReply ? undefined : suppressions.get(`${r.channel} ${r.to}`),
+      claimed: holdJobMs > 0,
     }))
     const inserted = await this.#repo.insertOutboxMany(trx, tenant.id, full)
     const repeated = full.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey)
@@ -291,28 +293,30 @@ export class DeliveryService {
    * or was put off (a sender's rate limit) has its job moved to the retry time; a job that runs for a
    * message already sent does nothing. Without a dispatcher the jobs are released to run now.
    */
-  async sendNow(tenant: TenantRef, messageIds: readonly string[], opts: { timeoutMs: number }): Promise<Map<string, AttemptOutcome>> {
+  async sendNow(tenant: TenantRef, messages: readonly OutboxMessage[], opts: { timeoutMs: number }): Promise<Map<string, AttemptOutcome>> {
     const outcomes = new Map<string, AttemptOutcome>()
     const release = async (id: string, at: Date) => {
       await this.#jobs.reschedule(SEND_MESSAGE_JOB, `outbox:${id}`, at)
     }
-    if (!this.#dispatch) {
-      for (const id of messageIds) await release(id, new Date())
-      for (const id of messageIds) outcomes.set(id, { ok: false, putOffUntil: new Date() })
-      return outcomes
+    // Only messages written for an attempt (`holdJobMs`); one still queued is its job's to send, now.
+    const mine = messages.filter((m) => m.tenantId === tenant.id && m.status === 'sending')
+    const others = messages.filter((m) => m.status === 'queued')
+    for (const m of this.#dispatch ? others : [...others, ...mine]) {
+      await release(m.id, new Date())
+      outcomes.set(m.id, { ok: false, putOffUntil: new Date() })
     }
-    const results = await this.#dispatch(messageIds.map((messageId) => ({ tenantId: tenant.id, messageId })), AbortSignal.timeout(opts.timeoutMs))
-    for (const [i, id] of messageIds.entries()) {
+    if (!this.#dispatch || mine.length === 0) return outcomes
+    const results = await this.#dispatch(mine, AbortSignal.timeout(opts.timeoutMs))
+    for (const [i, m] of mine.entries()) {
       const err = results[i]
-      if (err === undefined) outcomes.set(id, { ok: true })
+      if (err === undefined) outcomes.set(m.id, { ok: true })
       else if (err instanceof DeferJobError) {
-        const until = err.until
-        await release(id, until)
-        outcomes.set(id, { ok: false, putOffUntil: until })
+        await release(m.id, err.until)
+        outcomes.set(m.id, { ok: false, putOffUntil: err.until })
       } else {
         const retrying = !(err instanceof PermanentJobError)
-        if (retrying) await release(id, new Date(Date.now() + RETRY_AFTER_FAILED_ATTEMPT_MS))
-        outcomes.set(id, { ok: false, error: err instanceof Error ? err.message : String(err), retrying })
+        if (retrying) await release(m.id, new Date(Date.now() + RETRY_AFTER_FAILED_ATTEMPT_MS))
+        outcomes.set(m.id, { ok: false, error: err instanceof Error ? err.message : String(err), retrying })
       }
     }
     return outcomes

@@ -32,8 +32,11 @@ export class SchedulingService {
    * Replace a conversation's pending autoping: cancel the one waiting (if any) and, with `next`,
    * record the new one. Called whenever the bot starts waiting for the person again.
    */
-  async replaceAutoping(trx: Transaction<DB>, tenantId: string, conversationId: string, next?: Omit<ScheduleInput, 'tenantId' | 'type' | 'conversationId'>): Promise<void> {
-    await this.#repo.cancelPending(trx, tenantId, conversationId, 'autoping')
+  async replaceAutoping(trx: Transaction<DB>, tenantId: string, conversationId: string, next?: Omit<ScheduleInput, 'tenantId' | 'type' | 'conversationId'>, opts: {
+    /** The conversation was created in this transaction, so it has none to cancel. */
+    fresh?: boolean
+  } = {}): Promise<void> {
+    if (!opts.fresh) await this.#repo.cancelPending(trx, tenantId, conversationId, 'autoping')
     if (next) await this.#repo.insert(trx, tenantId, { ...next, type: 'autoping', conversationId })
   }
 

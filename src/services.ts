@@ -73,7 +73,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const webhooks = new DeliveryWebhooks(store.db, { delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings) })
   defineJobs(jobs, { delivery, providers, tracking, publicUrl: config.publicUrl, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds } })
   const people = new PeopleService(store.db, store.notifier)
-  const threads = new ThreadsService(store.db)
+  const threads = new ThreadsService(store.db, store.notifier)
   const scheduling = new SchedulingService(store.db)
   const bot = new BotService({ db: store.db, threads, delivery, scheduling, people, jobs })
   const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, threads, bot, secretKey: config.secretKey })

@@ -1,5 +1,6 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import type { Kysely, Transaction } from 'kysely'
+import type { Notifier } from '../../db/notifier.ts'
 import type { DB } from '../../db/schema.ts'
 import { ValidationError } from '../errors.ts'
 import type { Tenant } from '../tenants/index.ts'
@@ -28,6 +29,8 @@ export interface LoadedThreads {
 export const MAX_THREADS_SOURCE = 1024 * 1024
 const EMPTY: ThreadsDocument = { threads: {} }
 const CACHE_MAX = 500
+/** The channel `migrations/0010` announces new thread versions on (payload: the tenant id). */
+const THREADS_CHANGED = 'switchboard_threads_changed'
 
 function threadSet(version: number, document: ThreadsDocument): ThreadSet {
   return {
@@ -72,10 +75,30 @@ export class ThreadsService {
   readonly #db: Kysely<DB>
   readonly #repo: ThreadsRepository
   readonly #versions = new Map<string, ThreadSet>()
+  readonly #currentVersions = new Map<string, number>()
+  #events: Notifier | undefined
+  /** Bumped by every announcement: a read that raced one is not kept. */
+  #generation = 0
 
-  constructor(db: Kysely<DB>) {
+  /**
+   * With `events`, each tenant's current version number is kept in this process and dropped when
+   * the database announces a new version (any process, or SQL), so an event costs no query for it.
+   * While notifications may be missed (`events.healthy` false) the database is asked every time.
+   */
+  constructor(db: Kysely<DB>, events?: Notifier) {
     this.#db = db
     this.#repo = new ThreadsRepository(db)
+    if (events) {
+      this.#events = events
+      events.onReset(() => this.#forget())
+      events.listen(THREADS_CHANGED, (tenantId) => this.#forget(tenantId)).catch(() => this.#forget())
+    }
+  }
+
+  #forget(tenantId?: string): void {
+    this.#generation++
+    if (tenantId === undefined) this.#currentVersions.clear()
+    else this.#currentVersions.delete(tenantId)
   }
 
   /** Throws ValidationError `thread_not_found` unless the tenant has (or is built with) a thread of this name. */
@@ -94,6 +117,8 @@ export class ThreadsService {
     const document = this.parse(source, format)
     const fmt = format ?? (source.trimStart().startsWith('{') ? 'json' : 'yaml')
     const version = await this.#db.transaction().execute((trx) => this.#repo.insertVersion(trx, tenant.id, document, source, fmt))
+    // This process sees its own load at once, without waiting for the announcement.
+    this.#forget(tenant.id)
     this.#remember(tenant.id, threadSet(version, document))
     return { version, threads: Object.keys(document.threads) }
   }
@@ -109,7 +134,16 @@ export class ThreadsService {
    * connection.
    */
   async current(tenant: Pick<Tenant, 'id'>, db?: Kysely<DB> | Transaction<DB>): Promise<ThreadSet> {
+    const trusted = this.#events?.healthy === true
+    const known = trusted ? this.#currentVersions.get(tenant.id) : undefined
+    if (known !== undefined) return this.version(tenant, known, db)
+    // A version read while an announcement arrives may already be stale: kept only when none came.
+    const generation = this.#generation
     const version = await this.#repo.currentVersion(db ?? this.#db, tenant.id)
+    if (trusted && generation === this.#generation) {
+      if (this.#currentVersions.size >= CACHE_MAX) this.#currentVersions.delete(this.#currentVersions.keys().next().value!)
+      this.#currentVersions.set(tenant.id, version)
+    }
     return this.version(tenant, version, db)
   }
 

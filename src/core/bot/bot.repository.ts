@@ -29,6 +29,22 @@ export interface NewConversation {
   threadVersion: number
   startedBy: string
   startKey: string | null
+  /** Where the conversation stands after its first run: written with the row, no save after. */
+  state?: SavedState
+}
+
+/** A conversation's saved state (see `save`). */
+export interface SavedState {
+  threadName: string; step: number; awaiting: 'none' | 'choice' | 'text'; reprompts: number; variables: Record<string, string>
+  placeholders: Record<string, string>; thenThread: string | null; autoping: { after: string; thread: string } | null; seq: number; ended: boolean
+}
+
+function stateColumns(s: SavedState) {
+  return {
+    thread_name: s.threadName, step: s.step, awaiting: s.awaiting, reprompts: s.reprompts, variables: JSON.stringify(s.variables),
+    placeholders: JSON.stringify(s.placeholders), then_thread: s.thenThread, autoping: s.autoping ? JSON.stringify(s.autoping) : null, seq: s.seq,
+    status: s.ended ? 'ended' as const : 'active' as const, ended_at: s.ended ? sql<Date>`now()` : null, updated_at: sql<Date>`now()`,
+  }
 }
 
 /** Data access for conversations and the transcript; every method takes the tenant first. */
@@ -97,20 +113,16 @@ export class BotRepository {
   /** A new active conversation; undefined when `startKey` was used before. */
   async insert(trx: Transaction<DB>, tenantId: string, c: NewConversation): Promise<ConversationRow | undefined> {
     return trx.insertInto('conversations')
-      .values({ tenant_id: tenantId, person_id: c.personId, thread_name: c.threadName, thread_version: c.threadVersion, started_by: c.startedBy, start_key: c.startKey })
+      .values({
+        tenant_id: tenantId, person_id: c.personId, thread_name: c.threadName, thread_version: c.threadVersion, started_by: c.startedBy, start_key: c.startKey,
+        ...(c.state ? stateColumns(c.state) : {}),
+      })
       .onConflict((oc) => oc.columns(['tenant_id', 'start_key']).where('start_key', 'is not', null).doNothing())
       .returningAll().executeTakeFirst()
   }
 
-  async save(trx: Transaction<DB>, tenantId: string, id: string, s: {
-    threadName: string; step: number; awaiting: 'none' | 'choice' | 'text'; reprompts: number; variables: Record<string, string>
-    placeholders: Record<string, string>; thenThread: string | null; autoping: { after: string; thread: string } | null; seq: number; ended: boolean
-  }): Promise<void> {
-    await trx.updateTable('conversations').set({
-      thread_name: s.threadName, step: s.step, awaiting: s.awaiting, reprompts: s.reprompts, variables: JSON.stringify(s.variables),
-      placeholders: JSON.stringify(s.placeholders), then_thread: s.thenThread, autoping: s.autoping ? JSON.stringify(s.autoping) : null, seq: s.seq,
-      status: s.ended ? 'ended' : 'active', ended_at: s.ended ? sql`now()` : null, updated_at: sql`now()`,
-    }).where('tenant_id', '=', tenantId).where('id', '=', id).execute()
+  async save(trx: Transaction<DB>, tenantId: string, id: string, s: SavedState): Promise<void> {
+    await trx.updateTable('conversations').set(stateColumns(s)).where('tenant_id', '=', tenantId).where('id', '=', id).execute()
   }
 
   /** One transcript row; false when the message (by its outbox or inbound id) already has one. */

@@ -6,7 +6,7 @@ import { SEND_MESSAGE_JOB, type DeliveryService, type InboundMessage, type Outbo
 import type { PeopleService } from '../people/index.ts'
 import { computeDueAt, parseDuration, type SchedulingService } from '../scheduling/index.ts'
 import type { Tenant } from '../tenants/index.ts'
-import { BotRepository, type BotPerson, type ConversationRow } from './bot.repository.ts'
+import { BotRepository, type BotPerson, type ConversationRow, type SavedState } from './bot.repository.ts'
 import type { BotAddress, ConversationSummary, PingInput, TranscriptEntry } from './bot.types.ts'
 import { choiceLabel } from './match.ts'
 import { PERSON_PLACEHOLDERS, placeholdersIn } from './render.ts'
@@ -83,6 +83,16 @@ function textsOf(thread: Thread): string[] {
     } else if ('end' in step && typeof step.end === 'string') out.push(step.end)
   }
   return out
+}
+
+/** What a conversation saves after a run that leaves its message count at `seq`. */
+function stateAfter(run: RunResult, seq: number): SavedState {
+  const s = run.state
+  const ended = s.status === 'ended'
+  return {
+    threadName: s.threadName, step: s.step, awaiting: ended ? 'none' : s.awaiting, reprompts: s.reprompts, variables: { ...s.variables },
+    placeholders: { ...s.placeholders }, thenThread: s.thenThread, autoping: s.autoping, seq, ended,
+  }
 }
 
 /**
@@ -271,10 +281,15 @@ export class BotService {
       await this.#repo.markReplaced(trx, tenant.id, previous.id)
       await this.#deps.scheduling.replaceAutoping(trx, tenant.id, previous.id)
     }
-    const row = await this.#repo.insert(trx, tenant.id, { personId, threadName, threadVersion: set.version, startedBy: o.startedBy, startKey: o.startKey })
-    if (!row) return undefined
+    // The first run is pure, so the row is written with the state it ends in: no save after.
     const run = startConversation(threadName, { thread: set.thread, person }, o.options)
-    const messages = await this.#apply(trx, tenant, person, row, run, { holdJobMs: o.holdJobMs ?? 0, fresh: true })
+    const sent = addressFor(person) ? run.effects.filter((e) => e.type === 'send').length : 0
+    const row = await this.#repo.insert(trx, tenant.id, {
+      personId, threadName, threadVersion: set.version, startedBy: o.startedBy, startKey: o.startKey, state: stateAfter(run, sent),
+    })
+    if (!row) return undefined
+    // Its effects count their messages from the start (the row already holds the final count).
+    const messages = await this.#apply(trx, tenant, person, { ...row, seq: 0 }, run, { holdJobMs: o.holdJobMs ?? 0, fresh: true })
     return { conversationId: row.id, messages }
   }
 
@@ -282,7 +297,7 @@ export class BotService {
   async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult, opts: {
     /** See DeliveryService.sendNow. */
     holdJobMs?: number
-    /** The conversation was created in this transaction: it has no autoping to cancel. */
+    /** The conversation was created in this transaction, with its state: no autoping to cancel, no save. */
     fresh?: boolean
   } = {}): Promise<OutboxMessage[]> {
     const holdJobMs = opts.holdJobMs ?? 0
@@ -323,10 +338,8 @@ export class BotService {
       personId: person.id, channel: address!.channel, text: effect.text, conversationId: row.id,
       threadName: effect.threadName, step: effect.step, outboxMessageId: queued[i]!.id,
     })))
-    await this.#repo.save(trx, tenant.id, row.id, {
-      threadName: s.threadName, step: s.step, awaiting: ended ? 'none' : s.awaiting, reprompts: s.reprompts, variables: { ...s.variables },
-      placeholders: { ...s.placeholders }, thenThread: s.thenThread, autoping: s.autoping, seq, ended,
-    })
+    // A conversation created in this transaction was written with this state already.
+    if (!opts.fresh) await this.#repo.save(trx, tenant.id, row.id, stateAfter(run, seq))
     return queued
   }
 

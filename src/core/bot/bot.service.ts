@@ -133,6 +133,12 @@ export class BotService {
     const result = await this.#db.transaction().execute(async (trx) => {
       const started = await this.#start(trx, tenant, person.id, set, input.threadName, {
         startedBy: 'ping', startKey: null, holdJobMs: input.wait ? SYNC_HOLD_MS : 0,
+        // The directory's copy is exact (its cache follows every change), so no re-read here.
+        person: {
+          id: person.id, cassId: person.cassId, protocol: person.protocol, phone: person.phone, timezone: person.timezone,
+          first_name: person.firstName, last_name: person.lastName, external_id: person.externalId, external_username: person.externalUsername,
+          external_org: person.externalOrg, external_data_1: person.externalData1, external_data_2: person.externalData2, external_data_3: person.externalData3,
+        },
         options: { messages, autoNext: input.autoNext === true, thenThread: next ?? null, placeholders },
       })
       return started!
@@ -267,8 +273,10 @@ export class BotService {
     startedBy: string; startKey: string | null; options: StartOptions
     /** The caller attempts the messages itself after commit (see DeliveryService.sendNow). */
     holdJobMs?: number
+    /** The person as the caller just read them; else read here. */
+    person?: BotPerson
   }): Promise<{ conversationId: string; messages: OutboxMessage[] } | undefined> {
-    const person = await this.#repo.findPerson(trx, tenant.id, personId)
+    const person = o.person ?? await this.#repo.findPerson(trx, tenant.id, personId)
     if (!person) throw new NotFoundError('person_not_found', `unknown person ${personId}`, { personId })
     if (!addressFor(person)) throw new ValidationError('person_unreachable', `person has no address for protocol ${person.protocol}`, { protocol: person.protocol })
     const previous = await this.#repo.lockActive(trx, tenant.id, personId)

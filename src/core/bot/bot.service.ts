@@ -85,6 +85,9 @@ function textsOf(thread: Thread): string[] {
   return out
 }
 
+/** A message a run sends, numbered within its conversation. */
+type PendingSend = Extract<RunResult['effects'][number], { type: 'send' }> & { seq: number }
+
 /** What a conversation saves after a run that leaves its message count at `seq`. */
 function stateAfter(run: RunResult, seq: number): SavedState {
   const s = run.state
@@ -308,11 +311,22 @@ export class BotService {
     /** The conversation was created in this transaction, with its state: no autoping to cancel, no save. */
     fresh?: boolean
   } = {}): Promise<OutboxMessage[]> {
-    const holdJobMs = opts.holdJobMs ?? 0
+    const { sends, seq } = await this.#effects(trx, tenant, person, row, run, opts.fresh === true)
+    const [queued] = await this.#queue(trx, tenant, [{ person, conversationId: row.id, sends }], opts.holdJobMs ?? 0)
+    // A conversation created in this transaction was written with this state already.
+    if (!opts.fresh) await this.#repo.save(trx, tenant.id, row.id, stateAfter(run, seq))
+    return queued!
+  }
+
+  /**
+   * A run's effects but its messages: stored fields, check-ins, the autoping. Answers the messages
+   * to queue (numbered from the row's count) and the count after them.
+   */
+  async #effects(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult, fresh: boolean): Promise<{ sends: PendingSend[]; seq: number }> {
     const address = addressFor(person)
-    // The run's messages are queued together after its other effects (none of which changes the
-    // address): one statement each for the outbox, the jobs and the transcript, however many.
-    const sends: Array<Extract<RunResult['effects'][number], { type: 'send' }> & { seq: number }> = []
+    // The run's messages are queued after its other effects (none of which changes the address),
+    // together: one statement each for the outbox, the jobs and the transcript, however many.
+    const sends: PendingSend[] = []
     let seq = row.seq
     for (const effect of run.effects) {
       if (effect.type === 'send') {
@@ -335,20 +349,32 @@ export class BotService {
     // The person goes quiet from here: (re)schedule the conversation's autoping while it waits.
     const afterMs = s.autoping ? parseDuration(s.autoping.after) : undefined
     const waiting = !ended && s.awaiting !== 'none'
-    await this.#deps.scheduling.replaceAutoping(trx, tenant.id, row.id, waiting && s.autoping && afterMs
+    const next = waiting && s.autoping && afterMs
       ? { personId: person.id, threadName: s.autoping.thread, dueAt: new Date(Date.now() + afterMs), idempotencyKey: `autoping:${row.id}:${seq}:${s.step}:${s.reprompts}` }
-      : undefined, { fresh: opts.fresh === true })
-    const queued = address === undefined || sends.length === 0 ? [] : (await this.#deps.delivery.sendMany(tenant, sends.map((effect) => ({
-      channel: address.channel, to: address.to, body: effect.text, personId: person.id, idempotencyKey: `bot:${row.id}:${effect.seq}`,
+      : undefined
+    // A fresh conversation has no autoping to cancel: only a new one to record.
+    if (next || !fresh) await this.#deps.scheduling.replaceAutoping(trx, tenant.id, row.id, next, { fresh })
+    return { sends, seq }
+  }
+
+  /**
+   * Queue the messages of several conversations of one tenant: one `sendMany` and one transcript
+   * insert for all of them. Answers each conversation's messages, in order.
+   */
+  async #queue(trx: Transaction<DB>, tenant: TenantRef, batch: ReadonlyArray<{ person: BotPerson; conversationId: string; sends: readonly PendingSend[] }>, holdJobMs: number): Promise<OutboxMessage[][]> {
+    const flat = batch.flatMap((b) => {
+      const address = addressFor(b.person)
+      return address ? b.sends.map((effect) => ({ b, address, effect })) : []
+    })
+    const messages = flat.length === 0 ? [] : (await this.#deps.delivery.sendMany(tenant, flat.map(({ b, address, effect }) => ({
+      channel: address.channel, to: address.to, body: effect.text, personId: b.person.id, idempotencyKey: `bot:${b.conversationId}:${effect.seq}`,
       ...(effect.quickReplies ? { data: { quick_replies: [...effect.quickReplies] } } : {}),
     })), { trx, holdJobMs, peopleChecked: true })).map((r) => r.message)
-    await this.#repo.insertTranscripts(trx, tenant.id, sends.map((effect, i) => ({
-      personId: person.id, channel: address!.channel, text: effect.text, conversationId: row.id,
-      threadName: effect.threadName, step: effect.step, outboxMessageId: queued[i]!.id,
+    await this.#repo.insertTranscripts(trx, tenant.id, flat.map(({ b, address, effect }, i) => ({
+      personId: b.person.id, channel: address.channel, text: effect.text, conversationId: b.conversationId,
+      threadName: effect.threadName, step: effect.step, outboxMessageId: messages[i]!.id,
     })))
-    // A conversation created in this transaction was written with this state already.
-    if (!opts.fresh) await this.#repo.save(trx, tenant.id, row.id, stateAfter(run, seq))
-    return queued
+    return batch.map((b) => flat.flatMap((f, i) => (f.b === b ? [messages[i]!] : [])))
   }
 
   /**

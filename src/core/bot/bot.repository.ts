@@ -90,6 +90,47 @@ export class BotRepository {
     await q.execute()
   }
 
+  /** The tenant's people of these ids, by id. */
+  async findPeople(db: Executor, tenantId: string, ids: readonly string[]): Promise<Map<string, BotPerson>> {
+    if (ids.length === 0) return new Map()
+    const rows = await this.#people(db).where('p.tenant_id', '=', tenantId).where('p.id', 'in', ids).execute()
+    return new Map(rows.map((r) => [r.id, r]))
+  }
+
+  /** These people's active conversations, locked for this transaction in person order, by person id. */
+  async lockActiveMany(trx: Transaction<DB>, tenantId: string, personIds: readonly string[]): Promise<Map<string, ConversationRow>> {
+    if (personIds.length === 0) return new Map()
+    const rows = await trx.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', 'in', personIds).where('status', '=', 'active')
+      .orderBy('person_id').forUpdate().execute()
+    return new Map(rows.map((r) => [r.person_id, r]))
+  }
+
+  /** Which of these start keys the tenant's conversations already used. */
+  async takenStartKeys(trx: Transaction<DB>, tenantId: string, keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set()
+    const rows = await trx.selectFrom('conversations').select('start_key').where('tenant_id', '=', tenantId).where('start_key', 'in', keys).execute()
+    return new Set(rows.map((r) => r.start_key!))
+  }
+
+  async markReplacedMany(trx: Transaction<DB>, tenantId: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    await trx.updateTable('conversations').set({ status: 'replaced', awaiting: 'none', ended_at: sql`now()`, updated_at: sql`now()` })
+      .where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()
+  }
+
+  /** New active conversations, one per person, with their states; by person id (absent: its start key was used before). */
+  async insertMany(trx: Transaction<DB>, tenantId: string, cs: readonly NewConversation[]): Promise<Map<string, ConversationRow>> {
+    if (cs.length === 0) return new Map()
+    const rows = await trx.insertInto('conversations')
+      .values(cs.map((c) => ({
+        tenant_id: tenantId, person_id: c.personId, thread_name: c.threadName, thread_version: c.threadVersion, started_by: c.startedBy, start_key: c.startKey,
+        ...(c.state ? stateColumns(c.state) : {}),
+      })))
+      .onConflict((oc) => oc.columns(['tenant_id', 'start_key']).where('start_key', 'is not', null).doNothing())
+      .returningAll().execute()
+    return new Map(rows.map((r) => [r.person_id, r]))
+  }
+
   /** The person's active conversation, locked for this transaction. */
   async lockActive(trx: Transaction<DB>, tenantId: string, personId: string): Promise<ConversationRow | undefined> {
     return trx.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', '=', personId).where('status', '=', 'active')

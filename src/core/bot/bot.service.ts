@@ -196,6 +196,55 @@ export class BotService {
     })
   }
 
+  /**
+   * `startThread` for many people of one tenant at once (a batch of due check-ins): each statement
+   * is made once for all of them. One start per person, each with a start key; a key used before
+   * starts nothing (undefined in its place). Throws as `startThread` when any of them would, and
+   * then nothing may be kept: the caller rolls back (and may start them one by one instead).
+   */
+  async startThreads(trx: Transaction<DB>, tenant: TenantRef, starts: ReadonlyArray<{ personId: string; threadName: string; startedBy: string; startKey: string }>, opts: {
+    threads: ThreadSet
+  }): Promise<Array<{ conversationId: string; messages: OutboxMessage[] } | undefined>> {
+    const set = opts.threads
+    const ids = starts.map((s) => s.personId)
+    if (new Set(ids).size !== ids.length) throw new Error('startThreads takes one start per person')
+    for (const s of starts) {
+      if (!set.thread(s.threadName)) throw new ValidationError('thread_not_found', `no thread ${s.threadName}`, { threadName: s.threadName })
+    }
+    const people = await this.#repo.findPeople(trx, tenant.id, ids)
+    for (const id of ids) {
+      const person = people.get(id)
+      if (!person) throw new NotFoundError('person_not_found', `unknown person ${id}`, { personId: id })
+      if (!addressFor(person)) throw new ValidationError('person_unreachable', `person has no address for protocol ${person.protocol}`, { protocol: person.protocol })
+    }
+    const previous = await this.#repo.lockActiveMany(trx, tenant.id, ids)
+    // A repeated start key (a check-in fired twice) starts nothing: checked before replacing.
+    const taken = await this.#repo.takenStartKeys(trx, tenant.id, starts.map((s) => s.startKey))
+    const live = starts.filter((s) => !taken.has(s.startKey))
+    const replaced = live.flatMap((s) => { const p = previous.get(s.personId); return p ? [p.id] : [] })
+    await this.#repo.markReplacedMany(trx, tenant.id, replaced)
+    await this.#deps.scheduling.cancelAutopings(trx, tenant.id, replaced)
+    const runs = live.map((s) => startConversation(s.threadName, { thread: set.thread, person: people.get(s.personId)! }, { placeholders: {} }))
+    const rows = await this.#repo.insertMany(trx, tenant.id, live.map((s, i) => ({
+      personId: s.personId, threadName: s.threadName, threadVersion: set.version, startedBy: s.startedBy, startKey: s.startKey,
+      state: stateAfter(runs[i]!, runs[i]!.effects.filter((e) => e.type === 'send').length),
+    })))
+    const batch: Array<{ start: (typeof starts)[number]; person: BotPerson; conversationId: string; sends: PendingSend[] }> = []
+    for (const [i, s] of live.entries()) {
+      const row = rows.get(s.personId)
+      if (!row) continue
+      const person = people.get(s.personId)!
+      // Its effects count their messages from the start (the row already holds the final count).
+      const { sends } = await this.#effects(trx, tenant, person, { ...row, seq: 0 }, runs[i]!, true)
+      batch.push({ start: s, person, conversationId: row.id, sends })
+    }
+    const queued = await this.#queue(trx, tenant, batch, 0)
+    return starts.map((s) => {
+      const i = batch.findIndex((b) => b.start === s)
+      return i < 0 ? undefined : { conversationId: batch[i]!.conversationId, messages: queued[i]! }
+    })
+  }
+
   /** Wake this process's delivery workers (after a transaction that queued bot messages commits). */
   wakeDelivery(): void {
     this.#deps.jobs.wake(SEND_MESSAGE_JOB)

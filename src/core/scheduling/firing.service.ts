@@ -9,6 +9,10 @@ export interface ThreadStarter {
   startThread(trx: Transaction<DB>, tenant: { id: string }, personId: string, threadName: string, opts: {
     startedBy: string; startKey: string; threads: ThreadSet
   }): Promise<{ conversationId: string; messages: readonly unknown[] } | undefined>
+  /** Start many people's threads of one tenant at once (one start per person); see BotService.startThreads. */
+  startThreads(trx: Transaction<DB>, tenant: { id: string }, starts: ReadonlyArray<{ personId: string; threadName: string; startedBy: string; startKey: string }>, opts: {
+    threads: ThreadSet
+  }): Promise<ReadonlyArray<unknown>>
   wakeDelivery(): void
 }
 
@@ -130,7 +134,23 @@ export class NotificationFiring {
       // One lock order for everyone (by person): two batches that both touch persons A and B
       // queue behind each other instead of deadlocking on their conversations.
       rows.sort((a, b) => (a.person_id < b.person_id ? -1 : a.person_id > b.person_id ? 1 : a.id < b.id ? -1 : 1))
-      for (const row of rows) {
+      let rest = rows
+      if (!isolate) {
+        // Check-ins of people who have one row in the batch start together, one statement per
+        // step for all of them; a failure rolls the batch back for the one-by-one run.
+        const once = new Map<string, number>()
+        for (const r of rows) once.set(r.person_id, (once.get(r.person_id) ?? 0) + 1)
+        const together = rows.filter((r) => r.type === 'checkin' && r.protocol !== 'web' && once.get(r.person_id) === 1)
+        try {
+          await this.#startTogether(trx, together, content)
+        } catch (err) {
+          throw new RowFailed(err)
+        }
+        stats.started += together.length
+        if (together.length > 0) sent = true
+        rest = rows.filter((r) => !together.includes(r))
+      }
+      for (const row of rest) {
         if (isolate) await sql`SAVEPOINT fire_one`.execute(trx)
         try {
           const outcome = await this.#fireOne(trx, row, content.get(row.tenant_id)!)
@@ -147,6 +167,21 @@ export class NotificationFiring {
       }
     })
     return { stats, sent }
+  }
+
+  /** Fire check-ins together: per tenant, the bot starts them all at once; then every row is `fired`. */
+  async #startTogether(trx: Transaction<DB>, rows: readonly DueRow[], content: Map<string, ThreadSet>): Promise<void> {
+    const byTenant = new Map<string, DueRow[]>()
+    for (const r of rows) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), r])
+    for (const [tenantId, group] of byTenant) {
+      // A start key used before starts nothing: such a row is fired already in effect.
+      await this.#bot.startThreads(trx, { id: tenantId }, group.map((r) => ({
+        personId: r.person_id, threadName: r.thread_name, startedBy: r.type, startKey: `notification:${r.id}`,
+      })), { threads: content.get(tenantId)! })
+      await trx.updateTable('scheduled_notifications')
+        .set({ status: 'fired', fired_at: sql<Date>`clock_timestamp()`, queued: false, retry_at: null })
+        .where('tenant_id', '=', tenantId).where('id', 'in', group.map((r) => r.id)).execute()
+    }
   }
 
   /** Pending rows that are due (and not waiting for a retry). */

@@ -29,6 +29,14 @@ export class SchedulingRepository {
     return { notification: toNotification(existing), created: false }
   }
 
+  /** `cancelPending` for many conversations at once. */
+  async cancelPendingMany(trx: Executor, tenantId: string, conversationIds: readonly string[], type: ScheduleInput['type']): Promise<void> {
+    if (conversationIds.length === 0) return
+    await trx.updateTable('scheduled_notifications').set({ status: 'cancelled' })
+      .where('tenant_id', '=', tenantId).where('conversation_id', 'in', conversationIds).where('type', '=', type).where('status', '=', 'pending')
+      .execute()
+  }
+
   /** Cancel a conversation's pending notifications of one type. */
   async cancelPending(trx: Executor, tenantId: string, conversationId: string, type: ScheduleInput['type']): Promise<number> {
     const r = await trx.updateTable('scheduled_notifications').set({ status: 'cancelled' })

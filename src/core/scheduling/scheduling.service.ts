@@ -40,6 +40,11 @@ export class SchedulingService {
     if (next) await this.#repo.insert(trx, tenantId, { ...next, type: 'autoping', conversationId })
   }
 
+  /** Cancel the pending autopings of conversations being replaced, in `trx`. */
+  cancelAutopings(trx: Transaction<DB>, tenantId: string, conversationIds: readonly string[]): Promise<void> {
+    return this.#repo.cancelPendingMany(trx, tenantId, conversationIds, 'autoping')
+  }
+
   /**
    * The Notification API: return and delete the person's queued notifications, by due time — the
    * check-ins and autopings still pending (they will not fire now), and those that fired for a `web`

@@ -85,6 +85,33 @@ function textsOf(thread: Thread): string[] {
   return out
 }
 
+/** One conversation to start (`startThreads`). */
+export interface ThreadStart {
+  readonly personId: string
+  readonly threadName: string
+  readonly startedBy: string
+  /** A key used before starts nothing; null for none (a ping). */
+  readonly startKey: string | null
+  readonly options?: StartOptions
+  /** The person as the caller just read them; else read here. */
+  readonly person?: BotPerson
+}
+
+/** A ping waiting to be written together with the others (see `ping`). */
+interface WaitingPing {
+  readonly tenant: Tenant
+  readonly set: ThreadSet
+  readonly start: ThreadStart
+  readonly holdJobMs: number
+  resolve(result: { conversationId: string; messages: OutboxMessage[] }): void
+  reject(err: unknown): void
+}
+
+/** Transactions of waiting pings in flight at once. */
+const MAX_PING_WRITES = 4
+/** Pings one such transaction carries at most. */
+const MAX_PING_GROUP = 100
+
 /** A message a run sends, numbered within its conversation. */
 type PendingSend = Extract<RunResult['effects'][number], { type: 'send' }> & { seq: number }
 
@@ -109,6 +136,9 @@ export class BotService {
   readonly #db: Kysely<DB>
   readonly #deps: BotServiceDeps
   readonly #repo: BotRepository
+  /** Pings waiting to be written, and the writes in flight (see `ping`). */
+  #pings: WaitingPing[] = []
+  #pingWrites = 0
 
   constructor(deps: BotServiceDeps) {
     this.#deps = deps
@@ -133,21 +163,66 @@ export class BotService {
     if (!address) throw new ValidationError('person_unreachable', `person ${person.cassId} has no address for protocol ${person.protocol}`, { protocol: person.protocol })
 
     await this.#deps.jobs.start()
-    const result = await this.#db.transaction().execute(async (trx) => {
-      const started = await this.#start(trx, tenant, person.id, set, input.threadName, {
-        startedBy: 'ping', startKey: null, holdJobMs: input.wait ? SYNC_HOLD_MS : 0,
-        // The directory's copy is exact (its cache follows every change), so no re-read here.
-        person: {
-          id: person.id, cassId: person.cassId, protocol: person.protocol, phone: person.phone, timezone: person.timezone,
-          first_name: person.firstName, last_name: person.lastName, external_id: person.externalId, external_username: person.externalUsername,
-          external_org: person.externalOrg, external_data_1: person.externalData1, external_data_2: person.externalData2, external_data_3: person.externalData3,
-        },
-        options: { messages, autoNext: input.autoNext === true, thenThread: next ?? null, placeholders },
-      })
-      return started!
+    const start: ThreadStart = {
+      personId: person.id, threadName: input.threadName, startedBy: 'ping', startKey: null,
+      // The directory's copy is exact (its cache follows every change), so no re-read here.
+      person: {
+        id: person.id, cassId: person.cassId, protocol: person.protocol, phone: person.phone, timezone: person.timezone,
+        first_name: person.firstName, last_name: person.lastName, external_id: person.externalId, external_username: person.externalUsername,
+        external_org: person.externalOrg, external_data_1: person.externalData1, external_data_2: person.externalData2, external_data_3: person.externalData3,
+      },
+      options: { messages, autoNext: input.autoNext === true, thenThread: next ?? null, placeholders },
+    }
+    // Concurrent pings are written together (group commit), each statement once for the group.
+    const result = await new Promise<{ conversationId: string; messages: OutboxMessage[] }>((resolve, reject) => {
+      this.#pings.push({ tenant, set, start, holdJobMs: input.wait ? SYNC_HOLD_MS : 0, resolve, reject })
+      this.#pumpPings()
     })
     await this.#afterCommit(tenant, result.messages, input.wait)
     return { personId: person.id, conversationId: result.conversationId, messages: result.messages }
+  }
+
+  /** Start writing waiting pings while fewer than MAX_PING_WRITES transactions are in flight. */
+  #pumpPings(): void {
+    while (this.#pingWrites < MAX_PING_WRITES && this.#pings.length > 0) {
+      // The first waiting ping's tenant, content version and hold, and every later such ping of
+      // another person (a person's second ping waits for the next group: it replaces the first).
+      const head = this.#pings[0]!
+      const people = new Set<string>()
+      const group: WaitingPing[] = []
+      const rest: WaitingPing[] = []
+      for (const w of this.#pings) {
+        if (group.length < MAX_PING_GROUP && w.tenant.id === head.tenant.id && w.set.version === head.set.version && w.holdJobMs === head.holdJobMs && !people.has(w.start.personId)) {
+          people.add(w.start.personId)
+          group.push(w)
+        } else rest.push(w)
+      }
+      this.#pings = rest
+      this.#pingWrites++
+      void this.#writePings(group).finally(() => {
+        this.#pingWrites--
+        this.#pumpPings()
+      })
+    }
+  }
+
+  async #writePings(group: readonly WaitingPing[]): Promise<void> {
+    const head = group[0]!
+    try {
+      const started = await this.#db.transaction().execute((trx) => this.startThreads(trx, head.tenant, group.map((w) => w.start), { threads: head.set, holdJobMs: head.holdJobMs }))
+      group.forEach((w, i) => w.resolve(started[i]!))
+    } catch (err) {
+      if (group.length === 1) return head.reject(err)
+      // One ping's failure must not become the others': each on its own.
+      for (const w of group) {
+        try {
+          const started = await this.#db.transaction().execute((trx) => this.startThreads(trx, w.tenant, [w.start], { threads: w.set, holdJobMs: w.holdJobMs }))
+          w.resolve(started[0]!)
+        } catch (own) {
+          w.reject(own)
+        }
+      }
+    }
   }
 
   /**
@@ -202,8 +277,10 @@ export class BotService {
    * starts nothing (undefined in its place). Throws as `startThread` when any of them would, and
    * then nothing may be kept: the caller rolls back (and may start them one by one instead).
    */
-  async startThreads(trx: Transaction<DB>, tenant: TenantRef, starts: ReadonlyArray<{ personId: string; threadName: string; startedBy: string; startKey: string }>, opts: {
+  async startThreads(trx: Transaction<DB>, tenant: TenantRef, starts: ReadonlyArray<ThreadStart>, opts: {
     threads: ThreadSet
+    /** See DeliveryService.sendNow. */
+    holdJobMs?: number
   }): Promise<Array<{ conversationId: string; messages: OutboxMessage[] } | undefined>> {
     const set = opts.threads
     const ids = starts.map((s) => s.personId)
@@ -211,7 +288,9 @@ export class BotService {
     for (const s of starts) {
       if (!set.thread(s.threadName)) throw new ValidationError('thread_not_found', `no thread ${s.threadName}`, { threadName: s.threadName })
     }
-    const people = await this.#repo.findPeople(trx, tenant.id, ids)
+    const known = new Map(starts.flatMap((s) => (s.person ? [[s.personId, s.person] as const] : [])))
+    const unknown = ids.filter((id) => !known.has(id))
+    const people = new Map([...known, ...(await this.#repo.findPeople(trx, tenant.id, unknown))])
     for (const id of ids) {
       const person = people.get(id)
       if (!person) throw new NotFoundError('person_not_found', `unknown person ${id}`, { personId: id })
@@ -219,12 +298,12 @@ export class BotService {
     }
     const previous = await this.#repo.lockActiveMany(trx, tenant.id, ids)
     // A repeated start key (a check-in fired twice) starts nothing: checked before replacing.
-    const taken = await this.#repo.takenStartKeys(trx, tenant.id, starts.map((s) => s.startKey))
-    const live = starts.filter((s) => !taken.has(s.startKey))
+    const taken = await this.#repo.takenStartKeys(trx, tenant.id, starts.flatMap((s) => (s.startKey ? [s.startKey] : [])))
+    const live = starts.filter((s) => s.startKey === null || !taken.has(s.startKey))
     const replaced = live.flatMap((s) => { const p = previous.get(s.personId); return p ? [p.id] : [] })
     await this.#repo.markReplacedMany(trx, tenant.id, replaced)
     await this.#deps.scheduling.cancelAutopings(trx, tenant.id, replaced)
-    const runs = live.map((s) => startConversation(s.threadName, { thread: set.thread, person: people.get(s.personId)! }, { placeholders: {} }))
+    const runs = live.map((s) => startConversation(s.threadName, { thread: set.thread, person: people.get(s.personId)! }, s.options ?? { placeholders: {} }))
     const rows = await this.#repo.insertMany(trx, tenant.id, live.map((s, i) => ({
       personId: s.personId, threadName: s.threadName, threadVersion: set.version, startedBy: s.startedBy, startKey: s.startKey,
       state: stateAfter(runs[i]!, runs[i]!.effects.filter((e) => e.type === 'send').length),
@@ -238,7 +317,7 @@ export class BotService {
       const { sends } = await this.#effects(trx, tenant, person, { ...row, seq: 0 }, runs[i]!, true)
       batch.push({ start: s, person, conversationId: row.id, sends })
     }
-    const queued = await this.#queue(trx, tenant, batch, 0)
+    const queued = await this.#queue(trx, tenant, batch, opts.holdJobMs ?? 0)
     return starts.map((s) => {
       const i = batch.findIndex((b) => b.start === s)
       return i < 0 ? undefined : { conversationId: batch[i]!.conversationId, messages: queued[i]! }

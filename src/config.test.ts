@@ -28,6 +28,8 @@ describe('loadConfig', () => {
     const c = loadConfig({ PORT: '9000', HOST: '0.0.0.0', DATABASE_URL: 'postgres://u:p@db:5432/x', SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_SECRET_KEY: 'ab'.repeat(32), LOG_LEVEL: 'WARN' })
     expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', databaseUrl: 'postgres://u:p@db:5432/x', logLevel: 'warn', publicUrl: 'http://127.0.0.1:9000' })
     expect(c.secretKey.toString('hex')).toBe('ab'.repeat(32))
+    expect(c.firingBatch).toBeUndefined()
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_FIRING_BATCH: '50' }).firingBatch).toBe(50)
   })
 
   it.each([
@@ -38,6 +40,8 @@ describe('loadConfig', () => {
     ['SWITCHBOARD_SECRET_KEY', { SWITCHBOARD_SECRET_KEY: 'short' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['SWITCHBOARD_SANDBOX', { SWITCHBOARD_SANDBOX: 'maybe' }],
+    ['SWITCHBOARD_FIRING_BATCH', { SWITCHBOARD_FIRING_BATCH: '0' }],
+    ['SWITCHBOARD_FIRING_BATCH', { SWITCHBOARD_FIRING_BATCH: '20000' }],
   ])('names %s when it is invalid', (variable, env) => {
     let error: unknown
     try {

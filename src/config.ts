@@ -23,6 +23,8 @@ export interface Config {
   readonly jobSuperviseSeconds: number
   /** Seconds before the first retry of a failed delivery (then doubling with jitter). */
   readonly deliveryRetrySeconds: number
+  /** SWITCHBOARD_FIRING_BATCH: due check-ins one firing transaction takes (undefined: 200 on PostgreSQL, 20 embedded). */
+  readonly firingBatch: number | undefined
   /** Which tenant-supplied URLs (callbacks, webhooks, provider endpoints) may point at private addresses. */
   readonly urlPolicy: UrlPolicy
   /** Serve `/sandbox` (the outbox page and "answer as the person"). Default on. */
@@ -117,5 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicUrl = env.SWITCHBOARD_PUBLIC_URL && env.SWITCHBOARD_PUBLIC_URL !== '' ? env.SWITCHBOARD_PUBLIC_URL.replace(/\/$/, '') : `http://${shownHost}:${port}`
   const jobSuperviseSeconds = parseSeconds(env, 'SWITCHBOARD_JOB_SUPERVISE_SECONDS', 60, 3600)
   const deliveryRetrySeconds = parseSeconds(env, 'SWITCHBOARD_DELIVERY_RETRY_SECONDS', 10, 3600)
-  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, sandboxPage })
+  const firingBatch = env.SWITCHBOARD_FIRING_BATCH === undefined || env.SWITCHBOARD_FIRING_BATCH === '' ? undefined : parseSeconds(env, 'SWITCHBOARD_FIRING_BATCH', 200, 10_000)
+  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage })
 }

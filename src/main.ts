@@ -136,7 +136,7 @@ async function runServer(config: Config, roles: { api: boolean; worker: boolean 
   const scheduler = roles.worker
     ? new NotificationScheduler({
       fire: (o) => services.firing.fireDue(o), logger: log.child({ component: 'scheduler' }),
-      batchSize: embedded ? 20 : 200, concurrency: embedded ? 1 : 4,
+      batchSize: config.firingBatch ?? (embedded ? 20 : 200), concurrency: embedded ? 1 : 4,
     })
     : undefined
   scheduler?.start()

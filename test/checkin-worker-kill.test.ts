@@ -36,6 +36,8 @@ function startWorker(): { child: ChildProcess; output: () => string; exited: Pro
       ...process.env, DATABASE_URL: t.store.url, SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_SECRET_KEY: '0'.repeat(64), LOG_LEVEL: 'warn',
       // Send attempts the killed worker had in flight are retried within seconds.
       SWITCHBOARD_JOB_SUPERVISE_SECONDS: '1', SWITCHBOARD_DELIVERY_RETRY_SECONDS: '1',
+      // Small firing batches, so that the kill lands while most of the burst is still to fire.
+      SWITCHBOARD_FIRING_BATCH: '10',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -107,6 +107,11 @@ interface WaitingPing {
   reject(err: unknown): void
 }
 
+/** Postgres: a unique index refused the row (here: a second active conversation of a person). */
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '23505'
+}
+
 /** Transactions of waiting pings in flight at once. */
 const MAX_PING_WRITES = 4
 /** Pings one such transaction carries at most. */
@@ -139,6 +144,8 @@ export class BotService {
   /** Pings waiting to be written, and the writes in flight (see `ping`). */
   #pings: WaitingPing[] = []
   #pingWrites = 0
+  /** People whose ping is being written now. */
+  readonly #pingPeople = new Set<string>()
 
   constructor(deps: BotServiceDeps) {
     this.#deps = deps
@@ -184,22 +191,27 @@ export class BotService {
 
   /** Start writing waiting pings while fewer than MAX_PING_WRITES transactions are in flight. */
   #pumpPings(): void {
-    while (this.#pingWrites < MAX_PING_WRITES && this.#pings.length > 0) {
-      // The first waiting ping's tenant, content version and hold, and every later such ping of
-      // another person (a person's second ping waits for the next group: it replaces the first).
-      const head = this.#pings[0]!
+    while (this.#pingWrites < MAX_PING_WRITES) {
+      // The first waiting ping whose person is not being written now, and every later ping of the
+      // same tenant, content version and hold, one per person. A person's next ping waits until the
+      // write of their previous one is over: it replaces that conversation, so it must see it.
+      const ready = this.#pings.find((w) => !this.#pingPeople.has(w.start.personId))
+      if (!ready) return
       const people = new Set<string>()
       const group: WaitingPing[] = []
       const rest: WaitingPing[] = []
       for (const w of this.#pings) {
-        if (group.length < MAX_PING_GROUP && w.tenant.id === head.tenant.id && w.set.version === head.set.version && w.holdJobMs === head.holdJobMs && !people.has(w.start.personId)) {
+        const fits = group.length < MAX_PING_GROUP && w.tenant.id === ready.tenant.id && w.set.version === ready.set.version && w.holdJobMs === ready.holdJobMs
+        if (fits && !people.has(w.start.personId) && !this.#pingPeople.has(w.start.personId)) {
           people.add(w.start.personId)
           group.push(w)
         } else rest.push(w)
       }
       this.#pings = rest
+      for (const id of people) this.#pingPeople.add(id)
       this.#pingWrites++
       void this.#writePings(group).finally(() => {
+        for (const id of people) this.#pingPeople.delete(id)
         this.#pingWrites--
         this.#pumpPings()
       })
@@ -208,16 +220,18 @@ export class BotService {
 
   async #writePings(group: readonly WaitingPing[]): Promise<void> {
     const head = group[0]!
+    const write = (pings: readonly WaitingPing[]) =>
+      this.#db.transaction().execute((trx) => this.startThreads(trx, head.tenant, pings.map((w) => w.start), { threads: head.set, holdJobMs: head.holdJobMs }))
     try {
-      const started = await this.#db.transaction().execute((trx) => this.startThreads(trx, head.tenant, group.map((w) => w.start), { threads: head.set, holdJobMs: head.holdJobMs }))
+      const started = await write(group)
       group.forEach((w, i) => w.resolve(started[i]!))
     } catch (err) {
-      if (group.length === 1) return head.reject(err)
-      // One ping's failure must not become the others': each on its own.
+      if (group.length === 1 && !isUniqueViolation(err)) return head.reject(err)
+      // One ping's failure must not become the others': each on its own. A unique violation is a
+      // conversation another process started for the same person meanwhile: the retry replaces it.
       for (const w of group) {
         try {
-          const started = await this.#db.transaction().execute((trx) => this.startThreads(trx, w.tenant, [w.start], { threads: w.set, holdJobMs: w.holdJobMs }))
-          w.resolve(started[0]!)
+          w.resolve((await write([w]).catch((e: unknown) => (isUniqueViolation(e) ? write([w]) : Promise.reject(e))))[0]!)
         } catch (own) {
           w.reject(own)
         }

@@ -62,26 +62,12 @@ export class JobKeysRepository {
   }
 
   /**
-   * Mark an attempt as started, unless the key is finished or belongs to another job: the check a
-   * worker makes before acting. Returns the attempt number, or undefined to skip the job.
+   * Mark attempts as started, unless a key is finished or belongs to another job: the check a worker
+   * makes before acting, for a batch of one queue in one statement. Answers the attempt number by
+   * job id for the jobs that may run; a job absent from the answer must be skipped.
    */
-  async claim(queue: string, key: string, jobId: string): Promise<number | undefined> {
-    const row = await this.#db.updateTable('job_keys')
-      .set({ state: 'running', attempts: sql`attempts + 1`, updated_at: sql`now()` })
-      .where('queue', '=', queue).where('key', '=', key).where('job_id', '=', jobId)
-      .where('state', 'not in', ['completed', 'dead'])
-      .returning('attempts')
-      .executeTakeFirst()
-    return row?.attempts
-  }
-
-  /** `claim` for many jobs of one queue in one statement: the attempt number by job id, for the jobs that may run. */
   async claimMany(queue: string, jobs: ReadonlyArray<{ key: string; jobId: string }>): Promise<Map<string, number>> {
     if (jobs.length === 0) return new Map()
-    if (jobs.length === 1) {
-      const attempts = await this.claim(queue, jobs[0]!.key, jobs[0]!.jobId)
-      return new Map(attempts === undefined ? [] : [[jobs[0]!.jobId, attempts]])
-    }
     const result = await sql<{ job_id: string; attempts: number }>`
       UPDATE job_keys k SET state = 'running', attempts = k.attempts + 1, updated_at = now()
       FROM unnest(${jobs.map((j) => j.key)}::text[], ${jobs.map((j) => j.jobId)}::uuid[]) AS v(key, job_id)
@@ -90,21 +76,13 @@ export class JobKeysRepository {
     return new Map(result.rows.map((r) => [r.job_id, r.attempts]))
   }
 
-  /** `complete` for many jobs of one queue in one statement. */
+  /** Mark jobs of one queue completed, in one statement. */
   async completeMany(queue: string, jobs: ReadonlyArray<{ key: string; jobId: string }>): Promise<void> {
     if (jobs.length === 0) return
-    if (jobs.length === 1) return this.complete(queue, jobs[0]!.key, jobs[0]!.jobId)
     await sql`
       UPDATE job_keys k SET state = 'completed', last_error = NULL, updated_at = now(), finished_at = now()
       FROM unnest(${jobs.map((j) => j.key)}::text[], ${jobs.map((j) => j.jobId)}::uuid[]) AS v(key, job_id)
       WHERE k.queue = ${queue} AND k.key = v.key AND k.job_id = v.job_id`.execute(this.#db)
-  }
-
-  async complete(queue: string, key: string, jobId: string): Promise<void> {
-    await this.#db.updateTable('job_keys')
-      .set({ state: 'completed', last_error: null, updated_at: sql`now()`, finished_at: sql`now()` })
-      .where('queue', '=', queue).where('key', '=', key).where('job_id', '=', jobId)
-      .execute()
   }
 
   async recordFailure(queue: string, key: string, jobId: string, error: string): Promise<void> {

@@ -16,3 +16,16 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }
+
+/**
+ * Read until `ok` holds or `timeoutMs` passes, and answer the last read either way (the caller's
+ * assertion then says what was wrong): for state another process or connection changes.
+ */
+export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await read()
+    if (ok(v) || Date.now() > deadline) return v
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}

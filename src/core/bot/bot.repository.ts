@@ -146,22 +146,6 @@ export class BotRepository {
       .orderBy('created_at', 'desc').orderBy('id').limit(1).executeTakeFirst()
   }
 
-  async markReplaced(trx: Transaction<DB>, tenantId: string, id: string): Promise<void> {
-    await trx.updateTable('conversations').set({ status: 'replaced', awaiting: 'none', ended_at: sql`now()`, updated_at: sql`now()` })
-      .where('tenant_id', '=', tenantId).where('id', '=', id).execute()
-  }
-
-  /** A new active conversation; undefined when `startKey` was used before. */
-  async insert(trx: Transaction<DB>, tenantId: string, c: NewConversation): Promise<ConversationRow | undefined> {
-    return trx.insertInto('conversations')
-      .values({
-        tenant_id: tenantId, person_id: c.personId, thread_name: c.threadName, thread_version: c.threadVersion, started_by: c.startedBy, start_key: c.startKey,
-        ...(c.state ? stateColumns(c.state) : {}),
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'start_key']).where('start_key', 'is not', null).doNothing())
-      .returningAll().executeTakeFirst()
-  }
-
   async save(trx: Transaction<DB>, tenantId: string, id: string, s: SavedState): Promise<void> {
     await trx.updateTable('conversations').set(stateColumns(s)).where('tenant_id', '=', tenantId).where('id', '=', id).execute()
   }

@@ -278,11 +278,10 @@ export class BotService {
     threads?: ThreadSet
   }): Promise<{ conversationId: string; messages: OutboxMessage[] } | undefined> {
     const set = opts.threads ?? await this.#deps.threads.current(tenant, trx)
-    if (!set.thread(threadName)) throw new ValidationError('thread_not_found', `no thread ${threadName}`, { threadName })
-    return this.#start(trx, tenant, personId, set, threadName, {
-      startedBy: opts.startedBy, startKey: opts.startKey ?? null,
-      options: { placeholders: opts.placeholders ?? {} },
-    })
+    const [started] = await this.startThreads(trx, tenant, [{
+      personId, threadName, startedBy: opts.startedBy, startKey: opts.startKey ?? null, options: { placeholders: opts.placeholders ?? {} },
+    }], { threads: set })
+    return started
   }
 
   /**
@@ -377,7 +376,7 @@ export class BotService {
       if (!active || active.awaiting === 'none') {
         const fallback = current.document.default_thread
         if (!fallback || !current.thread(fallback)) return []
-        const started = await this.#start(trx, tenant, person.id, current, fallback, { startedBy: 'inbound', startKey: `inbound:${message.id}`, options: {} })
+        const [started] = await this.startThreads(trx, tenant, [{ personId: person.id, threadName: fallback, startedBy: 'inbound', startKey: `inbound:${message.id}` }], { threads: current })
         return started?.messages ?? []
       }
       const set = active.thread_version === current.version ? current : await this.#deps.threads.version(tenant, active.thread_version, trx)
@@ -414,49 +413,11 @@ export class BotService {
     }
   }
 
-  async #start(trx: Transaction<DB>, tenant: TenantRef, personId: string, set: ThreadSet, threadName: string, o: {
-    startedBy: string; startKey: string | null; options: StartOptions
-    /** The caller attempts the messages itself after commit (see DeliveryService.sendNow). */
-    holdJobMs?: number
-    /** The person as the caller just read them; else read here. */
-    person?: BotPerson
-  }): Promise<{ conversationId: string; messages: OutboxMessage[] } | undefined> {
-    const person = o.person ?? await this.#repo.findPerson(trx, tenant.id, personId)
-    if (!person) throw new NotFoundError('person_not_found', `unknown person ${personId}`, { personId })
-    if (!addressFor(person)) throw new ValidationError('person_unreachable', `person has no address for protocol ${person.protocol}`, { protocol: person.protocol })
-    const previous = await this.#repo.lockActive(trx, tenant.id, personId)
-    if (o.startKey !== null) {
-      // A repeated start key (a check-in fired twice) starts nothing: checked before replacing.
-      const taken = await trx.selectFrom('conversations').select('id').where('tenant_id', '=', tenant.id).where('start_key', '=', o.startKey).executeTakeFirst()
-      if (taken) return undefined
-    }
-    if (previous) {
-      await this.#repo.markReplaced(trx, tenant.id, previous.id)
-      await this.#deps.scheduling.replaceAutoping(trx, tenant.id, previous.id)
-    }
-    // The first run is pure, so the row is written with the state it ends in: no save after.
-    const run = startConversation(threadName, { thread: set.thread, person }, o.options)
-    const sent = addressFor(person) ? run.effects.filter((e) => e.type === 'send').length : 0
-    const row = await this.#repo.insert(trx, tenant.id, {
-      personId, threadName, threadVersion: set.version, startedBy: o.startedBy, startKey: o.startKey, state: stateAfter(run, sent),
-    })
-    if (!row) return undefined
-    // Its effects count their messages from the start (the row already holds the final count).
-    const messages = await this.#apply(trx, tenant, person, { ...row, seq: 0 }, run, { holdJobMs: o.holdJobMs ?? 0, fresh: true })
-    return { conversationId: row.id, messages }
-  }
-
   /** Carry out a run's effects and save its state, in `trx`. Returns the queued messages. */
-  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult, opts: {
-    /** See DeliveryService.sendNow. */
-    holdJobMs?: number
-    /** The conversation was created in this transaction, with its state: no autoping to cancel, no save. */
-    fresh?: boolean
-  } = {}): Promise<OutboxMessage[]> {
-    const { sends, seq } = await this.#effects(trx, tenant, person, row, run, opts.fresh === true)
-    const [queued] = await this.#queue(trx, tenant, [{ person, conversationId: row.id, sends }], opts.holdJobMs ?? 0)
-    // A conversation created in this transaction was written with this state already.
-    if (!opts.fresh) await this.#repo.save(trx, tenant.id, row.id, stateAfter(run, seq))
+  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult): Promise<OutboxMessage[]> {
+    const { sends, seq } = await this.#effects(trx, tenant, person, row, run, false)
+    const [queued] = await this.#queue(trx, tenant, [{ person, conversationId: row.id, sends }], 0)
+    await this.#repo.save(trx, tenant.id, row.id, stateAfter(run, seq))
     return queued!
   }
 

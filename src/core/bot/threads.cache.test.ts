@@ -2,6 +2,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
+import { eventually } from '../../../test/helpers/wait.ts'
 
 let t: TestApp
 let acme: TestTenant
@@ -16,15 +17,6 @@ afterAll(async () => {
   await other?.end()
   await t?.close()
 })
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 5_000
-  for (;;) {
-    const v = await read()
-    if (ok(v) || Date.now() > deadline) return v
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 describe('the current thread version stays exact while it is kept in the process', () => {
   it('sees its own loads at once, and a version another process (or SQL) adds on its announcement', async () => {

@@ -110,47 +110,14 @@ export class DeliveryRepository {
   }
 
   /**
-   * Take a message for an attempt: `queued` or `sending` (a crashed attempt) becomes `sending` —
-   * or `suppressed`, with the reason, when its recipient is on the tenant's suppression list (for
-   * its channel or all channels) and it is not a compliance reply. One statement, so a STOP that
-   * committed before the attempt always wins. Undefined when it is already finished.
-   */
-  async startAttempt(tenantId: string, id: string): Promise<OutboxMessage | undefined> {
-    const result = await sql<Selectable<OutboxMessagesTable>>`
-      WITH target AS (
-        SELECT o.id, CASE WHEN o.compliance_reply THEN NULL ELSE (
-          SELECT s.reason FROM suppressions s
-          WHERE s.tenant_id = o.tenant_id
-            AND s.address = CASE WHEN o.channel = 'email' THEN lower(o.recipient) ELSE o.recipient END
-            AND s.scope IN (o.channel, 'all')
-          ORDER BY s.created_at LIMIT 1) END AS reason
-        FROM outbox_messages o
-        WHERE o.tenant_id = ${tenantId} AND o.id = ${id} AND o.status IN ('queued', 'sending')
-        FOR UPDATE OF o
-      )
-      UPDATE outbox_messages o SET
-        status = CASE WHEN t.reason IS NULL THEN 'sending' ELSE 'suppressed' END,
-        attempts = CASE WHEN t.reason IS NULL THEN o.attempts + 1 ELSE o.attempts END,
-        suppressed_reason = t.reason,
-        updated_at = now()
-      FROM target t
-      WHERE o.tenant_id = ${tenantId} AND o.id = t.id
-      RETURNING o.*`.execute(this.#db)
-    const row = result.rows[0]
-    return row ? toOutbox(row) : undefined
-  }
-
-  /**
-   * `startAttempt` for many messages in one statement (each `{tenantId, id}`): the messages taken,
-   * `sending` or `suppressed`, by id. Rows are locked in id order, so concurrent batches cannot
-   * deadlock.
+   * Take messages (each `{tenantId, id}`) for an attempt, in one statement: `queued` or `sending` (a
+   * crashed attempt) becomes `sending` — or `suppressed`, with the reason, when its recipient is on
+   * the tenant's suppression list (for its channel or all channels) and it is not a compliance
+   * reply, so a STOP that committed before the attempt always wins. Answers the messages taken, by
+   * id; a finished one is absent. Rows are locked in id order, so concurrent batches cannot deadlock.
    */
   async startAttempts(messages: ReadonlyArray<{ tenantId: string; id: string }>): Promise<Map<string, OutboxMessage>> {
     if (messages.length === 0) return new Map()
-    if (messages.length === 1) {
-      const one = await this.startAttempt(messages[0]!.tenantId, messages[0]!.id)
-      return new Map(one ? [[one.id, one]] : [])
-    }
     const result = await sql<Selectable<OutboxMessagesTable>>`
       WITH target AS (
         SELECT o.id, o.tenant_id, CASE WHEN o.compliance_reply THEN NULL ELSE (

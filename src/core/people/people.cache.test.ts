@@ -2,6 +2,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
+import { eventually } from '../../../test/helpers/wait.ts'
 import { PersonCache } from './people.cache.ts'
 import type { Person } from './people.types.ts'
 
@@ -18,15 +19,6 @@ afterAll(async () => {
   await other?.end()
   await t?.close()
 })
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 5_000
-  for (;;) {
-    const v = await read()
-    if (ok(v) || Date.now() > deadline) return v
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 describe('reads by id stay fresh when the person changes elsewhere', () => {
   it('a change made by another connection (another process, raw SQL) is seen by the next reads', async () => {

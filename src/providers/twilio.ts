@@ -18,7 +18,8 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { badSettings, optionalInteger, optionalString, requiredString, retryAfterMs, baseUrl as readBaseUrl } from './support.ts'
 import {
-  ProviderError, type Channel, type ChannelProvider, type OutboundMessage, type RawWebhook, type SendResult, type WebhookEvent,
+  ProviderError, type Channel, type ChannelProvider, type InboundMedia, type OutboundMessage, type RawWebhook, type SendResult, type WebhookEvent,
+  type WebhookStatus,
 } from './types.ts'
 import type { ChannelSettings } from './registry.ts'
 
@@ -46,7 +47,7 @@ const PERMANENT_CODES: Readonly<Record<number, string>> = {
 }
 
 /** Twilio's status words, mapped onto the outbox's. `read` (WhatsApp) is still `delivered`. */
-const STATUS_MAP: Readonly<Record<string, 'sent' | 'delivered' | 'undelivered' | 'failed'>> = {
+const STATUS_MAP: Readonly<Record<string, WebhookStatus>> = {
   accepted: 'sent', scheduled: 'sent', queued: 'sent', sending: 'sent', sent: 'sent',
   delivered: 'delivered', read: 'delivered', undelivered: 'undelivered', failed: 'failed',
 }
@@ -228,7 +229,7 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
       return verifyTwilioSignature(authToken, req.url, formParams(req.body), Array.isArray(header) ? header[0] : header)
     },
     parseWebhook(req: RawWebhook): WebhookEvent[] {
-      return parseTwilioWebhook(req.body)
+      return parseTwilioWebhook(req.body, req.url)
     },
     async close() {
       agent.destroy()
@@ -258,40 +259,68 @@ function parseSenderRates(raw: unknown): Map<string, number> {
 }
 
 /** A Twilio status word as an outbox status; undefined for words we do not know. */
-export function twilioStatus(word: string): 'sent' | 'delivered' | 'undelivered' | 'failed' | undefined {
-  return STATUS_MAP[word.toLowerCase()]
+export function twilioStatus(word: string): WebhookStatus | undefined {
+  const key = word.toLowerCase()
+  return Object.hasOwn(STATUS_MAP, key) ? STATUS_MAP[key] : undefined
+}
+
+function invalidWebhook(message: string): ProviderError {
+  return new ProviderError('invalid_webhook', `twilio webhook: ${message}`, { retryable: false })
 }
 
 /**
- * The events of a Twilio messaging webhook: an inbound message (`Body`, `From`, `MessageSid`, with
- * `NumMedia` media), or a status callback (`MessageStatus`). Throws ProviderError `invalid_webhook`.
+ * The events of a Twilio messaging webhook. An inbound message (it has `Body` or `NumMedia`):
+ * `From` (`whatsapp:` for WhatsApp), `To`, `Body` (`[media]` for a picture without a caption), up
+ * to 10 `MediaUrl{i}`/`MediaContentType{i}`, `ProfileName` (kept as `data.profile_name`); its
+ * sender is a phone to admit under the tenant's unknown-sender policy. A status callback
+ * (`MessageStatus`): the status with Twilio's word and `ErrorCode`, and our message id from the
+ * callback URL's `?message=` (`url`: the URL Twilio called, which its signature covers); a status
+ * word we do not know gives no event, so the callback is acknowledged and ignored. Throws
+ * ProviderError `invalid_webhook`.
  */
-export function parseTwilioWebhook(body: unknown): WebhookEvent[] {
+export function parseTwilioWebhook(body: unknown, url?: string): WebhookEvent[] {
   const params = formParams(body)
   const sid = first(params, 'MessageSid') ?? first(params, 'SmsSid')
-  const status = first(params, 'MessageStatus') ?? first(params, 'SmsStatus')
-  const from = first(params, 'From')
-  if (!sid) throw new ProviderError('invalid_webhook', 'twilio webhook without MessageSid', { retryable: false })
-  if (first(params, 'Body') === undefined && first(params, 'NumMedia') === undefined && status) {
-    const mapped = twilioStatus(status)
-    if (mapped === 'delivered') return [{ kind: 'status', status: 'delivered', providerMessageIds: [sid] }]
-    return []
+  if (!sid) throw invalidWebhook('MessageSid is required')
+  const isMessage = first(params, 'Body') !== undefined || first(params, 'NumMedia') !== undefined
+  if (!isMessage) {
+    const word = first(params, 'MessageStatus') ?? first(params, 'SmsStatus')
+    if (!word) throw invalidWebhook('Body (a message) or MessageStatus (a status callback) is required')
+    const status = twilioStatus(word)
+    if (!status) return []
+    let messageId: string | undefined
+    try {
+      messageId = url ? new URL(url).searchParams.get('message') ?? undefined : undefined
+    } catch {
+      messageId = undefined
+    }
+    return [{
+      kind: 'status', status, providerMessageIds: [sid], providerStatus: word.toLowerCase(),
+      errorCode: first(params, 'ErrorCode') || undefined, messageId,
+    }]
   }
-  if (!from) throw new ProviderError('invalid_webhook', 'twilio inbound message without From', { retryable: false })
+  const from = first(params, 'From')
+  if (!from) throw invalidWebhook('From is required')
   const channel: Channel = from.startsWith('whatsapp:') ? 'whatsapp' : 'sms'
-  const media: Array<{ url: string; contentType: string | undefined }> = []
+  const media: InboundMedia[] = []
   const numMedia = Math.min(Number(first(params, 'NumMedia') ?? '0') || 0, 10)
   for (let i = 0; i < numMedia; i++) {
     const mediaUrl = first(params, `MediaUrl${i}`)
     if (mediaUrl) media.push({ url: mediaUrl, contentType: first(params, `MediaContentType${i}`) })
   }
+  const text = first(params, 'Body') ?? ''
   const to = first(params, 'To')
+  const profileName = first(params, 'ProfileName')
   return [{
     kind: 'message',
     message: {
       channel, from: stripTwilioAddress(from), to: to === undefined ? undefined : stripTwilioAddress(to),
-      body: first(params, 'Body') ?? '', providerMessageId: sid,
-      data: media.length > 0 ? { media } : {},
+      // A picture with no caption is still a message.
+      body: text.trim() === '' && media.length > 0 ? '[media]' : text,
+      providerMessageId: sid,
+      data: profileName ? { profile_name: profileName } : {},
+      ...(media.length > 0 ? { media } : {}),
+      admitSender: true,
     },
   }]
 }

@@ -12,8 +12,6 @@
  *   (default 10000), `ratePerSecond` (sends per second per sender, default 1; read by the job).
  */
 import { verifyTwilioSignature } from '../lib/twilio-signature.ts'
-import { Agent } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { badSettings, optionalInteger, optionalString, requiredString, retryAfterMs, baseUrl as readBaseUrl } from './support.ts'
@@ -22,6 +20,7 @@ import {
   type WebhookStatus,
 } from './types.ts'
 import type { ChannelSettings } from './registry.ts'
+import { vendorHttp, type ProviderOptions } from './http.ts'
 
 const VENDOR = 'twilio'
 const DEFAULT_BASE_URL = 'https://api.twilio.com'
@@ -113,7 +112,7 @@ interface TwilioError {
  * agent owned by the provider (the registry keeps one provider per tenant settings, so a tenant's
  * messages reuse its connections); `close()` releases them.
  */
-export function createTwilioProvider<C extends Channel>(channel: C, settings: ChannelSettings): ChannelProvider<C> {
+export function createTwilioProvider<C extends Channel>(channel: C, settings: ChannelSettings, options: ProviderOptions = {}): ChannelProvider<C> {
   if (channel !== 'sms' && channel !== 'whatsapp') {
     throw new ProviderError('unsupported_channel', `twilio does not send ${channel} here (sms and whatsapp only)`, { retryable: false })
   }
@@ -133,7 +132,10 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
 
   const url = new URL(`${base}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`)
   const secure = url.protocol === 'https:'
-  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new Agent({ keepAlive: true, maxSockets: 64 })
+  // The base URL is the tenant's to set: the guarded client's agent checks every connection as it
+  // is made (a refused address is ProviderError `unsafe_endpoint`, permanent).
+  const http = vendorHttp(VENDOR, { ...options, keepAlive: true, maxSockets: 64 })
+  const agent = http.agent(url.protocol)
   const authorization = 'Basic ' + Buffer.from(apiKeySid && apiKeySecret ? `${apiKeySid}:${apiKeySecret}` : `${accountSid}:${authToken}`).toString('base64')
 
   function call(body: string, idempotencyToken: string): Promise<Answer> {

@@ -21,7 +21,8 @@ beforeAll(async () => {
   const port = await freePort()
   t = await startTestApp({
     listen: true, port, isolated: true,
-    config: { SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}` },
+    // The peer is on loopback: allowed by the operator's list, as a closed network would.
+    config: { SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`, SWITCHBOARD_ALLOWED_URL_HOSTS: '127.0.0.1' },
     services: {
       sendRetry: { retryDelaySeconds: 1, retryLimit: 4 },
       channelSettings: async (tenantId, channel) => (channel === 'sms' || channel === 'whatsapp' ? settingsByTenant.get(tenantId) : undefined),

@@ -214,27 +214,51 @@ describe('inbound messages', () => {
 describe('per-sender rate limits', () => {
   it('space one sender’s messages at its rate, across the shared slot table', async () => {
     const tt = await twilioTenant({ ratePerSecond: 4 })
-    const recipients = Array.from({ length: 4 }, () => uniquePhone())
-    const ids: string[] = []
-    for (const to of recipients) ids.push(await send(tt, { channel: 'sms', to, body: 'rate limited' }))
-    await waitFor('all four', async () => {
-      for (const id of ids) if ((await outbox(tt, id)).status !== 'sent') return false
-      return true
-    }, 30_000)
-    const times = recipients.map((to) => peer.sentTo(to)[0]!.at).sort((a, b) => a - b)
-    // A lower bound only (a slow machine spaces them more): 4 per second is 250 ms apart.
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(200)
+    // The slots the limiter hands out for this tenant, on the database's clock. Their spacing is
+    // the limiter's arithmetic, so it holds however loaded the machine is (arrival times at the
+    // peer were not: a slow worker sends late, and two late ones arrive closer together).
+    const tracking = t.services.tracking
+    const reserve = tracking.reserveSlot.bind(tracking)
+    const slots: number[] = []
+    tracking.reserveSlot = async (...args: Parameters<typeof reserve>) => {
+      const slot = await reserve(...args)
+      if (args[0] === tt.tenant.id && 'slotAt' in slot) slots.push(slot.slotAt.getTime())
+      return slot
+    }
+    try {
+      const recipients = Array.from({ length: 4 }, () => uniquePhone())
+      const ids: string[] = []
+      for (const to of recipients) ids.push(await send(tt, { channel: 'sms', to, body: 'rate limited' }))
+      await waitFor('all four', async () => {
+        for (const id of ids) if ((await outbox(tt, id)).status !== 'sent') return false
+        return true
+      }, 30_000)
+      for (const to of recipients) expect(peer.sentTo(to)).toHaveLength(1)
+      // One slot per message, 4 per second: each at least 250 ms after the one before.
+      slots.sort((a, b) => a - b)
+      expect(slots).toHaveLength(4)
+      for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!).toBeGreaterThanOrEqual(250)
+      // And each message left only once its slot had come: the k-th send reached Twilio no earlier
+      // than the k-th slot (load only makes sends later; a few ms for timer rounding).
+      const arrivals = recipients.map((to) => peer.sentTo(to)[0]!.at).sort((a, b) => a - b)
+      for (let i = 0; i < arrivals.length; i++) expect(arrivals[i]!).toBeGreaterThanOrEqual(slots[i]! - 5)
+    } finally {
+      delete (tracking as { reserveSlot?: unknown }).reserveSlot
+    }
   })
 
   it('reserves slots atomically and, past the longest wait, tells the caller to put the job off', async () => {
     const tt = await createTenant(t.services)
     const slots = await Promise.all(Array.from({ length: 5 }, () => t.services.tracking.reserveSlot(tt.tenant.id, 'sms', SENDER, 1, 2_000)))
-    const waits = slots.filter((s): s is { waitMs: number } => 'waitMs' in s).map((s) => s.waitMs).sort((a, b) => a - b)
+    const waits = slots.filter((s) => 'waitMs' in s).map((s) => s.waitMs).sort((a, b) => a - b)
     const deferred = slots.filter((s): s is { deferMs: number } => 'deferMs' in s)
     expect(waits).toHaveLength(3)
     expect(deferred).toHaveLength(2)
     expect(waits[0]).toBeLessThan(200)
-    expect(waits[2]! - waits[0]!).toBeGreaterThanOrEqual(1_900)
+    // The three slots are the limiter's arithmetic on the database's clock: a second apart.
+    const at = slots.filter((s) => 'slotAt' in s).map((s) => s.slotAt.getTime()).sort((a, b) => a - b)
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(1_000)
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(1_000)
     for (const d of deferred) expect(d.deferMs).toBeGreaterThan(2_000)
   })
 })

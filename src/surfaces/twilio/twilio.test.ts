@@ -15,6 +15,8 @@ let t: TestApp
 let peer: TwilioPeer
 const SENDER = '+15005550006'
 const settingsByTenant = new Map<string, ChannelProviderSettings>()
+/** Tenants whose Twilio account is configured for WhatsApp only (SMS stays on the sandbox). */
+const whatsappOnly = new Set<string>()
 
 beforeAll(async () => {
   peer = await new TwilioPeer({ numbers: [SENDER], optedOut: ['+14155550199'] }).start()
@@ -25,7 +27,7 @@ beforeAll(async () => {
     config: { SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`, SWITCHBOARD_ALLOWED_URL_HOSTS: '127.0.0.1' },
     services: {
       sendRetry: { retryDelaySeconds: 1, retryLimit: 4 },
-      channelSettings: async (tenantId, channel) => (channel === 'sms' || channel === 'whatsapp' ? settingsByTenant.get(tenantId) : undefined),
+      channelSettings: async (tenantId, channel) => (channel === 'whatsapp' || (channel === 'sms' && !whatsappOnly.has(tenantId)) ? settingsByTenant.get(tenantId) : undefined),
     },
   })
   await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
@@ -208,6 +210,42 @@ describe('inbound messages', () => {
     expect(message).toMatchObject({ body: 'who is this?', personId: null })
     const people = await t.store.db.selectFrom('people').select('id').where('tenant_id', '=', tt.tenant.id).execute()
     expect(people).toHaveLength(0)
+  })
+})
+
+describe('one webhook pipeline', () => {
+  it('records a failure with Twilio’s error code in the history, through the provider’s parser and core', async () => {
+    const tt = await twilioTenant()
+    const id = await send(tt, { channel: 'sms', to: uniquePhone(), body: 'will fail' })
+    await waitFor('sent', statusIs(tt, id, 'sent'))
+    const sid = peer.messages.find((m) => m.idempotencyToken === id)!.sid
+    expect(await peer.postStatus(sid, 'failed', { ErrorCode: '30007' })).toBe(200)
+    expect(await outbox(tt, id)).toMatchObject({ status: 'failed', last_error: 'twilio reported failed (error 30007)' })
+    const history = await t.services.tracking.history(tt.tenant, id)
+    expect(history.at(-1)).toMatchObject({ status: 'failed', providerStatus: 'failed', errorCode: '30007', applied: true })
+    // A status word Twilio may add later is acknowledged and changes nothing.
+    expect(await peer.postStatus(sid, 'constructor')).toBe(200)
+    expect(await t.services.tracking.history(tt.tenant, id)).toHaveLength(history.length)
+  })
+
+  it('verifies with the account’s token when Twilio is configured for WhatsApp only, for SMS callbacks too', async () => {
+    const tt = await twilioTenant()
+    whatsappOnly.add(tt.tenant.id)
+    const url = `${t.url}/webhooks/twilio/${tt.tenant.id}/sms`
+    const from = uniquePhone()
+    expect((await peer.postWebhook(url, { MessageSid: 'SM' + randomUUID().replace(/-/g, ''), From: from, To: SENDER, Body: 'by SMS' })).status).toBe(200)
+    expect(await t.services.delivery.listInbound(tt.tenant, { channel: 'sms' })).toMatchObject([{ from, body: 'by SMS', provider: 'twilio' }])
+    expect((await peer.postWebhook(url, { MessageSid: 'SM' + randomUUID().replace(/-/g, ''), From: from, Body: 'forged' }, { signature: 'nope' })).status).toBe(403)
+  })
+
+  it('answers 400 to a signed body it cannot read, and stores nothing', async () => {
+    const tt = await twilioTenant()
+    const url = `${t.url}/webhooks/twilio/${tt.tenant.id}/status`
+    const bodies: Array<Record<string, string>> = [{ MessageSid: 'SM' + '2'.repeat(32) }, { MessageStatus: 'delivered' }, { MessageSid: 'SM' + '3'.repeat(32), Body: 'no sender' }]
+    for (const params of bodies) {
+      expect((await peer.postWebhook(url, params)).status, JSON.stringify(params)).toBe(400)
+    }
+    expect(await t.services.delivery.listInbound(tt.tenant)).toHaveLength(0)
   })
 })
 

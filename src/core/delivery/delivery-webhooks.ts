@@ -3,7 +3,7 @@ import type { DB } from '../../db/schema.ts'
 import { toE164 } from '../../lib/phone.ts'
 import { AuthError, NotFoundError, ValidationError } from '../errors.ts'
 import type { Tenant } from '../tenants/index.ts'
-import type { DeliveryTracking } from './delivery-tracking.ts'
+import type { DeliveryTracking, ReportedStatus } from './delivery-tracking.ts'
 import type { DeliveryService, TenantRef } from './delivery.service.ts'
 import type { Channel, ChannelProviderSettings } from './delivery.types.ts'
 
@@ -18,9 +18,6 @@ export interface WebhookRequest {
   /** The body's exact bytes, for signatures over the raw body. */
   readonly rawBody?: Buffer | undefined
 }
-
-/** A status a vendor reports on one of our messages (the providers' `WebhookStatus`). */
-export type WebhookStatusInput = 'sent' | 'delivered' | 'undelivered' | 'failed'
 
 /** One event a provider read from a webhook (the providers' `WebhookEvent`, seen from core). */
 export type WebhookEventInput =
@@ -41,7 +38,7 @@ export type WebhookEventInput =
   }
   | {
     readonly kind: 'status'
-    readonly status: WebhookStatusInput
+    readonly status: ReportedStatus
     readonly providerMessageIds?: readonly string[] | undefined
     readonly recipient?: string | undefined
     readonly before?: Date | undefined

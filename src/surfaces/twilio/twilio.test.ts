@@ -83,6 +83,16 @@ describe('sending through Twilio', () => {
     expect(await t.services.tracking.segments(tt.tenant, r.message.id)).toEqual({ segments: null, encoding: null })
   })
 
+  it('refuses a base URL the operator did not allow when connecting (settings that skipped the save-time check), without reaching Twilio', async () => {
+    // `localhost` is this machine by name: SWITCHBOARD_ALLOWED_URL_HOSTS allows 127.0.0.1, not it.
+    const tt = await twilioTenant({ baseUrl: peer.url.replace('127.0.0.1', 'localhost') })
+    const before = peer.requests
+    const id = await send(tt, { channel: 'sms', to: uniquePhone(), body: 'to a loopback name' })
+    await waitFor('the message to fail', statusIs(tt, id, 'failed'))
+    expect(await outbox(tt, id)).toMatchObject({ attempts: 1, last_error: expect.stringContaining('twilio: localhost is a loopback address') })
+    expect(peer.requests - before).toBe(0)
+  })
+
   it('fails a message Twilio rejects for good (21610 unsubscribed) at once, with Twilio’s error, and dead-letters its job', async () => {
     const tt = await twilioTenant()
     const before = peer.requests

@@ -2,7 +2,8 @@ import { lookup as dnsLookup } from 'node:dns'
 import { promises as dns } from 'node:dns'
 import http from 'node:http'
 import https from 'node:https'
-import { BlockList, isIP, type LookupFunction } from 'node:net'
+import { BlockList, connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 
 /**
  * Outbound URL safety: a URL a tenant supplies (a status callback, a webhook, a provider's API
@@ -264,29 +265,220 @@ export async function checkOutboundUrl(raw: string, policy: UrlPolicy = STRICT_U
 }
 
 /**
- * A `dns.lookup` replacement for sockets (`http.Agent`, `net.connect`): it resolves as usual and
- * fails the connection when any address is not allowed under `policy`. Checked when the socket
- * connects, so a DNS answer that changed since the URL was checked cannot reach a private address.
+ * Why connecting to `hostname` is refused before any DNS (a reserved name such as `localhost` or
+ * `metadata.google.internal`, or a literal address in a refused range: sockets never look a
+ * literal address up, so a lookup check alone would miss it), or undefined.
  */
-export function safeLookup(policy: UrlPolicy = STRICT_URL_POLICY): LookupFunction {
+export function hostRefusal(hostname: string, policy: UrlPolicy = STRICT_URL_POLICY): UnsafeUrlError | undefined {
+  const host = normalizeHost(hostname)
+  if (policy.allowPrivate || allowListed(policy, host)) return undefined
+  const named = reservedName(host)
+  if (named) return new UnsafeUrlError('host_not_allowed', `${host} is a ${named} address`, named)
+  if (isIP(host)) {
+    const category = classifyAddress(host)
+    if (category) return new UnsafeUrlError('host_not_allowed', `${host} is a ${category} address`, category)
+  }
+  return undefined
+}
+
+/** Why connecting to `hostname` at these resolved addresses is refused, or undefined. */
+export function addressRefusal(hostname: string, addresses: readonly string[], policy: UrlPolicy = STRICT_URL_POLICY): UnsafeUrlError | undefined {
+  const host = normalizeHost(hostname)
+  if (policy.allowPrivate || allowListed(policy, host, addresses)) return undefined
+  for (const address of addresses) {
+    const category = classifyAddress(address)
+    if (category) return new UnsafeUrlError('host_not_allowed', `${host} resolves to ${address}, a ${category} address`, category)
+  }
+  return undefined
+}
+
+/**
+ * A `dns.lookup` replacement for sockets (`http.Agent`, `net.connect`, `http2.connect`): it
+ * resolves (through `resolve`, by default `dns.lookup`) and fails the connection with an
+ * UnsafeUrlError (mapped by `refuse`) when the name is reserved or any address is not allowed
+ * under `policy`. It runs as the socket connects, and the socket connects to what it answered:
+ * one resolution, checked, no window for a DNS answer that changes in between (rebinding).
+ */
+export function safeLookup(policy: UrlPolicy = STRICT_URL_POLICY, resolve?: Resolver, refuse: (err: UnsafeUrlError) => Error = (e) => e): LookupFunction {
   return (hostname, options, callback) => {
-    const host = normalizeHost(hostname)
-    dnsLookup(hostname, { ...options, all: true, verbatim: true }, (err, results) => {
+    const answer = (err: Error | null, list: Array<{ address: string; family: number }>) => {
       if (err) return callback(err, '', 0)
-      const list = results as unknown as Array<{ address: string; family: number }>
-      if (!policy.allowPrivate && !allowListed(policy, host, list.map((a) => a.address))) {
-        for (const a of list) {
-          const category = classifyAddress(a.address)
-          if (category) {
-            const refused = Object.assign(new Error(`${hostname} resolves to ${a.address}, a ${category} address`), { code: 'ERR_UNSAFE_ADDRESS' })
-            return callback(refused, '', 0)
-          }
-        }
-      }
+      if (list.length === 0) return callback(Object.assign(new Error(`${hostname} does not resolve`), { code: 'ENOTFOUND' }), '', 0)
+      const refusal = hostRefusal(hostname, policy) ?? addressRefusal(hostname, list.map((a) => a.address), policy)
+      if (refusal) return callback(refuse(refusal), '', 0)
       if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list)
-      const first = list[0]!
-      callback(null, first.address, first.family)
+      callback(null, list[0]!.address, list[0]!.family)
+    }
+    if (resolve) {
+      resolve(hostname).then((list) => answer(null, list), (err: Error) => answer(err, []))
+      return
+    }
+    dnsLookup(hostname, { ...options, all: true, verbatim: true }, (err, results) => answer(err, (results ?? []) as unknown as Array<{ address: string; family: number }>))
+  }
+}
+
+/** Options of the guarded HTTP client. */
+export interface GuardedHttpOptions {
+  /** What the operator allows. Default: nothing private. */
+  readonly policy?: UrlPolicy | undefined
+  /** For tests: how host names resolve at connect time. */
+  readonly resolve?: Resolver | undefined
+  /** Keep connections open for reuse (default true). */
+  readonly keepAlive?: boolean | undefined
+  /** Connections per origin (default 64). */
+  readonly maxSockets?: number | undefined
+  /** PEM of a private CA for https. */
+  readonly ca?: string | undefined
+  /** Turns a refusal into the error the caller's layer speaks (providers: ProviderError `unsafe_endpoint`). */
+  readonly refuse?: ((err: UnsafeUrlError) => Error) | undefined
+}
+
+/** One request of the guarded HTTP client. */
+export interface GuardedRequestOptions {
+  readonly method?: string
+  readonly headers?: Readonly<Record<string, string | number>>
+  readonly body?: string | Buffer
+  /** Whole-request deadline. Default 10 s. */
+  readonly timeoutMs?: number
+  /** Largest response body kept (the rest is dropped and `truncated` set). Default 1 MiB. */
+  readonly maxBodyBytes?: number
+  readonly signal?: AbortSignal
+}
+
+/** What the guarded HTTP client answers. */
+export interface GuardedResponse {
+  readonly status: number
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: Buffer
+  /** The body was longer than `maxBodyBytes`. */
+  readonly truncated: boolean
+}
+
+/** An http(s) agent whose every connection is checked: the literal host before, the DNS answer as it connects. */
+function guardedAgent<A extends typeof http.Agent | typeof https.Agent>(Base: A, options: http.AgentOptions & https.AgentOptions, policy: UrlPolicy, refuse: (err: UnsafeUrlError) => Error, resolve?: Resolver): InstanceType<A> {
+  const lookup = safeLookup(policy, resolve, refuse)
+  const Guarded = class extends (Base as typeof http.Agent) {
+    override createConnection(opts: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void) {
+      const refusal = hostRefusal(String(opts.host ?? opts.hostname ?? 'localhost'), policy)
+      if (refusal) {
+        callback?.(refuse(refusal), undefined as unknown as Duplex)
+        return undefined
+      }
+      return super.createConnection({ ...opts, lookup }, callback)
+    }
+  }
+  return new Guarded({ ...options, lookup }) as InstanceType<A>
+}
+
+/**
+ * The one HTTP client for connections a tenant's settings can steer (vendor base URLs, OAuth token
+ * URIs, Web Push endpoints, attachment URLs, webhook callbacks): every connection its agents open
+ * is checked against the outbound URL policy when it is made — a reserved name or literal address
+ * before connecting, the resolved addresses by the socket's own lookup (`safeLookup`) — so a name
+ * that passed a check when it was saved and resolves to loopback later is still refused, and
+ * nothing checks once and resolves again afterwards. Kept-alive connections are reused per origin;
+ * `close()` releases them. Redirects are not followed.
+ */
+export class GuardedHttpClient {
+  readonly policy: UrlPolicy
+  /** The checking lookup, for sockets made elsewhere (`http2.connect`, SMTP). */
+  readonly lookup: LookupFunction
+  readonly #refuse: (err: UnsafeUrlError) => Error
+  readonly #resolve: Resolver | undefined
+  readonly #agentOptions: http.AgentOptions & https.AgentOptions
+  #http: http.Agent | undefined
+  #https: https.Agent | undefined
+
+  constructor(options: GuardedHttpOptions = {}) {
+    this.policy = options.policy ?? STRICT_URL_POLICY
+    this.#refuse = options.refuse ?? ((e) => e)
+    this.#resolve = options.resolve
+    this.lookup = safeLookup(this.policy, this.#resolve, this.#refuse)
+    this.#agentOptions = { keepAlive: options.keepAlive ?? true, maxSockets: options.maxSockets ?? 64, ...(options.ca ? { ca: options.ca } : {}) }
+  }
+
+  /** The agent for `http:` or `https:` (made on first use): pass it to `http.request` as `agent`. */
+  agent(protocol: string): http.Agent {
+    if (protocol === 'https:') return (this.#https ??= guardedAgent(https.Agent, this.#agentOptions, this.policy, this.#refuse, this.#resolve))
+    return (this.#http ??= guardedAgent(http.Agent, this.#agentOptions, this.policy, this.#refuse, this.#resolve))
+  }
+
+  /**
+   * A URL this client may request: http(s), no credentials, not a refused literal address or
+   * reserved name. Throws the refusal (mapped by `refuse`).
+   */
+  check(raw: string | URL): URL {
+    try {
+      return checkUrlSyntax(String(raw), this.policy).url
+    } catch (err) {
+      throw err instanceof UnsafeUrlError ? this.#refuse(err) : err
+    }
+  }
+
+  /** One request; answers any status. Throws the refusal, a network error, or a `TimeoutError`. */
+  request(raw: string | URL, options: GuardedRequestOptions = {}): Promise<GuardedResponse> {
+    const url = this.check(raw)
+    const client = url.protocol === 'https:' ? https : http
+    const maxBody = options.maxBodyBytes ?? 1024 * 1024
+    const timeoutMs = options.timeoutMs ?? 10_000
+    return new Promise<GuardedResponse>((resolvePromise, reject) => {
+      const req = client.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: this.agent(url.protocol), signal: options.signal }, (res) => {
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length
+          if (size <= maxBody) chunks.push(chunk)
+        })
+        res.on('end', () => {
+          clearTimeout(timer)
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated: size > maxBody })
+        })
+        res.on('error', (err) => {
+          clearTimeout(timer)
+          reject(err)
+        })
+      })
+      const timer = setTimeout(() => {
+        req.destroy(Object.assign(new Error(`no answer from ${url.host} in ${timeoutMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' }))
+      }, timeoutMs)
+      req.on('error', (err) => {
+        clearTimeout(timer)
+        reject(err)
+      })
+      req.end(options.body)
     })
+  }
+
+  /**
+   * A TCP connection to `host:port` (an SMTP server), checked the same way: the host before, the
+   * DNS answer as the socket connects. Rejects with the refusal, a network error, or a
+   * `TimeoutError` after `timeoutMs`.
+   */
+  connect(host: string, port: number, timeoutMs = 10_000): Promise<Socket> {
+    const refusal = hostRefusal(host, this.policy)
+    if (refusal) return Promise.reject(this.#refuse(refusal))
+    return new Promise<Socket>((resolvePromise, reject) => {
+      const socket = netConnect({ host: normalizeHost(host), port, lookup: this.lookup })
+      const timer = setTimeout(() => {
+        socket.destroy(Object.assign(new Error(`no connection to ${host}:${port} in ${timeoutMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' }))
+      }, timeoutMs)
+      socket.once('connect', () => {
+        clearTimeout(timer)
+        socket.removeListener('error', onError)
+        resolvePromise(socket)
+      })
+      const onError = (err: Error) => {
+        clearTimeout(timer)
+        reject(err)
+      }
+      socket.once('error', onError)
+    })
+  }
+
+  /** Release kept-alive connections. */
+  close(): void {
+    this.#http?.destroy()
+    this.#https?.destroy()
   }
 }
 
@@ -297,54 +489,21 @@ export interface SafeResponse {
   readonly body: string
 }
 
-export interface SafeRequestOptions {
-  readonly method?: string
-  readonly headers?: Record<string, string>
-  readonly body?: string | Buffer
-  /** Whole-request deadline. Default 10 s. */
-  readonly timeoutMs?: number
-  /** Largest response body kept. Default 1 MiB. */
-  readonly maxBodyBytes?: number
-  readonly signal?: AbortSignal
+export interface SafeRequestOptions extends GuardedRequestOptions {
   /** For tests: how host names resolve. */
   readonly resolve?: Resolver
 }
 
 /**
- * Make one HTTP(S) request to a tenant-supplied URL: the URL is checked (`checkOutboundUrl`) and
- * the connection goes to the very address that was checked (the host name still names the TLS
- * server and the `Host` header), so DNS rebinding cannot redirect it. Redirects are not followed.
- * Throws UnsafeUrlError before connecting, or the network error.
+ * One HTTP(S) request to a tenant-supplied URL on a fresh connection of the guarded client (the
+ * host checked as the socket resolves it, once). Throws UnsafeUrlError, or the network error.
  */
 export async function safeRequest(raw: string, policy: UrlPolicy, options: SafeRequestOptions = {}): Promise<SafeResponse> {
-  const checked = await checkOutboundUrl(raw, policy, options.resolve)
-  const pinned = checked.addresses[0]!
-  const lookup: LookupFunction = (_hostname, opts, callback) => {
-    if ((opts as { all?: boolean }).all) return (callback as unknown as (e: null, a: unknown[]) => void)(null, [{ address: pinned.address, family: pinned.family }])
-    callback(null, pinned.address, pinned.family)
+  const client = new GuardedHttpClient({ policy, resolve: options.resolve, keepAlive: false })
+  try {
+    const res = await client.request(raw, options)
+    return { status: res.status, headers: res.headers, body: res.body.toString('utf8') }
+  } finally {
+    client.close()
   }
-  const client = checked.url.protocol === 'https:' ? https : http
-  const maxBody = options.maxBodyBytes ?? 1024 * 1024
-  return new Promise<SafeResponse>((resolvePromise, reject) => {
-    const req = client.request(checked.url, {
-      method: options.method ?? 'GET',
-      headers: options.headers,
-      lookup,
-      timeout: options.timeoutMs ?? 10_000,
-      signal: options.signal,
-      agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        if (size <= maxBody) chunks.push(chunk)
-      })
-      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`request to ${checked.host} timed out`), { code: 'ETIMEDOUT' })))
-    req.on('error', reject)
-    req.end(options.body)
-  })
 }

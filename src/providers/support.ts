@@ -1,10 +1,10 @@
 /**
  * What the HTTP-speaking adapters (APNs, FCM, Web Push, Messenger) share: reading settings,
- * signing JWTs, calling a vendor with a timeout, and turning what went wrong into a ProviderError.
+ * signing JWTs, calling a vendor with a timeout (through the guarded client of `http.ts`), and
+ * turning what went wrong into a ProviderError.
  */
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto'
 import type { ChannelSettings } from './registry.ts'
-import { checkOutboundUrl, STRICT_URL_POLICY, UnsafeUrlError, type UrlPolicy } from '../lib/url-safety.ts'
 import { ProviderError, type Channel } from './types.ts'
 
 /** Default bound on one vendor call; settings `timeoutMs` override it. */
@@ -100,27 +100,7 @@ export function retryAfterMs(header: string | null | undefined, now = Date.now()
   return Math.max(0, Math.min(at - now, 24 * 3_600_000))
 }
 
-/** A request that did not get an answer (refused, reset, timed out): retryable. */
-export function networkError(vendor: string, err: unknown): ProviderError {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } }
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-    return new ProviderError('timeout', `${vendor}: no answer in time`, { retryable: true, cause: err })
-  }
-  const detail = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err)
-  return new ProviderError('network_error', `${vendor}: ${detail}`, { retryable: true, cause: err })
-}
-
-/**
- * POST with a deadline; network failures and timeouts become retryable ProviderErrors. Node's
- * fetch keeps connections alive and reuses them per origin.
- */
-export async function post(vendor: string, url: string, init: { headers: Record<string, string>; body: string | Buffer; timeoutMs: number }): Promise<Response> {
-  try {
-    return await fetch(url, { method: 'POST', headers: init.headers, body: init.body, signal: AbortSignal.timeout(init.timeoutMs) })
-  } catch (err) {
-    throw networkError(vendor, err)
-  }
-}
+export { networkError, post } from './http.ts'
 
 /** The response body as JSON, or undefined when it is not JSON. */
 export async function readJson(res: Response): Promise<unknown> {
@@ -152,22 +132,4 @@ export function customPushData(data: Readonly<Record<string, unknown>> | undefin
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(data ?? {})) if (!PUSH_CONTROL_KEYS.has(k)) out[k] = v
   return out
-}
-
-/**
- * A check, made once per provider before its first call, that a vendor base URL a tenant set
- * (instead of the vendor's own host) passes the operator's outbound URL policy: a tenant must not
- * point a provider at this server's network. Refused bases fail every send permanently.
- */
-export function baseGuard(vendor: string, url: string, vendorDefault: string, policy: UrlPolicy | undefined): () => Promise<void> {
-  if (url === vendorDefault.replace(/\/+$/, '')) return async () => {}
-  let checked: Promise<void> | undefined
-  return () => {
-    checked ??= checkOutboundUrl(url, policy ?? STRICT_URL_POLICY).then(() => undefined, (err: unknown) => {
-      checked = undefined
-      if (err instanceof UnsafeUrlError) throw new ProviderError('unsafe_endpoint', `${vendor}: ${err.message}`, { retryable: false, cause: err })
-      throw networkError(vendor, err)
-    })
-    return checked
-  }
 }

@@ -12,15 +12,15 @@
  *   (default 10000), `ratePerSecond` (sends per second per sender, default 1; read by the job).
  */
 import { verifyTwilioSignature } from '../lib/twilio-signature.ts'
-import { Agent } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { badSettings, optionalInteger, optionalString, requiredString, retryAfterMs, baseUrl as readBaseUrl } from './support.ts'
 import {
-  ProviderError, type Channel, type ChannelProvider, type OutboundMessage, type RawWebhook, type SendResult, type WebhookEvent,
+  ProviderError, type Channel, type ChannelProvider, type InboundMedia, type OutboundMessage, type RawWebhook, type SendResult, type WebhookEvent,
+  type WebhookStatus,
 } from './types.ts'
 import type { ChannelSettings } from './registry.ts'
+import { vendorHttp, type ProviderOptions } from './http.ts'
 
 const VENDOR = 'twilio'
 const DEFAULT_BASE_URL = 'https://api.twilio.com'
@@ -46,7 +46,7 @@ const PERMANENT_CODES: Readonly<Record<number, string>> = {
 }
 
 /** Twilio's status words, mapped onto the outbox's. `read` (WhatsApp) is still `delivered`. */
-const STATUS_MAP: Readonly<Record<string, 'sent' | 'delivered' | 'undelivered' | 'failed'>> = {
+const STATUS_MAP: Readonly<Record<string, WebhookStatus>> = {
   accepted: 'sent', scheduled: 'sent', queued: 'sent', sending: 'sent', sent: 'sent',
   delivered: 'delivered', read: 'delivered', undelivered: 'undelivered', failed: 'failed',
 }
@@ -112,7 +112,7 @@ interface TwilioError {
  * agent owned by the provider (the registry keeps one provider per tenant settings, so a tenant's
  * messages reuse its connections); `close()` releases them.
  */
-export function createTwilioProvider<C extends Channel>(channel: C, settings: ChannelSettings): ChannelProvider<C> {
+export function createTwilioProvider<C extends Channel>(channel: C, settings: ChannelSettings, options: ProviderOptions = {}): ChannelProvider<C> {
   if (channel !== 'sms' && channel !== 'whatsapp') {
     throw new ProviderError('unsupported_channel', `twilio does not send ${channel} here (sms and whatsapp only)`, { retryable: false })
   }
@@ -132,7 +132,10 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
 
   const url = new URL(`${base}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`)
   const secure = url.protocol === 'https:'
-  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new Agent({ keepAlive: true, maxSockets: 64 })
+  // The base URL is the tenant's to set: the guarded client's agent checks every connection as it
+  // is made (a refused address is ProviderError `unsafe_endpoint`, permanent).
+  const http = vendorHttp(VENDOR, { ...options, keepAlive: true, maxSockets: 64 })
+  const agent = http.agent(url.protocol)
   const authorization = 'Basic ' + Buffer.from(apiKeySid && apiKeySecret ? `${apiKeySid}:${apiKeySecret}` : `${accountSid}:${authToken}`).toString('base64')
 
   function call(body: string, idempotencyToken: string): Promise<Answer> {
@@ -228,7 +231,7 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
       return verifyTwilioSignature(authToken, req.url, formParams(req.body), Array.isArray(header) ? header[0] : header)
     },
     parseWebhook(req: RawWebhook): WebhookEvent[] {
-      return parseTwilioWebhook(req.body)
+      return parseTwilioWebhook(req.body, req.url)
     },
     async close() {
       agent.destroy()
@@ -258,40 +261,68 @@ function parseSenderRates(raw: unknown): Map<string, number> {
 }
 
 /** A Twilio status word as an outbox status; undefined for words we do not know. */
-export function twilioStatus(word: string): 'sent' | 'delivered' | 'undelivered' | 'failed' | undefined {
-  return STATUS_MAP[word.toLowerCase()]
+export function twilioStatus(word: string): WebhookStatus | undefined {
+  const key = word.toLowerCase()
+  return Object.hasOwn(STATUS_MAP, key) ? STATUS_MAP[key] : undefined
+}
+
+function invalidWebhook(message: string): ProviderError {
+  return new ProviderError('invalid_webhook', `twilio webhook: ${message}`, { retryable: false })
 }
 
 /**
- * The events of a Twilio messaging webhook: an inbound message (`Body`, `From`, `MessageSid`, with
- * `NumMedia` media), or a status callback (`MessageStatus`). Throws ProviderError `invalid_webhook`.
+ * The events of a Twilio messaging webhook. An inbound message (it has `Body` or `NumMedia`):
+ * `From` (`whatsapp:` for WhatsApp), `To`, `Body` (`[media]` for a picture without a caption), up
+ * to 10 `MediaUrl{i}`/`MediaContentType{i}`, `ProfileName` (kept as `data.profile_name`); its
+ * sender is a phone to admit under the tenant's unknown-sender policy. A status callback
+ * (`MessageStatus`): the status with Twilio's word and `ErrorCode`, and our message id from the
+ * callback URL's `?message=` (`url`: the URL Twilio called, which its signature covers); a status
+ * word we do not know gives no event, so the callback is acknowledged and ignored. Throws
+ * ProviderError `invalid_webhook`.
  */
-export function parseTwilioWebhook(body: unknown): WebhookEvent[] {
+export function parseTwilioWebhook(body: unknown, url?: string): WebhookEvent[] {
   const params = formParams(body)
   const sid = first(params, 'MessageSid') ?? first(params, 'SmsSid')
-  const status = first(params, 'MessageStatus') ?? first(params, 'SmsStatus')
-  const from = first(params, 'From')
-  if (!sid) throw new ProviderError('invalid_webhook', 'twilio webhook without MessageSid', { retryable: false })
-  if (first(params, 'Body') === undefined && first(params, 'NumMedia') === undefined && status) {
-    const mapped = twilioStatus(status)
-    if (mapped === 'delivered') return [{ kind: 'status', status: 'delivered', providerMessageIds: [sid] }]
-    return []
+  if (!sid) throw invalidWebhook('MessageSid is required')
+  const isMessage = first(params, 'Body') !== undefined || first(params, 'NumMedia') !== undefined
+  if (!isMessage) {
+    const word = first(params, 'MessageStatus') ?? first(params, 'SmsStatus')
+    if (!word) throw invalidWebhook('Body (a message) or MessageStatus (a status callback) is required')
+    const status = twilioStatus(word)
+    if (!status) return []
+    let messageId: string | undefined
+    try {
+      messageId = url ? new URL(url).searchParams.get('message') ?? undefined : undefined
+    } catch {
+      messageId = undefined
+    }
+    return [{
+      kind: 'status', status, providerMessageIds: [sid], providerStatus: word.toLowerCase(),
+      errorCode: first(params, 'ErrorCode') || undefined, messageId,
+    }]
   }
-  if (!from) throw new ProviderError('invalid_webhook', 'twilio inbound message without From', { retryable: false })
+  const from = first(params, 'From')
+  if (!from) throw invalidWebhook('From is required')
   const channel: Channel = from.startsWith('whatsapp:') ? 'whatsapp' : 'sms'
-  const media: Array<{ url: string; contentType: string | undefined }> = []
+  const media: InboundMedia[] = []
   const numMedia = Math.min(Number(first(params, 'NumMedia') ?? '0') || 0, 10)
   for (let i = 0; i < numMedia; i++) {
     const mediaUrl = first(params, `MediaUrl${i}`)
     if (mediaUrl) media.push({ url: mediaUrl, contentType: first(params, `MediaContentType${i}`) })
   }
+  const text = first(params, 'Body') ?? ''
   const to = first(params, 'To')
+  const profileName = first(params, 'ProfileName')
   return [{
     kind: 'message',
     message: {
       channel, from: stripTwilioAddress(from), to: to === undefined ? undefined : stripTwilioAddress(to),
-      body: first(params, 'Body') ?? '', providerMessageId: sid,
-      data: media.length > 0 ? { media } : {},
+      // A picture with no caption is still a message.
+      body: text.trim() === '' && media.length > 0 ? '[media]' : text,
+      providerMessageId: sid,
+      data: profileName ? { profile_name: profileName } : {},
+      ...(media.length > 0 ? { media } : {}),
+      admitSender: true,
     },
   }]
 }

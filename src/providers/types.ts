@@ -49,18 +49,43 @@ export interface RawWebhook {
 /**
  * What one vendor webhook request carried, in order: messages people sent, and delivery reports
  * on messages we sent (by the vendor's message ids, or for a recipient up to a time, as
- * Messenger's read watermark says).
+ * Messenger's read watermark says). Every vendor callback (messaging today; voice, video and chat
+ * callbacks later) is read into these events by its provider and applied by core's one webhook
+ * pipeline (`DeliveryWebhooks`).
  */
 export type WebhookEvent =
   | { readonly kind: 'message'; readonly message: ParsedInbound }
-  | {
-    readonly kind: 'status'
-    readonly status: 'delivered'
-    readonly providerMessageIds?: readonly string[] | undefined
-    /** With `before`: every message to this recipient sent up to that time. */
-    readonly recipient?: string | undefined
-    readonly before?: Date | undefined
-  }
+  | WebhookStatusEvent
+
+/** A delivery status a vendor reports on messages we sent. */
+export type WebhookStatus = 'sent' | 'delivered' | 'undelivered' | 'failed'
+
+/** A delivery report: the messages it is about move forward to `status` (never back). */
+export interface WebhookStatusEvent {
+  readonly kind: 'status'
+  /** `sent` (still on its way), `delivered`, or a final failure: `undelivered`, `failed`. */
+  readonly status: WebhookStatus
+  readonly providerMessageIds?: readonly string[] | undefined
+  /** With `before`: every message to this recipient sent up to that time. */
+  readonly recipient?: string | undefined
+  readonly before?: Date | undefined
+  /** The vendor's own status word (Twilio: queued, sent, delivered, read…), kept in the history. */
+  readonly providerStatus?: string | undefined
+  /** The vendor's error code of a failure (Twilio's `ErrorCode`, 30003…). */
+  readonly errorCode?: string | undefined
+  /**
+   * Our message id, when the (authenticated) callback names it: the status callback URL we gave
+   * the vendor carries it as `?message=`, so a report that overtakes our record of the send still
+   * finds its message.
+   */
+  readonly messageId?: string | undefined
+}
+
+/** A file a person sent with a message (a picture, a voice note), as the vendor hosts it. */
+export interface InboundMedia {
+  readonly url: string
+  readonly contentType?: string | undefined
+}
 
 /** A message a person sent, as a provider parsed it from its vendor's webhook. */
 export interface ParsedInbound {
@@ -70,6 +95,14 @@ export interface ParsedInbound {
   readonly body: string
   readonly providerMessageId?: string | undefined
   readonly data?: Readonly<Record<string, unknown>> | undefined
+  /** Files sent with it; stored as `data.media` (`[{url, content_type}]`). */
+  readonly media?: readonly InboundMedia[] | undefined
+  /**
+   * The sender is a phone number that may be nobody in the tenant's directory yet: core applies
+   * the tenant's unknown-sender policy (`unknown_senders`) before storing the message, so under
+   * `create` the message reaches a new person.
+   */
+  readonly admitSender?: boolean | undefined
 }
 
 /** A vendor for one channel. */

@@ -1,21 +1,24 @@
-import type { UrlPolicy } from '../lib/url-safety.ts'
+import type { ProviderOptions } from './http.ts'
 import { createSmtpProvider } from './email/smtp.ts'
 import { createFacebookMessengerProvider } from './messenger/facebook.ts'
 import { createApnsProvider } from './push/apns.ts'
 import { createFcmProvider } from './push/fcm.ts'
 import { createWebPushProvider } from './push/webpush.ts'
 import type { ProviderRegistry } from './registry.ts'
+import { createTwilioProvider } from './twilio.ts'
 import type { ChannelProvider } from './types.ts'
 
 /**
- * Make the e-mail, push and Messenger vendors available: `smtp` (email), `apns`, `fcm`, `webpush`
+ * Make the vendors available: `twilio` (sms, whatsapp), `smtp` (email), `apns`, `fcm`, `webpush`
  * (push) and `facebook` (messenger). Each factory refuses other channels and invalid settings with
  * a ProviderError `unsupported_channel` / `invalid_settings`. `urlPolicy` is the operator's
- * outbound URL policy, applied to URLs that come from tenants (vendor base URLs other than the
- * vendor's own, Web Push endpoints, e-mail attachment URLs).
+ * outbound URL policy: every connection a tenant's setting can steer (vendor base URLs, FCM's
+ * token_uri, Web Push endpoints, the SMTP host, e-mail attachment URLs) goes through the guarded
+ * HTTP client, which checks the address it connects to under it.
  */
-export function registerChannelVendors(registry: ProviderRegistry, options: { urlPolicy?: UrlPolicy } = {}): ProviderRegistry {
+export function registerChannelVendors(registry: ProviderRegistry, options: ProviderOptions = {}): ProviderRegistry {
   return registry
+    .register('twilio', (channel, settings) => createTwilioProvider(channel, settings, options))
     .register('smtp', (channel, settings) => createSmtpProvider(channel as 'email', settings, options) as unknown as ChannelProvider)
     .register('apns', (channel, settings) => createApnsProvider(channel as 'push', settings, options) as unknown as ChannelProvider)
     .register('fcm', (channel, settings) => createFcmProvider(channel as 'push', settings, options) as unknown as ChannelProvider)

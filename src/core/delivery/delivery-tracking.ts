@@ -170,22 +170,24 @@ export class DeliveryTracking {
   /**
    * Reserve the next send slot of a sender (a tenant's number on a channel) at `perSecond` sends a
    * second: one atomic upsert, so workers in every process share the limit. Returns the ms to wait
-   * until the reserved slot (0: now); or, when the next free slot is more than `maxWaitMs` away,
+   * until the reserved slot (0: now) and the slot's time on the database's clock (`slotAt`: one
+   * sender's slots are at least 1/perSecond apart); or, when the next free slot is more than `maxWaitMs` away,
    * reserves nothing and returns `{ deferMs }`: how long until that slot, so the caller can put the
    * job off instead of holding a worker.
    */
-  async reserveSlot(tenantId: string, channel: Channel, sender: string, perSecond: number, maxWaitMs = MAX_SLOT_WAIT_MS): Promise<{ waitMs: number } | { deferMs: number }> {
+  async reserveSlot(tenantId: string, channel: Channel, sender: string, perSecond: number, maxWaitMs = MAX_SLOT_WAIT_MS): Promise<{ waitMs: number; slotAt: Date } | { deferMs: number }> {
     const intervalMs = Math.max(1, Math.round(1000 / perSecond))
-    const reserved = await sql<{ wait_ms: number }>`
+    const reserved = await sql<{ wait_ms: number; slot_at: Date }>`
       INSERT INTO sender_rate_slots AS s (tenant_id, channel, sender, next_slot)
       VALUES (${tenantId}, ${channel}, ${sender}, clock_timestamp() + make_interval(secs => ${intervalMs / 1000}))
       ON CONFLICT (tenant_id, channel, sender) DO UPDATE
         SET next_slot = greatest(s.next_slot, clock_timestamp()) + make_interval(secs => ${intervalMs / 1000})
         WHERE s.next_slot <= clock_timestamp() + make_interval(secs => ${maxWaitMs / 1000})
-      RETURNING greatest(0, extract(epoch FROM (next_slot - make_interval(secs => ${intervalMs / 1000}) - clock_timestamp())) * 1000)::float8 AS wait_ms`
+      RETURNING greatest(0, extract(epoch FROM (next_slot - make_interval(secs => ${intervalMs / 1000}) - clock_timestamp())) * 1000)::float8 AS wait_ms,
+        next_slot - make_interval(secs => ${intervalMs / 1000}) AS slot_at`
       .execute(this.#db)
     const row = reserved.rows[0]
-    if (row) return { waitMs: Math.ceil(row.wait_ms) }
+    if (row) return { waitMs: Math.ceil(row.wait_ms), slotAt: new Date(row.slot_at) }
     const next = await sql<{ defer_ms: number }>`
       SELECT greatest(0, extract(epoch FROM (next_slot - clock_timestamp())) * 1000)::float8 AS defer_ms
       FROM sender_rate_slots WHERE tenant_id = ${tenantId} AND channel = ${channel} AND sender = ${sender}`.execute(this.#db)

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/schema.ts'
+import { toE164 } from '../../lib/phone.ts'
 import { AuthError, NotFoundError, ValidationError } from '../errors.ts'
-import type { DeliveryTracking } from './delivery-tracking.ts'
+import type { Tenant } from '../tenants/index.ts'
+import type { DeliveryTracking, ReportedStatus } from './delivery-tracking.ts'
 import type { DeliveryService, TenantRef } from './delivery.service.ts'
 import type { Channel, ChannelProviderSettings } from './delivery.types.ts'
 
@@ -28,14 +30,22 @@ export type WebhookEventInput =
       readonly body: string
       readonly providerMessageId?: string | undefined
       readonly data?: Readonly<Record<string, unknown>> | undefined
+      /** Files sent with it, stored as `data.media` (`[{url, content_type}]`). */
+      readonly media?: ReadonlyArray<{ readonly url: string; readonly contentType?: string | undefined }> | undefined
+      /** The sender is a phone number: apply the tenant's unknown-sender policy before storing. */
+      readonly admitSender?: boolean | undefined
     }
   }
   | {
     readonly kind: 'status'
-    readonly status: 'delivered'
+    readonly status: ReportedStatus
     readonly providerMessageIds?: readonly string[] | undefined
     readonly recipient?: string | undefined
     readonly before?: Date | undefined
+    readonly providerStatus?: string | undefined
+    readonly errorCode?: string | undefined
+    /** Our message id, when the authenticated callback names it. */
+    readonly messageId?: string | undefined
   }
 
 /** What of a provider webhooks need: the vendor's checks and parser (a ChannelProvider fits). */
@@ -49,6 +59,13 @@ export interface WebhookAdapter {
 /** The tenant's provider for a channel under its settings (wired to the provider registry); throws when it cannot be built. */
 export type WebhookAdapterLookup = (channel: Channel, settings: ChannelProviderSettings) => WebhookAdapter
 
+/**
+ * Which of the tenant's providers a webhook endpoint is for: a channel (Messenger's endpoint), or
+ * several channels one vendor account serves (Twilio's SMS and WhatsApp share the account's auth
+ * token), optionally only when the configured vendor is `vendor`.
+ */
+export type WebhookTarget = Channel | { readonly channels: readonly Channel[]; readonly vendor?: string | undefined }
+
 /** What one webhook request did. */
 export interface WebhookOutcome {
   /** Inbound messages stored (a repeated vendor id counts once, when first stored). */
@@ -60,11 +77,13 @@ export interface WebhookOutcome {
 }
 
 /**
- * Vendor webhooks of any channel, for the tenant's configured provider: the subscription handshake
- * (Messenger's verify token), then for every request the vendor's signature (refused when wrong or
- * when the provider cannot check one), then its events — messages people sent go through
- * `DeliveryService.receive` (and so to the inbound handlers), delivery reports move outbox messages
- * forward through `DeliveryTracking`.
+ * The one inbound webhook pipeline, for every vendor and channel: a surface hands over the raw
+ * request; the tenant's configured provider checks the subscription handshake (Messenger's verify
+ * token) or the request's signature (refused when wrong, or when the provider cannot check one)
+ * and reads its events; this applies them. Messages people sent go through
+ * `DeliveryService.receive` (and so to the inbound handlers), after the tenant's unknown-sender
+ * policy admitted a phone sender; delivery reports move outbox messages forward through
+ * `DeliveryTracking` (never back; failures keep the vendor's error code).
  */
 export class DeliveryWebhooks {
   readonly #db: Kysely<DB>
@@ -79,41 +98,51 @@ export class DeliveryWebhooks {
     this.#lookup = deps.adapter
   }
 
-  async #adapter(tenant: TenantRef, channel: Channel): Promise<WebhookAdapter> {
-    const settings = await this.#delivery.channelSettings(tenant.id, channel)
-    let adapter: WebhookAdapter | undefined
-    if (settings && settings.provider !== 'sandbox') {
+  /** The tenant's providers that can take webhooks for `target`, in the target's channel order. */
+  async #adapters(tenant: TenantRef, target: WebhookTarget): Promise<Array<{ channel: Channel; adapter: WebhookAdapter }>> {
+    const channels = typeof target === 'string' ? [target] : target.channels
+    const vendor = typeof target === 'string' ? undefined : target.vendor
+    const found: Array<{ channel: Channel; adapter: WebhookAdapter }> = []
+    for (const channel of channels) {
+      const settings = await this.#delivery.channelSettings(tenant.id, channel)
+      if (!settings || settings.provider === 'sandbox' || (vendor !== undefined && settings.provider !== vendor)) continue
+      let adapter: WebhookAdapter | undefined
       try {
         adapter = this.#lookup(channel, settings)
       } catch {
         adapter = undefined
       }
+      if (adapter?.parseWebhook && adapter.verifySignature) found.push({ channel, adapter })
     }
-    if (!adapter?.parseWebhook || !adapter.verifySignature) {
-      throw new NotFoundError('webhook_not_configured', `no ${channel} provider with webhooks is configured for this tenant`, { channel })
+    if (found.length === 0) {
+      const named = channels.join(' or ')
+      throw new NotFoundError('webhook_not_configured', `no ${named} provider with webhooks is configured for this tenant`, { channel: named })
     }
-    return adapter
+    return found
   }
 
   /**
    * A subscription handshake: the challenge to echo. Throws NotFoundError `webhook_not_configured`,
    * AuthError `bad_verify_token` (wrong token, or not a subscribe request).
    */
-  async subscribe(tenant: TenantRef, channel: Channel, query: Readonly<Record<string, string | undefined>>): Promise<string> {
-    const adapter = await this.#adapter(tenant, channel)
-    const challenge = adapter.verifySubscription?.(query)
-    if (challenge === undefined) throw new AuthError('bad_verify_token', 'the verify token does not match')
-    return challenge
+  async subscribe(tenant: TenantRef, target: WebhookTarget, query: Readonly<Record<string, string | undefined>>): Promise<string> {
+    for (const { adapter } of await this.#adapters(tenant, target)) {
+      const challenge = adapter.verifySubscription?.(query)
+      if (challenge !== undefined) return challenge
+    }
+    throw new AuthError('bad_verify_token', 'the verify token does not match')
   }
 
   /**
-   * One webhook request: verified, then every event applied. Throws NotFoundError
+   * One webhook request: verified by the first of the target's providers whose signature check
+   * passes, read by that provider, then every event applied. Throws NotFoundError
    * `webhook_not_configured`, AuthError `bad_signature`, ValidationError `invalid_webhook`;
    * nothing is stored when it throws.
    */
-  async handle(tenant: TenantRef, channel: Channel, req: WebhookRequest): Promise<WebhookOutcome> {
-    const adapter = await this.#adapter(tenant, channel)
-    if (!adapter.verifySignature!(req)) throw new AuthError('bad_signature', 'the webhook signature does not match')
+  async handle(tenant: Tenant, target: WebhookTarget, req: WebhookRequest): Promise<WebhookOutcome> {
+    const verified = (await this.#adapters(tenant, target)).find(({ adapter }) => adapter.verifySignature!(req))
+    if (!verified) throw new AuthError('bad_signature', 'the webhook signature does not match')
+    const { channel, adapter } = verified
     let events: WebhookEventInput[]
     try {
       events = adapter.parseWebhook!(req)
@@ -128,10 +157,15 @@ export class DeliveryWebhooks {
     for (const event of events) {
       if (event.kind === 'message') {
         const m = event.message
+        if (m.admitSender && (m.channel === 'sms' || m.channel === 'whatsapp')) {
+          const phone = toE164(m.from)
+          if (phone) await this.#tracking.admitSender(tenant, m.channel, phone)
+        }
+        const media = m.media && m.media.length > 0 ? m.media.map((x) => ({ url: x.url, content_type: x.contentType ?? null })) : undefined
+        const data = media ? { media, ...m.data } : m.data ? { ...m.data } : undefined
         try {
           const { created } = await this.#delivery.receive(tenant, {
-            channel: m.channel, from: m.from, to: m.to, body: m.body, provider: adapter.id,
-            providerMessageId: m.providerMessageId, data: m.data ? { ...m.data } : undefined,
+            channel: m.channel, from: m.from, to: m.to, body: m.body, provider: adapter.id, providerMessageId: m.providerMessageId, data,
           })
           if (created) received++
         } catch (err) {
@@ -151,7 +185,10 @@ export class DeliveryWebhooks {
         for (const r of rows) ids.add(r.provider_message_id!)
       }
       for (const providerMessageId of ids) {
-        const moved = await this.#tracking.recordStatus(tenant, { provider: adapter.id, providerMessageId, status: event.status, providerStatus: event.status })
+        const moved = await this.#tracking.recordStatus(tenant, {
+          provider: adapter.id, providerMessageId, status: event.status, providerStatus: event.providerStatus ?? event.status,
+          errorCode: event.errorCode, messageId: ids.size === 1 ? event.messageId : undefined,
+        })
         if (moved?.applied) statusUpdates++
       }
     }

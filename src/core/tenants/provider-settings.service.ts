@@ -196,21 +196,71 @@ export class ProviderSettingsService {
     return JSON.parse(json) as Record<string, unknown>
   }
 
+  /**
+   * Every URL in the options, nested ones included (FCM's `serviceAccount.token_uri`, in an object
+   * or in a JSON string), held to the outbound URL policy: values of URL-named options, and any
+   * string a URL parser reads as http(s) (`http:127.0.0.1:18151` without `//` is one, as `new
+   * URL` and so the providers read it). SMTP's `host` is checked as a host.
+   */
   async #checkUrls(options: Record<string, unknown>): Promise<void> {
-    for (const [key, value] of Object.entries(options)) {
-      if (typeof value !== 'string') continue
+    for (const { path, key, value } of optionStrings(options)) {
       // A server named by host alone (SMTP's `host`) is held to the same policy as a URL's host.
-      const isHost = /^host$/i.test(key)
-      if (!isHost && !URL_OPTION.test(key) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) continue
+      const isHost = path === key && /^host$/i.test(key)
+      if (!isHost && !URL_OPTION.test(key) && !readsAsHttpUrl(value)) continue
       try {
         if (isHost) await checkOutboundHost(value.trim(), this.#policy, this.#resolve)
         else await checkOutboundUrl(value.trim(), this.#policy, this.#resolve)
       } catch (err) {
-        if (err instanceof UnsafeUrlError) throw new ValidationError('unsafe_url', `option ${key}: ${isHost ? err.message.replace(/^https:\/\/.*?\/: /, '') : err.message}`, { option: key, reason: err.code })
+        if (err instanceof UnsafeUrlError) throw new ValidationError('unsafe_url', `option ${path}: ${isHost ? err.message.replace(/^https:\/\/.*?\/: /, '') : err.message}`, { option: path, reason: err.code })
         throw err
       }
     }
   }
+}
+
+/** Whether a URL parser reads `value` as an http(s) URL, or it names another scheme with `//` (refused then). */
+function readsAsHttpUrl(value: string): boolean {
+  if (/^\s*[a-z][a-z0-9+.-]*:\/\//i.test(value)) return true
+  try {
+    const protocol = new URL(value).protocol
+    return protocol === 'http:' || protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+/** Nesting deeper than this is not walked (options are at most 64 KiB of JSON anyway). */
+const MAX_OPTION_DEPTH = 8
+
+/**
+ * Every string in the options with its dotted path and own key: nested objects and arrays, and
+ * strings holding a JSON object or array (a service account pasted as text), are walked.
+ */
+function optionStrings(options: Record<string, unknown>): Array<{ path: string; key: string; value: string }> {
+  const out: Array<{ path: string; key: string; value: string }> = []
+  const walk = (value: unknown, path: string, key: string, depth: number) => {
+    if (depth > MAX_OPTION_DEPTH) return
+    if (typeof value === 'string') {
+      const trimmed = value.trim()
+      if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+        let parsed: unknown
+        try {
+          parsed = JSON.parse(trimmed)
+        } catch {
+          parsed = undefined
+        }
+        if (parsed !== undefined && typeof parsed === 'object' && parsed !== null) return walk(parsed, path, key, depth + 1)
+      }
+      out.push({ path, key, value })
+      return
+    }
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`, key, depth + 1))
+    else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) walk(v, `${path}.${k}`, k, depth + 1)
+    }
+  }
+  for (const [k, v] of Object.entries(options)) walk(v, k, k, 0)
+  return out
 }
 
 function sandbox(channel: Channel): ProviderSetting {

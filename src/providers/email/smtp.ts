@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net'
 import nodemailer from 'nodemailer'
 import type Mail from 'nodemailer/lib/mailer/index.js'
 import {
   assertChannel, badSettings, networkError, optionalBoolean, optionalInteger, optionalString, requiredString, DEFAULT_TIMEOUT_MS,
 } from '../support.ts'
-import { checkOutboundHost, checkOutboundUrl, STRICT_URL_POLICY, UnsafeUrlError, type UrlPolicy } from '../../lib/url-safety.ts'
+import type { GuardedHttpClient } from '../../lib/url-safety.ts'
+import { vendorHttp, type ProviderOptions } from '../http.ts'
 import type { ChannelSettings } from '../registry.ts'
 import { ProviderError, type EmailProvider, type OutboundMessage, type SendResult } from '../types.ts'
 
@@ -50,37 +52,29 @@ function attachmentSpecs(data: Readonly<Record<string, unknown>> | undefined): A
   })
 }
 
-/** Fetch a URL attachment, bounded in size and time. A 4xx is permanent, anything else retries. */
-async function fetchAttachment(spec: AttachmentSpec, timeoutMs: number, policy: UrlPolicy): Promise<Mail.Attachment> {
-  let res: Response
+/** Fetch a URL attachment through the guarded client, bounded in size and time. A 4xx is permanent, anything else retries. */
+async function fetchAttachment(http: GuardedHttpClient, spec: AttachmentSpec, timeoutMs: number): Promise<Mail.Attachment> {
+  let res: Awaited<ReturnType<GuardedHttpClient['request']>>
   try {
-    await checkOutboundUrl(spec.url!, policy)
-    res = await fetch(spec.url!, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' })
+    res = await http.request(spec.url!, { timeoutMs, maxBodyBytes: MAX_URL_ATTACHMENT_BYTES })
   } catch (err) {
-    if (err instanceof UnsafeUrlError) throw invalidMessage(`attachment ${spec.filename}: ${err.message}`)
+    if (err instanceof ProviderError && err.code === 'unsafe_endpoint') throw invalidMessage(`attachment ${spec.filename}: ${err.message.replace(/^smtp: /, '')}`)
     throw networkError(`${VENDOR} attachment ${spec.filename}`, err)
   }
-  if (!res.ok) {
-    await res.body?.cancel()
+  if (res.status < 200 || res.status > 299) {
     const retryable = res.status >= 500 || res.status === 429
     throw new ProviderError('attachment_unavailable', `smtp: attachment ${spec.filename} answered ${res.status}`, { retryable, status: res.status })
   }
-  const declared = Number(res.headers.get('content-length') ?? '0')
-  if (declared > MAX_URL_ATTACHMENT_BYTES) throw invalidMessage(`attachment ${spec.filename} is larger than ${MAX_URL_ATTACHMENT_BYTES} bytes`)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length
-    if (size > MAX_URL_ATTACHMENT_BYTES) throw invalidMessage(`attachment ${spec.filename} is larger than ${MAX_URL_ATTACHMENT_BYTES} bytes`)
-    chunks.push(Buffer.from(chunk))
-  }
-  return { filename: spec.filename, content: Buffer.concat(chunks), contentType: spec.contentType ?? res.headers.get('content-type') ?? undefined }
+  if (res.truncated) throw invalidMessage(`attachment ${spec.filename} is larger than ${MAX_URL_ATTACHMENT_BYTES} bytes`)
+  const type = res.headers['content-type']
+  return { filename: spec.filename, content: res.body, contentType: spec.contentType ?? (typeof type === 'string' ? type : undefined) }
 }
 
 /** nodemailer's error as a ProviderError: 4xx replies and lost connections retry; 5xx replies and bad credentials do not. */
 function smtpError(err: unknown): ProviderError {
   const e = err as { code?: string; responseCode?: number; message?: string }
   const status = typeof e.responseCode === 'number' ? e.responseCode : undefined
+  if (err instanceof ProviderError) return err
   const text = `smtp: ${e.message ?? String(err)}`
   if (e.code === 'EAUTH') return new ProviderError('auth_failed', text, { retryable: false, status, cause: err })
   if (status !== undefined && status >= 500) return new ProviderError('rejected', text, { retryable: false, status, cause: err })
@@ -88,9 +82,6 @@ function smtpError(err: unknown): ProviderError {
   if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') return new ProviderError('invalid_message', text, { retryable: false, status, cause: err })
   return new ProviderError('connection_failed', text, { retryable: true, status, cause: err })
 }
-
-/** How long a passed check of the SMTP host holds before it is checked again. */
-const HOST_CHECK_TTL_MS = 60_000
 
 /**
  * E-mail over SMTP with nodemailer, through a pool of connections per tenant configuration.
@@ -101,7 +92,7 @@ const HOST_CHECK_TTL_MS = 60_000
  * The message: `subject`, `body` as the text part, `data.html` as the HTML part,
  * `data.replyTo`, `data.attachments` (`[{filename, content: base64 | url, contentType?}]`).
  */
-export function createSmtpProvider(channel: 'email', settings: ChannelSettings, options: { urlPolicy?: UrlPolicy } = {}): EmailProvider {
+export function createSmtpProvider(channel: 'email', settings: ChannelSettings, options: ProviderOptions = {}): EmailProvider {
   assertChannel(VENDOR, channel, 'email')
   const host = requiredString(VENDOR, settings, 'host')
   const secure = optionalBoolean(VENDOR, settings, 'secure') ?? false
@@ -115,8 +106,16 @@ export function createSmtpProvider(channel: 'email', settings: ChannelSettings, 
   const maxConnections = optionalInteger(VENDOR, settings, 'maxConnections', 1, 50) ?? 5
   const timeoutMs = optionalInteger(VENDOR, settings, 'timeoutMs', 100, 300_000) ?? DEFAULT_TIMEOUT_MS
 
+  // The server is the tenant's to name, so it gets the outbound URL policy (no loopback, private,
+  // link-local or metadata address, by name or by the DNS answer): nodemailer gets each pooled
+  // connection from the guarded client, checked as it connects. Attachment URLs go through it too.
+  const http = vendorHttp(VENDOR, options)
+  const getSocket = (opts: { host?: string; port?: number }, callback: (err: Error | null, socket?: { connection: Socket }) => void) => {
+    http.connect(opts.host ?? host, opts.port ?? port, timeoutMs).then((connection) => callback(null, { connection }), (err: Error) => callback(err))
+  }
   const transport = nodemailer.createTransport({
     pool: true,
+    getSocket,
     maxConnections,
     host, port, secure, requireTLS,
     ...(user !== undefined ? { auth: { user, pass: pass! } } : {}),
@@ -126,20 +125,6 @@ export function createSmtpProvider(channel: 'email', settings: ChannelSettings, 
     socketTimeout: timeoutMs * 3,
   })
   const domain = /@([^>\s]+)>?\s*$/.exec(defaultFrom)?.[1] ?? 'switchboard.invalid'
-  // The server is the tenant's to name, so it gets the outbound URL policy (no loopback, private,
-  // link-local or metadata address, by name or by any DNS answer); a pass holds for a minute.
-  let hostCheckedAt = -Infinity
-  const checkHost = async () => {
-    if (performance.now() - hostCheckedAt < HOST_CHECK_TTL_MS) return
-    try {
-      await checkOutboundHost(host, options.urlPolicy ?? STRICT_URL_POLICY)
-    } catch (err) {
-      if (err instanceof UnsafeUrlError) throw new ProviderError('unsafe_endpoint', `${VENDOR}: ${err.message.replace(/^https:\/\/.*?\/: /, '')}`, { retryable: false, cause: err })
-      throw new ProviderError('connection_failed', `${VENDOR}: ${(err as Error).message}`, { retryable: true, cause: err })
-    }
-    hostCheckedAt = performance.now()
-  }
-
   return {
     id: VENDOR,
     channel: 'email',
@@ -153,10 +138,9 @@ export function createSmtpProvider(channel: 'email', settings: ChannelSettings, 
       const attachments: Mail.Attachment[] = []
       for (const spec of specs) {
         attachments.push(spec.url !== undefined
-          ? await fetchAttachment(spec, timeoutMs, options.urlPolicy ?? STRICT_URL_POLICY)
+          ? await fetchAttachment(http, spec, timeoutMs)
           : { filename: spec.filename, content: Buffer.from(spec.content!, 'base64'), ...(spec.contentType ? { contentType: spec.contentType } : {}) })
       }
-      await checkHost()
       try {
         const info = await transport.sendMail({
           from: message.from ?? defaultFrom,
@@ -177,6 +161,7 @@ export function createSmtpProvider(channel: 'email', settings: ChannelSettings, 
     },
     async close() {
       transport.close()
+      http.close()
     },
   }
 }

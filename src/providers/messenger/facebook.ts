@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { UrlPolicy } from '../../lib/url-safety.ts'
+import { vendorHttp, type ProviderOptions } from '../http.ts'
 import type { ChannelSettings } from '../registry.ts'
 import {
-  assertChannel, baseGuard, baseUrl, optionalInteger, optionalString, post, readJson, requiredString, retryAfterMs, DEFAULT_TIMEOUT_MS,
+  assertChannel, baseUrl, optionalInteger, optionalString, post, readJson, requiredString, retryAfterMs, DEFAULT_TIMEOUT_MS,
 } from '../support.ts'
 import { ProviderError, type MessengerProvider, type OutboundMessage, type RawWebhook, type SendResult, type WebhookEvent } from '../types.ts'
 
@@ -117,7 +117,7 @@ export function parseMessengerWebhook(body: unknown): WebhookEvent[] {
  * `data.messagingType` (RESPONSE | UPDATE | MESSAGE_TAG), `data.tag` (with MESSAGE_TAG),
  * `data.quickReplies` (`[{title, payload}]`).
  */
-export function createFacebookMessengerProvider(channel: 'messenger', settings: ChannelSettings, options: { urlPolicy?: UrlPolicy } = {}): MessengerProvider {
+export function createFacebookMessengerProvider(channel: 'messenger', settings: ChannelSettings, options: ProviderOptions = {}): MessengerProvider {
   assertChannel(VENDOR, channel, 'messenger')
   const token = requiredString(VENDOR, settings, 'pageAccessToken')
   const appSecret = optionalString(VENDOR, settings, 'appSecret')
@@ -131,7 +131,8 @@ export function createFacebookMessengerProvider(channel: 'messenger', settings: 
   const timeoutMs = optionalInteger(VENDOR, settings, 'timeoutMs', 100, 300_000) ?? DEFAULT_TIMEOUT_MS
   const query = new URLSearchParams({ access_token: token })
   if (appSecret) query.set('appsecret_proof', createHmac('sha256', appSecret).update(token).digest('hex'))
-  const guard = baseGuard(VENDOR, graph, 'https://graph.facebook.com', options.urlPolicy)
+  // The Graph base is the tenant's to set: every connection is checked as it is made.
+  const http = vendorHttp(VENDOR, options)
   const endpoint = `${graph}/${version}/${pageId ? encodeURIComponent(pageId) : 'me'}/messages?${query}`
 
   return {
@@ -156,8 +157,7 @@ export function createFacebookMessengerProvider(channel: 'messenger', settings: 
         message: msg,
         ...(messagingType === 'MESSAGE_TAG' ? { tag: data.tag } : {}),
       })
-      await guard()
-      const res = await post(VENDOR, endpoint, { headers: { 'content-type': 'application/json' }, body, timeoutMs })
+      const res = await post(VENDOR, http, endpoint, { headers: { 'content-type': 'application/json' }, body, timeoutMs })
       const answer = (await readJson(res)) as { message_id?: unknown; error?: { code?: number; error_subcode?: number; message?: string } } | undefined
       if (res.ok && typeof answer?.message_id === 'string') return { providerMessageId: answer.message_id, status: 'sent' }
       if (res.ok) throw new ProviderError('bad_response', 'facebook: the answer has no message_id', { retryable: true, status: res.status })
@@ -174,6 +174,9 @@ export function createFacebookMessengerProvider(channel: 'messenger', settings: 
       const given = Buffer.from(q['hub.verify_token'] ?? '')
       const expected = Buffer.from(verifyToken)
       return given.length === expected.length && timingSafeEqual(given, expected) ? q['hub.challenge'] : undefined
+    },
+    async close() {
+      http.close()
     },
   }
 }

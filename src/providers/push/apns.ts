@@ -1,8 +1,8 @@
 import http2 from 'node:http2'
-import type { UrlPolicy } from '../../lib/url-safety.ts'
+import { vendorHttp, type ProviderOptions } from '../http.ts'
 import type { ChannelSettings } from '../registry.ts'
 import {
-  assertChannel, badSettings, baseGuard, baseUrl, customPushData, networkError, optionalInteger, optionalString, privateKey, requiredString, signJwt,
+  assertChannel, badSettings, baseUrl, customPushData, networkError, optionalInteger, optionalString, privateKey, requiredString, signJwt,
   DEFAULT_TIMEOUT_MS,
 } from '../support.ts'
 import { ProviderError, type OutboundMessage, type PushProvider, type SendResult } from '../types.ts'
@@ -46,7 +46,7 @@ export function apnsError(status: number, reason: string | undefined, retryAfter
  * (10, or 5 for background), `data.expiration` (UNIX seconds) or `data.ttl` (seconds),
  * `data.collapseId`; every other `data` key is custom payload next to `aps`.
  */
-export function createApnsProvider(channel: 'push', settings: ChannelSettings, options: { urlPolicy?: UrlPolicy } = {}): PushProvider {
+export function createApnsProvider(channel: 'push', settings: ChannelSettings, options: ProviderOptions = {}): PushProvider {
   assertChannel(VENDOR, channel, 'push')
   const teamId = requiredString(VENDOR, settings, 'teamId')
   const keyId = requiredString(VENDOR, settings, 'keyId')
@@ -57,7 +57,9 @@ export function createApnsProvider(channel: 'push', settings: ChannelSettings, o
   if (environment !== 'production' && environment !== 'sandbox') throw badSettings(VENDOR, 'setting "environment" must be production or sandbox')
   const origin = baseUrl(VENDOR, settings, 'baseUrl', HOSTS[environment])
   const ca = optionalString(VENDOR, settings, 'ca')
-  const guard = baseGuard(VENDOR, origin, HOSTS[environment], options.urlPolicy)
+  // The base URL is the tenant's to set: the HTTP/2 connection is checked as it is made (the
+  // guarded client's lookup), a literal address or reserved name before.
+  const guard = vendorHttp(VENDOR, options)
   const timeoutMs = optionalInteger(VENDOR, settings, 'timeoutMs', 100, 300_000) ?? DEFAULT_TIMEOUT_MS
 
   let token: { jwt: string; at: number } | undefined
@@ -70,11 +72,16 @@ export function createApnsProvider(channel: 'push', settings: ChannelSettings, o
   }
 
   let session: http2.ClientHttp2Session | undefined
+  const refused = new WeakMap<http2.ClientHttp2Session, ProviderError>()
   const connect = (): http2.ClientHttp2Session => {
     if (session && !session.closed && !session.destroyed) return session
-    const s = http2.connect(origin, ca ? { ca } : {})
-    // A dropped or refused connection fails the pushes on it (they retry); the next push reconnects.
-    s.on('error', () => {})
+    guard.check(origin)
+    const s = http2.connect(origin, { ...(ca ? { ca } : {}), lookup: guard.lookup })
+    // A dropped or refused connection fails the pushes on it (they retry, unless the address was
+    // refused); the next push reconnects.
+    s.on('error', (err) => {
+      if (err instanceof ProviderError) refused.set(s, err)
+    })
     const forget = () => {
       if (session === s) session = undefined
     }
@@ -87,8 +94,10 @@ export function createApnsProvider(channel: 'push', settings: ChannelSettings, o
   const request = (path: string, headers: Record<string, string>, body: string) =>
     new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
       let req: http2.ClientHttp2Stream
+      let s: http2.ClientHttp2Session
       try {
-        req = connect().request({ ':method': 'POST', ':path': path, ...headers })
+        s = connect()
+        req = s.request({ ':method': 'POST', ':path': path, ...headers })
       } catch (err) {
         reject(networkError(VENDOR, err))
         return
@@ -106,7 +115,7 @@ export function createApnsProvider(channel: 'push', settings: ChannelSettings, o
       })
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => resolve({ status, headers: responseHeaders, body: Buffer.concat(chunks).toString('utf8') }))
-      req.on('error', (err) => reject(networkError(VENDOR, err)))
+      req.on('error', (err) => reject(refused.get(s) ?? ((err as { cause?: unknown }).cause instanceof ProviderError ? (err as { cause: ProviderError }).cause : networkError(VENDOR, err))))
       req.end(body)
     })
 
@@ -161,7 +170,6 @@ export function createApnsProvider(channel: 'push', settings: ChannelSettings, o
         headers['apns-collapse-id'] = data.collapseId
       }
 
-      await guard()
       const res = await request(`/3/device/${message.to}`, headers, payload)
       if (res.status === 200) {
         const apnsId = res.headers['apns-id']
@@ -181,7 +189,7 @@ export function createApnsProvider(channel: 'push', settings: ChannelSettings, o
     async close() {
       const s = session
       session = undefined
-      if (s && !s.closed) await new Promise<void>((resolve) => s.close(() => resolve()))
+      if (s && !s.closed && !s.destroyed) await new Promise<void>((resolve) => s.close(() => resolve()))
     },
   }
 }

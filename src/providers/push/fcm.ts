@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto'
-import type { UrlPolicy } from '../../lib/url-safety.ts'
+import { vendorHttp, type ProviderOptions } from '../http.ts'
 import type { ChannelSettings } from '../registry.ts'
 import {
-  assertChannel, badSettings, baseGuard, baseUrl, customPushData, optionalInteger, optionalString, post, privateKey, readJson, retryAfterMs, signJwt,
+  assertChannel, badSettings, baseUrl, customPushData, optionalInteger, optionalString, post, privateKey, readJson, retryAfterMs, signJwt,
   DEFAULT_TIMEOUT_MS,
 } from '../support.ts'
 import { ProviderError, type OutboundMessage, type PushProvider, type SendResult } from '../types.ts'
@@ -78,22 +78,22 @@ function serviceAccount(settings: ChannelSettings): ServiceAccount {
  * `data.collapseId` → Android `collapse_key`, `data.ttl` (seconds) → Android `ttl`,
  * `data.priority` (`high` | `normal`) → Android priority, `data.badge`/`data.sound` → APNs `aps`.
  */
-export function createFcmProvider(channel: 'push', settings: ChannelSettings, options: { urlPolicy?: UrlPolicy } = {}): PushProvider {
+export function createFcmProvider(channel: 'push', settings: ChannelSettings, options: ProviderOptions = {}): PushProvider {
   assertChannel(VENDOR, channel, 'push')
   const sa = serviceAccount(settings)
   const origin = baseUrl(VENDOR, settings, 'baseUrl', 'https://fcm.googleapis.com')
   const timeoutMs = optionalInteger(VENDOR, settings, 'timeoutMs', 100, 300_000) ?? DEFAULT_TIMEOUT_MS
   const endpoint = `${origin}/v1/projects/${encodeURIComponent(sa.projectId)}/messages:send`
-  const guardBase = baseGuard(VENDOR, origin, 'https://fcm.googleapis.com', options.urlPolicy)
-  const guardTokenUri = baseGuard(VENDOR, sa.tokenUri, 'https://oauth2.googleapis.com/token', options.urlPolicy)
+  // The base URL and the service account's token_uri are the tenant's to set: every connection
+  // (the token request included) is checked as it is made.
+  const http = vendorHttp(VENDOR, options)
 
   let cached: { token: string; expiresAt: number } | undefined
   let pending: Promise<string> | undefined
   const fetchToken = async (): Promise<string> => {
-    await guardTokenUri()
     const now = Math.floor(Date.now() / 1000)
     const assertion = signJwt('RS256', sa.key, { iss: sa.clientEmail, scope: SCOPE, aud: sa.tokenUri, iat: now, exp: now + 3600 }, sa.keyId ? { kid: sa.keyId } : {})
-    const res = await post(VENDOR, sa.tokenUri, {
+    const res = await post(VENDOR, http, sa.tokenUri, {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: GRANT, assertion }).toString(),
       timeoutMs,
@@ -142,11 +142,10 @@ export function createFcmProvider(channel: 'push', settings: ChannelSettings, op
         },
       }
       const body = JSON.stringify(payload)
-      const call = async () => post(VENDOR, endpoint, {
+      const call = async () => post(VENDOR, http, endpoint, {
         headers: { authorization: `Bearer ${await accessToken()}`, 'content-type': 'application/json; charset=utf-8' },
         body, timeoutMs,
       })
-      await guardBase()
       let res = await call()
       if (res.status === 401) {
         // Our token was revoked or expired early: fetch a new one and try once more.
@@ -158,6 +157,9 @@ export function createFcmProvider(channel: 'push', settings: ChannelSettings, op
       if (res.ok && typeof answer?.name === 'string') return { providerMessageId: answer.name, status: 'sent' }
       if (res.ok) throw new ProviderError('bad_response', 'fcm: the answer has no message name', { retryable: true, status: res.status })
       throw fcmError(res.status, answer?.error, retryAfterMs(res.headers.get('retry-after')))
+    },
+    async close() {
+      http.close()
     },
   }
 }

@@ -1,5 +1,6 @@
 import webpush from 'web-push'
-import { safeRequest, STRICT_URL_POLICY, UnsafeUrlError, type UrlPolicy } from '../../lib/url-safety.ts'
+import type { GuardedResponse } from '../../lib/url-safety.ts'
+import { vendorHttp, type ProviderOptions } from '../http.ts'
 import type { ChannelSettings } from '../registry.ts'
 import { assertChannel, badSettings, customPushData, networkError, optionalInteger, requiredString, retryAfterMs, DEFAULT_TIMEOUT_MS } from '../support.ts'
 import { ProviderError, type OutboundMessage, type PushProvider, type SendResult } from '../types.ts'
@@ -62,14 +63,14 @@ export function webPushError(status: number, body: string, retryAfter?: number):
 /**
  * Web Push (RFC 8030) with VAPID (RFC 8292) and the `aes128gcm` payload encryption of RFC 8291,
  * through the `web-push` library's request builder; the request itself goes out through the
- * outbound URL check (`safeRequest`), since subscription endpoints come from browsers.
+ * guarded HTTP client (`vendorHttp`), since subscription endpoints come from browsers.
  * Settings: `vapidPublicKey`, `vapidPrivateKey` (base64url, as `npx web-push generate-vapid-keys`
  * prints them), `subject` (`mailto:` or `https:` contact), `timeoutMs`.
  * The message: the subscription as `to` (see `subscriptionOf`); the encrypted payload is the JSON
  * `{title: subject, body, data}` with `data` the message's custom keys; `data.ttl` (seconds,
  * default 4 weeks), `data.urgency` (very-low | low | normal | high), `data.collapseId` → `Topic`.
  */
-export function createWebPushProvider(channel: 'push', settings: ChannelSettings, options: { urlPolicy?: UrlPolicy } = {}): PushProvider {
+export function createWebPushProvider(channel: 'push', settings: ChannelSettings, options: ProviderOptions = {}): PushProvider {
   assertChannel(VENDOR, channel, 'push')
   const publicKey = requiredString(VENDOR, settings, 'vapidPublicKey')
   const privateKey = requiredString(VENDOR, settings, 'vapidPrivateKey')
@@ -81,7 +82,8 @@ export function createWebPushProvider(channel: 'push', settings: ChannelSettings
     throw badSettings(VENDOR, (err as Error).message)
   }
   const timeoutMs = optionalInteger(VENDOR, settings, 'timeoutMs', 100, 300_000) ?? DEFAULT_TIMEOUT_MS
-  const policy = options.urlPolicy ?? STRICT_URL_POLICY
+  // Subscription endpoints come from browsers: every connection is checked as it is made.
+  const http = vendorHttp(VENDOR, options)
 
   return {
     id: VENDOR,
@@ -106,9 +108,9 @@ export function createWebPushProvider(channel: 'push', settings: ChannelSettings
       } catch (err) {
         throw new ProviderError('invalid_message', `webpush: ${(err as Error).message}`, { retryable: false })
       }
-      let res: Awaited<ReturnType<typeof safeRequest>>
+      let res: GuardedResponse
       try {
-        res = await safeRequest(details.endpoint, policy, {
+        res = await http.request(details.endpoint, {
           method: 'POST',
           headers: details.headers as Record<string, string>,
           ...(details.body ? { body: details.body } : {}),
@@ -116,7 +118,6 @@ export function createWebPushProvider(channel: 'push', settings: ChannelSettings
           maxBodyBytes: 64 * 1024,
         })
       } catch (err) {
-        if (err instanceof UnsafeUrlError) throw new ProviderError('unsafe_endpoint', `webpush: ${err.message}`, { retryable: false, cause: err })
         throw networkError(VENDOR, err)
       }
       if (res.status === 201 || res.status === 200 || res.status === 202) {
@@ -124,7 +125,10 @@ export function createWebPushProvider(channel: 'push', settings: ChannelSettings
         return { providerMessageId: typeof location === 'string' && location !== '' ? location : message.id, status: 'sent' }
       }
       const retryAfter = res.headers['retry-after']
-      throw webPushError(res.status, res.body, retryAfterMs(typeof retryAfter === 'string' ? retryAfter : undefined))
+      throw webPushError(res.status, res.body.toString('utf8'), retryAfterMs(typeof retryAfter === 'string' ? retryAfter : undefined))
+    },
+    async close() {
+      http.close()
     },
   }
 }

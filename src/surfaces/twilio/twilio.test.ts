@@ -15,16 +15,19 @@ let t: TestApp
 let peer: TwilioPeer
 const SENDER = '+15005550006'
 const settingsByTenant = new Map<string, ChannelProviderSettings>()
+/** Tenants whose Twilio account is configured for WhatsApp only (SMS stays on the sandbox). */
+const whatsappOnly = new Set<string>()
 
 beforeAll(async () => {
   peer = await new TwilioPeer({ numbers: [SENDER], optedOut: ['+14155550199'] }).start()
   const port = await freePort()
   t = await startTestApp({
     listen: true, port, isolated: true,
-    config: { SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}` },
+    // The peer is on loopback: allowed by the operator's list, as a closed network would.
+    config: { SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`, SWITCHBOARD_ALLOWED_URL_HOSTS: '127.0.0.1' },
     services: {
       sendRetry: { retryDelaySeconds: 1, retryLimit: 4 },
-      channelSettings: async (tenantId, channel) => (channel === 'sms' || channel === 'whatsapp' ? settingsByTenant.get(tenantId) : undefined),
+      channelSettings: async (tenantId, channel) => (channel === 'whatsapp' || (channel === 'sms' && !whatsappOnly.has(tenantId)) ? settingsByTenant.get(tenantId) : undefined),
     },
   })
   await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
@@ -78,6 +81,16 @@ describe('sending through Twilio', () => {
     await waitFor('the WhatsApp message', statusIs(tt, r.message.id, 'sent'))
     expect(peer.sentTo(to)[0]).toMatchObject({ to: `whatsapp:${to}`, from: `whatsapp:${SENDER}`, mediaUrls: ['https://example.org/a.pdf', 'https://example.org/b.png'] })
     expect(await t.services.tracking.segments(tt.tenant, r.message.id)).toEqual({ segments: null, encoding: null })
+  })
+
+  it('refuses a base URL the operator did not allow when connecting (settings that skipped the save-time check), without reaching Twilio', async () => {
+    // `localhost` is this machine by name: SWITCHBOARD_ALLOWED_URL_HOSTS allows 127.0.0.1, not it.
+    const tt = await twilioTenant({ baseUrl: peer.url.replace('127.0.0.1', 'localhost') })
+    const before = peer.requests
+    const id = await send(tt, { channel: 'sms', to: uniquePhone(), body: 'to a loopback name' })
+    await waitFor('the message to fail', statusIs(tt, id, 'failed'))
+    expect(await outbox(tt, id)).toMatchObject({ attempts: 1, last_error: expect.stringContaining('twilio: localhost is a loopback address') })
+    expect(peer.requests - before).toBe(0)
   })
 
   it('fails a message Twilio rejects for good (21610 unsubscribed) at once, with Twilio’s error, and dead-letters its job', async () => {
@@ -210,30 +223,90 @@ describe('inbound messages', () => {
   })
 })
 
+describe('one webhook pipeline', () => {
+  it('records a failure with Twilio’s error code in the history, through the provider’s parser and core', async () => {
+    const tt = await twilioTenant()
+    const id = await send(tt, { channel: 'sms', to: uniquePhone(), body: 'will fail' })
+    await waitFor('sent', statusIs(tt, id, 'sent'))
+    const sid = peer.messages.find((m) => m.idempotencyToken === id)!.sid
+    expect(await peer.postStatus(sid, 'failed', { ErrorCode: '30007' })).toBe(200)
+    expect(await outbox(tt, id)).toMatchObject({ status: 'failed', last_error: 'twilio reported failed (error 30007)' })
+    const history = await t.services.tracking.history(tt.tenant, id)
+    expect(history.at(-1)).toMatchObject({ status: 'failed', providerStatus: 'failed', errorCode: '30007', applied: true })
+    // A status word Twilio may add later is acknowledged and changes nothing.
+    expect(await peer.postStatus(sid, 'constructor')).toBe(200)
+    expect(await t.services.tracking.history(tt.tenant, id)).toHaveLength(history.length)
+  })
+
+  it('verifies with the account’s token when Twilio is configured for WhatsApp only, for SMS callbacks too', async () => {
+    const tt = await twilioTenant()
+    whatsappOnly.add(tt.tenant.id)
+    const url = `${t.url}/webhooks/twilio/${tt.tenant.id}/sms`
+    const from = uniquePhone()
+    expect((await peer.postWebhook(url, { MessageSid: 'SM' + randomUUID().replace(/-/g, ''), From: from, To: SENDER, Body: 'by SMS' })).status).toBe(200)
+    expect(await t.services.delivery.listInbound(tt.tenant, { channel: 'sms' })).toMatchObject([{ from, body: 'by SMS', provider: 'twilio' }])
+    expect((await peer.postWebhook(url, { MessageSid: 'SM' + randomUUID().replace(/-/g, ''), From: from, Body: 'forged' }, { signature: 'nope' })).status).toBe(403)
+  })
+
+  it('answers 400 to a signed body it cannot read, and stores nothing', async () => {
+    const tt = await twilioTenant()
+    const url = `${t.url}/webhooks/twilio/${tt.tenant.id}/status`
+    const bodies: Array<Record<string, string>> = [{ MessageSid: 'SM' + '2'.repeat(32) }, { MessageStatus: 'delivered' }, { MessageSid: 'SM' + '3'.repeat(32), Body: 'no sender' }]
+    for (const params of bodies) {
+      expect((await peer.postWebhook(url, params)).status, JSON.stringify(params)).toBe(400)
+    }
+    expect(await t.services.delivery.listInbound(tt.tenant)).toHaveLength(0)
+  })
+})
+
 describe('per-sender rate limits', () => {
   it('space one sender’s messages at its rate, across the shared slot table', async () => {
     const tt = await twilioTenant({ ratePerSecond: 4 })
-    const recipients = Array.from({ length: 4 }, () => uniquePhone())
-    const ids: string[] = []
-    for (const to of recipients) ids.push(await send(tt, { channel: 'sms', to, body: 'rate limited' }))
-    await waitFor('all four', async () => {
-      for (const id of ids) if ((await outbox(tt, id)).status !== 'sent') return false
-      return true
-    }, 30_000)
-    const times = recipients.map((to) => peer.sentTo(to)[0]!.at).sort((a, b) => a - b)
-    // A lower bound only (a slow machine spaces them more): 4 per second is 250 ms apart.
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(200)
+    // The slots the limiter hands out for this tenant, on the database's clock. Their spacing is
+    // the limiter's arithmetic, so it holds however loaded the machine is (arrival times at the
+    // peer were not: a slow worker sends late, and two late ones arrive closer together).
+    const tracking = t.services.tracking
+    const reserve = tracking.reserveSlot.bind(tracking)
+    const slots: number[] = []
+    tracking.reserveSlot = async (...args: Parameters<typeof reserve>) => {
+      const slot = await reserve(...args)
+      if (args[0] === tt.tenant.id && 'slotAt' in slot) slots.push(slot.slotAt.getTime())
+      return slot
+    }
+    try {
+      const recipients = Array.from({ length: 4 }, () => uniquePhone())
+      const ids: string[] = []
+      for (const to of recipients) ids.push(await send(tt, { channel: 'sms', to, body: 'rate limited' }))
+      await waitFor('all four', async () => {
+        for (const id of ids) if ((await outbox(tt, id)).status !== 'sent') return false
+        return true
+      }, 30_000)
+      for (const to of recipients) expect(peer.sentTo(to)).toHaveLength(1)
+      // One slot per message, 4 per second: each at least 250 ms after the one before.
+      slots.sort((a, b) => a - b)
+      expect(slots).toHaveLength(4)
+      for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!).toBeGreaterThanOrEqual(250)
+      // And each message left only once its slot had come: the k-th send reached Twilio no earlier
+      // than the k-th slot (load only makes sends later; a few ms for timer rounding).
+      const arrivals = recipients.map((to) => peer.sentTo(to)[0]!.at).sort((a, b) => a - b)
+      for (let i = 0; i < arrivals.length; i++) expect(arrivals[i]!).toBeGreaterThanOrEqual(slots[i]! - 5)
+    } finally {
+      delete (tracking as { reserveSlot?: unknown }).reserveSlot
+    }
   })
 
   it('reserves slots atomically and, past the longest wait, tells the caller to put the job off', async () => {
     const tt = await createTenant(t.services)
     const slots = await Promise.all(Array.from({ length: 5 }, () => t.services.tracking.reserveSlot(tt.tenant.id, 'sms', SENDER, 1, 2_000)))
-    const waits = slots.filter((s): s is { waitMs: number } => 'waitMs' in s).map((s) => s.waitMs).sort((a, b) => a - b)
+    const waits = slots.filter((s) => 'waitMs' in s).map((s) => s.waitMs).sort((a, b) => a - b)
     const deferred = slots.filter((s): s is { deferMs: number } => 'deferMs' in s)
     expect(waits).toHaveLength(3)
     expect(deferred).toHaveLength(2)
     expect(waits[0]).toBeLessThan(200)
-    expect(waits[2]! - waits[0]!).toBeGreaterThanOrEqual(1_900)
+    // The three slots are the limiter's arithmetic on the database's clock: a second apart.
+    const at = slots.filter((s) => 'slotAt' in s).map((s) => s.slotAt.getTime()).sort((a, b) => a - b)
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(1_000)
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(1_000)
     for (const d of deferred) expect(d.deferMs).toBeGreaterThan(2_000)
   })
 })

@@ -1,13 +1,39 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
+
+// Two projects, chosen by file name (README, "Tests"):
+// - fast: in-process tests (app.inject or a listening app against a migrated template database):
+//   every src/**/*.test.ts and bench/**/*.test.ts that is not one of the below.
+// - slow: spawned processes, the CLI as a child process, kill tests, Chromium:
+//   test/**/*.test.ts, **/*.process.test.ts, **/*.browser.test.ts.
+const SLOW = ['test/**/*.test.ts', 'src/**/*.process.test.ts', 'src/**/*.browser.test.ts', 'bench/**/*.process.test.ts']
+const FAST = ['src/**/*.test.ts', 'bench/**/*.test.ts']
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+    // Runs once for the whole run (both projects): the migrated template database (test/helpers/global-setup.ts).
     globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'fast',
+          isolate: false,
+          include: FAST,
+          exclude: [...configDefaults.exclude, ...SLOW],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'slow',
+          include: SLOW,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 })

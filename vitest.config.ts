@@ -1,11 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config'
+import SlowFirstSequencer from './test/helpers/sequencer.ts'
 
 // Two projects, chosen by file name (README, "Tests"):
 // - fast: in-process tests (app.inject or a listening app against a migrated template database):
 //   every src/**/*.test.ts and bench/**/*.test.ts that is not one of the below.
 // - slow: spawned processes, the CLI as a child process, kill tests, Chromium:
 //   test/**/*.test.ts, **/*.process.test.ts, **/*.browser.test.ts.
-const SLOW = ['test/**/*.test.ts', 'src/**/*.process.test.ts', 'src/**/*.browser.test.ts', 'bench/**/*.process.test.ts']
+const SLOW = ['test/**/*.test.ts', '**/*.process.test.ts', '**/*.browser.test.ts']
 const FAST = ['src/**/*.test.ts', 'bench/**/*.test.ts']
 
 export default defineConfig({
@@ -15,6 +16,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         test: {

@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { loadConfig } from '../../src/config.ts'
@@ -43,10 +45,70 @@ async function closeStore(store: Store): Promise<void> {
   if (!store.pool.ending) await store.pool.end()
 }
 
+const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url))
+
+/**
+ * What the PGlite dumps depend on: PGlite's and pg-boss's versions, the migrations and how they run,
+ * and this file. The job queues need not be in it: starting the queue creates or updates them.
+ */
+function templateKey(): string {
+  const hash = createHash('sha256')
+  const files = [
+    'node_modules/@electric-sql/pglite/package.json', 'node_modules/pg-boss/package.json', 'src/db/migrate.ts', 'test/helpers/global-setup.ts',
+    ...readdirSync(root('migrations')).sort().map((f) => `migrations/${f}`),
+  ]
+  for (const f of files) hash.update(f).update('\0').update(readFileSync(root(f))).update('\0')
+  return hash.digest('hex').slice(0, 16)
+}
+
+/**
+ * The PGlite dumps: made once (initdb alone takes seconds) and kept in the system's temporary
+ * directory under a key of everything they depend on, so later runs on this machine reuse them.
+ * The few most recently used keys are kept (a run touches its own).
+ */
+async function pgliteTemplates(): Promise<{ empty: string; migrated: string }> {
+  const cache = join(tmpdir(), 'switchboard-test-templates')
+  const dir = join(cache, templateKey())
+  const empty = join(dir, 'empty.tar')
+  const migrated = join(dir, 'migrated.tar')
+  const now = new Date()
+  if (existsSync(empty) && existsSync(migrated)) {
+    utimesSync(dir, now, now)
+    return { empty, migrated }
+  }
+  mkdirSync(dir, { recursive: true })
+  const used = (d: string) => {
+    try {
+      return statSync(d).mtimeMs
+    } catch {
+      return 0 // removed meanwhile by another run
+    }
+  }
+  const others = readdirSync(cache).map((d) => join(cache, d)).filter((d) => d !== dir)
+  others.sort((a, b) => used(b) - used(a))
+  for (const old of others.slice(3)) rmSync(old, { recursive: true, force: true })
+  const served = await serveEmbedded('memory://')
+  // Written under a name of this process's own, then renamed: runs at once never see half a file.
+  const dump = async (file: string) => {
+    const partial = `${file}.${process.pid}`
+    writeFileSync(partial, Buffer.from(await (await served.pglite.dumpDataDir('none')).arrayBuffer()))
+    renameSync(partial, file)
+  }
+  await dump(empty)
+  const store = await openStore({ embedded: served, dataDir: '/nonexistent', poolSize: 1 })
+  try {
+    await prepare(store)
+    await dump(migrated)
+  } finally {
+    await closeStore(store)
+  }
+  return { empty, migrated }
+}
+
 /**
  * Prepare one migrated database for the whole run (both projects), so no test file migrates:
- * - PGlite: dumped data directories every test file starts a fresh in-memory instance from
- *   (`templateFile`, and `emptyTemplateFile` for the migration tests).
+ * - PGlite: dumped data directories every in-memory instance of the run starts from
+ *   (`templateFile`, and `emptyTemplateFile` for the migration tests), kept for later runs.
  * - PostgreSQL: a migrated template database made for this run; the run's shared database and
  *   every isolated one (`openTestStore({isolated: true})`) are `CREATE DATABASE … TEMPLATE` copies
  *   of it. All are dropped after the run.
@@ -59,22 +121,10 @@ export default async function setup(project: TestProject) {
   project.provide('databaseUrl', '')
   project.provide('templateDatabase', '')
   if (mode === 'pglite') {
-    const dir = mkdtempSync(join(tmpdir(), 'switchboard-test-'))
-    const served = await serveEmbedded('memory://')
-    const dump = async (name: string) => {
-      const file = join(dir, name)
-      writeFileSync(file, Buffer.from(await (await served.pglite.dumpDataDir('none')).arrayBuffer()))
-      return file
-    }
-    project.provide('emptyTemplateFile', await dump('empty.tar'))
-    const store = await openStore({ embedded: served, dataDir: '/nonexistent', poolSize: 1 })
-    try {
-      await prepare(store)
-      project.provide('templateFile', await dump('template.tar'))
-    } finally {
-      await closeStore(store)
-    }
-    return () => rmSync(dir, { recursive: true, force: true })
+    const { empty, migrated } = await pgliteTemplates()
+    project.provide('emptyTemplateFile', empty)
+    project.provide('templateFile', migrated)
+    return
   }
 
   const admin = process.env.SWITCHBOARD_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'

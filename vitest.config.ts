@@ -8,6 +8,8 @@ import SlowFirstSequencer from './test/helpers/sequencer.ts'
 //   test/**/*.test.ts, **/*.process.test.ts, **/*.browser.test.ts.
 const SLOW = ['test/**/*.test.ts', '**/*.process.test.ts', '**/*.browser.test.ts']
 const FAST = ['src/**/*.test.ts', 'bench/**/*.test.ts']
+// The same limits as before the split, for both.
+const timeouts = { testTimeout: 30_000, hookTimeout: 60_000 }
 
 export default defineConfig({
   test: {
@@ -21,19 +23,18 @@ export default defineConfig({
       {
         test: {
           name: 'fast',
+          // A worker keeps its modules and its PGlite from file to file (test/helpers/store.ts).
           isolate: false,
           include: FAST,
           exclude: [...configDefaults.exclude, ...SLOW],
-          testTimeout: 30_000,
-          hookTimeout: 60_000,
+          ...timeouts,
         },
       },
       {
         test: {
           name: 'slow',
           include: SLOW,
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          ...timeouts,
         },
       },
     ],

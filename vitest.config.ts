@@ -1,13 +1,42 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
+import SlowFirstSequencer from './test/helpers/sequencer.ts'
+
+// Two projects, chosen by file name (README, "Tests"):
+// - fast: in-process tests (app.inject or a listening app against a migrated template database):
+//   every src/**/*.test.ts and bench/**/*.test.ts that is not one of the below.
+// - slow: spawned processes, the CLI as a child process, kill tests, Chromium:
+//   test/**/*.test.ts, **/*.process.test.ts, **/*.browser.test.ts.
+const SLOW = ['test/**/*.test.ts', '**/*.process.test.ts', '**/*.browser.test.ts']
+const FAST = ['src/**/*.test.ts', 'bench/**/*.test.ts']
+// The same limits as before the split, for both.
+const timeouts = { testTimeout: 30_000, hookTimeout: 60_000 }
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+    // Runs once for the whole run (both projects): the migrated template database (test/helpers/global-setup.ts).
     globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     reporters: ['default'],
+    sequence: { sequencer: SlowFirstSequencer },
+    projects: [
+      {
+        test: {
+          name: 'fast',
+          // A worker keeps its modules and its PGlite from file to file (test/helpers/store.ts).
+          isolate: false,
+          include: FAST,
+          exclude: [...configDefaults.exclude, ...SLOW],
+          ...timeouts,
+        },
+      },
+      {
+        test: {
+          name: 'slow',
+          include: SLOW,
+          ...timeouts,
+        },
+      },
+    ],
   },
 })

@@ -1,34 +1,20 @@
 import { readdirSync } from 'node:fs'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest'
+import { createTestDatabase, serveTestEmbedded } from '../../test/helpers/store.ts'
 import { migrate } from './migrate.ts'
-import { serveEmbedded, type EmbeddedServer } from './store.ts'
 
-// An EMPTY database for this file: a new in-memory PGlite, or a new database on the PostgreSQL server.
+// An EMPTY database for this file: a new in-memory PGlite as initdb left it, or a new database on the PostgreSQL server.
 let url: string
 let cleanup: () => Promise<void>
 
 beforeAll(async () => {
   if (inject('store') === 'postgres') {
-    const admin = new URL(inject('databaseUrl'))
-    const name = `${admin.pathname.slice(1)}_migrate`
-    const adminUrl = new URL(admin)
-    adminUrl.pathname = '/postgres'
-    const c = new pg.Client({ connectionString: adminUrl.toString() })
-    await c.connect()
-    await c.query(`CREATE DATABASE ${name}`)
-    await c.end()
-    const target = new URL(admin)
-    target.pathname = '/' + name
-    url = target.toString()
-    cleanup = async () => {
-      const d = new pg.Client({ connectionString: adminUrl.toString() })
-      await d.connect()
-      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await d.end()
-    }
+    const own = await createTestDatabase('empty')
+    url = own.url
+    cleanup = own.drop
   } else {
-    const served: EmbeddedServer = await serveEmbedded('memory://')
+    const served = await serveTestEmbedded('empty')
     url = served.url
     cleanup = () => served.stop()
   }

@@ -92,6 +92,16 @@ export function storeEnv(dataDir: string, extra: Record<string, string> = {}): R
   }
 }
 
+/**
+ * The environment of a child process that must use the embedded store in `dataDir` whatever the
+ * run's store: for tests of the embedded store itself (its first start, several processes on one
+ * directory). CI runs the slow tests on PostgreSQL only, so such a test must not follow the run's
+ * store (storeEnv) or it would never run there.
+ */
+export function embeddedStoreEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { SWITCHBOARD_DATA_DIR: dataDir, DATABASE_URL: '', ...extra }
+}
+
 /** Servers a test file started; each is killed after the file's tests. */
 export function serversKilledAfterAll(): ServerProcess[] {
   const running: ServerProcess[] = []

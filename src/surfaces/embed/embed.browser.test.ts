@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { launchBrowser, type TestBrowser } from '../../../test/helpers/browser.ts'
+import { openSse } from '../../../test/helpers/sse.ts'
 import { contrastRatio } from './contrast.ts'
 import { TEST_THREADS } from '../../../test/fixtures/embed-threads.ts'
 
@@ -40,6 +41,14 @@ afterAll(async () => {
   await new Promise((r) => hostPage?.close(r))
   await t?.close()
 })
+
+const embedApi = () => `/embed/1/${acme.credentials.cass.client}/api`
+/** Start an anonymous embed session through the API, as the page does. */
+async function startSession(): Promise<{ token: string }> {
+  const r = await fetch(`${t.url}${embedApi()}/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auth_code: acme.tenant.embedCode }) })
+  expect(r.status).toBe(200)
+  return (await r.json()) as { token: string }
+}
 
 const embedUrl = (params: Record<string, string> = {}) =>
   `${t.url}/embed/1/${acme.credentials.cass.client}?${new URLSearchParams({ auth_code: acme.tenant.embedCode, name: 'Tess', color: '228fb1', intro: 'Welcome! I would love to get to know you.', ...params })}`
@@ -123,16 +132,30 @@ describe('the embed', () => {
   })
 
   it('works with the keyboard alone, with labels, a live region and a typing indicator', async () => {
-    const page = await (await browser.newContext()).newPage()
-    // Hold the live stream back, so the bot's answer cannot arrive until the test lets it: the
-    // typing indicator must show meanwhile. The page shows the opening from the history.
-    await page.route('**/api/events**', (route) => route.abort())
-    await page.goto(embedUrl())
-    for (let i = 0; i < 50 && (await page.locator('.sb-reply').count()) < 2; i++) {
-      await new Promise((r) => setTimeout(r, 200))
-      await page.reload()
+    // An anonymous visitor whose opening messages are already there: made through the embed API,
+    // and waited for on its live stream (events, not time), so the page below shows the opening
+    // from the history at its first load.
+    const { token } = await startSession()
+    const opening = await openSse(`${t.url}${embedApi()}/events?${new URLSearchParams({ auth_code: acme.tenant.embedCode, token, after: '0' })}`)
+    try {
+      expect(opening.status).toBe(200)
+      await opening.waitFor(2)
+    } finally {
+      opening.close()
     }
-    await poll(() => page.locator('.sb-reply').count()).toBe(2)
+    const context = await browser.newContext()
+    await context.addInitScript(([key, value]) => localStorage.setItem(key!, value!), [`switchboard-embed:${acme.credentials.cass.client}:${acme.tenant.embedCode}`, token])
+    const page = await context.newPage()
+    // Hold the live stream's request back, so the bot's answer cannot arrive until the test lets
+    // it through: the typing indicator must show meanwhile.
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    await page.route('**/api/events**', async (route) => {
+      await released
+      await route.continue().catch(() => {}) // (the page may be gone when a test failed)
+    })
+    await page.goto(embedUrl())
+    await poll(() => page.locator('.sb-reply').allTextContents()).toEqual(['Good', 'Not great'])
     expect(await page.locator('#sb-log').getAttribute('role')).toBe('log')
     expect(await page.locator('#sb-log').getAttribute('aria-live')).toBe('polite')
     expect(await page.locator('#sb-replies').getAttribute('aria-label')).toBe('Quick replies')
@@ -149,8 +172,8 @@ describe('the embed', () => {
     expect(await focused(page, 'id')).toBe('sb-input')
     await poll(() => page.locator('#sb-typing').textContent()).toContain('Tess is typing')
 
-    // The stream comes back (EventSource reconnects by itself): the answer replaces the indicator.
-    await page.unroute('**/api/events**')
+    // The stream goes through: the answer replaces the indicator.
+    release()
     await bot(page, 'Want a tip for the day?').waitFor()
     await poll(() => page.locator('#sb-typing').textContent()).toBe('')
     await page.keyboard.type('no')

@@ -215,16 +215,25 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
 
   /**
    * Our messages Twilio holds to `to` with this body, created since `since`, oldest first: the
-   * Messages list (`GET …/Messages.json?To=…&DateSent>=YYYY-MM-DD`, newest first, paged by
-   * `next_page_uri`), read up to LIST_PAGES pages. Twilio's list does not show a message's
+   * Messages list to that number (`GET …/Messages.json?To=…&DateSent>=YYYY-MM-DD`, newest first,
+   * paged by `next_page_uri`, up to LIST_PAGES pages), and the newest page without the date filter
+   * (a message Twilio has not sent yet has no sent date). Twilio's list does not show a message's
    * StatusCallback, so our id cannot be matched there: recipient, body, direction and time are.
    */
   async function findSent(message: OutboundMessage, since: Date): Promise<SendResult[]> {
     const to = twilioAddress(channel, message.to)
-    const query = new URLSearchParams({ To: to, 'DateSent>': since.toISOString().slice(0, 10), PageSize: String(LIST_PAGE_SIZE) })
-    let next: string | null = `${url.pathname}?${query.toString()}`
-    const found: Array<SendResult & { at: number }> = []
-    for (let page = 0; next && page < LIST_PAGES; page++) {
+    const found = new Map<string, SendResult & { at: number }>()
+    const recent = new URLSearchParams({ To: to, PageSize: String(LIST_PAGE_SIZE) })
+    const sent = new URLSearchParams({ To: to, 'DateSent>': since.toISOString().slice(0, 10), PageSize: String(LIST_PAGE_SIZE) })
+    await readList(`${url.pathname}?${recent.toString()}`, 1, message.body, to, since, found)
+    await readList(`${url.pathname}?${sent.toString()}`, LIST_PAGES, message.body, to, since, found)
+    return [...found.values()].sort((a, b) => a.at - b.at).map(({ providerMessageId, status }) => ({ providerMessageId, status }))
+  }
+
+  /** Read up to `pages` pages of a Messages list from `first`, keeping our messages to `to` with `body` made since `since`. */
+  async function readList(first: string, pages: number, body: string, to: string, since: Date, found: Map<string, SendResult & { at: number }>): Promise<void> {
+    let next: string | null = first
+    for (let page = 0; next && page < pages; page++) {
       const answer = await fetchList(next)
       if (answer.status !== 200) throw failure(answer)
       let list: TwilioMessageList
@@ -235,13 +244,12 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
       }
       for (const m of Array.isArray(list.messages) ? list.messages : []) {
         const at = Date.parse(m.date_created ?? '')
-        if (typeof m.sid !== 'string' || m.to !== to || m.body !== message.body || !String(m.direction ?? '').startsWith('outbound')) continue
+        if (typeof m.sid !== 'string' || m.to !== to || m.body !== body || !String(m.direction ?? '').startsWith('outbound')) continue
         if (!Number.isFinite(at) || at < since.getTime()) continue
-        found.push({ providerMessageId: m.sid, status: twilioStatus(m.status ?? '') === 'delivered' ? 'delivered' : 'sent', at })
+        found.set(m.sid, { providerMessageId: m.sid, status: twilioStatus(m.status ?? '') === 'delivered' ? 'delivered' : 'sent', at })
       }
       next = typeof list.next_page_uri === 'string' && list.next_page_uri !== '' ? list.next_page_uri : null
     }
-    return found.sort((a, b) => a.at - b.at).map(({ providerMessageId, status }) => ({ providerMessageId, status }))
   }
 
   function failure(answer: Answer): ProviderError {

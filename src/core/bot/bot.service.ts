@@ -187,11 +187,11 @@ export class BotService {
       options: { messages, autoNext: input.autoNext === true, thenThread: next ?? null, placeholders },
     }
     const result = await this.#pings.submit({ tenant, set, start, sync: input.wait === true })
-    if (!input.wait) this.wakeDelivery()
-    else {
+    if (input.wait) {
+      // A synchronous ping answers with the outcome: its messages go to the provider from here.
       const outcome = await this.#deps.delivery.deliverNow(tenant, result.messages, { timeoutMs: SYNC_WAIT_MS })
       if (!outcome.ok) throw new DeliveryFailedError('delivery_failed', outcome.error, { error: outcome.error })
-    }
+    } else if (result.messages.length > 0) this.wakeDelivery()
     return { personId: person.id, conversationId: result.conversationId, messages: result.messages }
   }
 

@@ -108,7 +108,7 @@ async function scenario(name: 'sandbox' | 'twilio'): Promise<Result> {
     const rssAfterMb = children.map((c) => rssMb(c.pid!))
     const result: Result = {
       scenario: name, messages: MESSAGES, workers: WORKERS, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(MESSAGES / seconds),
-      rssBeforeMb, rssAfterMb, note: `enqueue alone took ${enqueued.toFixed(2)} s; worker RSS MB at each quarter: ${quarters.map((q) => q.join('/')).join(' → ')}` + (peer ? `; peer: ${peer.requests} requests over ${peer.connections} connections` : ''),
+      rssBeforeMb, rssAfterMb, note: `enqueue alone took ${enqueued.toFixed(2)} s; worker RSS MB at each quarter: ${quarters.map((q) => q.join('/')).join(' → ')}` + (peer ? `; peer: ${peer.requests} requests over ${peer.connections} connections, ${peer.messages.length} messages sent (${peer.messages.length - MESSAGES - warm} duplicates), ${peer.listRequests} reconciling lookups` : ''),
     }
     log(JSON.stringify(result))
     return result

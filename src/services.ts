@@ -1,10 +1,10 @@
 import type { Config } from './config.ts'
 import type { Store } from './db/store.ts'
 import { BotService, ThreadsService } from './core/bot/index.ts'
-import { DeliveryService, DeliveryTracking, DeliveryWebhooks, type Channel, type ChannelProviderSettings } from './core/delivery/index.ts'
+import { DeliveryService, DeliveryTracking, DeliveryWebhooks, type Channel, type ChannelProviderSettings, type ProviderResolver } from './core/delivery/index.ts'
 import { defineJobs } from './jobs/definitions.ts'
 import { JobQueue, type JobsLogger } from './jobs/index.ts'
-import { ProviderRegistry, registerChannelVendors } from './providers/index.ts'
+import { ProviderError, ProviderRegistry, registerChannelVendors, type Channel as ProviderChannel } from './providers/index.ts'
 import { createTwilioProvider } from './providers/twilio.ts'
 import type { SendRetryPolicy } from './jobs/send-message.job.ts'
 import { PeopleService } from './core/people/index.ts'
@@ -12,6 +12,23 @@ import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
+
+// Core and providers each list the channels (neither imports the other); they must be the same list.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const channelsAgree: Same<Channel, ProviderChannel> = true
+void channelsAgree
+
+/**
+ * The provider registry as delivery's port: the vendors send and (where they can) look messages
+ * up; a ProviderError that is not retryable refuses a message for good.
+ */
+export function providerResolver(providers: ProviderRegistry): ProviderResolver {
+  return {
+    resolve: (channel, settings) => providers.resolve(channel, settings),
+    isFinal: (err) => err instanceof ProviderError && !err.retryable,
+    errorCode: (err) => (err instanceof ProviderError ? err.code : undefined),
+  }
+}
 
 /** Every core service, built once per process over one store. Surfaces reach core only through this. */
 export interface Services {
@@ -63,19 +80,22 @@ export function createServices(config: Config, store: Store, options: CreateServ
   // The registry is filled below; the settings service only asks it when a tenant configures.
   const providerCatalog = { vendors: () => providers.vendors(), problem: (c: Channel, s: ChannelProviderSettings) => providers.problem(c, s) }
   const providerSettings = new ProviderSettingsService(store.db, config.secretKey, providerCatalog, { urlPolicy: config.urlPolicy })
-  const delivery = new DeliveryService(store.db, jobs, { channelSettings: options.channelSettings ?? providerSettings.channelSettings })
+  const providers = new ProviderRegistry().register('twilio', createTwilioProvider)
+  registerChannelVendors(providers, { urlPolicy: config.urlPolicy })
+  const tracking = new DeliveryTracking(store.db)
+  const delivery = new DeliveryService(store.db, jobs, {
+    providers: providerResolver(providers), tracking, publicUrl: config.publicUrl,
+    channelSettings: options.channelSettings ?? providerSettings.channelSettings,
+  })
   const suppression = new SuppressionService(store.db)
   // Compliance first, explicitly: STOP/START/HELP are answered here and never reach the bot.
   delivery.onInbound(keywordHandler({ suppression, delivery, tenantInfo: (id) => tenants.messagingSettings(id) }), { phase: 'compliance' })
-  const tracking = new DeliveryTracking(store.db)
-  const providers = new ProviderRegistry().register('twilio', createTwilioProvider)
-  registerChannelVendors(providers, { urlPolicy: config.urlPolicy })
   const webhooks = new DeliveryWebhooks(store.db, { delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings) })
-  defineJobs(jobs, { delivery, providers, tracking, publicUrl: config.publicUrl, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds } })
+  defineJobs(jobs, { delivery, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds } })
   const people = new PeopleService(store.db, store.notifier)
   const threads = new ThreadsService(store.db, store.notifier)
   const scheduling = new SchedulingService(store.db)
-  const bot = new BotService({ db: store.db, threads, delivery, scheduling, people, jobs })
+  const bot = new BotService({ db: store.db, threads, delivery, scheduling, people })
   const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, threads, bot, secretKey: config.secretKey })
   delivery.onInbound(bot.inboundHandler)
   const firing = new NotificationFiring(store.db, { bot, threads })

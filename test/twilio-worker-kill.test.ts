@@ -12,9 +12,11 @@ import { TwilioPeer } from './peers/twilio.ts'
 
 // A real `switchboard worker` process sending through Twilio (the local peer, which answers slowly)
 // is killed with SIGKILL in the middle of a batch; a second worker process takes over. The peer
-// counts what it received: every message exactly once, none lost. The idempotency of our job keys
-// and Twilio's I-Twilio-Idempotency-Token (our message id) make a resend of an attempt the killed
-// worker had in flight harmless; its heartbeat stops, so the attempt is retried within seconds.
+// does not de-duplicate on I-Twilio-Idempotency-Token (Twilio does not document that it does), so
+// every send it accepts is a message sent, and it counts them: every message exactly once, none
+// lost. The sends the killed worker had in flight reached the peer, but their outcome was never
+// recorded; the second worker asks Twilio's Messages list before sending them again and records
+// what it finds instead.
 let t: TestApp
 let tenant: TestTenant
 let peer: TwilioPeer
@@ -23,7 +25,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sb-twilio-kill-'))
 const running = new Set<ChildProcess>()
 
 beforeAll(async () => {
-  peer = await new TwilioPeer({ numbers: [SENDER] }).start()
+  peer = await new TwilioPeer({ numbers: [SENDER], dedupe: false }).start()
   peer.delayMs = 150
   t = await startTestApp({ isolated: true, config: { SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true' } })
   tenant = await createTenant(t.services)
@@ -79,9 +81,12 @@ describe('a worker killed with SIGKILL mid-batch', () => {
     })
     second.child.kill('SIGTERM')
 
-    // Exactly once per message, as the peer counted; and the outbox names the message Twilio made.
+    // Exactly once per message, as the peer counted what it sent; and the outbox names the message
+    // Twilio made. The attempts the kill left unrecorded were reconciled through the list.
     expect(peer.messages).toHaveLength(recipients.length)
     for (const to of recipients) expect(peer.sentTo(to)).toHaveLength(1)
+    expect(peer.idempotentRepeats).toBe(0)
+    expect(peer.listRequests).toBeGreaterThan(0)
     const rows = await t.store.db.selectFrom('outbox_messages').select(['id', 'provider_message_id']).where('tenant_id', '=', tenant.tenant.id).execute()
     for (const row of rows) expect(peer.messages.find((m) => m.idempotencyToken === row.id)?.sid).toBe(row.provider_message_id)
   }, 120_000)

@@ -93,6 +93,16 @@ function mediaUrls(data: Readonly<Record<string, unknown>> | undefined): string[
   return urls
 }
 
+/** Messages a reconciling lookup reads per page, and pages at most (newest first). */
+const LIST_PAGE_SIZE = 100
+const LIST_PAGES = 5
+
+/** A page of Twilio's Messages list, as far as a reconciling lookup reads it. */
+interface TwilioMessageList {
+  messages?: Array<{ sid?: unknown; to?: unknown; body?: unknown; direction?: unknown; status?: string; date_created?: string }>
+  next_page_uri?: unknown
+}
+
 interface Answer {
   status: number
   headers: Record<string, string | string[] | undefined>
@@ -175,6 +185,76 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
     })
   }
 
+  /** GET a Messages list page (`pathAndQuery` from the base URL), over the provider's connections. */
+  function fetchList(pathAndQuery: string): Promise<Answer> {
+    const target = new URL(pathAndQuery, url)
+    return new Promise((resolve, reject) => {
+      const req = (secure ? httpsRequest : httpRequest)(target, {
+        method: 'GET',
+        agent,
+        headers: { authorization, accept: 'application/json', 'user-agent': 'switchboard' },
+      }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          clearTimeout(timer)
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
+        })
+        res.on('error', (err) => {
+          clearTimeout(timer)
+          reject(new ProviderError('network_error', `twilio: ${err.message}`, { retryable: true, cause: err }))
+        })
+      })
+      const timer = setTimeout(() => {
+        req.destroy(new ProviderError('timeout', `twilio: no answer in ${timeoutMs} ms`, { retryable: true }))
+      }, timeoutMs)
+      req.on('error', (err) => {
+        clearTimeout(timer)
+        reject(err instanceof ProviderError ? err : new ProviderError('network_error', `twilio: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { retryable: true, cause: err }))
+      })
+      req.end()
+    })
+  }
+
+  /**
+   * Our messages Twilio holds to `to` with this body, created since `since`, oldest first: the
+   * Messages list to that number (`GET …/Messages.json?To=…&DateSent>=YYYY-MM-DD`, newest first,
+   * paged by `next_page_uri`, up to LIST_PAGES pages), and the newest page without the date filter
+   * (a message Twilio has not sent yet has no sent date). Twilio's list does not show a message's
+   * StatusCallback, so our id cannot be matched there: recipient, body, direction and time are.
+   */
+  async function findSent(message: OutboundMessage, since: Date): Promise<SendResult[]> {
+    const to = twilioAddress(channel, message.to)
+    const found = new Map<string, SendResult & { at: number }>()
+    const recent = new URLSearchParams({ To: to, PageSize: String(LIST_PAGE_SIZE) })
+    const sent = new URLSearchParams({ To: to, 'DateSent>': since.toISOString().slice(0, 10), PageSize: String(LIST_PAGE_SIZE) })
+    await readList(`${url.pathname}?${recent.toString()}`, 1, message.body, to, since, found)
+    await readList(`${url.pathname}?${sent.toString()}`, LIST_PAGES, message.body, to, since, found)
+    return [...found.values()].sort((a, b) => a.at - b.at).map(({ providerMessageId, status }) => ({ providerMessageId, status }))
+  }
+
+  /** Read up to `pages` pages of a Messages list from `first`, keeping our messages to `to` with `body` made since `since`. */
+  async function readList(first: string, pages: number, body: string, to: string, since: Date, found: Map<string, SendResult & { at: number }>): Promise<void> {
+    let next: string | null = first
+    for (let page = 0; next && page < pages; page++) {
+      const answer = await fetchList(next)
+      if (answer.status !== 200) throw failure(answer)
+      let list: TwilioMessageList
+      try {
+        list = JSON.parse(answer.body) as TwilioMessageList
+      } catch {
+        throw new ProviderError('bad_response', `twilio ${answer.status}: the message list is not JSON`, { retryable: true, status: answer.status })
+      }
+      for (const m of Array.isArray(list.messages) ? list.messages : []) {
+        const at = Date.parse(m.date_created ?? '')
+        if (typeof m.sid !== 'string' || m.to !== to || m.body !== body || !String(m.direction ?? '').startsWith('outbound')) continue
+        if (!Number.isFinite(at) || at < since.getTime()) continue
+        found.set(m.sid, { providerMessageId: m.sid, status: twilioStatus(m.status ?? '') === 'delivered' ? 'delivered' : 'sent', at })
+      }
+      next = typeof list.next_page_uri === 'string' && list.next_page_uri !== '' ? list.next_page_uri : null
+    }
+  }
+
   function failure(answer: Answer): ProviderError {
     let parsed: TwilioError | undefined
     try {
@@ -225,6 +305,7 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
       }
       return { providerMessageId: sid, status: 'sent' }
     },
+    findSent: (message: OutboundMessage & { readonly channel: C }, since: Date) => findSent(message, since),
     verifySignature(req: RawWebhook): boolean {
       if (!authToken) return false
       const header = req.headers['x-twilio-signature']

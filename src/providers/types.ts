@@ -126,6 +126,14 @@ export interface ChannelProvider<C extends Channel = Channel> {
    * sends per second that sender may make; undefined when the vendor has no per-sender limit.
    */
   sendRate?(from: string | undefined): { readonly sender: string; readonly perSecond: number } | undefined
+  /**
+   * Messages the vendor already holds that an earlier attempt of `msg` may have made: sent by us to
+   * the same recipient with the same body since `since`, oldest first. Only vendors that can be
+   * asked implement it; delivery calls it before sending a message again whose earlier attempt's
+   * outcome is unknown (crash, timeout, lost connection), and records a match instead of sending:
+   * exactly once with such vendors, at least once with the others. Throws ProviderError.
+   */
+  findSent?(msg: OutboundMessage & { readonly channel: C }, since: Date): Promise<SendResult[]>
   /** Release pooled connections; the registry calls it when it drops the provider. */
   close?(): Promise<void>
 }

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
-import type { JobQueue } from '../../jobs/index.ts'
+import { GroupCommit } from '../../lib/group-commit.ts'
 import { AppError, NotFoundError, ValidationError } from '../errors.ts'
-import { SEND_MESSAGE_JOB, type DeliveryService, type InboundMessage, type OutboxMessage } from '../delivery/index.ts'
+import type { DeliveryService, InboundMessage, OutboxMessage } from '../delivery/index.ts'
 import type { PeopleService } from '../people/index.ts'
 import { computeDueAt, parseDuration, type SchedulingService } from '../scheduling/index.ts'
 import type { Tenant } from '../tenants/index.ts'
@@ -25,17 +25,10 @@ export interface BotServiceDeps {
   readonly delivery: DeliveryService
   readonly scheduling: SchedulingService
   readonly people: PeopleService
-  readonly jobs: JobQueue
 }
 
-/** How long a synchronous ping waits for the delivery workers to hand its messages to the provider. */
+/** How long a synchronous ping waits for its messages to reach the provider. */
 const SYNC_WAIT_MS = 10_000
-/**
- * How long a synchronous ping's send jobs are held back while the ping attempts its messages
- * itself: well past SYNC_WAIT_MS and the providers' own timeouts, so the job (the safety net for a
- * crash in between) never races the attempt.
- */
-const SYNC_HOLD_MS = 60_000
 const DEFAULT_TIME_ZONE = 'UTC'
 
 /** How the bot reaches a person: sms and WhatsApp by phone, Messenger by page-scoped id, web chat by Cass person id. */
@@ -97,14 +90,12 @@ export interface ThreadStart {
   readonly person?: BotPerson
 }
 
-/** A ping waiting to be written together with the others (see `ping`). */
-interface WaitingPing {
+/** A ping to be written together with the others (see `ping`). */
+interface PendingPing {
   readonly tenant: Tenant
   readonly set: ThreadSet
   readonly start: ThreadStart
-  readonly holdJobMs: number
-  resolve(result: { conversationId: string; messages: OutboxMessage[] }): void
-  reject(err: unknown): void
+  readonly sync: boolean
 }
 
 /** Postgres: a unique index refused the row (here: a second active conversation of a person). */
@@ -141,11 +132,27 @@ export class BotService {
   readonly #db: Kysely<DB>
   readonly #deps: BotServiceDeps
   readonly #repo: BotRepository
-  /** Pings waiting to be written, and the writes in flight (see `ping`). */
-  #pings: WaitingPing[] = []
-  #pingWrites = 0
-  /** People whose ping is being written now. */
-  readonly #pingPeople = new Set<string>()
+  /**
+   * Concurrent pings are written together (group commit), each statement once for the group: pings
+   * of one tenant, content version and kind (synchronous or not), one per person. A person's next
+   * ping waits until the write of their previous one is over: it replaces that conversation, so it
+   * must see it. A unique violation is a conversation another process started for the same person
+   * meanwhile: the retry replaces it.
+   */
+  readonly #pings = new GroupCommit<PendingPing, { conversationId: string; messages: OutboxMessage[] }>({
+    groupKey: (p) => `${p.tenant.id} ${p.set.version} ${p.sync}`,
+    memberKey: (p) => p.start.personId,
+    serializeMembers: true,
+    maxInFlight: MAX_PING_WRITES,
+    maxGroup: MAX_PING_GROUP,
+    retryAlone: isUniqueViolation,
+    write: async (pings) => {
+      const head = pings[0]!
+      const started = await this.#db.transaction().execute((trx) =>
+        this.startThreads(trx, head.tenant, pings.map((p) => p.start), { threads: head.set, holdForAttempt: head.sync }))
+      return started.map((s) => s!)
+    },
+  })
 
   constructor(deps: BotServiceDeps) {
     this.#deps = deps
@@ -169,7 +176,6 @@ export class BotService {
     const address = addressFor({ ...person, cassId: person.cassId, external_id: person.externalId })
     if (!address) throw new ValidationError('person_unreachable', `person ${person.cassId} has no address for protocol ${person.protocol}`, { protocol: person.protocol })
 
-    await this.#deps.jobs.start()
     const start: ThreadStart = {
       personId: person.id, threadName: input.threadName, startedBy: 'ping', startKey: null,
       // The directory's copy is exact (its cache follows every change), so no re-read here.
@@ -180,63 +186,13 @@ export class BotService {
       },
       options: { messages, autoNext: input.autoNext === true, thenThread: next ?? null, placeholders },
     }
-    // Concurrent pings are written together (group commit), each statement once for the group.
-    const result = await new Promise<{ conversationId: string; messages: OutboxMessage[] }>((resolve, reject) => {
-      this.#pings.push({ tenant, set, start, holdJobMs: input.wait ? SYNC_HOLD_MS : 0, resolve, reject })
-      this.#pumpPings()
-    })
-    await this.#afterCommit(tenant, result.messages, input.wait)
+    const result = await this.#pings.submit({ tenant, set, start, sync: input.wait === true })
+    if (input.wait) {
+      // A synchronous ping answers with the outcome: its messages go to the provider from here.
+      const outcome = await this.#deps.delivery.deliverNow(tenant, result.messages, { timeoutMs: SYNC_WAIT_MS })
+      if (!outcome.ok) throw new DeliveryFailedError('delivery_failed', outcome.error, { error: outcome.error })
+    } else if (result.messages.length > 0) this.wakeDelivery()
     return { personId: person.id, conversationId: result.conversationId, messages: result.messages }
-  }
-
-  /** Start writing waiting pings while fewer than MAX_PING_WRITES transactions are in flight. */
-  #pumpPings(): void {
-    while (this.#pingWrites < MAX_PING_WRITES) {
-      // The first waiting ping whose person is not being written now, and every later ping of the
-      // same tenant, content version and hold, one per person. A person's next ping waits until the
-      // write of their previous one is over: it replaces that conversation, so it must see it.
-      const ready = this.#pings.find((w) => !this.#pingPeople.has(w.start.personId))
-      if (!ready) return
-      const people = new Set<string>()
-      const group: WaitingPing[] = []
-      const rest: WaitingPing[] = []
-      for (const w of this.#pings) {
-        const fits = group.length < MAX_PING_GROUP && w.tenant.id === ready.tenant.id && w.set.version === ready.set.version && w.holdJobMs === ready.holdJobMs
-        if (fits && !people.has(w.start.personId) && !this.#pingPeople.has(w.start.personId)) {
-          people.add(w.start.personId)
-          group.push(w)
-        } else rest.push(w)
-      }
-      this.#pings = rest
-      for (const id of people) this.#pingPeople.add(id)
-      this.#pingWrites++
-      void this.#writePings(group).finally(() => {
-        for (const id of people) this.#pingPeople.delete(id)
-        this.#pingWrites--
-        this.#pumpPings()
-      })
-    }
-  }
-
-  async #writePings(group: readonly WaitingPing[]): Promise<void> {
-    const head = group[0]!
-    const write = (pings: readonly WaitingPing[]) =>
-      this.#db.transaction().execute((trx) => this.startThreads(trx, head.tenant, pings.map((w) => w.start), { threads: head.set, holdJobMs: head.holdJobMs }))
-    try {
-      const started = await write(group)
-      group.forEach((w, i) => w.resolve(started[i]!))
-    } catch (err) {
-      if (group.length === 1 && !isUniqueViolation(err)) return head.reject(err)
-      // One ping's failure must not become the others': each on its own. A unique violation is a
-      // conversation another process started for the same person meanwhile: the retry replaces it.
-      for (const w of group) {
-        try {
-          w.resolve((await write([w]).catch((e: unknown) => (isUniqueViolation(e) ? write([w]) : Promise.reject(e))))[0]!)
-        } catch (own) {
-          w.reject(own)
-        }
-      }
-    }
   }
 
   /**
@@ -292,8 +248,8 @@ export class BotService {
    */
   async startThreads(trx: Transaction<DB>, tenant: TenantRef, starts: ReadonlyArray<ThreadStart>, opts: {
     threads: ThreadSet
-    /** See DeliveryService.sendNow. */
-    holdJobMs?: number
+    /** The caller hands the messages to `DeliveryService.deliverNow` after its commit. */
+    holdForAttempt?: boolean
   }): Promise<Array<{ conversationId: string; messages: OutboxMessage[] } | undefined>> {
     const set = opts.threads
     const ids = starts.map((s) => s.personId)
@@ -330,7 +286,7 @@ export class BotService {
       const { sends } = await this.#effects(trx, tenant, person, { ...row, seq: 0 }, runs[i]!, true)
       batch.push({ start: s, person, conversationId: row.id, sends })
     }
-    const queued = await this.#queue(trx, tenant, batch, opts.holdJobMs ?? 0)
+    const queued = await this.#queue(trx, tenant, batch, opts.holdForAttempt === true)
     return starts.map((s) => {
       const i = batch.findIndex((b) => b.start === s)
       return i < 0 ? undefined : { conversationId: batch[i]!.conversationId, messages: queued[i]! }
@@ -339,7 +295,7 @@ export class BotService {
 
   /** Wake this process's delivery workers (after a transaction that queued bot messages commits). */
   wakeDelivery(): void {
-    this.#deps.jobs.wake(SEND_MESSAGE_JOB)
+    this.#deps.delivery.wake()
   }
 
   /**
@@ -365,7 +321,6 @@ export class BotService {
       : await this.#repo.findPersonByChannelAddress(this.#db, tenant.id, message.channel, message.from)
     if (!person) return
     const current = await this.#deps.threads.current(tenant)
-    await this.#deps.jobs.start()
     const queued = await this.#db.transaction().execute(async (trx) => {
       const active = await this.#repo.lockActive(trx, tenant.id, person.id)
       const first = await this.#repo.insertTranscript(trx, tenant.id, {
@@ -416,7 +371,7 @@ export class BotService {
   /** Carry out a run's effects and save its state, in `trx`. Returns the queued messages. */
   async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult): Promise<OutboxMessage[]> {
     const { sends, seq } = await this.#effects(trx, tenant, person, row, run, false)
-    const [queued] = await this.#queue(trx, tenant, [{ person, conversationId: row.id, sends }], 0)
+    const [queued] = await this.#queue(trx, tenant, [{ person, conversationId: row.id, sends }], false)
     await this.#repo.save(trx, tenant.id, row.id, stateAfter(run, seq))
     return queued!
   }
@@ -464,7 +419,7 @@ export class BotService {
    * Queue the messages of several conversations of one tenant: one `sendMany` and one transcript
    * insert for all of them. Answers each conversation's messages, in order.
    */
-  async #queue(trx: Transaction<DB>, tenant: TenantRef, batch: ReadonlyArray<{ person: BotPerson; conversationId: string; sends: readonly PendingSend[] }>, holdJobMs: number): Promise<OutboxMessage[][]> {
+  async #queue(trx: Transaction<DB>, tenant: TenantRef, batch: ReadonlyArray<{ person: BotPerson; conversationId: string; sends: readonly PendingSend[] }>, deliverNow: boolean): Promise<OutboxMessage[][]> {
     const flat = batch.flatMap((b) => {
       const address = addressFor(b.person)
       return address ? b.sends.map((effect) => ({ b, address, effect })) : []
@@ -472,55 +427,11 @@ export class BotService {
     const messages = flat.length === 0 ? [] : (await this.#deps.delivery.sendMany(tenant, flat.map(({ b, address, effect }) => ({
       channel: address.channel, to: address.to, body: effect.text, personId: b.person.id, idempotencyKey: `bot:${b.conversationId}:${effect.seq}`,
       ...(effect.quickReplies ? { data: { quick_replies: [...effect.quickReplies] } } : {}),
-    })), { trx, holdJobMs, peopleChecked: true })).map((r) => r.message)
+    })), { trx, deliverNow, peopleChecked: true })).map((r) => r.message)
     await this.#repo.insertTranscripts(trx, tenant.id, flat.map(({ b, address, effect }, i) => ({
       personId: b.person.id, channel: address.channel, text: effect.text, conversationId: b.conversationId,
       threadName: effect.threadName, step: effect.step, outboxMessageId: messages[i]!.id,
     })))
     return batch.map((b) => flat.flatMap((f, i) => (f.b === b ? [messages[i]!] : [])))
-  }
-
-  /**
-   * After the transaction. Without `wait`, wake the delivery workers. A synchronous ping attempts
-   * its messages at once in this process (their jobs were held back as the safety net) and reports
-   * the first failed attempt (a temporary failure is still retried by its job); a message put off
-   * (a sender's rate limit) is waited for, up to SYNC_WAIT_MS in all.
-   */
-  async #afterCommit(tenant: TenantRef, messages: OutboxMessage[], wait: boolean): Promise<void> {
-    if (messages.length === 0) return
-    if (!wait) return this.wakeDelivery()
-    const suppressed = messages.find((m) => m.status === 'suppressed')
-    if (suppressed) {
-      const error = `the recipient is on the suppression list (${suppressed.suppressedReason ?? 'suppressed'})`
-      throw new DeliveryFailedError('delivery_failed', error, { error })
-    }
-    const deadline = Date.now() + SYNC_WAIT_MS
-    const outcomes = await this.#deps.delivery.sendNow(tenant, messages, { timeoutMs: SYNC_WAIT_MS })
-    let pending: string[] = []
-    for (const m of messages) {
-      const outcome = outcomes.get(m.id)
-      if (!outcome || outcome.ok) continue
-      if ('error' in outcome) throw new DeliveryFailedError('delivery_failed', outcome.error, { error: outcome.error })
-      pending.push(m.id)
-    }
-    let pause = 5
-    while (pending.length > 0) {
-      // Listen before reading, so an attempt that concludes in between is not missed.
-      const settled = this.#deps.delivery.whenSettled(pending[0]!, pause)
-      const still: string[] = []
-      for (const id of pending) {
-        const m = await this.#deps.delivery.getOutbox(tenant, id)
-        if (m.status === 'sent' || m.status === 'delivered') continue
-        if (m.status === 'failed' || (m.attempts > 0 && m.lastError !== null)) {
-          throw new DeliveryFailedError('delivery_failed', m.lastError ?? 'delivery failed', { error: m.lastError ?? 'delivery failed' })
-        }
-        still.push(id)
-      }
-      pending = still
-      if (pending.length === 0) break
-      if (Date.now() > deadline) throw new DeliveryFailedError('delivery_failed', 'the provider did not confirm in time', { error: 'the provider did not confirm in time' })
-      await settled
-      pause = Math.min(pause * 2, 100)
-    }
   }
 }

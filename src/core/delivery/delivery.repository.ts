@@ -213,6 +213,18 @@ export class DeliveryRepository {
     return result.rows.length > 0
   }
 
+  /**
+   * Which of these vendor message ids another outbox message of the tenant holds already (not
+   * `exceptId`): a reconciling lookup must not take a message that belongs to another send.
+   */
+  async providerIdsHeld(tenantId: string, provider: string, ids: readonly string[], exceptId: string): Promise<Set<string>> {
+    if (ids.length === 0) return new Set()
+    const rows = await this.#db.selectFrom('outbox_messages').select('provider_message_id')
+      .where('tenant_id', '=', tenantId).where('provider', '=', provider).where('provider_message_id', 'in', [...ids]).where('id', '<>', exceptId)
+      .execute()
+    return new Set(rows.map((r) => r.provider_message_id!))
+  }
+
   /** A failed attempt that will be retried: back to `queued`, with the error. */
   async recordAttemptError(tenantId: string, id: string, provider: string | null, error: string): Promise<void> {
     await this.#db.updateTable('outbox_messages')

@@ -7,11 +7,11 @@ import { waitFor } from '../../../test/helpers/wait.ts'
 import type { Store } from '../../db/store.ts'
 import { defineJobs } from '../../jobs/definitions.ts'
 import { JobQueue } from '../../jobs/index.ts'
-import { createServices, type Services } from '../../services.ts'
+import { createServices, providerResolver, type Services } from '../../services.ts'
+import { ProviderRegistry } from '../../providers/index.ts'
 import { loadConfig } from '../../config.ts'
 import { PeopleService } from '../people/index.ts'
 import { SEND_MESSAGE_JOB } from './delivery.jobs.ts'
-import { DeliveryTracking } from './delivery-tracking.ts'
 import { DeliveryService } from './delivery.service.ts'
 import type { InboundMessage } from './delivery.types.ts'
 
@@ -32,8 +32,8 @@ beforeAll(async () => {
   services = createServices(loadConfig({ SWITCHBOARD_SECRET_KEY: '0'.repeat(64), SWITCHBOARD_DATA_DIR: '/nonexistent', LOG_LEVEL: 'silent' }), store)
   people = new PeopleService(store.db)
   jobs = new JobQueue({ db: store.db, url: store.url, schema, poolSize: 3 })
-  delivery = new DeliveryService(store.db, jobs)
-  defineJobs(jobs, { delivery, tracking: new DeliveryTracking(store.db) })
+  delivery = new DeliveryService(store.db, jobs, { providers: providerResolver(new ProviderRegistry()) })
+  defineJobs(jobs, { delivery })
   await jobs.start()
   await jobs.work({ pollingIntervalSeconds: 0.5 })
   acme = await createTenant(services)

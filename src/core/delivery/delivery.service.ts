@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import { EventEmitter } from 'node:events'
 import type { Kysely, Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { DeferJobError, PermanentJobError, type JobQueue } from '../../jobs/index.ts'
+import { GroupCommit } from '../../lib/group-commit.ts'
 import { toE164 } from '../../lib/phone.ts'
 import { NotFoundError, ValidationError } from '../errors.ts'
 import type { Tenant } from '../tenants/index.ts'
+import { DeliveryAttempts } from './delivery-attempts.ts'
+import { DeliveryTracking } from './delivery-tracking.ts'
 import { DeliveryRepository } from './delivery.repository.ts'
 import { INBOUND_MESSAGE_JOB, SEND_MESSAGE_JOB } from './delivery.jobs.ts'
 import {
   CHANNELS, type Channel, type ChannelProviderSettings, type InboundHandler, type InboundMessage, type InboundPhase, type ListMessagesOptions,
-  type OutboxMessage, type ReceiveMessageInput, type SendMessageInput,
+  type OutboxMessage, type ProviderResolver, type ReceiveMessageInput, type SendMessageInput,
 } from './delivery.types.ts'
 
 /** A tenant as delivery needs it: its id. */
@@ -54,11 +56,10 @@ interface CheckedSend {
   readonly complianceReply: boolean
 }
 
-interface WaitingSend {
+/** A send of its own transaction, waiting to be written with the others (see `send`). */
+interface PendingSend {
   readonly tenant: TenantRef
   readonly row: CheckedSend
-  resolve(answer: SendAnswer): void
-  reject(err: unknown): void
 }
 
 /** Options of `send` and `sendMany`. */
@@ -66,27 +67,27 @@ export interface SendOptions {
   /** Write in the caller's transaction (the queue must be started). */
   readonly trx?: Transaction<DB> | undefined
   /**
-   * The caller attempts the messages itself right after its commit (`sendNow`): they are written
-   * `sending` with their first attempt counted, and their jobs are held back this long as the
-   * safety net should it not get there.
+   * The caller hands the messages to `deliverNow` right after its commit: they are written
+   * `sending` with their first attempt counted, and their jobs are held back (DELIVER_NOW_HOLD_MS)
+   * as the safety net should it not get there.
    */
-  readonly holdJobMs?: number | undefined
+  readonly deliverNow?: boolean | undefined
   /** The caller found every `personId` in `trx` already (the bot): they are not looked up again. */
   readonly peopleChecked?: boolean | undefined
 }
 
-/**
- * Attempts messages already taken for an attempt (`sending`) at once (the send job's batch handler,
- * registered by whoever wires the providers): one outcome per message, undefined when it was sent or needs no attempt, else the
- * error the job would have failed with.
- */
-export type Dispatcher = (messages: readonly OutboxMessage[], signal: AbortSignal) => Promise<readonly unknown[]>
-
-/** What `sendNow` says of one message: sent (or nothing to do), failed with an error, or put off. */
-export type AttemptOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string; readonly retrying: boolean } | { readonly ok: false; readonly putOffUntil: Date }
+/** What `deliverNow` says: every message went to its provider, or the first failure. */
+export type DeliveryOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string }
 
 /** How soon a message whose immediate attempt failed for a passing reason is tried again by its job. */
 const RETRY_AFTER_FAILED_ATTEMPT_MS = 10_000
+
+/**
+ * How long the jobs of messages written for `deliverNow` are held back while the caller attempts
+ * them itself: well past any caller's timeout and the providers' own, so the job (the safety net
+ * for a crash in between) never races the attempt.
+ */
+const DELIVER_NOW_HOLD_MS = 60_000
 
 /** Transactions of waiting sends in flight at once (each carries every send waiting when it began). */
 const MAX_WRITES = 4
@@ -94,11 +95,17 @@ const MAX_WRITES = 4
 const MAX_GROUP = 500
 
 export interface DeliveryServiceOptions {
+  /** The vendors (the provider registry, wired in src/services.ts): the port delivery attempts through. */
+  providers: ProviderResolver
   /**
    * A tenant's decrypted provider settings for a channel. Until tenants carry provider settings,
    * none: every channel uses the sandbox.
    */
-  channelSettings?: (tenantId: string, channel: Channel) => Promise<ChannelProviderSettings | undefined>
+  channelSettings?: ((tenantId: string, channel: Channel) => Promise<ChannelProviderSettings | undefined>) | undefined
+  /** Status callbacks, segment counts, per-sender send slots (default: one over the same database). */
+  tracking?: DeliveryTracking | undefined
+  /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status?message=<our id>`. */
+  publicUrl?: string | undefined
 }
 
 /**
@@ -114,18 +121,28 @@ export class DeliveryService {
   readonly #repo: DeliveryRepository
   readonly #channelSettings: NonNullable<DeliveryServiceOptions['channelSettings']>
   readonly #inboundHandlers: Record<InboundPhase, Set<InboundHandler>> = { compliance: new Set(), conversation: new Set() }
-  /** Per message id: an attempt concluded in this process (see `whenSettled`). */
-  readonly #settled = new EventEmitter().setMaxListeners(0)
-  /** Sends waiting to be written (see `send`), and the writes in flight. */
-  #waiting: WaitingSend[] = []
-  #writes = 0
-  #dispatch: Dispatcher | undefined
+  readonly #attempts: DeliveryAttempts
+  /**
+   * Sends of their own transaction are written together with whatever other sends are waiting
+   * (group commit): one transaction for many callers instead of one each, one per idempotency key.
+   */
+  readonly #sends = new GroupCommit<PendingSend, SendAnswer>({
+    groupKey: (w) => w.tenant.id,
+    memberKey: (w) => w.row.idempotencyKey,
+    maxInFlight: MAX_WRITES,
+    maxGroup: MAX_GROUP,
+    write: (group) => this.#commit(group[0]!.tenant, group.map((w) => w.row)),
+  })
 
-  constructor(db: Kysely<DB>, jobs: JobQueue, options: DeliveryServiceOptions = {}) {
+  constructor(db: Kysely<DB>, jobs: JobQueue, options: DeliveryServiceOptions) {
     this.#db = db
     this.#jobs = jobs
     this.#repo = new DeliveryRepository(db)
     this.#channelSettings = options.channelSettings ?? (async () => undefined)
+    this.#attempts = new DeliveryAttempts({
+      repo: this.#repo, tracking: options.tracking ?? new DeliveryTracking(db), resolver: options.providers,
+      channelSettings: this.#channelSettings, publicUrl: options.publicUrl,
+    })
   }
 
   /**
@@ -138,53 +155,7 @@ export class DeliveryService {
    */
   async send(tenant: TenantRef, input: SendMessageInput, opts: SendOptions = {}): Promise<SendAnswer> {
     if (opts.trx) return (await this.sendMany(tenant, [input], opts))[0]!
-    const row = this.#checkSend(input)
-    // Sends of their own transaction are written together with whatever other sends are waiting
-    // (group commit): one transaction for many callers instead of one each.
-    return new Promise<SendAnswer>((resolve, reject) => {
-      this.#waiting.push({ tenant, row, resolve, reject })
-      this.#pump()
-    })
-  }
-
-  /** Start writing waiting sends while fewer than MAX_WRITES transactions are in flight. */
-  #pump(): void {
-    while (this.#writes < MAX_WRITES && this.#waiting.length > 0) {
-      // The first waiting send's tenant, and every later send of that tenant with a key not yet taken.
-      const tenantId = this.#waiting[0]!.tenant.id
-      const keys = new Set<string>()
-      const batch: WaitingSend[] = []
-      const rest: WaitingSend[] = []
-      for (const w of this.#waiting) {
-        if (batch.length < MAX_GROUP && w.tenant.id === tenantId && !keys.has(w.row.idempotencyKey)) {
-          keys.add(w.row.idempotencyKey)
-          batch.push(w)
-        } else rest.push(w)
-      }
-      this.#waiting = rest
-      this.#writes++
-      void this.#writeGroup(batch).finally(() => {
-        this.#writes--
-        this.#pump()
-      })
-    }
-  }
-
-  async #writeGroup(batch: readonly WaitingSend[]): Promise<void> {
-    try {
-      const answers = await this.#commit(batch[0]!.tenant, batch.map((w) => w.row))
-      batch.forEach((w, i) => w.resolve(answers[i]!))
-    } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err)
-      // One send's failure (an unknown person) must not become the others': each on its own.
-      for (const w of batch) {
-        try {
-          w.resolve((await this.#commit(w.tenant, [w.row]))[0]!)
-        } catch (own) {
-          w.reject(own)
-        }
-      }
-    }
+    return this.#sends.submit({ tenant, row: this.#checkSend(input) })
   }
 
   /**
@@ -212,19 +183,16 @@ export class DeliveryService {
     return this.#commit(tenant, rows)
   }
 
-  /** Write checked sends in a transaction of their own, then wake a worker. */
+  /** Write checked sends in a transaction of their own, then wake a worker (the queue is started at wiring). */
   async #commit(tenant: TenantRef, rows: readonly CheckedSend[]): Promise<SendAnswer[]> {
-    // Start the queue outside the transaction: on the embedded store starting it inside would wait
-    // for the very session the transaction holds.
-    await this.#jobs.start()
     const { answers, enqueued } = await this.#db.transaction().execute((trx) => this.#write(trx, tenant, rows))
     if (enqueued) this.#jobs.wake(SEND_MESSAGE_JOB)
     return answers
   }
 
   /** The outbox rows and their jobs for checked sends: one statement per step, whatever the count. */
-  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[], opts: Pick<SendOptions, 'holdJobMs' | 'peopleChecked'> = {}): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
-    const holdJobMs = opts.holdJobMs ?? 0
+  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[], opts: Pick<SendOptions, 'deliverNow' | 'peopleChecked'> = {}): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
+    const holdJobMs = opts.deliverNow ? DELIVER_NOW_HOLD_MS : 0
     const named = [...new Set(rows.map((r) => r.personId).filter((id): id is string => id !== null))]
     const existing = opts.peopleChecked ? new Set(named) : await this.#repo.existingPeople(trx, tenant.id, named)
     const unknown = rows.findIndex((r) => r.personId !== null && !existing.has(r.personId))
@@ -281,45 +249,79 @@ export class DeliveryService {
     return { channel, to, from, body, subject, data, idempotencyKey: key, sendAt, personId: input.personId ?? null, complianceReply: input.complianceReply === true }
   }
 
-  /** Register how messages are attempted at once (`sendNow`); the jobs wiring does. */
-  setDispatcher(dispatch: Dispatcher): void {
-    this.#dispatch = dispatch
+  /** Wake this process's send workers (after a transaction that queued messages commits). */
+  wake(): void {
+    this.#jobs.wake(SEND_MESSAGE_JOB)
   }
 
   /**
-   * Attempt the tenant's messages now, in this process, instead of waiting for a worker: for a
-   * caller that must answer with the outcome (a synchronous ping), after it committed them with
-   * `holdJobMs`. Each message's held job stays the safety net: one that failed for a passing reason
-   * or was put off (a sender's rate limit) has its job moved to the retry time; a job that runs for a
-   * message already sent does nothing. Without a dispatcher the jobs are released to run now.
+   * Send the tenant's messages now, in this process, and answer how it went: for a caller that
+   * must answer with the outcome (a synchronous ping), after it committed them with `deliverNow`.
+   * Answers the first failure: a suppressed recipient, a provider's refusal or outage (a passing
+   * one is still retried by the message's job, from RETRY_AFTER_FAILED_ATTEMPT_MS on), or no
+   * provider answer within `timeoutMs`. A message put off (a sender's rate limit) or still queued
+   * is waited for until `timeoutMs`. Each message's held job stays the safety net; a job that runs
+   * for a message already sent does nothing.
    */
-  async sendNow(tenant: TenantRef, messages: readonly OutboxMessage[], opts: { timeoutMs: number }): Promise<Map<string, AttemptOutcome>> {
-    const outcomes = new Map<string, AttemptOutcome>()
-    const release = async (id: string, at: Date) => {
-      await this.#jobs.reschedule(SEND_MESSAGE_JOB, `outbox:${id}`, at)
-    }
-    // Only messages written for an attempt (`holdJobMs`); one still queued is its job's to send, now.
+  async deliverNow(tenant: TenantRef, messages: readonly OutboxMessage[], opts: { timeoutMs: number }): Promise<DeliveryOutcome> {
+    if (messages.length === 0) return { ok: true }
+    const suppressed = messages.find((m) => m.status === 'suppressed')
+    if (suppressed) return { ok: false, error: `the recipient is on the suppression list (${suppressed.suppressedReason ?? 'suppressed'})` }
+    const deadline = Date.now() + opts.timeoutMs
+    const release = (id: string, at: Date) => this.#jobs.reschedule(SEND_MESSAGE_JOB, `outbox:${id}`, at)
+    // Only messages written for an attempt (`deliverNow`); one still queued is its job's to send, now.
     const mine = messages.filter((m) => m.tenantId === tenant.id && m.status === 'sending')
-    const others = messages.filter((m) => m.status === 'queued')
-    for (const m of this.#dispatch ? others : [...others, ...mine]) {
+    let pending: string[] = []
+    for (const m of messages.filter((x) => x.status === 'queued')) {
       await release(m.id, new Date())
-      outcomes.set(m.id, { ok: false, putOffUntil: new Date() })
+      pending.push(m.id)
     }
-    if (!this.#dispatch || mine.length === 0) return outcomes
-    const results = await this.#dispatch(mine, AbortSignal.timeout(opts.timeoutMs))
+    if (pending.length > 0) this.wake()
+    const signal = AbortSignal.timeout(opts.timeoutMs)
+    const results = mine.length === 0 ? [] : await this.#attempts.attempt(mine.map((m) => ({ tenantId: m.tenantId, messageId: m.id, signal })), new Map(mine.map((m) => [m.id, m])))
+    let failed: string | undefined
     for (const [i, m] of mine.entries()) {
       const err = results[i]
-      if (err === undefined) outcomes.set(m.id, { ok: true })
-      else if (err instanceof DeferJobError) {
+      if (err === undefined) continue
+      if (err instanceof DeferJobError) {
         await release(m.id, err.until)
-        outcomes.set(m.id, { ok: false, putOffUntil: err.until })
+        pending.push(m.id)
       } else {
-        const retrying = !(err instanceof PermanentJobError)
-        if (retrying) await release(m.id, new Date(Date.now() + RETRY_AFTER_FAILED_ATTEMPT_MS))
-        outcomes.set(m.id, { ok: false, error: err instanceof Error ? err.message : String(err), retrying })
+        if (!(err instanceof PermanentJobError)) await release(m.id, new Date(Date.now() + RETRY_AFTER_FAILED_ATTEMPT_MS))
+        failed ??= err instanceof Error ? err.message : String(err)
       }
     }
-    return outcomes
+    if (failed !== undefined) return { ok: false, error: failed }
+    // What is left is some worker's to send: re-read when an attempt here concludes, else on a
+    // short, growing beat (the attempt may run in another process).
+    let pause = 5
+    while (pending.length > 0) {
+      // Listen before reading, so an attempt that concludes in between is not missed.
+      const settled = this.#attempts.whenSettled(pending[0]!, pause)
+      const still: string[] = []
+      for (const id of pending) {
+        const m = await this.#repo.findOutbox(this.#db, tenant.id, id)
+        if (!m || m.status === 'sent' || m.status === 'delivered') continue
+        if (m.status === 'suppressed') return { ok: false, error: `the recipient is on the suppression list (${m.suppressedReason ?? 'suppressed'})` }
+        if (m.status === 'failed' || (m.attempts > 0 && m.lastError !== null)) return { ok: false, error: m.lastError ?? 'delivery failed' }
+        still.push(id)
+      }
+      pending = still
+      if (pending.length === 0) break
+      if (Date.now() > deadline) return { ok: false, error: 'the provider did not confirm in time' }
+      await settled
+      pause = Math.min(pause * 2, 100)
+    }
+    return { ok: true }
+  }
+
+  /**
+   * Attempt messages of `delivery.send` jobs (the send job's handler): one outcome per item,
+   * undefined when sent or nothing is to be done, else the error the job fails with (see
+   * DeliveryAttempts.attempt).
+   */
+  attemptQueued(items: ReadonlyArray<{ tenantId: string; messageId: string; signal: AbortSignal }>): Promise<unknown[]> {
+    return this.#attempts.attempt(items)
   }
 
   /** The tenant's outbox message sent with this idempotency key, if any. */
@@ -354,7 +356,6 @@ export class DeliveryService {
     const body = this.#body(input.body)
     const data = this.#data(input.data)
     const providerMessageId = input.providerMessageId === undefined || input.providerMessageId === '' ? null : this.#plain(input.providerMessageId, 'invalid_data', 'provider message id')
-    await this.#jobs.start()
     const result = await this.#db.transaction().execute(async (trx) => {
       const personId = (await this.#repo.findPersonByAddress(trx, tenant.id, channel, from)) ?? null
       const message = await this.#repo.insertInbound(trx, tenant.id, { channel, personId, from, to, body, data, provider: input.provider, providerMessageId })
@@ -423,38 +424,7 @@ export class DeliveryService {
     return this.#repo.suppressIfListed(tenantId, messageId)
   }
 
-  /**
-   * An attempt failed: with `final` (the provider rejected the message for good) it is `failed`,
-   * otherwise back to `queued` with the error until the job retries.
-   */
-  async recordFailure(tenantId: string, messageId: string, failure: { provider: string | null; error: string; final: boolean }): Promise<void> {
-    if (failure.final) await this.#repo.markFailed(tenantId, messageId, failure.provider, failure.error)
-    else await this.#repo.recordAttemptError(tenantId, messageId, failure.provider, failure.error)
-  }
-
   /** The delivery job gave up (retries exhausted): the message is `failed` with the last error. */
-  /** Called by the send job when an attempt on `messageId` concluded (sent, failed or put off). */
-  attemptSettled(messageId: string): void {
-    this.#settled.emit(messageId)
-  }
-
-  /**
-   * Resolves when an attempt on the message concludes in this process, or after `ms` at the latest
-   * (the attempt may run in another process): a caller waiting for a send re-reads the outbox then,
-   * instead of polling on a fixed beat.
-   */
-  whenSettled(messageId: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        this.#settled.off(messageId, done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      this.#settled.once(messageId, done)
-    })
-  }
-
   async giveUp(tenantId: string, messageId: string, error: string): Promise<void> {
     await this.#repo.markFailed(tenantId, messageId, null, error)
   }

@@ -129,3 +129,52 @@ export interface ChannelProviderSettings {
   readonly provider: string
   readonly [option: string]: unknown
 }
+
+/** One message as delivery hands it to a provider (the provider contract's outbound message). */
+export interface ProviderMessage {
+  /** Our message id, the same on every attempt (vendors that take an idempotency key get it). */
+  readonly id: string
+  readonly channel: Channel
+  readonly to: string
+  readonly from?: string | undefined
+  readonly subject?: string | undefined
+  readonly body: string
+  readonly data?: Readonly<Record<string, unknown>> | undefined
+  /** Where the vendor posts status callbacks for this message, if it does. */
+  readonly statusCallbackUrl?: string | undefined
+}
+
+/** A message the vendor holds: what it said when it took one, or what a lookup found. */
+export interface ProviderAccepted {
+  readonly providerMessageId: string
+  readonly status: 'sent' | 'delivered'
+}
+
+/**
+ * A vendor as delivery attempts through it: the port core defines and the provider registry
+ * (src/providers) implements at wiring, so core never imports providers.
+ */
+export interface DeliveryProvider {
+  /** The vendor: `sandbox`, `twilio`… */
+  readonly id: string
+  /** Hand one message to the vendor; throws on failure (see `ProviderResolver.isFinal`). */
+  send(message: ProviderMessage): Promise<ProviderAccepted>
+  /** The sender a message from `from` goes out as and its sends per second, when the vendor limits senders. */
+  sendRate?(from: string | undefined): { readonly sender: string; readonly perSecond: number } | undefined
+  /**
+   * Messages the vendor already holds that an earlier attempt of `message` may have made (same
+   * recipient and body, made since `since`), oldest first. Present only where the vendor can be
+   * asked: a retry then reconciles instead of sending again (exactly once); without it a retry
+   * after an unknown outcome may send twice (at least once).
+   */
+  findSent?(message: ProviderMessage, since: Date): Promise<readonly ProviderAccepted[]>
+}
+
+/** Picks a tenant's provider for a channel from its settings (undefined: the sandbox). */
+export interface ProviderResolver {
+  resolve(channel: Channel, settings: ChannelProviderSettings | undefined): DeliveryProvider
+  /** Whether a provider's error means the message can never go out as it is (no retry). */
+  isFinal(err: unknown): boolean
+  /** The vendor's error code of a provider's error, if it has one. */
+  errorCode?(err: unknown): string | undefined
+}

@@ -1,10 +1,11 @@
 export { DeliveryService } from './delivery.service.ts'
-export type { DeliveryServiceOptions, TenantRef, SendOptions, SendAnswer, Dispatcher, AttemptOutcome } from './delivery.service.ts'
+export type { DeliveryServiceOptions, TenantRef, SendOptions, SendAnswer, DeliveryOutcome } from './delivery.service.ts'
+export type { AttemptItem } from './delivery-attempts.ts'
 export { SEND_MESSAGE_JOB, INBOUND_MESSAGE_JOB, SendMessagePayload, InboundMessagePayload } from './delivery.jobs.ts'
 export { CHANNELS } from './delivery.types.ts'
 export type {
   Channel, OutboxMessage, OutboxStatus, SendMessageInput, InboundMessage, ReceiveMessageInput, ListMessagesOptions, InboundHandler,
-  ChannelProviderSettings, InboundPhase, SuppressionReason,
+  ChannelProviderSettings, InboundPhase, SuppressionReason, DeliveryProvider, ProviderResolver, ProviderMessage, ProviderAccepted,
 } from './delivery.types.ts'
 export { DeliveryTracking, MAX_SLOT_WAIT_MS } from './delivery-tracking.ts'
 export type { ReportedStatus, StatusEvent, StatusReport } from './delivery-tracking.ts'

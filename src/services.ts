@@ -5,7 +5,6 @@ import { DeliveryService, DeliveryTracking, DeliveryWebhooks, type Channel, type
 import { defineJobs } from './jobs/definitions.ts'
 import { JobQueue, type JobsLogger } from './jobs/index.ts'
 import { ProviderError, ProviderRegistry, registerChannelVendors, type Channel as ProviderChannel } from './providers/index.ts'
-import { createTwilioProvider } from './providers/twilio.ts'
 import type { SendRetryPolicy } from './jobs/send-message.job.ts'
 import { PeopleService } from './core/people/index.ts'
 import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts'
@@ -80,7 +79,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   // The registry is filled below; the settings service only asks it when a tenant configures.
   const providerCatalog = { vendors: () => providers.vendors(), problem: (c: Channel, s: ChannelProviderSettings) => providers.problem(c, s) }
   const providerSettings = new ProviderSettingsService(store.db, config.secretKey, providerCatalog, { urlPolicy: config.urlPolicy })
-  const providers = new ProviderRegistry().register('twilio', createTwilioProvider)
+  const providers = new ProviderRegistry()
   registerChannelVendors(providers, { urlPolicy: config.urlPolicy })
   const tracking = new DeliveryTracking(store.db)
   const delivery = new DeliveryService(store.db, jobs, {

@@ -17,6 +17,8 @@ beforeAll(async () => {
   peer = await new TwilioPeer({ numbers: [SENDER], dedupe: false }).start()
   t = await startTestApp({
     isolated: true,
+    // the Twilio peer listens on loopback, which the outbound URL policy refuses by default
+    config: { SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true' },
     services: {
       sendRetry: { retryDelaySeconds: 1, retryLimit: 4 },
       channelSettings: async (tenantId, channel) => (channel === 'sms' ? settingsByTenant.get(tenantId) : undefined),

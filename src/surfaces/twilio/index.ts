@@ -5,6 +5,8 @@ import type { ReportedStatus } from '../../core/delivery/index.ts'
 import type { Services } from '../../services.ts'
 import { toE164 } from '../../lib/phone.ts'
 import { verifyTwilioSignature } from '../../lib/twilio-signature.ts'
+import { registerErrorHandling } from '../../http/errors.ts'
+import { webhookErrorShape } from '../../http/webhook-errors.ts'
 
 /** Twilio's answer to a webhook that wants no reply: empty TwiML. */
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -37,15 +39,7 @@ const strip = (address: string) => (address.startsWith('whatsapp:') ? address.sl
 export async function twilioWebhooks(app: FastifyInstance, { services }: { services: Services }) {
   const { delivery, tracking, tenants, config } = services
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof ForbiddenError) return reply.code(403).send({ message: 'Forbidden' })
-    if (err instanceof ValidationError) return reply.code(400).send({ message: err.message })
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body is too large' })
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ message: 'Unsupported Media Type' })
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ message: err.message })
-    req.log.error({ err }, 'unhandled error')
-    return reply.code(500).send({ message: 'Internal Server Error', error_id: req.id })
-  })
+  registerErrorHandling(app, webhookErrorShape())
 
   /** The tenant, after the request's signature checked out under its Twilio auth token. */
   async function verified(req: FastifyRequest<{ Params: { tenantId: string } }>, params: Record<string, string>): Promise<Tenant> {

@@ -38,7 +38,8 @@ export async function threadsRoutes(fastify: FastifyInstance, { services }: { se
       description: 'Body: a thread file, YAML (`Content-Type: application/yaml`) or JSON, valid against `/schemas/threads.json`. It becomes the current version; people in a conversation finish on the version they started. 400 lists every problem as `path: problem`.',
       querystring: CredentialsOnly, security, response: { 200: ThreadsLoadedResponse, 400: ThreadsErrorResponse, 401: Message, 404: Message, 415: Message },
     },
-    config: { cassErrors: 'default' },
+    // Documented with the admin API (its OpenAPI document), served with the Cass surface's credentials and errors.
+    config: { cassErrors: 'default', surface: 'admin' },
   }, async (req) => {
     const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     const isYaml = YAML_TYPES.includes(type)
@@ -56,6 +57,7 @@ export async function threadsRoutes(fastify: FastifyInstance, { services }: { se
       tags: ['bot'], summary: 'The tenant’s current bot threads',
       querystring: CredentialsOnly, security, response: { 200: ThreadsCurrentResponse, 401: Message, 404: Message },
     },
+    config: { surface: 'admin' },
   }, async (req) => {
     const current = await threads.currentSource(tenantOf(req))
     return {

@@ -4,7 +4,7 @@ import type { Tenant } from '../../../core/tenants/index.ts'
 import type { WebchatPerson, WebchatSubscription } from '../../../core/webchat/index.ts'
 import type { Services } from '../../../services.ts'
 import { RateLimitedError } from '../../../core/errors.ts'
-import { presentMessage } from '../presenters.ts'
+import { presentMessage, presentSession } from '../presenters.ts'
 import { RateLimiter } from '../../../http/rate-limit.ts'
 import { CompanyParams, EventsQuery, HistoryQuery, HistoryResponse, Message, SendBody, SendResponse, SessionBody, SessionResponse } from '../schemas.ts'
 
@@ -61,7 +61,7 @@ export async function embedApiRoutes(fastify: FastifyInstance, { services, limit
     req.log = req.log.child({ tenantId: tenant.id })
     const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim())
     const s = await webchat.startSession(tenant, { token: nonEmpty(b.token), personRef: nonEmpty(b.person_id), threadName: nonEmpty(b.thread_id) })
-    return { token: s.token, person_id: s.person.cassId, anonymous: s.anonymous, created: s.created, started_thread: s.startedThread }
+    return presentSession(s)
   })
 
   app.get('/1/:company/api/messages', {

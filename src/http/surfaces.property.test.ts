@@ -60,6 +60,11 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'POST', path: (a) => `/embed/1/${a === 'sms' ? company() : pct(a)}/api/session` },
   { method: 'GET', path: (a, b) => `/embed/1/${a === 'sms' ? company() : pct(a)}/api/messages?auth_code=${pct(b)}&token=${pct(a)}` },
   { method: 'POST', path: (a) => `/embed/1/${a === 'sms' ? company() : pct(a)}/api/messages` },
+  // The vendor webhooks (the tenant id in the path; signatures never match here).
+  { method: 'POST', path: (a) => `/webhooks/twilio/${a === 'sms' ? acme.tenant.id : pct(a)}/sms`, types: ['application/x-www-form-urlencoded', 'application/json'] },
+  { method: 'POST', path: (a, b) => `/webhooks/twilio/${a === 'sms' ? acme.tenant.id : pct(a)}/status?message=${pct(b)}`, types: ['application/x-www-form-urlencoded'] },
+  { method: 'GET', path: (a, b) => `/webhooks/messenger/${a === 'sms' ? acme.tenant.id : pct(a)}?hub.mode=subscribe&hub.verify_token=${pct(b)}&hub.challenge=1` },
+  { method: 'POST', path: (a) => `/webhooks/messenger/${a === 'sms' ? acme.tenant.id : pct(a)}` },
 ]
 
 const request = fc.record({

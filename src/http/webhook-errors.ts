@@ -4,8 +4,8 @@ import { internalMessage, messageBody, type ErrorMapping, type ErrorShape, type 
 
 /**
  * Vendor webhooks (Twilio, Messenger) answer `{"message"}`. Everything about who is calling — an
- * unknown tenant, missing settings, a wrong signature or verify token — is one 403 `Forbidden`, so
- * a caller learns nothing; a signed body we cannot read is a 400.
+ * unknown tenant, missing settings, a wrong signature or verify token — and anything not found is
+ * one 403 `Forbidden`, so a caller learns nothing; a signed body we cannot read is a 400.
  */
 const refused = (err: AppError, req: FastifyRequest): Rendered => {
   req.log.warn({ reason: err.message, code: err.code }, 'webhook refused')
@@ -29,9 +29,10 @@ export const WEBHOOK_ERRORS = {
   bad_secret: refused, bad_signature: refused, bad_verify_token: refused, invalid_session: refused,
   missing_client: refused, missing_credentials: refused, unknown_client: refused,
   bad_form_token: refused, forbidden: refused,
-  // The tenant in the path is not a secret, but whether it has a vendor configured is nobody's business.
+  // The tenant in the path is not a secret, but what it has (a vendor configured, a person, a
+  // message) is nobody's business: every "not found" is refused alike.
   webhook_not_configured: refused, embed_not_found: refused,
-  message_not_found: given(404), person_not_found: given(404), person_not_in_tenant: given(404), suppression_not_found: given(404),
+  message_not_found: refused, person_not_found: refused, person_not_in_tenant: refused, suppression_not_found: refused,
   external_id_taken: given(409), phone_taken: given(409), tenant_name_taken: given(409),
   rate_limited: (err) => ({ ...given(429)(err), headers: { 'retry-after': String(err.details.retryAfter) } }),
   delivery_failed: given(502),

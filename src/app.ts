@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { sql } from 'kysely'
 import { registerBodyParsers } from './http/body-parsers.ts'
+import { frameworkErrorsWith, internalMessage, messageBody, registerErrorHandling, type ErrorMapping, type ErrorShape } from './http/errors.ts'
+import { registerLandingPage } from './http/landing.ts'
+import { redactingLogger } from './http/log-redaction.ts'
 import { instrumentHttp, type Metrics } from './http/metrics.ts'
-import { SURFACE_DOCUMENTS, surfaceDocument, type SurfaceName } from './http/openapi.ts'
+import { markSurface, SURFACE_DOCUMENTS, surfaceDocument, type OpenApiDocument, type SurfaceName } from './http/openapi.ts'
+import { registerSecurityHeaders } from './http/security-headers.ts'
+import { decorateTenant } from './http/tenant.ts'
+import { strictJsonValidators } from './http/validator.ts'
+import { CASS_ERRORS } from './surfaces/cass/errors.ts'
 import { registerJobMetrics } from './jobs/index.ts'
 import type { Services } from './services.ts'
 import { threadsJsonSchema } from './core/bot/index.ts'
@@ -23,21 +30,28 @@ export interface AppOptions {
   logger?: FastifyServerOptions['loggerInstance'] | false
 }
 
+/** The docs' (Swagger UI's) Content-Security-Policy. */
+const DOCS_CSP = "default-src 'self'; base-uri 'none'; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'"
+
 /** Largest request body accepted, per the bad-input rules (413 beyond it). */
 export const BODY_LIMIT = 1024 * 1024
 
-const OPENAPI_INFO = {
-  cass: {
-    title: 'Switchboard — Person & bot API (Cass-compatible)',
-    description: 'Wire-compatible with the Cass third-party integration API. Authenticate with `Authorization: Basic base64(client:token)`, or `client` and `auth` parameters.',
-  },
+/**
+ * Errors outside every surface (operations routes, the docs, unknown routes, a broken path before
+ * routing): `{"message"}`, the shape of the API at the root. A catalog error never reaches these
+ * routes; should one, it is answered as the Cass surface would.
+ */
+const APP_ERROR_SHAPE: ErrorShape = {
+  codes: CASS_ERRORS satisfies ErrorMapping,
+  framework: messageBody,
+  internal: internalMessage,
 }
 
 /** The whole HTTP application as one Fastify instance (not listening yet). */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { services, metrics } = opts
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    ...(opts.logger ? { loggerInstance: redactingLogger(opts.logger) } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
@@ -45,17 +59,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Query strings and forms are coerced ('5' → 5, a lone value → a list); JSON bodies are not.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: strictJsonValidators() as never } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // HEAD would run a GET route's handler, and some GETs of the vendor APIs create things.
     exposeHeadRoutes: false,
     // Errors raised before routing (a path with a broken %-escape) in the common `{"message"}` shape.
-    frameworkErrors: (err, _req, reply) => {
-      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400
-      void (reply as FastifyReply).code(status).type('application/json; charset=utf-8').send(JSON.stringify({ message: err.message }))
-    },
+    frameworkErrors: frameworkErrorsWith(APP_ERROR_SHAPE) as never,
   })
-  app.decorateRequest('tenant', null)
+  decorateTenant(app)
+  registerErrorHandling(app, APP_ERROR_SHAPE, { notFound: true })
+  registerSecurityHeaders(app)
   // On shutdown, answers to requests already in flight close their keep-alive connection, so the
   // server can finish those requests and then stop instead of waiting for idle clients.
   let closing = false
@@ -81,7 +96,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { ...OPENAPI_INFO.cass, version: '1.0.0' },
+      info: { ...SURFACE_DOCUMENTS.cass, version: '1.0.0' },
       components: {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic', description: 'client:token' },
@@ -90,12 +105,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     },
     hideUntagged: true,
+    // Each operation carries the surface whose plugin registered it; the documents are cut by it.
+    transform: markSurface as never,
   })
   await app.register(swaggerUi, {
     routePrefix: '/docs',
-    uiConfig: { urls: (Object.keys(SURFACE_DOCUMENTS) as SurfaceName[]).map((name) => ({ name, url: `/openapi/${name}.json` })) } as Record<string, unknown>,
+    // Scripts only from here; Swagger UI sets inline styles, nothing else inline; no framing by other sites.
+    staticCSP: DOCS_CSP,
+    // No validator badge: it would send the document's address to validator.swagger.io.
+    uiConfig: { validatorUrl: null, urls: (Object.keys(SURFACE_DOCUMENTS) as SurfaceName[]).map((name) => ({ name, url: `/openapi/${name}.json` })) } as Record<string, unknown>,
   })
 
+  registerLandingPage(app, { sandbox: services.config.sandboxPage, findDemo: () => services.tenants.findByName('Demo') })
   // Operations
   app.get('/healthz', async () => ({ status: 'ok' }))
   // The JSON Schema of a bot thread file (public: editors and CI validate content against it).
@@ -116,7 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // One document per surface, cut from the app-wide one (built once, on first request).
   let fullDocument: ReturnType<typeof app.swagger> | undefined
   for (const surface of Object.keys(SURFACE_DOCUMENTS) as SurfaceName[]) {
-    app.get(`/openapi/${surface}.json`, async () => surfaceDocument((fullDocument ??= app.swagger()) as Parameters<typeof surfaceDocument>[0], surface))
+    app.get(`/openapi/${surface}.json`, async () => surfaceDocument((fullDocument ??= app.swagger()) as unknown as OpenApiDocument, surface))
   }
 
   await app.register(cassSurface, { services })
@@ -126,13 +147,5 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(messengerWebhooks, { services, prefix: '/webhooks/messenger' })
   await app.register(embedSurface, { services, prefix: '/embed' })
 
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ message: `Route ${req.method}:${req.url.split('?')[0]} not found` }))
-  app.setErrorHandler((err, req, reply) => {
-    const e = err as { statusCode?: number; message: string; code?: string }
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body is too large' })
-    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return reply.code(e.statusCode).send({ message: e.message })
-    req.log.error({ err }, 'unhandled error')
-    return reply.code(500).send({ message: 'Internal Server Error', error_id: req.id })
-  })
   return app
 }

@@ -1,26 +1,154 @@
 /**
- * A failure the caller can act on. Core throws these with a stable `code`; each surface maps the
- * code to its documented status and text. Core knows nothing of HTTP.
+ * The error catalog: every code core (and a surface's own checks) throws, its family, and the
+ * details it carries. Each surface renders every code in its documented shape through a mapping
+ * declared as `satisfies ErrorMapping<…>` (src/http/errors.ts), so adding a code here fails the
+ * build until every surface says how it answers it. Core knows nothing of HTTP: a family says what
+ * went wrong, not which status a surface gives it.
  */
-export class AppError<D extends Record<string, unknown> = Record<string, unknown>> extends Error {
-  readonly code: string
-  readonly details: D
-  constructor(code: string, message: string, details: D = {} as D) {
+
+/** What went wrong, in words every surface can map to its own status. */
+export type ErrorKind =
+  | 'invalid' // the input broke a rule (bad phone, missing field)
+  | 'unauthenticated' // credentials are missing or wrong
+  | 'forbidden' // the caller is known but may not do this
+  | 'not_found' // the thing asked for does not exist for this tenant
+  | 'conflict' // the change collides with existing data
+  | 'rate_limited' // too many requests; try again later
+  | 'upstream_failed' // a provider refused or did not answer
+
+/** A typed placeholder that carries a code's details type in the catalog (no value at run time). */
+const details = <D extends object = Record<never, never>>() => undefined as unknown as D
+
+/** Credentials problems carry the presented `auth` (Cass echoes it) and the key looked up. */
+type AuthDetails = { auth?: string | null; key?: string }
+/** Checks of one message of a `sendMany` batch carry the message's `index` and the bad field. */
+type SendDetails = { index?: number; [field: string]: unknown }
+
+/** Every error code, with its family and details. Keep sorted by family, then name. */
+export const ERROR_CATALOG = {
+  // invalid: the people directory
+  identifier_required: { kind: 'invalid', details: details() },
+  invalid_phone: { kind: 'invalid', details: details<{ phone?: string | null }>() },
+  invalid_protocol: { kind: 'invalid', details: details<{ protocol?: string }>() },
+  invalid_timezone: { kind: 'invalid', details: details<{ timezone?: string }>() },
+  person_id_required: { kind: 'invalid', details: details() },
+  phone_required: { kind: 'invalid', details: details<{ protocol?: string }>() },
+  // invalid: the bot and its content
+  invalid_placeholders: { kind: 'invalid', details: details<{ key?: string }>() },
+  invalid_threads: { kind: 'invalid', details: details<{ errors: string[] }>() },
+  missing_placeholder: { kind: 'invalid', details: details<{ placeholder: string }>() },
+  no_notifications: { kind: 'invalid', details: details<{ personId: string }>() },
+  person_unreachable: { kind: 'invalid', details: details<{ protocol: string }>() },
+  thread_name_required: { kind: 'invalid', details: details() },
+  thread_not_found: { kind: 'invalid', details: details<{ threadName: string }>() },
+  invalid_due_at: { kind: 'invalid', details: details() },
+  // invalid: delivery (a message to send, a received one, a webhook)
+  invalid_body: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_channel: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_data: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_key: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_person_id: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_recipient: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_send_at: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_sender: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_subject: { kind: 'invalid', details: details<SendDetails>() },
+  invalid_limit: { kind: 'invalid', details: details() },
+  invalid_webhook: { kind: 'invalid', details: details() },
+  // invalid: suppression list, web chat, tenants and their settings
+  invalid_address: { kind: 'invalid', details: details<{ address?: unknown }>() },
+  invalid_reason: { kind: 'invalid', details: details<{ reason?: unknown }>() },
+  invalid_scope: { kind: 'invalid', details: details<{ scope?: unknown }>() },
+  invalid_source: { kind: 'invalid', details: details() },
+  invalid_avatar: { kind: 'invalid', details: details() },
+  invalid_cursor: { kind: 'invalid', details: details() },
+  invalid_text: { kind: 'invalid', details: details() },
+  invalid_help_text: { kind: 'invalid', details: details() },
+  invalid_provider_options: { kind: 'invalid', details: details<{ vendor?: string; channel?: string }>() },
+  invalid_tenant_name: { kind: 'invalid', details: details() },
+  unknown_vendor: { kind: 'invalid', details: details<{ vendor?: unknown }>() },
+  unsafe_url: { kind: 'invalid', details: details<{ option: string; reason: string }>() },
+  // invalid: command line only (never reached over HTTP; mapped all the same)
+  invalid_arguments: { kind: 'invalid', details: details() },
+  tenant_not_found: { kind: 'invalid', details: details() },
+  tenant_required: { kind: 'invalid', details: details() },
+  // unauthenticated
+  bad_secret: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  bad_signature: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  bad_verify_token: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  invalid_session: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  missing_client: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  missing_credentials: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  unknown_client: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  // forbidden
+  bad_form_token: { kind: 'forbidden', details: details() },
+  forbidden: { kind: 'forbidden', details: details() },
+  // not found
+  embed_not_found: { kind: 'not_found', details: details() },
+  message_not_found: { kind: 'not_found', details: details<{ messageId: string }>() },
+  person_not_found: { kind: 'not_found', details: details<{ personId?: string | null; externalId?: string; index?: number }>() },
+  person_not_in_tenant: { kind: 'not_found', details: details<{ personId: string }>() },
+  suppression_not_found: { kind: 'not_found', details: details() },
+  webhook_not_configured: { kind: 'not_found', details: details<{ channel: string }>() },
+  // conflict
+  external_id_taken: { kind: 'conflict', details: details<{ externalId?: string }>() },
+  phone_taken: { kind: 'conflict', details: details<{ phone?: string }>() },
+  tenant_name_taken: { kind: 'conflict', details: details<{ name: string }>() },
+  // rate limited
+  rate_limited: { kind: 'rate_limited', details: details<{ retryAfter: number }>() },
+  // upstream failed
+  delivery_failed: { kind: 'upstream_failed', details: details<{ error: string }>() },
+} as const satisfies Record<string, { kind: ErrorKind; details: object }>
+
+/** One code of the catalog. */
+export type ErrorCode = keyof typeof ERROR_CATALOG
+/** The details an error of `code` carries. */
+export type ErrorDetails<C extends ErrorCode> = (typeof ERROR_CATALOG)[C]['details']
+/** The codes of one family. */
+export type CodeOfKind<K extends ErrorKind> = { [C in ErrorCode]: (typeof ERROR_CATALOG)[C]['kind'] extends K ? C : never }[ErrorCode]
+
+/** Every code, in catalog order (for tests that walk the catalog). */
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[]
+
+/** The family of a code. */
+export function kindOf(code: ErrorCode): ErrorKind {
+  return ERROR_CATALOG[code].kind
+}
+
+/** Details are optional where every field of the code's details is. */
+type DetailsArg<C extends ErrorCode> = Record<never, never> extends ErrorDetails<C> ? [details?: ErrorDetails<C>] : [details: ErrorDetails<C>]
+
+/**
+ * A failure the caller can act on, with a code from the catalog and that code's details. Core
+ * throws these; each surface maps the code to its documented status and text.
+ */
+export class AppError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C
+  readonly details: ErrorDetails<C>
+  constructor(code: C, message: string, ...[details]: DetailsArg<C>) {
     super(message)
     this.name = 'AppError'
     this.code = code
-    this.details = details
+    this.details = (details ?? {}) as ErrorDetails<C>
+  }
+
+  /** The code's family. */
+  get kind(): ErrorKind {
+    return kindOf(this.code)
   }
 }
 
 /** The input broke a rule (bad phone, missing field). */
-export class ValidationError<D extends Record<string, unknown> = Record<string, unknown>> extends AppError<D> {}
+export class ValidationError<C extends CodeOfKind<'invalid'> = CodeOfKind<'invalid'>> extends AppError<C> {}
 /** The thing asked for does not exist for this tenant. */
-export class NotFoundError<D extends Record<string, unknown> = Record<string, unknown>> extends AppError<D> {}
+export class NotFoundError<C extends CodeOfKind<'not_found'> = CodeOfKind<'not_found'>> extends AppError<C> {}
 /** The change collides with existing data (a taken phone or external id). */
-export class ConflictError<D extends Record<string, unknown> = Record<string, unknown>> extends AppError<D> {}
+export class ConflictError<C extends CodeOfKind<'conflict'> = CodeOfKind<'conflict'>> extends AppError<C> {}
 /** Credentials are missing or wrong. */
-export class AuthError<D extends Record<string, unknown> = Record<string, unknown>> extends AppError<D> {}
+export class AuthError<C extends CodeOfKind<'unauthenticated'> = CodeOfKind<'unauthenticated'>> extends AppError<C> {}
+/** The caller is known but may not do this. */
+export class ForbiddenError<C extends CodeOfKind<'forbidden'> = CodeOfKind<'forbidden'>> extends AppError<C> {}
+/** Too many requests (details: seconds until a retry may succeed). */
+export class RateLimitedError extends AppError<'rate_limited'> {}
 
 /** A Postgres unique-violation, with the constraint that fired. */
 export function uniqueViolation(err: unknown): string | undefined {

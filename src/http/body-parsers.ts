@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { jsonTooDeep, MAX_BODY_DEPTH } from './nesting.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -33,6 +34,34 @@ function badEscapes(text: string): boolean {
 }
 
 /**
+ * Marks a body parsed from a form: its values are all texts, so the request schema may coerce
+ * them (`"5"` → 5) as it does a query string's. A JSON body has no mark and is taken as typed.
+ */
+export const FORM_BODY: unique symbol = Symbol('form body')
+
+/**
+ * Marks query parameters that a JSON body was merged into (a Cass GET with a JSON body): validated
+ * without coercion like any JSON body.
+ */
+export const JSON_PARAMS: unique symbol = Symbol('json params')
+
+/** Mark an object of parameters (see FORM_BODY, JSON_PARAMS). */
+export function markParams<T extends object>(params: T, mark: typeof FORM_BODY | typeof JSON_PARAMS): T {
+  Object.defineProperty(params, mark, { value: true, enumerable: false })
+  return params
+}
+
+/** Whether parameters carry JSON values (see JSON_PARAMS). */
+export function hasJsonParams(params: unknown): boolean {
+  return params !== null && typeof params === 'object' && (params as { [JSON_PARAMS]?: true })[JSON_PARAMS] === true
+}
+
+/** Whether a parsed body came from a form (see FORM_BODY). */
+export function isFormBody(body: unknown): boolean {
+  return body !== null && typeof body === 'object' && (body as { [FORM_BODY]?: true })[FORM_BODY] === true
+}
+
+/**
  * Parse `application/x-www-form-urlencoded` into a flat object; a repeated key keeps its last
  * value. Broken %-escapes are refused rather than stored as U+FFFD.
  */
@@ -40,13 +69,9 @@ export function parseForm(text: string): Record<string, string> {
   if (badEscapes(text)) throw new BodyError('invalid_form', 'Malformed form body: invalid percent-encoding')
   const out: Record<string, string> = Object.create(null)
   for (const [k, v] of new URLSearchParams(text)) out[k] = v
-  return { ...out }
+  return markParams({ ...out }, FORM_BODY)
 }
 
-/**
- * JSON and form bodies, both refused with a 400 when they are not valid UTF-8 (Node would
- * otherwise replace bad bytes silently and store mojibake). An empty body is treated as no body.
- */
 /** The media types whose bodies the APIs accept. */
 export const BODY_MEDIA_TYPES = ['application/json', 'application/vnd.api+json', 'application/x-www-form-urlencoded', 'text/plain'] as const
 export type BodyMediaType = (typeof BODY_MEDIA_TYPES)[number]
@@ -54,18 +79,22 @@ export type BodyMediaType = (typeof BODY_MEDIA_TYPES)[number]
 /**
  * Parse a request body of one of the accepted media types: UTF-8 strictly; JSON (text/plain too:
  * some legacy clients post JSON so); forms strictly %-decoded. An empty body is no body (undefined).
- * Throws BodyError `invalid_utf8`, `invalid_json` or `invalid_form`.
+ * Throws BodyError `invalid_utf8`, `invalid_json`, `too_deep` or `invalid_form`.
  */
 export function parseBody(mediaType: BodyMediaType, buf: Buffer): unknown {
   if (buf.length === 0) return undefined
   const text = decode(buf)
   if (mediaType === 'application/x-www-form-urlencoded') return parseForm(text)
   if (mediaType === 'text/plain' && text.trim() === '') return undefined
+  let parsed: unknown
   try {
-    return JSON.parse(text)
+    parsed = JSON.parse(text)
   } catch {
     throw new BodyError('invalid_json', 'Malformed JSON body')
   }
+  // Checked on valid JSON only (the scan trusts its quoting), before anything recursive touches it.
+  if (jsonTooDeep(text)) throw new BodyError('too_deep', `Request body is nested deeper than ${MAX_BODY_DEPTH} levels`)
+  return parsed
 }
 
 export function registerBodyParsers(app: FastifyInstance): void {

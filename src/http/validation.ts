@@ -1,6 +1,18 @@
 import type { FastifyError } from 'fastify'
 
 /**
+ * The `pattern` of a text parameter that must not hold NUL: PostgreSQL text cannot, and no stored
+ * name, code or token does, so a NUL is refused at the edge instead of failing in the database.
+ */
+export const NO_NUL = '^[^\\u0000]*$'
+
+/** Whether a schema failure is the NUL pattern's. */
+export function isNulPattern(err: FastifyError): boolean {
+  const first = err.validation?.[0]
+  return first?.keyword === 'pattern' && (first.params as { pattern?: string }).pattern === NO_NUL
+}
+
+/**
  * A request-schema failure as one sentence for the client: "Unknown parameter foo",
  * "vendor is required", "first_name must be string". `patternMessage` words a `pattern` failure
  * (the regex itself means nothing to a caller), e.g. "must not contain NUL characters".

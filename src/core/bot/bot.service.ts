@@ -17,7 +17,7 @@ import type { Thread } from './threads.schema.ts'
 type TenantRef = Pick<Tenant, 'id'>
 
 /** Delivery failed while a synchronous ping waited for it (the Cass surface answers 502). */
-export class DeliveryFailedError extends AppError<{ error: string }> {}
+export class DeliveryFailedError extends AppError<'delivery_failed'> {}
 
 export interface BotServiceDeps {
   readonly db: Kysely<DB>

@@ -448,7 +448,7 @@ export class DeliveryService {
   }
 
   /** A phone in E.164 for phone channels, an e-mail address for e-mail, else an opaque id. */
-  #address(channel: Channel, raw: string, code: string, field: string): string {
+  #address(channel: Channel, raw: string, code: 'invalid_recipient' | 'invalid_sender', field: string): string {
     if (typeof raw !== 'string') throw new ValidationError(code, `${field} is required`, { [field]: raw })
     if (PHONE_CHANNELS.has(channel)) {
       const phone = toE164(raw)
@@ -462,7 +462,7 @@ export class DeliveryService {
     return text
   }
 
-  #plain(raw: string, code: string, field: string): string {
+  #plain(raw: string, code: 'invalid_recipient' | 'invalid_sender' | 'invalid_data', field: string): string {
     const text = typeof raw === 'string' ? raw.trim() : ''
     if (text.length === 0 || text.length > MAX_ADDRESS || hasNul(text)) {
       throw new ValidationError(code, `${field} must be 1-${MAX_ADDRESS} characters`, { [field]: raw })

@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { AuthError } from '../../core/errors.ts'
+import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../services.ts'
-import { parseBasic } from '../cass/auth.ts'
-import { handleAdminError } from './errors.ts'
+import { authenticateBasic } from '../../http/basic-auth.ts'
+import { registerErrorHandling } from '../../http/errors.ts'
+import { declareSurface } from '../../http/openapi.ts'
+import { setTenant } from '../../http/tenant.ts'
+import { ADMIN_ERROR_SHAPE } from './errors.ts'
 import { adminRoutes } from './routes/admin.ts'
 
 /**
@@ -11,12 +13,8 @@ import { adminRoutes } from './routes/admin.ts'
  * before the body is read; errors are `{"message", "code"}`.
  */
 export async function adminSurface(app: FastifyInstance, { services }: { services: Services }) {
-  app.setErrorHandler(handleAdminError)
-  app.addHook('onRequest', async (req: FastifyRequest) => {
-    const basic = parseBasic(req.headers.authorization)
-    if (!basic || basic.client === '') throw new AuthError('missing_credentials', 'no Basic credentials')
-    req.tenant = await services.tenants.authenticate('cass', 'token', basic.client, basic.token)
-    req.log = req.log.child({ tenantId: req.tenant.id })
-  })
+  declareSurface(app, 'admin')
+  registerErrorHandling(app, ADMIN_ERROR_SHAPE)
+  app.addHook('onRequest', async (req) => setTenant(req, await authenticateBasic(req, services.tenants)))
   await app.register(adminRoutes, { services })
 }

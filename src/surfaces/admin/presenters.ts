@@ -1,4 +1,4 @@
-import type { Suppression } from '../../core/suppression/index.ts'
+import { defaultHelpText, type Suppression } from '../../core/suppression/index.ts'
 import type { ProviderSetting } from '../../core/tenants/index.ts'
 
 /** A channel's provider on the admin API (options already masked by core). */
@@ -9,4 +9,9 @@ export function presentProvider(p: ProviderSetting) {
 /** A suppression list entry on the admin API. */
 export function presentSuppression(s: Suppression) {
   return { id: s.id, scope: s.scope, address: s.address, reason: s.reason, source: s.source, created_at: s.createdAt.toISOString() }
+}
+
+/** The tenant's messaging settings on the admin API, with the HELP answer used while none is set. */
+export function presentSettings(tenantName: string, s: { smsHelpText: string | null }) {
+  return { data: { sms_help_text: s.smsHelpText, sms_help_text_default: defaultHelpText(tenantName) } }
 }

@@ -1,27 +1,12 @@
 import type { FastifyRequest } from 'fastify'
 import { AuthError } from '../../core/errors.ts'
 import type { Tenant, TenantsService } from '../../core/tenants/index.ts'
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    tenant: Tenant | null
-  }
-}
+import { impossibleCredential, parseBasic } from '../../http/basic-auth.ts'
 
 function field(source: unknown, name: string): string | undefined {
   if (source === null || typeof source !== 'object' || Array.isArray(source)) return undefined
   const value = (source as Record<string, unknown>)[name]
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined
-}
-
-/** `client:token` from an `Authorization: Basic` header, or undefined for none/another scheme. */
-export function parseBasic(header: string | undefined): { client: string; token: string } | undefined {
-  if (!header) return undefined
-  const m = /^\s*basic\s+([A-Za-z0-9+/=_-]*)\s*$/i.exec(header)
-  if (!m) return undefined
-  const decoded = Buffer.from(m[1] ?? '', 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
-  return colon < 0 ? { client: decoded, token: '' } : { client: decoded.slice(0, colon), token: decoded.slice(colon + 1) }
 }
 
 /**
@@ -35,7 +20,7 @@ export function cassCredentials(req: FastifyRequest): { client: string; token: s
   const token = basic?.token ?? field(req.query, 'auth') ?? field(req.body, 'auth')
   if (client === undefined || client === '') throw new AuthError('missing_client', 'no client given')
   // No client name holds a NUL (and PostgreSQL text cannot), so do not ask the database.
-  if (client.includes('\u0000')) throw new AuthError('unknown_client', 'no such client', { auth: token ?? null })
+  if (impossibleCredential(client)) throw new AuthError('unknown_client', 'no such client', { auth: token ?? null })
   return { client, token }
 }
 

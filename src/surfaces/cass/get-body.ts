@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { BODY_MEDIA_TYPES, BodyError, parseBody, type BodyMediaType } from '../../http/body-parsers.ts'
+import { BODY_MEDIA_TYPES, BodyError, isFormBody, JSON_PARAMS, markParams, parseBody, type BodyMediaType } from '../../http/body-parsers.ts'
 
 function readRaw(req: FastifyRequest, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -60,5 +60,7 @@ export async function mergeGetBody(req: FastifyRequest): Promise<void> {
   if (body === undefined) return
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BodyError('invalid_body', 'Invalid body: must be object')
   // Spread defines own properties, so a "__proto__" key stays a plain (unknown) parameter.
-  req.query = { ...(req.query as object), ...(body as object) }
+  const merged = { ...(req.query as object), ...(body as object) }
+  // JSON values are validated as they are (no coercion); a form's are texts like the query's.
+  req.query = isFormBody(body) ? merged : markParams(merged, JSON_PARAMS)
 }

@@ -2,7 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../services.ts'
 import type { Tenant } from '../../core/tenants/index.ts'
 import { authenticateCass, cassCredentials } from './auth.ts'
-import { handleCassError } from './errors.ts'
+import { CASS_ERROR_SHAPE } from './errors.ts'
+import { registerErrorHandling } from '../../http/errors.ts'
+import { declareSurface } from '../../http/openapi.ts'
+import { setTenant } from '../../http/tenant.ts'
+import { hasJsonParams, isFormBody } from '../../http/body-parsers.ts'
+import { jsonNumbersAsText } from '../../http/params.ts'
 import { hasGetBody, mergeGetBody } from './get-body.ts'
 import { peopleRoutes } from './routes/people.ts'
 import { pingRoutes } from './routes/ping.ts'
@@ -16,16 +21,13 @@ import { notificationRoutes } from './routes/notifications.ts'
  * body as well, as the Cass docs allow.
  */
 export async function cassSurface(app: FastifyInstance, { services }: { services: Services }) {
-  app.setErrorHandler(handleCassError)
+  declareSurface(app, 'cass')
+  registerErrorHandling(app, CASS_ERROR_SHAPE)
   // Callback-style on purpose: a request with recently verified credentials and no GET body passes
   // without a promise or a database round trip (this hook runs on every request of the surface).
   app.addHook('preValidation', (req, _reply, done) => {
     const accept = (tenant: Tenant) => {
-      req.tenant = tenant
-      // The request's logger is already its own child, shared with the reply: bind rather than
-      // make another child (a disabled logger has no bindings to set).
-      const log = req.log as typeof req.log & { setBindings?: (b: Record<string, unknown>) => void }
-      log.setBindings?.({ tenantId: tenant.id })
+      setTenant(req, tenant)
       done()
     }
     const authenticate = () => {
@@ -39,8 +41,15 @@ export async function cassSurface(app: FastifyInstance, { services }: { services
       if (hit) return accept(hit)
       authenticateCass(req, services.tenants).then(accept, done)
     }
-    if (hasGetBody(req)) mergeGetBody(req).then(authenticate, done)
-    else authenticate()
+    // JSON values are validated as they are, except the documented numbers-as-text (see jsonNumbersAsText).
+    const lenient = () => {
+      const schema = req.routeOptions.schema
+      if (req.body !== undefined && !isFormBody(req.body)) jsonNumbersAsText(req.body, schema?.body)
+      if (hasJsonParams(req.query)) jsonNumbersAsText(req.query, schema?.querystring)
+      authenticate()
+    }
+    if (hasGetBody(req)) mergeGetBody(req).then(lenient, done)
+    else lenient()
   })
   await app.register(peopleRoutes, { services })
   await app.register(pingRoutes, { services })

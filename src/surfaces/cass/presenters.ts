@@ -1,4 +1,6 @@
 import type { Person } from '../../core/people/index.ts'
+import type { QueuedNotification } from '../../core/scheduling/index.ts'
+import { formatPythonUtc } from './python-time.ts'
 
 /** The answer of a create call: `person_id` is the legacy integer unless the UUID was asked for. */
 export function presentCreated(person: Person, created: boolean, opts: { uuid: boolean; legacyTexts: boolean }) {
@@ -29,4 +31,9 @@ export function presentPerson(p: Person) {
     gender: p.gender,
     timezone: p.timezone,
   }
+}
+
+/** A queued notification as the Cass Notification API shows it. */
+export function presentNotification(n: QueuedNotification) {
+  return { type: n.type, schedule: formatPythonUtc(n.dueAtMicros), thread_name: n.threadName }
 }

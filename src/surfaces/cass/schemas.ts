@@ -1,7 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
+import { NO_NUL } from '../../http/validation.ts'
 
-// PostgreSQL text cannot hold NUL, so a NUL is refused here instead of failing in the database.
-const NO_NUL = '^[^\\u0000]*$'
 const Text = (description: string, maxLength = 1000) => Type.Optional(Type.String({ maxLength, pattern: NO_NUL, description }))
 
 /** Credentials that legacy (v1) callers pass as parameters instead of the Basic header. */
@@ -52,7 +51,7 @@ export const UpdatePersonBody = Type.Object({
 export type UpdatePersonBody = Static<typeof UpdatePersonBody>
 
 export const PersonIdParams = Type.Object({
-  person_id: Type.String({ maxLength: 100, description: 'UUID or legacy integer id' }),
+  person_id: Type.String({ maxLength: 100, pattern: NO_NUL, description: 'UUID or legacy integer id' }),
 })
 
 export const CredentialsOnly = Type.Object(Credentials, { additionalProperties: false })

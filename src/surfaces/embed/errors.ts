@@ -1,5 +1,7 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, AuthError, NotFoundError, ValidationError } from '../../core/errors.ts'
+import type { FastifyError, FastifyRequest } from 'fastify'
+import type { AppError } from '../../core/errors.ts'
+import type { ErrorMapping, ErrorShape, Rendered } from '../../http/errors.ts'
+import { isNulPattern } from '../../http/validation.ts'
 import { pageHeaders, renderEmbedError } from './page.ts'
 
 declare module 'fastify' {
@@ -8,9 +10,6 @@ declare module 'fastify' {
     embedHtml?: boolean
   }
 }
-
-/** A request over a rate limit (429 with Retry-After). */
-export class RateLimitedError extends AppError<{ retryAfter: number }> {}
 
 /** Page parameter → what the friendly page says about a bad value. */
 const PARAM_TEXT: Record<string, string> = {
@@ -36,42 +35,69 @@ function describeValidation(err: FastifyError): string {
   if (!first || !param) return 'Invalid request'
   if (first.keyword === 'required') return `${param} is required`
   if (first.keyword === 'additionalProperties') return `Unknown parameter ${param}`
+  if (isNulPattern(err)) return `${param} must not contain NUL characters`
   return `${param} ${first.message ?? 'is invalid'}`
 }
 
-interface Mapped { status: number; message: string; title: string; text: string }
+/** What the embed says: `message` for its JSON API; `title` and `text` on the friendly page. */
+interface Said { status: number; message: string; title: string; text: string; headers?: Record<string, string> }
 
-function mapError(err: FastifyError | AppError | Error): Mapped | undefined {
-  const fe = err as FastifyError
-  if (err instanceof RateLimitedError) return { status: 429, message: 'Too many requests; try again shortly', title: 'Please wait a moment', text: 'There were too many requests from your network. Try again in a minute.' }
-  if (err instanceof AuthError) return { status: 401, message: err.message, title: 'Session expired', text: 'Reload the page to start again.' }
-  if (err instanceof NotFoundError) {
-    if (err.code === 'embed_not_found') return { status: 404, message: 'Unknown company or auth_code', title: 'Chat not available', text: 'This chat link is not valid: the company or its auth_code is wrong. Ask the organisation for a current link.' }
-    if (err.code === 'person_not_found' || err.code === 'person_not_in_tenant') return { status: 404, message: 'Unknown personId', title: 'Chat not available', text: 'This chat link names a person this organisation does not know. Ask the organisation for a current link.' }
-    return { status: 404, message: err.message, title: 'Not found', text: err.message }
+function render(s: Said, req: FastifyRequest): Rendered {
+  if (req.routeOptions.config.embedHtml) {
+    return { status: s.status, type: 'text/html; charset=utf-8', headers: { ...pageHeaders(), ...s.headers }, body: renderEmbedError(s.status, s.title, s.text) }
   }
-  if (err instanceof ValidationError) {
-    if (err.code === 'thread_not_found') return { status: 400, message: `Unknown threadId ${String(err.details.threadName)}`, title: 'Chat not available', text: 'This chat link starts a conversation that does not exist (threadId). Ask the organisation for a current link.' }
-    return { status: 400, message: err.message, title: 'Invalid chat link', text: err.message }
-  }
-  if (fe.validation) {
-    const param = validationParam(fe) ?? ''
-    return { status: 400, message: describeValidation(fe), title: 'Invalid chat link', text: (Object.hasOwn(PARAM_TEXT, param) ? PARAM_TEXT[param] : undefined) ?? `The chat link has an invalid ${param || 'parameter'}.` }
-  }
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, message: 'Request body is too large', title: 'Too large', text: 'The request is too large.' }
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return { status: fe.statusCode, message: fe.message, title: 'Bad request', text: fe.message }
-  return undefined
+  return { status: s.status, ...(s.headers ? { headers: s.headers } : {}), body: { message: s.message } }
 }
 
+const said = (f: (err: AppError) => Said) => (err: AppError, req: FastifyRequest) => render(f(err), req)
+const invalid = said((err) => ({ status: 400, message: err.message, title: 'Invalid chat link', text: err.message }))
+const unauthorized = said((err) => ({ status: 401, message: err.message, title: 'Session expired', text: 'Reload the page to start again.' }))
+const forbidden = said((err) => ({ status: 403, message: err.message, title: 'Not allowed', text: err.message }))
+const notFound = said((err) => ({ status: 404, message: err.message, title: 'Not found', text: err.message }))
+const unknownPerson = said(() => ({ status: 404, message: 'Unknown personId', title: 'Chat not available', text: 'This chat link names a person this organisation does not know. Ask the organisation for a current link.' }))
+const conflict = said((err) => ({ status: 409, message: err.message, title: 'Not possible', text: err.message }))
+
+/** Every catalog code on the embed, with its documented status. */
+export const EMBED_ERRORS = {
+  identifier_required: invalid, invalid_phone: invalid, invalid_protocol: invalid, invalid_timezone: invalid,
+  person_id_required: invalid, phone_required: invalid,
+  invalid_placeholders: invalid, invalid_threads: invalid, missing_placeholder: invalid, no_notifications: invalid,
+  person_unreachable: invalid, thread_name_required: invalid, invalid_due_at: invalid,
+  thread_not_found: (err, req) => render({ status: 400, message: `Unknown threadId ${err.details.threadName}`, title: 'Chat not available', text: 'This chat link starts a conversation that does not exist (threadId). Ask the organisation for a current link.' }, req),
+  invalid_body: invalid, invalid_channel: invalid, invalid_data: invalid, invalid_key: invalid, invalid_person_id: invalid,
+  invalid_recipient: invalid, invalid_send_at: invalid, invalid_sender: invalid, invalid_subject: invalid,
+  invalid_limit: invalid, invalid_webhook: invalid,
+  invalid_address: invalid, invalid_reason: invalid, invalid_scope: invalid, invalid_source: invalid,
+  invalid_avatar: invalid, invalid_cursor: invalid, invalid_text: invalid, invalid_help_text: invalid,
+  invalid_provider_options: invalid, invalid_tenant_name: invalid, unknown_vendor: invalid, unsafe_url: invalid,
+  invalid_arguments: invalid, tenant_not_found: invalid, tenant_required: invalid,
+  bad_secret: unauthorized, bad_signature: unauthorized, bad_verify_token: unauthorized, invalid_session: unauthorized,
+  missing_client: unauthorized, missing_credentials: unauthorized, unknown_client: unauthorized,
+  bad_form_token: forbidden, forbidden,
+  embed_not_found: said(() => ({ status: 404, message: 'Unknown company or auth_code', title: 'Chat not available', text: 'This chat link is not valid: the company or its auth_code is wrong. Ask the organisation for a current link.' })),
+  person_not_found: unknownPerson, person_not_in_tenant: unknownPerson,
+  message_not_found: notFound, suppression_not_found: notFound, webhook_not_configured: notFound,
+  external_id_taken: conflict, phone_taken: conflict, tenant_name_taken: conflict,
+  rate_limited: (err, req) => render({
+    status: 429, message: 'Too many requests; try again shortly', title: 'Please wait a moment', text: 'There were too many requests from your network. Try again in a minute.',
+    headers: { 'retry-after': String(err.details.retryAfter) },
+  }, req),
+  delivery_failed: said((err) => ({ status: 502, message: err.message, title: 'Something went wrong', text: 'The message could not be delivered. Try again later.' })),
+} satisfies ErrorMapping
+
 /** Errors of the embed: `{"message"}` for its JSON API, a friendly HTML page for the chat page. */
-export function handleEmbedError(err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) {
-  const mapped = mapError(err) ?? (() => {
-    req.log.error({ err }, 'unhandled error')
-    return { status: 500, message: 'Internal Server Error', title: 'Something went wrong', text: `Please try again later (error id ${req.id}).` }
-  })()
-  if (err instanceof RateLimitedError) reply.header('retry-after', String(err.details.retryAfter))
-  if (req.routeOptions.config.embedHtml) {
-    return reply.code(mapped.status).headers(pageHeaders()).send(renderEmbedError(mapped.status, mapped.title, mapped.text))
-  }
-  return reply.code(mapped.status).send(mapped.status === 500 ? { message: mapped.message, error_id: req.id } : { message: mapped.message })
+export const EMBED_ERROR_SHAPE: ErrorShape = {
+  codes: EMBED_ERRORS,
+  describeValidation,
+  framework: (p, req) => {
+    if (p.code === 'invalid_request' && p.validation) {
+      const param = validationParam(p.validation) ?? ''
+      return render({ status: 400, message: p.message, title: 'Invalid chat link', text: (Object.hasOwn(PARAM_TEXT, param) ? PARAM_TEXT[param] : undefined) ?? `The chat link has an invalid ${param || 'parameter'}.` }, req)
+    }
+    if (p.code === 'body_too_large') return render({ status: 413, message: p.message, title: 'Too large', text: 'The request is too large.' }, req)
+    return render({ status: p.status, message: p.message, title: p.status === 404 ? 'Not found' : 'Bad request', text: p.message }, req)
+  },
+  internal: (errorId, req) => req.routeOptions.config.embedHtml
+    ? render({ status: 500, message: 'Internal Server Error', title: 'Something went wrong', text: `Please try again later (error id ${errorId}).` }, req)
+    : { status: 500, body: { message: 'Internal Server Error', error_id: errorId } },
 }

@@ -1,39 +1,40 @@
 import { Type, type Static } from 'typebox'
 import { MAX_HISTORY, MAX_WEBCHAT_TEXT } from '../../core/webchat/index.ts'
+import { NO_NUL } from '../../http/validation.ts'
 
 const Flag = (description: string) => Type.String({ pattern: '^(|true|false|1|0|yes|no|True|False|TRUE|FALSE)$', description })
 const Optional = Type.Optional
 
 /** `/embed/1/{company}`. */
 export const CompanyParams = Type.Object({
-  company: Type.String({ minLength: 1, maxLength: 200, description: 'The tenant’s Cass client name' }),
+  company: Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL, description: 'The tenant’s Cass client name' }),
 })
 export type CompanyParams = Static<typeof CompanyParams>
 
 /** The chat page's parameters (Cass "Web embed and popup"). Unknown parameters are ignored. */
 export const PageQuery = Type.Object({
-  auth_code: Type.String({ minLength: 1, maxLength: 200, description: 'The tenant’s public embed code (not its API token)' }),
+  auth_code: Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL, description: 'The tenant’s public embed code (not its API token)' }),
   name: Optional(Type.String({ maxLength: 60, description: 'Bot name shown in the header (default "Assistant")' })),
   color: Optional(Type.String({ pattern: '^([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})?$', description: 'Brand colour, hex without `#` (3 or 6 digits); text on it is black or white, whichever contrasts more' })),
   avatar: Optional(Type.String({ maxLength: 2000, description: 'Bot avatar URL (http or https); default the bot avatar served at /embed/assets/avatar.svg' })),
   intro: Optional(Type.String({ maxLength: 1000, description: 'Short intro text shown above the conversation' })),
-  threadId: Optional(Type.String({ maxLength: 100, description: 'Initial thread for a person who never talked with the bot (default: the tenant’s default thread)' })),
-  personId: Optional(Type.String({ maxLength: 100, description: 'Cass person id (UUID or legacy integer) of an identified person; without it the chat is anonymous' })),
+  threadId: Optional(Type.String({ maxLength: 100, pattern: NO_NUL, description: 'Initial thread for a person who never talked with the bot (default: the tenant’s default thread)' })),
+  personId: Optional(Type.String({ maxLength: 100, pattern: NO_NUL, description: 'Cass person id (UUID or legacy integer) of an identified person; without it the chat is anonymous' })),
   is_rounded: Optional(Flag('Round corners (default true)')),
   show_header: Optional(Flag('Show the header with the bot’s name and avatar (default true)')),
   popup: Optional(Flag('Set by popup.js: the page runs in the popup and shows a close button')),
 }, { additionalProperties: true })
 export type PageQuery = Static<typeof PageQuery>
 
-const AuthCode = Type.String({ minLength: 1, maxLength: 200, description: 'The tenant’s public embed code' })
-const Token = Type.String({ minLength: 1, maxLength: 200, description: 'Session token from POST /session' })
+const AuthCode = Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL, description: 'The tenant’s public embed code' })
+const Token = Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL, description: 'Session token from POST /session' })
 
 /** POST /embed/1/{company}/api/session. */
 export const SessionBody = Type.Object({
   auth_code: AuthCode,
-  token: Optional(Type.String({ maxLength: 200, description: 'A token from an earlier anonymous session: resumes that person' })),
-  person_id: Optional(Type.String({ maxLength: 100, description: 'Cass person id (UUID or legacy integer): an identified session' })),
-  thread_id: Optional(Type.String({ maxLength: 100, description: 'Initial thread for a person who never talked with the bot' })),
+  token: Optional(Type.String({ maxLength: 200, pattern: NO_NUL, description: 'A token from an earlier anonymous session: resumes that person' })),
+  person_id: Optional(Type.String({ maxLength: 100, pattern: NO_NUL, description: 'Cass person id (UUID or legacy integer): an identified session' })),
+  thread_id: Optional(Type.String({ maxLength: 100, pattern: NO_NUL, description: 'Initial thread for a person who never talked with the bot' })),
 }, { additionalProperties: false })
 export type SessionBody = Static<typeof SessionBody>
 

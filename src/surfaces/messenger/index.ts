@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import { AuthError, NotFoundError, ValidationError } from '../../core/errors.ts'
 import type { Tenant } from '../../core/tenants/index.ts'
 import type { Services } from '../../services.ts'
+import { registerErrorHandling } from '../../http/errors.ts'
+import { webhookErrorShape } from '../../http/webhook-errors.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** Meta asks webhooks to answer quickly with a 200; this is the text its samples answer. */
@@ -28,17 +29,7 @@ export async function messengerWebhooks(app: FastifyInstance, { services }: { se
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof Forbidden || err instanceof AuthError || err instanceof NotFoundError) {
-      req.log.warn({ reason: err.message }, 'messenger webhook refused')
-      return reply.code(403).send({ message: 'Forbidden' })
-    }
-    if (err instanceof ValidationError) return reply.code(400).send({ message: err.message })
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body is too large' })
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ message: err.message })
-    req.log.error({ err }, 'unhandled error')
-    return reply.code(500).send({ message: 'Internal Server Error', error_id: req.id })
-  })
+  registerErrorHandling(app, webhookErrorShape({ refuse: (err) => err instanceof Forbidden }))
 
   async function tenantOf(id: string): Promise<Tenant> {
     const tenant = UUID.test(id) ? await tenants.findById(id.toLowerCase()) : undefined

@@ -1,21 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { FastifyRequest } from 'fastify'
-import { AuthError } from '../../core/errors.ts'
-import type { Tenant, TenantsService } from '../../core/tenants/index.ts'
-import { parseBasic } from '../cass/auth.ts'
+import type { Tenant } from '../../core/tenants/index.ts'
 
 /** The realm browsers show when they prompt for the sandbox's credentials. */
 export const REALM = 'Switchboard sandbox'
-
-/**
- * The tenant whose Cass credentials (`client:token`) are in the Basic header: the sandbox is a
- * developer tool of the person & bot API and uses its credentials. Throws AuthError.
- */
-export async function authenticateSandbox(req: FastifyRequest, tenants: TenantsService): Promise<Tenant> {
-  const basic = parseBasic(req.headers.authorization)
-  if (!basic || basic.client === '') throw new AuthError('missing_credentials', 'no Basic credentials')
-  return tenants.authenticate('cass', 'token', basic.client, basic.token)
-}
 
 /**
  * The token the page's forms carry. Browsers re-send cached Basic credentials with any form post,

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { Services } from '../../services.ts'
-import { authenticateSandbox } from './auth.ts'
-import { handleSandboxError } from './errors.ts'
+import { authenticateBasic } from '../../http/basic-auth.ts'
+import { registerErrorHandling } from '../../http/errors.ts'
+import { declareSurface } from '../../http/openapi.ts'
+import { setTenant } from '../../http/tenant.ts'
+import { SANDBOX_ERROR_SHAPE } from './errors.ts'
 import { sandboxApiRoutes } from './routes/api.ts'
 import { sandboxPageRoutes } from './routes/page.ts'
 
@@ -11,11 +14,9 @@ import { sandboxPageRoutes } from './routes/page.ts'
  * before the body is even parsed; a browser gets the prompt.
  */
 export async function sandboxSurface(app: FastifyInstance, { services }: { services: Services }) {
-  app.setErrorHandler(handleSandboxError)
-  app.addHook('onRequest', async (req) => {
-    req.tenant = await authenticateSandbox(req, services.tenants)
-    req.log = req.log.child({ tenantId: req.tenant.id })
-  })
+  declareSurface(app, 'sandbox')
+  registerErrorHandling(app, SANDBOX_ERROR_SHAPE)
+  app.addHook('onRequest', async (req) => setTenant(req, await authenticateBasic(req, services.tenants)))
   await app.register(sandboxPageRoutes, { services })
   await app.register(sandboxApiRoutes, { services })
 }

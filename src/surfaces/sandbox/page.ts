@@ -28,6 +28,9 @@ const STYLE = `
   .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `
 
+/** The page's inline styles (the Content-Security-Policy allows exactly these, by hash). */
+export const PAGE_STYLES = [STYLE] as const
+
 function layout(title: string, main: string): string {
   return `<!doctype html>
 <html lang="en">

@@ -92,7 +92,8 @@ describe('POST /sandbox/api/outbox', () => {
       [{ channel: 'sms', to: '+14155552671', body: '   ' }, /body must be/],
       [{ channel: 'sms', to: '+14155552671', body: 'nul\u0000' }, /body must be/],
       [{ channel: 'sms', to: '+14155552671', body: 'x', extra: 1 }, /Unknown parameter extra/],
-      [{ channel: 'sms', to: 42, body: 'x' }, /invalid phone number 42/], // the app coerces scalars, as the Cass API does
+      [{ channel: 'sms', to: 42, body: 'x' }, /to must be string/], // a JSON body is taken as typed, never coerced
+      [{ channel: 'sms', to: ['+14155552671'], body: 'x' }, /to must be string/],
       [[1, 2], /body must be object|Invalid/],
       ['{"channel": "sms",', /Malformed JSON/],
     ]

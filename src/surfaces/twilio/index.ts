@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, AuthError, NotFoundError, ValidationError } from '../../core/errors.ts'
+import { AuthError, ForbiddenError, NotFoundError } from '../../core/errors.ts'
 import type { Tenant } from '../../core/tenants/index.ts'
 import type { Services } from '../../services.ts'
+import { registerErrorHandling } from '../../http/errors.ts'
+import { webhookErrorShape } from '../../http/webhook-errors.ts'
 
 /** Twilio's answer to a webhook that wants no reply: empty TwiML. */
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** The tenant's Twilio account signs for both channels: the SMS settings first, then WhatsApp's. */
 const TWILIO = { channels: ['sms', 'whatsapp'], vendor: 'twilio' } as const
-
-class ForbiddenError extends AppError {}
 
 /**
  * Twilio's webhooks (`/webhooks/twilio/{tenant id}/sms` and `/status`): inbound SMS and WhatsApp
@@ -23,15 +23,7 @@ class ForbiddenError extends AppError {}
 export async function twilioWebhooks(app: FastifyInstance, { services }: { services: Services }) {
   const { tenants, webhooks, config } = services
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof ForbiddenError) return reply.code(403).send({ message: 'Forbidden' })
-    if (err instanceof ValidationError) return reply.code(400).send({ message: err.message })
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body is too large' })
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ message: 'Unsupported Media Type' })
-    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ message: err.message })
-    req.log.error({ err }, 'unhandled error')
-    return reply.code(500).send({ message: 'Internal Server Error', error_id: req.id })
-  })
+  registerErrorHandling(app, webhookErrorShape())
 
   async function tenantOf(req: FastifyRequest<{ Params: { tenantId: string } }>): Promise<Tenant> {
     const tenant = UUID.test(req.params.tenantId) ? await tenants.findById(req.params.tenantId.toLowerCase()) : undefined

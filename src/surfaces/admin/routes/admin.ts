@@ -1,28 +1,18 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { NotFoundError, ValidationError } from '../../../core/errors.ts'
-import { defaultHelpText } from '../../../core/suppression/index.ts'
 import type { Services } from '../../../services.ts'
-import { presentProvider, presentSuppression } from '../presenters.ts'
+import { requireJson, SECURITY } from '../../../http/params.ts'
+import { tenantOf } from '../../../http/tenant.ts'
+import { presentProvider, presentSettings, presentSuppression } from '../presenters.ts'
 import {
   AddSuppressionBody, ChannelParams, Message, PatchSettingsBody, ProviderList, ProviderOne, SetProviderBody, SettingsOne,
   SuppressionList, SuppressionOne, SuppressionParams, SuppressionQuery,
 } from '../schemas.ts'
 
-const security: Array<Record<string, string[]>> = [{ basic: [] }]
+const security = SECURITY.basic
 const tags = ['admin']
 const errors = { 400: Message, 401: Message }
-
-/**
- * Writes must be `application/json`: a browser holding cached Basic credentials could otherwise be
- * made to post a form here from another site.
- */
-async function requireJson(req: FastifyRequest) {
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
-  if (type !== 'application/json') {
-    throw Object.assign(new Error('Content-Type must be application/json'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })
-  }
-}
 
 /** The admin API's routes: providers, suppressions, settings. */
 export async function adminRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
@@ -31,11 +21,11 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: { serv
 
   app.get('/providers', {
     schema: { tags, summary: 'Every channel’s provider', description: 'The vendor per channel (`sandbox` when nothing is set) with secrets masked, and the vendors this server can use.', security, response: { 200: ProviderList, ...errors } },
-  }, async (req) => ({ data: (await providerSettings.list(req.tenant!)).map(presentProvider), vendors: providerSettings.vendors() }))
+  }, async (req) => ({ data: (await providerSettings.list(tenantOf(req))).map(presentProvider), vendors: providerSettings.vendors() }))
 
   app.get('/providers/:channel', {
     schema: { tags, summary: 'One channel’s provider', params: ChannelParams, security, response: { 200: ProviderOne, ...errors } },
-  }, async (req) => ({ data: presentProvider(await providerSettings.get(req.tenant!, req.params.channel)) }))
+  }, async (req) => ({ data: presentProvider(await providerSettings.get(tenantOf(req), req.params.channel)) }))
 
   app.put('/providers/:channel', {
     schema: {
@@ -44,12 +34,12 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: { serv
       params: ChannelParams, body: SetProviderBody, security, response: { 200: ProviderOne, 415: Message, ...errors },
     },
     preValidation: requireJson,
-  }, async (req) => ({ data: presentProvider(await providerSettings.set(req.tenant!, req.params.channel, req.body.vendor, req.body.options ?? {})) }))
+  }, async (req) => ({ data: presentProvider(await providerSettings.set(tenantOf(req), req.params.channel, req.body.vendor, req.body.options ?? {})) }))
 
   app.delete('/providers/:channel', {
     schema: { tags, summary: 'Back to the sandbox', params: ChannelParams, security, response: { 204: Type204(), ...errors } },
   }, async (req, reply) => {
-    await providerSettings.unset(req.tenant!, req.params.channel)
+    await providerSettings.unset(tenantOf(req), req.params.channel)
     return reply.code(204).send(null)
   })
 
@@ -57,7 +47,7 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: { serv
     schema: { tags, summary: 'The suppression list, newest first', querystring: SuppressionQuery, security, response: { 200: SuppressionList, ...errors } },
   }, async (req) => {
     const q = req.query
-    return { data: (await suppression.list(req.tenant!, { scope: q.scope, address: q.address, limit: q.limit })).map(presentSuppression) }
+    return { data: (await suppression.list(tenantOf(req), { scope: q.scope, address: q.address, limit: q.limit })).map(presentSuppression) }
   })
 
   app.post('/suppressions', {
@@ -69,23 +59,21 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: { serv
     preValidation: requireJson,
   }, async (req, reply) => {
     const b = req.body
-    const { entry, created } = await suppression.add(req.tenant!, { scope: b.scope, address: b.address, reason: b.reason ?? 'manual', source: b.source ?? 'admin-api' })
+    const { entry, created } = await suppression.add(tenantOf(req), { scope: b.scope, address: b.address, reason: b.reason ?? 'manual', source: b.source ?? 'admin-api' })
     return reply.code(created ? 201 : 200).send({ data: presentSuppression(entry) })
   })
 
   app.delete('/suppressions/:scope/:address', {
     schema: { tags, summary: 'Lift a suppression', params: SuppressionParams, security, response: { 204: Type204(), 404: Message, ...errors } },
   }, async (req, reply) => {
-    const removed = await suppression.remove(req.tenant!, { scope: req.params.scope, address: req.params.address })
+    const removed = await suppression.remove(tenantOf(req), { scope: req.params.scope, address: req.params.address })
     if (!removed) throw new NotFoundError('suppression_not_found', `no ${req.params.scope} suppression for ${req.params.address}`)
     return reply.code(204).send(null)
   })
 
-  const presentSettings = (name: string, s: { smsHelpText: string | null }) => ({ data: { sms_help_text: s.smsHelpText, sms_help_text_default: defaultHelpText(name) } })
-
   app.get('/settings', {
     schema: { tags, summary: 'Messaging settings', security, response: { 200: SettingsOne, ...errors } },
-  }, async (req) => presentSettings(req.tenant!.name, (await tenants.messagingSettings(req.tenant!.id))!))
+  }, async (req) => presentSettings(tenantOf(req).name, (await tenants.messagingSettings(tenantOf(req).id))!))
 
   app.patch('/settings', {
     schema: {
@@ -96,7 +84,7 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: { serv
   }, async (req) => {
     const help = req.body.sms_help_text
     if (help !== undefined && help !== null && typeof help !== 'string') throw new ValidationError('invalid_help_text', 'sms_help_text must be a string or null')
-    return presentSettings(req.tenant!.name, await tenants.updateMessagingSettings(req.tenant!, { smsHelpText: help }))
+    return presentSettings(tenantOf(req).name, await tenants.updateMessagingSettings(tenantOf(req), { smsHelpText: help }))
   })
 }
 

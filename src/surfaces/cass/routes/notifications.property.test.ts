@@ -43,7 +43,10 @@ const ids = () => fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(theirs.cassId, theirs.legacyId) },
   { weight: 2, arbitrary: text },
 )
-const strangerValue = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(text, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), text, { maxKeys: 2 }))
+/** Nesting 2 to 10,000 levels deep, as a marker replaced in the JSON text (fast-check never holds the object). */
+const deep = fc.integer({ min: 2, max: 10_000 }).map((depth) => `\u0001deep:${depth}\u0001`)
+const deepJson = (text: string) => text.replace(/"\\u0001deep:(\d+)\\u0001"/g, (_m, depth: string) => '['.repeat(Number(depth)) + ']'.repeat(Number(depth)))
+const strangerValue = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(text, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), text, { maxKeys: 2 }), deep)
 
 const request = () => fc.record({
   byPath: fc.boolean(),
@@ -51,7 +54,7 @@ const request = () => fc.record({
   idValue: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: strangerValue }),
   extra: fc.oneof({ weight: 6, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fc.dictionary(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'data', 'type'), fc.string({ maxLength: 6 })), text, { maxKeys: 2 }) }),
   placement: fc.constantFrom('query', 'query', 'json', 'form', 'garbage'),
-  auth: fc.constantFrom('basic', 'basic', 'query', 'body', 'none', 'wrong', 'unknown', 'garbage'),
+  auth: fc.constantFrom('basic', 'basic', 'query', 'body', 'none', 'wrong', 'unknown', 'garbage', 'nul-basic', 'nul-query'),
   garbage: fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
 })
 
@@ -67,6 +70,9 @@ function build(q: Req): InjectOptions {
   if (q.auth === 'wrong') headers.authorization = basicAuth(client, 'wrong')
   if (q.auth === 'unknown') headers.authorization = basicAuth('nobody-here', token)
   if (q.auth === 'garbage') headers.authorization = q.garbage
+  // NUL bytes in the credentials: in the Basic client or token, or in the client parameter.
+  if (q.auth === 'nul-basic') headers.authorization = q.garbage.length % 2 ? basicAuth(`${client}\u0000`, token) : basicAuth(client, `\u0000${token}`)
+  if (q.auth === 'nul-query') Object.assign(params, { client: `${client}\u0000`, auth: token })
   const query: Record<string, unknown> = q.placement === 'query' ? { ...params } : {}
   let body: Record<string, unknown> | undefined = q.placement === 'json' || q.placement === 'form' ? { ...params } : undefined
   if (q.auth === 'query') Object.assign(query, { client, auth: token })
@@ -84,7 +90,7 @@ function build(q: Req): InjectOptions {
       payload = Object.entries(body).map(([k, v]) => `${pct(k)}=${pct(one(v))}`).join('&')
     } else {
       headers['content-type'] = 'application/json'
-      payload = JSON.stringify(body)
+      payload = deepJson(JSON.stringify(body))
     }
   }
   return { method: 'GET', url: path + (qs ? `?${qs}` : ''), headers, ...(payload !== undefined ? { payload } : {}) }

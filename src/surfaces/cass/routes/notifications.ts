@@ -1,22 +1,18 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ValidationError } from '../../../core/errors.ts'
-import type { QueuedNotification } from '../../../core/scheduling/index.ts'
 import type { Tenant } from '../../../core/tenants/index.ts'
 import type { Services } from '../../../services.ts'
-import { formatPythonUtc } from '../python-time.ts'
+import { SECURITY } from '../../../http/params.ts'
+import { tenantOf } from '../../../http/tenant.ts'
+import { presentNotification } from '../presenters.ts'
 import { CredentialsOnly, Message, NotificationsQuery, NotificationsResponse, PersonIdParams } from '../schemas.ts'
 
 const errors = { 400: Message, 401: Message, 404: Message }
-const security: Array<Record<string, string[]>> = [{ basic: [] }, { clientParams: [] }]
+const security = SECURITY.cass
 const DESCRIPTION = 'Returns the person’s queued notifications and deletes them, atomically (two calls at once never both get one). ' +
   'Queued: every check-in and autoping still pending (it will then not fire), and those that fired for a `web` person and wait for the client app. ' +
   '`schedule` is the due time in UTC, Python style. 400 when none is queued.'
-
-/** A queued notification as the Cass Notification API shows it. */
-export function presentNotification(n: QueuedNotification) {
-  return { type: n.type, schedule: formatPythonUtc(n.dueAtMicros), thread_name: n.threadName }
-}
 
 /** The Notification API: `GET /notifications?person_id=` and `GET /notifications/{person_id}`. */
 export async function notificationRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
@@ -37,7 +33,7 @@ export async function notificationRoutes(fastify: FastifyInstance, { services }:
       querystring: NotificationsQuery, security, response: { 200: NotificationsResponse, ...errors },
     },
     config: { cassErrors: 'notifications' },
-  }, async (req, reply) => reply.send(await take(req.tenant!, req.query.person_id === undefined ? '' : String(req.query.person_id))))
+  }, async (req, reply) => reply.send(await take(tenantOf(req), req.query.person_id === undefined ? '' : String(req.query.person_id))))
 
   app.get('/notifications/:person_id', {
     schema: {
@@ -45,5 +41,5 @@ export async function notificationRoutes(fastify: FastifyInstance, { services }:
       params: PersonIdParams, querystring: CredentialsOnly, security, response: { 200: NotificationsResponse, ...errors },
     },
     config: { cassErrors: 'notifications' },
-  }, async (req, reply) => reply.send(await take(req.tenant!, req.params.person_id)))
+  }, async (req, reply) => reply.send(await take(tenantOf(req), req.params.person_id)))
 }

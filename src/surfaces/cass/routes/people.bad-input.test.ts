@@ -91,6 +91,8 @@ describe('wrong types', () => {
   it.each([
     ['first_name', {}], ['first_name', { a: 1 }], ['phone', ['+14155552671', '+14155552672']], ['phone', []],
     ['external_id', { $ne: null }], ['protocol', ['sms', 'web']], ['new_id', {}], ['timezone', [[]]],
+    // A JSON body is taken as typed: a one-element list is not read as its element (issue 8.8).
+    ['external_id', ['x']], ['first_name', ['Jane']], ['protocol', ['web']], ['phone', ['+14155552671']], ['first_name', true], ['last_name', null],
   ])('400 "%s must be string" for %j', async (field, value) => {
     for (const r of routes()) {
       if (r.method === 'PATCH' && (field === 'protocol' || field === 'new_id')) continue

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Person } from '../../../core/people/index.ts'
 import { createTenant, uniquePhone, type TestTenant } from '../../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../../test/helpers/app.ts'
-import { addThread, basicAuth, seedPerson } from '../../../../test/helpers/cass.ts'
+import { addThread, basicAuth, countPeople, seedPerson } from '../../../../test/helpers/cass.ts'
 
 // Random requests to every endpoint of the person directory, with valid credentials and without:
 // never a 5xx, and every error is a JSON object with a string `message`. The generators favour
@@ -59,6 +59,18 @@ const ids = () => fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('1', '0', '-1', 'abc', '1e3', ' 1 ', '00000000-0000-4000-8000-000000000000') },
 )
 
+/**
+ * Arrays and objects nested 2 to 10,000 levels deep (bodies over 64 levels are refused whole). A
+ * marker stands for the value until the JSON text is written (`deepJson`), so that fast-check never
+ * holds, shrinks or prints a 10,000-level object itself.
+ */
+const deepValue = () => fc.tuple(fc.integer({ min: 2, max: 10_000 }), fc.boolean()).map(([depth, objects]) => `\u0001deep:${depth}:${objects ? 'o' : 'a'}\u0001`)
+/** JSON text with each deep marker replaced by its nesting. */
+const deepJson = (text: string) => text.replace(/"\\u0001deep:(\d+):([oa])\\u0001"/g, (_m, depth: string, kind: string) => {
+  const n = Number(depth)
+  return kind === 'o' ? '{"a":'.repeat(n) + '"x"' + '}'.repeat(n) : '['.repeat(n) + '"x"' + ']'.repeat(n)
+})
+
 /** Per field: plausible values most of the time, anything else sometimes. */
 const fieldValues = (): Record<string, fc.Arbitrary<string>> => {
   const mostly = (plausible: fc.Arbitrary<string>) => fc.oneof({ weight: 4, arbitrary: plausible }, { weight: 1, arbitrary: text() })
@@ -89,7 +101,7 @@ function params(fields: string[]): fc.Arbitrary<Record<string, unknown>> {
   const all = fieldValues()
   const known = fc.record(Object.fromEntries(fields.map((f) => [f, all[f]!])), { requiredKeys: [] })
   const strangerKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'data', 'x', '', 'client[]', ...CREATE, 'person_id'), fc.string({ maxLength: 8 }))
-  const strangerValue = fc.oneof(text(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(text(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), text(), { maxKeys: 2 }))
+  const strangerValue = fc.oneof(text(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(text(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), text(), { maxKeys: 2 }), deepValue())
   const extra = fc.oneof({ weight: 6, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fc.dictionary(strangerKey, strangerValue, { minKeys: 1, maxKeys: 2 }) })
   const retyped = fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...(fields.length ? fields : ['x'])), strangerValue) })
   return fc.tuple(known, extra, retyped).map(([k, e, r]) => {
@@ -103,9 +115,9 @@ function params(fields: string[]): fc.Arbitrary<Record<string, unknown>> {
 // ---- where parameters and credentials go --------------------------------------------------------
 
 type Placement = 'query' | 'json' | 'form' | 'json-text' | 'raw-bytes' | 'garbage-text'
-type Auth = 'basic' | 'query' | 'body' | 'none' | 'wrong-token' | 'unknown-client' | 'garbage-header'
+type Auth = 'basic' | 'query' | 'body' | 'none' | 'wrong-token' | 'unknown-client' | 'garbage-header' | 'nul-basic' | 'nul-query' | 'nul-body'
 
-interface Shape { placement: Placement; auth: Auth; garbage: string; bytes: Uint8Array; contentType: string | undefined; fuzzQuery: string }
+interface Shape { placement: Placement; auth: Auth; garbage: string; bytes: Uint8Array; contentType: string | undefined; fuzzQuery: string; nulHeader: string | undefined }
 
 const shape = (method: string): fc.Arbitrary<Shape> => fc.record({
   placement: fc.oneof(
@@ -117,7 +129,11 @@ const shape = (method: string): fc.Arbitrary<Shape> => fc.record({
   auth: fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom<Auth>('basic', 'query', 'body') },
     { weight: 3, arbitrary: fc.constantFrom<Auth>('none', 'wrong-token', 'unknown-client', 'garbage-header') },
+    // NUL bytes in the client or the token, by each way of authenticating.
+    { weight: 2, arbitrary: fc.constantFrom<Auth>('nul-basic', 'nul-query', 'nul-body') },
   ),
+  // A header value with a NUL byte (where one gets through the HTTP parser).
+  nulHeader: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('x-request-id', 'content-type', 'accept', 'x-forwarded-for') }),
   garbage: fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
   bytes: fc.uint8Array({ maxLength: 40 }),
   contentType: fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/xml', undefined),
@@ -138,6 +154,9 @@ function build(method: string, path: string, p: Record<string, unknown>, s: Shap
   if (s.auth === 'wrong-token') headers.authorization = basicAuth(client, 'wrong')
   if (s.auth === 'unknown-client') headers.authorization = basicAuth('nobody-here', token)
   if (s.auth === 'garbage-header') headers.authorization = s.garbage
+  if (s.auth === 'nul-basic') headers.authorization = basicAuth(s.garbage.length % 2 ? `${client}\u0000` : client, s.garbage.length % 2 ? token : `${token}\u0000x`)
+  if (s.auth === 'nul-query') Object.assign(query, { client: `\u0000${client}`, auth: token })
+  if (s.auth === 'nul-body') bodyParams = { ...bodyParams, client, auth: `${token}\u0000` }
   if (s.auth === 'query') Object.assign(query, { client, auth: token })
   if (s.auth === 'body') bodyParams = { ...bodyParams, client, auth: token }
   let payload: InjectOptions['payload']
@@ -147,7 +166,7 @@ function build(method: string, path: string, p: Record<string, unknown>, s: Shap
       payload = formOf(bodyParams)
     } else {
       headers['content-type'] = s.placement === 'json-text' ? 'text/plain' : 'application/json'
-      payload = JSON.stringify(bodyParams)
+      payload = deepJson(JSON.stringify(bodyParams))
     }
   } else if (s.placement === 'raw-bytes') {
     if (s.contentType) headers['content-type'] = s.contentType
@@ -156,6 +175,7 @@ function build(method: string, path: string, p: Record<string, unknown>, s: Shap
     headers['content-type'] = s.contentType ?? 'application/json'
     payload = s.garbage
   }
+  if (s.nulHeader) headers[s.nulHeader] = `${headers[s.nulHeader] ?? 'a'}\u0000b`
   const qs = [formOf(query), s.fuzzQuery].filter(Boolean).join('&')
   return { method: method as InjectOptions['method'], url: path + (qs ? `?${qs}` : ''), headers, ...(payload !== undefined ? { payload } : {}) }
 }
@@ -202,9 +222,27 @@ describe.each(endpoints)('$name never fails on random input', (e) => {
         if (r.statusCode >= 400) expect(typeof (parsed as { message?: unknown }).message, where).toBe('string')
         else expect([200, 409], where).toContain(r.statusCode)
       }),
-      { numRuns: RUNS, examples: [[...e.valid(), { placement: e.method === 'GET' ? 'query' : 'json', auth: 'basic', garbage: '', bytes: new Uint8Array(), contentType: undefined, fuzzQuery: '' }]] },
+      { numRuns: RUNS, examples: [[...e.valid(), { placement: e.method === 'GET' ? 'query' : 'json', auth: 'basic', garbage: '', bytes: new Uint8Array(), contentType: undefined, fuzzQuery: '', nulHeader: undefined }]] },
     )
     // The requests reached past authentication and validation, into the service.
     expect(statuses).toContain(200)
+  })
+})
+
+describe('a JSON value of the wrong type', () => {
+  const WRONG = fc.oneof(fc.array(fc.string({ maxLength: 5 }), { minLength: 1, maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { minKeys: 1, maxKeys: 2 }), fc.boolean(), fc.constant(null), deepValue())
+  it(`${RUNS} creates with one text field given as a list, object, boolean or null: 400, nobody created`, async () => {
+    const tt = await createTenant(t.services)
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...CREATE.filter((f) => f !== 'ping')), WRONG, fc.constantFrom('/external_person', '/add_external_person'), async (field, value, url) => {
+        const payload = { external_id: `wrong-${crypto.randomUUID()}`, protocol: 'web', [field]: value }
+        const r = await t.app.inject({ method: 'POST', url, headers: { authorization: tt.cassAuth, 'content-type': 'application/json' }, payload: deepJson(JSON.stringify(payload)) })
+        const where = `${url} ${JSON.stringify(payload).slice(0, 200)} → ${r.statusCode} ${r.body}`
+        expect(r.statusCode, where).toBe(400)
+        expect(typeof (JSON.parse(r.body) as { message?: unknown }).message, where).toBe('string')
+      }),
+      { numRuns: RUNS },
+    )
+    expect(await countPeople(t, tt.tenant.id)).toBe(0)
   })
 })

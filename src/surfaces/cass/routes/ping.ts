@@ -2,20 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ValidationError } from '../../../core/errors.ts'
 import type { Services } from '../../../services.ts'
+import { flag, mergedParams, SECURITY, withoutBody } from '../../../http/params.ts'
+import { tenantOf } from '../../../http/tenant.ts'
 import { Message, OptionalBody, PingParams, PingResponse, PingV2Params } from '../schemas.ts'
 
-type Params = Record<string, unknown>
-
-function merged(req: FastifyRequest): Params {
-  const body = req.body !== null && typeof req.body === 'object' ? (req.body as Params) : {}
-  return { ...(req.query as Params), ...body }
-}
-
-/** `true`, `1`, `yes`, `on` (any case) or a JSON true. */
-export function flag(value: unknown): boolean {
-  if (typeof value === 'boolean') return value
-  return typeof value === 'string' && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase())
-}
 
 /** `messages` as a list: an array, one text, or a JSON array of texts in a string. */
 function messagesOf(value: unknown): string[] | undefined {
@@ -54,13 +44,8 @@ function placeholdersOf(value: unknown): Record<string, string> | undefined {
   return out
 }
 
-function withoutBody<T extends { body?: unknown }>(schema: T): Omit<T, 'body'> {
-  const { body: _body, ...rest } = schema
-  return rest
-}
-
 const errors = { 400: Message, 401: Message, 404: Message, 502: Message }
-const security: Array<Record<string, string[]>> = [{ basic: [] }, { clientParams: [] }]
+const security = SECURITY.cass
 
 /** `/ping_person` (v1) and `/v2/ping_person`: send a person into a thread. */
 export async function pingRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
@@ -68,14 +53,14 @@ export async function pingRoutes(fastify: FastifyInstance, { services }: { servi
   const { bot } = services
 
   async function ping(req: FastifyRequest, v2: boolean) {
-    const p = merged(req)
+    const p = mergedParams(req)
     const ref = p.person_id === undefined ? '' : String(p.person_id)
     if (ref.trim() === '') throw new ValidationError('person_id_required', 'person_id is required')
     const threadName = typeof p.thread_name === 'string' ? p.thread_name : ''
     if (threadName === '') throw new ValidationError('thread_name_required', 'thread_name is required')
     const next = typeof p.next_thread_name === 'string' && p.next_thread_name !== '' ? p.next_thread_name : undefined
     const placeholders = v2 ? placeholdersOf(p.placeholders) : undefined
-    await bot.ping(req.tenant!, {
+    await bot.ping(tenantOf(req), {
       personRef: ref, threadName, nextThreadName: next, messages: messagesOf(p.messages), placeholders,
       autoNext: flag(p.is_auto_next), wait: !flag(p.is_asynch),
     })

@@ -2,11 +2,15 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { BUILTIN_THREAD_NAMES } from '../../../core/bot/index.ts'
 import { ValidationError } from '../../../core/errors.ts'
+import { BodyError } from '../../../http/body-parsers.ts'
+import { MAX_BODY_DEPTH, yamlTooDeep } from '../../../http/nesting.ts'
 import type { Services } from '../../../services.ts'
+import { SECURITY } from '../../../http/params.ts'
+import { tenantOf } from '../../../http/tenant.ts'
 import { CredentialsOnly, Message, ThreadsCurrentResponse, ThreadsErrorResponse, ThreadsLoadedResponse } from '../schemas.ts'
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']
-const security: Array<Record<string, string[]>> = [{ basic: [] }, { clientParams: [] }]
+const security = SECURITY.cass
 
 /**
  * The tenant's bot content: `PUT /admin/threads` loads a thread file (YAML or JSON body) as the new
@@ -17,11 +21,15 @@ export async function threadsRoutes(fastify: FastifyInstance, { services }: { se
   const { threads } = services
   // The file is kept as written, so YAML arrives as text (encapsulated: only these routes).
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {
+    let text: string
     try {
-      done(null, new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer))
+      text = new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer)
     } catch {
-      done(Object.assign(new Error('Request body is not valid UTF-8'), { statusCode: 400 }), undefined)
+      return done(new BodyError('invalid_utf8', 'Request body is not valid UTF-8'), undefined)
     }
+    // Composing a document of thousands of levels exhausts the stack (or memory): refuse it first.
+    if (yamlTooDeep(text)) return done(new BodyError('too_deep', `Request body is nested deeper than ${MAX_BODY_DEPTH} levels`), undefined)
+    done(null, text)
   })
 
   app.put('/admin/threads', {
@@ -30,16 +38,17 @@ export async function threadsRoutes(fastify: FastifyInstance, { services }: { se
       description: 'Body: a thread file, YAML (`Content-Type: application/yaml`) or JSON, valid against `/schemas/threads.json`. It becomes the current version; people in a conversation finish on the version they started. 400 lists every problem as `path: problem`.',
       querystring: CredentialsOnly, security, response: { 200: ThreadsLoadedResponse, 400: ThreadsErrorResponse, 401: Message, 404: Message, 415: Message },
     },
-    config: { cassErrors: 'default' },
+    // Documented with the admin API (its OpenAPI document), served with the Cass surface's credentials and errors.
+    config: { cassErrors: 'default', surface: 'admin' },
   }, async (req) => {
     const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     const isYaml = YAML_TYPES.includes(type)
     if (!isYaml && type !== 'application/json') {
-      throw Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })
+      throw new BodyError('FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Unsupported Media Type', 415)
     }
     if (req.body === undefined || req.body === null) throw new ValidationError('invalid_threads', '(document): the thread file is empty', { errors: ['(document): the thread file is empty'] })
     const source = isYaml ? String(req.body) : JSON.stringify(req.body, null, 2)
-    const loaded = await threads.load(req.tenant!, source, isYaml ? 'yaml' : 'json')
+    const loaded = await threads.load(tenantOf(req), source, isYaml ? 'yaml' : 'json')
     return { message: 'Threads loaded', version: loaded.version, threads: [...loaded.threads] }
   })
 
@@ -48,8 +57,9 @@ export async function threadsRoutes(fastify: FastifyInstance, { services }: { se
       tags: ['bot'], summary: 'The tenant’s current bot threads',
       querystring: CredentialsOnly, security, response: { 200: ThreadsCurrentResponse, 401: Message, 404: Message },
     },
+    config: { surface: 'admin' },
   }, async (req) => {
-    const current = await threads.currentSource(req.tenant!)
+    const current = await threads.currentSource(tenantOf(req))
     return {
       version: current?.version ?? 0,
       threads: [...(current?.threads ?? []), ...BUILTIN_THREAD_NAMES],

@@ -3,9 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Tenant } from '../../../core/tenants/index.ts'
 import type { WebchatPerson, WebchatSubscription } from '../../../core/webchat/index.ts'
 import type { Services } from '../../../services.ts'
-import { RateLimitedError } from '../errors.ts'
-import { presentMessage } from '../presenters.ts'
-import { RateLimiter } from '../rate-limit.ts'
+import { RateLimitedError } from '../../../core/errors.ts'
+import { presentMessage, presentSession } from '../presenters.ts'
+import { RateLimiter } from '../../../http/rate-limit.ts'
 import { CompanyParams, EventsQuery, HistoryQuery, HistoryResponse, Message, SendBody, SendResponse, SessionBody, SessionResponse } from '../schemas.ts'
 
 const errors = { 400: Message, 404: Message, 429: Message }
@@ -34,10 +34,7 @@ export async function embedApiRoutes(fastify: FastifyInstance, { services, limit
   const sessions = new RateLimiter(limits.sessionsPerIpPerMinute, 60_000)
   const sends = new RateLimiter(limits.messagesPerSessionPerMinute, 60_000)
   const reads = new RateLimiter(limits.readsPerIpPerMinute, 60_000)
-  const limit = (limiter: RateLimiter, key: string) => {
-    const retry = limiter.hit(key)
-    if (retry !== undefined) throw new RateLimitedError('rate_limited', 'too many requests', { retryAfter: retry })
-  }
+  const limit = (limiter: RateLimiter, key: string) => limiter.take(key)
   const session = async (req: FastifyRequest, company: string, authCode: string, token: string): Promise<{ tenant: Tenant; person: WebchatPerson }> => {
     const tenant = await webchat.resolveEmbed(company, authCode)
     req.log = req.log.child({ tenantId: tenant.id })
@@ -64,7 +61,7 @@ export async function embedApiRoutes(fastify: FastifyInstance, { services, limit
     req.log = req.log.child({ tenantId: tenant.id })
     const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim())
     const s = await webchat.startSession(tenant, { token: nonEmpty(b.token), personRef: nonEmpty(b.person_id), threadName: nonEmpty(b.thread_id) })
-    return { token: s.token, person_id: s.person.cassId, anonymous: s.anonymous, created: s.created, started_thread: s.startedThread }
+    return presentSession(s)
   })
 
   app.get('/1/:company/api/messages', {

@@ -3,9 +3,8 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Services } from '../../../services.ts'
-import { RateLimitedError } from '../errors.ts'
 import { DEFAULT_AVATAR, DEFAULT_COLOR, DEFAULT_NAME, pageHeaders, parseFlag, renderChatPage, safeAvatar } from '../page.ts'
-import { RateLimiter } from '../rate-limit.ts'
+import { RateLimiter } from '../../../http/rate-limit.ts'
 import { CompanyParams, PageQuery } from '../schemas.ts'
 import { ValidationError } from '../../../core/errors.ts'
 
@@ -57,8 +56,7 @@ export async function embedPageRoutes(fastify: FastifyInstance, { services }: { 
     },
     config: { embedHtml: true },
   }, async (req, reply) => {
-    const retry = pages.hit(req.ip)
-    if (retry !== undefined) throw new RateLimitedError('rate_limited', 'too many requests', { retryAfter: retry })
+    pages.take(req.ip)
     const q = req.query
     const tenant = await services.webchat.resolveEmbed(req.params.company, q.auth_code)
     let avatar = DEFAULT_AVATAR

@@ -1,22 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Services } from '../../../services.ts'
+import { requireJson, SECURITY } from '../../../http/params.ts'
+import { tenantOf } from '../../../http/tenant.ts'
 import { presentInbound, presentOutbox } from '../presenters.ts'
 import { InboundBody, InboundList, InboundOne, ListQuery, Message, MessageIdParams, OutboxList, OutboxOne, SendBody } from '../schemas.ts'
 
-const security: Array<Record<string, string[]>> = [{ basic: [] }]
+const security = SECURITY.basic
 const errors = { 400: Message, 401: Message }
-
-/**
- * A browser re-sends cached Basic credentials with cross-site posts, and a `text/plain` form can
- * carry a JSON body; insisting on `application/json` (which no form can send) closes that door.
- */
-async function requireJson(req: FastifyRequest) {
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
-  if (type !== 'application/json') {
-    throw Object.assign(new Error('Content-Type must be application/json'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })
-  }
-}
 
 /** The sandbox's JSON API: a tenant's outbox and inbound messages, test sends, answers as the person. */
 export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
@@ -30,7 +21,7 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
       querystring: ListQuery, security, response: { 200: OutboxList, ...errors },
     },
   }, async (req) => {
-    const messages = await delivery.listOutbox(req.tenant!, { limit: req.query.limit, channel: req.query.channel })
+    const messages = await delivery.listOutbox(tenantOf(req), { limit: req.query.limit, channel: req.query.channel })
     return { data: messages.map(presentOutbox) }
   })
 
@@ -39,7 +30,7 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
       tags: ['sandbox'], summary: 'Get one outbox message',
       params: MessageIdParams, security, response: { 200: OutboxOne, 404: Message, ...errors },
     },
-  }, async (req) => ({ data: presentOutbox(await delivery.getOutbox(req.tenant!, req.params.id)) }))
+  }, async (req) => ({ data: presentOutbox(await delivery.getOutbox(tenantOf(req), req.params.id)) }))
 
   app.post('/api/outbox', {
     schema: {
@@ -50,7 +41,7 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
     preValidation: requireJson,
   }, async (req, reply) => {
     const b = req.body
-    const { message, created } = await delivery.send(req.tenant!, {
+    const { message, created } = await delivery.send(tenantOf(req), {
       channel: b.channel, to: b.to, body: b.body, subject: b.subject, from: b.from, idempotencyKey: b.idempotency_key,
     })
     return reply.code(created ? 201 : 200).send({ data: presentOutbox(message) })
@@ -62,7 +53,7 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
       querystring: ListQuery, security, response: { 200: InboundList, ...errors },
     },
   }, async (req) => {
-    const messages = await delivery.listInbound(req.tenant!, { limit: req.query.limit, channel: req.query.channel })
+    const messages = await delivery.listInbound(tenantOf(req), { limit: req.query.limit, channel: req.query.channel })
     return { data: messages.map(presentInbound) }
   })
 
@@ -75,7 +66,7 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
     preValidation: requireJson,
   }, async (req, reply) => {
     const b = req.body
-    const { message } = await delivery.receive(req.tenant!, { channel: b.channel, from: b.from, to: b.to, body: b.body, provider: 'sandbox' })
+    const { message } = await delivery.receive(tenantOf(req), { channel: b.channel, from: b.from, to: b.to, body: b.body, provider: 'sandbox' })
     return reply.code(201).send({ data: presentInbound(message) })
   })
 }

@@ -1,3 +1,5 @@
+import { RateLimitedError } from '../core/errors.ts'
+
 /**
  * A fixed-window request counter per key, in this process (a public endpoint's abuse guard; with
  * several API processes each counts its own share). Memory stays bounded: windows are dropped as
@@ -26,6 +28,12 @@ export class RateLimiter {
     }
     w.count++
     return w.count > this.#limit ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : undefined
+  }
+
+  /** Count one request for `key` and throw RateLimitedError (details: `retryAfter` seconds) when over the limit. */
+  take(key: string, now = Date.now()): void {
+    const retry = this.hit(key, now)
+    if (retry !== undefined) throw new RateLimitedError('rate_limited', 'too many requests', { retryAfter: retry })
   }
 
   #prune(now: number) {

@@ -33,7 +33,10 @@ const running = new Set<ChildProcess>()
 
 interface Proc {
   child: ChildProcess
+  /** The last few KB of its output, for failure messages. */
   output(): string
+  /** All of it. */
+  fullOutput(): string
   alive(): boolean
 }
 
@@ -50,7 +53,7 @@ function spawnRole(role: 'api' | 'worker', port: number): Proc {
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
-  return { child, output: () => output.slice(-4000), alive: () => child.exitCode === null && child.signalCode === null }
+  return { child, output: () => output.slice(-4000), fullOutput: () => output, alive: () => child.exitCode === null && child.signalCode === null }
 }
 
 let api: Proc
@@ -222,5 +225,20 @@ describe('PostgreSQL connections reset under the api and worker processes', () =
     expectAlive()
     await waitFor(`every accepted ping to be sent\n${worker.output()}`, () => allSent(accepted), 90_000)
     expectAlive()
+
+    // While the database was away every poll of every worker failed: the job queue logs each kind
+    // of error at most once per 10 s, and without the client object pg attaches to some.
+    const queueErrors = worker.fullOutput().split('\n').filter((l) => l.includes('"msg":"job queue error"'))
+      .map((l) => JSON.parse(l) as { time: string; err: { code?: string; message: string; client?: unknown } })
+    expect(queueErrors.length).toBeGreaterThan(0)
+    const lastOfKind = new Map<string, number>()
+    for (const e of queueErrors) {
+      expect(e.err.client).toBeUndefined()
+      const kind = e.err.code ?? e.err.message.replace(/\s*\(Queue: .*\)$/, '')
+      const at = Date.parse(e.time)
+      const last = lastOfKind.get(kind)
+      if (last !== undefined) expect(at - last, `two "${kind}" errors logged ${at - last} ms apart`).toBeGreaterThanOrEqual(9_900)
+      lastOfKind.set(kind, at)
+    }
   }, 240_000)
 })

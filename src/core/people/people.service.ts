@@ -208,14 +208,11 @@ export class PeopleService {
     if (invalid !== undefined || key === undefined || Object.keys(changes).length === 0) {
       const target = await this.getByRef(tenant, ref)
       if (invalid !== undefined) throw invalid
-      // Refused here for a clear answer; the database trigger refuses it too, for a concurrent writer.
-      if (input.externalId !== undefined && target.externalId !== null && target.externalId !== input.externalId) {
-        throw new ConflictError('external_id_taken', 'external_id cannot be changed', { externalId: input.externalId })
-      }
       return target
     }
     // One statement finds the person by their Cass id and changes them, written together with
-    // other concurrent updates. A set external_id is kept by the database's trigger.
+    // other concurrent updates. A set external_id is kept by the database's trigger, whose refusal
+    // answers as the check before the update used to: `external_id cannot be changed`.
     const columns = (Object.keys(changes) as Array<keyof PersonUpdateRow & string>).sort()
     let updated: Person | undefined
     try {

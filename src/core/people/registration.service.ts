@@ -41,9 +41,13 @@ export class PersonRegistration {
    */
   async register(tenant: Tenant, input: RegisterPersonInput): Promise<{ person: Person; created: boolean }> {
     const { initialThreadName, ping, ...fields } = input
-    this.#people.validateNew(fields)
     const thread = initialThreadName !== undefined && initialThreadName !== '' ? initialThreadName : undefined
-    if (thread !== undefined) await this.#bot.checkPing(tenant, { threadName: thread })
+    // Bad input is refused before the thread is checked (`create` validates too, so without a
+    // thread once is enough: parsing the phone is a good part of a create's CPU time).
+    if (thread !== undefined) {
+      this.#people.validateNew(fields)
+      await this.#bot.checkPing(tenant, { threadName: thread })
+    }
     const { person, created } = await this.#people.create(tenant, fields)
     // "The ping functionality works regardless of whether or not the person was previously
     // registered": new and existing people alike enter the thread.

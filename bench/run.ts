@@ -15,9 +15,12 @@
 //   BENCH_PORT          first of the loopback ports used (18300; uses the next few too)
 //   BENCH_STORES        comma-separated subset of `embedded,postgres` (both, postgres only with DATABASE_URL)
 //   BENCH_ROLE          the server role to start: `api` (default) or `serve`
-//   BENCH_SCENARIOS     comma-separated subset of `bare,bare-pg,create,get,patch,checkins,ping,delivery` (all; `delivery`
+//   BENCH_SCENARIOS     comma-separated subset of `bare,bare-pg,raw,create,get,patch,checkins,ping,delivery` (all; `delivery`
 //                       runs bench/delivery.ts on PostgreSQL only, see there; the ratio needs
-//                       bare; bare-pg, bare Fastify plus one pg query, runs on PostgreSQL only)
+//                       bare; bare-pg, bare Fastify plus one pg query, runs on PostgreSQL only;
+//                       raw, the database's own single-row insert and update rate with the same
+//                       number of clients (bench/raw-insert.ts), runs on PostgreSQL only, right
+//                       before create, and create and patch are reported as a share of it)
 //   BENCH_SERVER_ENTRY  the script started as the server under test (src/main.ts, run as `<entry> <role>`);
 //                       for trying a variant of the server without changing src/
 //   BENCH_SERVER_ENV    extra `NAME=value` pairs (space-separated) for the server under test
@@ -58,12 +61,16 @@ const SERVER_ENV = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split
 const SERVER_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
 const DATABASE_URL = process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '' ? process.env.DATABASE_URL : undefined
 const STORES = (process.env.BENCH_STORES ?? 'embedded,postgres').split(',').map((s) => s.trim())
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bare,bare-pg,create,get,patch,checkins,ping,delivery').split(',').map((s) => s.trim())
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bare,bare-pg,raw,create,get,patch,checkins,ping,delivery').split(',').map((s) => s.trim())
 /** The bot's scenarios (bench/checkins.ts), run on PostgreSQL only. */
 const BOT_SCENARIOS = ['checkins', 'ping']
 
 /** The PostgreSQL goal of the issue: GET external_person ≥ 40 % of bare req/s with p99 ≤ 25 ms. */
 const GOAL = { scenario: 'GET /external_person/{uuid}', minRatio: 0.4, maxP99: 25 }
+/** The write goal (issue 7.13): create and patch ≥ 50 % of the raw single-row insert rate, p99 ≤ 40 ms. */
+const WRITE_GOAL = { scenarios: ['POST /external_person', 'PATCH /external_person/{uuid}'], minRatio: 0.5, maxP99: 40 }
+const RAW_INSERT = 'raw INSERT, one row per statement (pg, no HTTP)'
+const RAW_UPDATE = 'raw UPDATE by id, one row per statement (pg, no HTTP)'
 
 // ---------------------------------------------------------------------------------------------
 // Child processes and cleanup
@@ -161,6 +168,8 @@ interface Row {
   p50: number
   p99: number
   ratio: number | null
+  /** req/s as a share of the raw single-row insert rate of the same run (writes only). */
+  rawRatio?: number | null
   requests: number
   non2xx: number
   errors: number
@@ -260,6 +269,7 @@ interface StoreRun {
   store: 'embedded' | 'postgres'
   rows: Row[]
   goal?: { met: boolean; text: string }
+  writeGoal?: { met: boolean; text: string }
   /** The bot's figures (check-in burst, synchronous ping), PostgreSQL only. */
   bot?: Array<CheckinFigures | PingFigures>
 }
@@ -364,16 +374,22 @@ async function benchStore(store: StoreRun['store'], bareUrl: string): Promise<St
     ]
     const rows: Row[] = []
     for (const t of targets.filter((x) => SCENARIOS.includes(x.key))) {
+      // The database's own write rate, measured right before the writes through the API.
+      if (t.key === 'create' && db && SCENARIOS.includes('raw')) rows.push(...(await rawBaseline(db.url, store)))
       log(`${store}: ${t.scenario} — ${WARMUP} s warm-up + ${DURATION} s at ${CONNECTIONS} connections`)
       const row = await load(t)
       log(`${store}: ${t.scenario}: ${row.reqPerSec.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms${row.valid ? '' : ` — FAILED (${describeFailures(row)})`}`)
       rows.push(row)
     }
+    if (db && SCENARIOS.includes('raw') && !rows.some((r) => r.scenario === RAW_INSERT)) rows.push(...(await rawBaseline(db.url, store)))
     const bare = rows.find((r) => r.scenario === targets[0]!.scenario)
     for (const r of rows) r.ratio = bare && bare.reqPerSec > 0 ? r.reqPerSec / bare.reqPerSec : null
+    const raw = rows.find((r) => r.scenario === RAW_INSERT)
+    for (const r of rows) if (raw && raw.reqPerSec > 0 && (WRITE_GOAL.scenarios.includes(r.scenario) || r.scenario === RAW_UPDATE)) r.rawRatio = r.reqPerSec / raw.reqPerSec
 
     const run: StoreRun = { store, rows }
     if (store === 'postgres') run.goal = judgeGoal(rows)
+    if (store === 'postgres' && raw) run.writeGoal = judgeWriteGoal(rows)
     const bot = BOT_SCENARIOS.filter((k) => SCENARIOS.includes(k))
     if (bot.length > 0 && store === 'postgres' && db) {
       const ctx = {
@@ -398,6 +414,43 @@ async function benchStore(store: StoreRun['store'], bareUrl: string): Promise<St
     }
     if (db) await db.drop().catch((err: unknown) => log(`could not drop the bench database: ${(err as Error).message}`))
     removeDir()
+  }
+}
+
+/** Run bench/raw-insert.ts against the bench database: its insert and update rows for the table. */
+async function rawBaseline(url: string, store: string): Promise<Row[]> {
+  log(`${store}: raw single-row INSERT and UPDATE baseline — ${CONNECTIONS} pg clients, ${WARMUP} s warm-up + ${DURATION} s each`)
+  const out = await runNode(['bench/raw-insert.ts'], {
+    PATH: process.env.PATH, RAW_DATABASE_URL: url, RAW_CONNECTIONS: String(CONNECTIONS), RAW_DURATION: String(DURATION), RAW_WARMUP: String(WARMUP),
+  })
+  const figures = JSON.parse(out.trim().split('\n').pop()!) as Record<'insert' | 'update', { tps: number; p50: number; p99: number; count: number }>
+  const row = (scenario: string, f: { tps: number; p50: number; p99: number; count: number }): Row => ({
+    scenario, reqPerSec: f.tps, p50: f.p50, p99: f.p99, ratio: null, requests: f.count, non2xx: 0, errors: 0, statusCodes: {}, valid: f.count > 0,
+  })
+  const rows = [row(RAW_INSERT, figures.insert), row(RAW_UPDATE, figures.update)]
+  for (const r of rows) log(`${store}: ${r.scenario}: ${r.reqPerSec.toFixed(0)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms`)
+  return rows
+}
+
+function judgeWriteGoal(rows: Row[]): { met: boolean; text: string } {
+  const parts: string[] = []
+  let met = true
+  for (const scenario of WRITE_GOAL.scenarios) {
+    const r = rows.find((x) => x.scenario === scenario)
+    if (!r || r.rawRatio === undefined || r.rawRatio === null) {
+      met = false
+      parts.push(`${scenario} not measured`)
+      continue
+    }
+    const ratioOk = r.rawRatio >= WRITE_GOAL.minRatio
+    const p99Ok = r.p99 <= WRITE_GOAL.maxP99
+    met &&= ratioOk && p99Ok && r.valid
+    parts.push(`${scenario.split(' ')[0]} ${(r.rawRatio * 100).toFixed(0)} % (${ratioOk ? 'ok' : 'too low'}), p99 ${r.p99} ms (${p99Ok ? 'ok' : 'too high'})`)
+  }
+  return {
+    met,
+    text: `Write goal (create and patch ≥ ${WRITE_GOAL.minRatio * 100} % of the raw single-row INSERT rate and p99 ≤ ${WRITE_GOAL.maxP99} ms at ${CONNECTIONS} connections): ` +
+      `${met ? 'MET' : 'NOT MET'} — ${parts.join('; ')}`,
   }
 }
 
@@ -429,15 +482,17 @@ function table(run: StoreRun): string {
   const lines = [
     `### ${run.store === 'embedded' ? 'Embedded store (PGlite)' : 'PostgreSQL'}`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | ratio to bare | non-2xx |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | ratio to bare | ratio to raw insert | non-2xx |',
+    '|---|---:|---:|---:|---:|---:|---:|',
   ]
   for (const r of run.rows) {
     const failed = r.valid ? String(r.non2xx) : `**${r.non2xx + r.errors}** (${describeFailures(r)})`
     const ratio = r.ratio === null ? 'n/a' : `${(r.ratio * 100).toFixed(0)} %`
-    lines.push(`| ${r.scenario} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${ratio} | ${failed} |`)
+    const rawRatio = r.rawRatio === undefined || r.rawRatio === null ? '' : `${(r.rawRatio * 100).toFixed(0)} %`
+    lines.push(`| ${r.scenario} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${ratio} | ${rawRatio} | ${failed} |`)
   }
   if (run.goal) lines.push('', run.goal.text)
+  if (run.writeGoal) lines.push('', run.writeGoal.text)
   for (const f of run.bot ?? []) lines.push('', f.text)
   return lines.join('\n')
 }

@@ -53,8 +53,11 @@ export function silentNotifier(): Notifier {
 }
 
 /**
- * LISTEN on a dedicated connection, reconnecting with backoff. While disconnected the notifier is
- * unhealthy, and on every reconnect the reset handlers run (anything cached may be stale).
+ * LISTEN on a dedicated connection, reconnecting with backoff (100 ms doubling to 5 s) and
+ * LISTENing again on every channel after a reset, a terminated backend or a server restart. While
+ * disconnected the notifier is unhealthy, and on every reconnect the reset handlers run (anything
+ * cached may be stale: notifications sent meanwhile were missed). TCP keep-alive notices a server
+ * that vanished without closing the connection.
  */
 export function postgresNotifier(url: string): Notifier {
   const handlers = new Map<string, NotificationHandler[]>()
@@ -70,8 +73,13 @@ export function postgresNotifier(url: string): Notifier {
     for (const r of resets) r()
   }
 
+  const retryLater = () => {
+    if (!closed) setTimeout(() => void ensure(), retryMs).unref()
+    retryMs = Math.min(retryMs * 2, 5_000)
+  }
+
   async function connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: url })
+    const c = new pg.Client({ connectionString: url, keepAlive: true })
     c.on('notification', (n) => {
       for (const h of handlers.get(n.channel) ?? []) h(n.payload ?? '')
     })
@@ -80,18 +88,31 @@ export function postgresNotifier(url: string): Notifier {
       client = undefined
       reset()
       c.end().catch(() => {})
-      if (!closed) setTimeout(() => void ensure(), retryMs).unref()
-      retryMs = Math.min(retryMs * 2, 5_000)
+      retryLater()
     }
+    // Always listened to: an 'error' without a listener would end the process.
     c.on('error', lost)
     c.on('end', lost)
-    await c.connect()
-    if (closed) {
-      // closed while connecting: this connection must not keep the process alive
+    try {
+      await c.connect()
+      if (closed) {
+        // closed while connecting: this connection must not keep the process alive
+        await c.end().catch(() => {})
+        return
+      }
+      // Until no channel is missing: listen() may add one while these LISTENs run.
+      const listening = new Set<string>()
+      for (let missing = [...handlers.keys()]; missing.length > 0; missing = [...handlers.keys()].filter((ch) => !listening.has(ch))) {
+        for (const channel of missing) {
+          await c.query(`LISTEN ${channel}`)
+          listening.add(channel)
+        }
+      }
+    } catch (err) {
+      // Connected but cut before every LISTEN went through: never keep a half-listening connection.
       await c.end().catch(() => {})
-      return
+      throw err
     }
-    for (const channel of handlers.keys()) await c.query(`LISTEN ${channel}`)
     client = c
     retryMs = 100
     healthy = true
@@ -100,10 +121,7 @@ export function postgresNotifier(url: string): Notifier {
 
   function ensure(): Promise<void> {
     if (closed || client) return Promise.resolve()
-    connecting ??= connect().catch(() => {
-      if (!closed) setTimeout(() => void ensure(), retryMs).unref()
-      retryMs = Math.min(retryMs * 2, 5_000)
-    }).finally(() => {
+    connecting ??= connect().catch(retryLater).finally(() => {
       connecting = undefined
     })
     return connecting
@@ -121,7 +139,8 @@ export function postgresNotifier(url: string): Notifier {
         return
       }
       handlers.set(channel, [handler])
-      if (client) await client.query(`LISTEN ${channel}`)
+      // A connection lost meanwhile is no failure: the reconnect LISTENs on every channel.
+      if (client) await client.query(`LISTEN ${channel}`).catch(() => {})
       else await ensure()
     },
     onReset(handler) {

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { createPool } from './pool.ts'
 import { pgliteNotifier, postgresNotifier, silentNotifier, type Notifier } from './notifier.ts'
 import type { DB } from './schema.ts'
 
@@ -31,7 +32,7 @@ export interface OpenStoreOptions {
 // numeric too. Timestamps become Date (pg's default).
 
 function makeStore(url: string, kind: Store['kind'], poolSize: number, notifier: Notifier, onClose: () => Promise<void>): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 })
+  const pool = createPool(url, poolSize)
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {})
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })

@@ -70,6 +70,9 @@ export interface WorkOptions {
   pollingIntervalSeconds?: number
 }
 
+/** A kind of pg-boss error is logged at most once per this many milliseconds. */
+const ERROR_LOG_INTERVAL_MS = 10_000
+
 const silent: JobsLogger = { info() {}, warn() {}, error() {}, debug() {} }
 
 function errorText(err: unknown): string {
@@ -132,6 +135,8 @@ export class JobQueue {
   #stopped = false
   /** Whether this process runs maintenance and the cron scheduler (decided by the first `start`). */
   #supervising = false
+  /** When each kind of pg-boss error was last logged, and how many were left out since. */
+  readonly #errorsLogged = new Map<string, { at: number; suppressed: number }>()
 
   constructor(options: JobQueueOptions) {
     this.#options = options
@@ -191,8 +196,9 @@ export class JobQueue {
       migrate: true,
     })
     // Without a listener pg-boss's errors would crash the process; they are transient (a poll that
-    // lost its connection) and pg-boss carries on.
-    boss.on('error', (err) => this.#log.error({ err }, 'job queue error'))
+    // lost its connection, the database restarting) and pg-boss carries on: its pool replaces dead
+    // connections, its LISTEN connection reconnects, and an attempt cut short is retried.
+    boss.on('error', (err) => this.#reportError(err))
     boss.on('warning', (w) => this.#log.warn({ warning: w }, 'job queue warning'))
     await boss.start()
     try {
@@ -207,6 +213,32 @@ export class JobQueue {
     }
     this.#boss = boss
     return boss
+  }
+
+  /**
+   * Log one of pg-boss's errors. While the database is away every poll of every worker fails the
+   * same way, several times a second: each kind of error (its code, or its text) is logged at most
+   * once per ERROR_LOG_INTERVAL_MS, with how many like it were left out since. Only the error's own
+   * fields are logged (pg attaches the whole client object to some).
+   */
+  #reportError(err: unknown): void {
+    const e = (err ?? {}) as { code?: unknown; message?: unknown; name?: unknown; stack?: unknown; queue?: unknown }
+    const message = typeof e.message === 'string' ? e.message : errorText(err)
+    const code = typeof e.code === 'string' ? e.code : undefined
+    const kind = code ?? message.replace(/\s*\(Queue: .*\)$/, '')
+    const now = Date.now()
+    const last = this.#errorsLogged.get(kind)
+    if (last && now - last.at < ERROR_LOG_INTERVAL_MS) {
+      last.suppressed++
+      return
+    }
+    if (this.#errorsLogged.size >= 100) this.#errorsLogged.clear()
+    this.#errorsLogged.set(kind, { at: now, suppressed: 0 })
+    const summary = {
+      type: typeof e.name === 'string' ? e.name : typeof err, message,
+      ...(code ? { code } : {}), ...(typeof e.queue === 'string' ? { queue: e.queue } : {}), ...(typeof e.stack === 'string' ? { stack: e.stack } : {}),
+    }
+    this.#log.error({ err: summary, ...(last?.suppressed ? { suppressedSinceLast: last.suppressed } : {}) }, 'job queue error')
   }
 
   async #ensureQueue(boss: PgBoss, name: string, options: QueueOptions & { deadLetter?: string }): Promise<void> {

@@ -1,3 +1,5 @@
 export { PeopleService } from './people.service.ts'
+export { PersonRegistration } from './registration.service.ts'
+export type { RegisterPersonInput, RegistrationBot } from './registration.service.ts'
 export { PROTOCOLS } from './people.types.ts'
 export type { Person, Protocol, CreatePersonInput, UpdatePersonInput, PersonFields, PersonRef } from './people.types.ts'

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { DB, PersonUpdateRow } from '../../db/schema.ts'
+import type { DB, NewPersonRow, PersonUpdateRow } from '../../db/schema.ts'
 import { toE164 } from '../../lib/phone.ts'
 import { isTimeZone } from '../../lib/timezone.ts'
 import { ConflictError, NotFoundError, ValidationError, uniqueViolation } from '../errors.ts'
@@ -7,6 +7,7 @@ import type { Tenant } from '../tenants/index.ts'
 import type { Notifier } from '../../db/notifier.ts'
 import { PersonCache } from './people.cache.ts'
 import { PeopleRepository } from './people.repository.ts'
+import { WriteBatcher } from './write-batcher.ts'
 import { PROTOCOLS, type CreatePersonInput, type Person, type PersonFields, type PersonRef, type Protocol, type UpdatePersonInput } from './people.types.ts'
 
 /** The channel migration 0003 announces person changes on. */
@@ -32,16 +33,59 @@ function checkTimezone(tz: string | undefined): void {
   if (tz !== undefined && tz !== '' && !isTimeZone(tz)) throw new ValidationError('invalid_timezone', `unknown time zone ${tz}`, { timezone: tz })
 }
 
+/**
+ * Concurrent creates and updates are written together (group commit): one statement and one commit
+ * for many, which is what lets writes keep up with the database's own rate (a commit that
+ * announces a change, as every update does, holds the notification queue's lock until it is on
+ * disk, so one commit per update serialises them all). At most this many writes of each kind are
+ * under way, each with at most MAX_BATCH people.
+ */
+const MAX_WRITES_IN_FLIGHT = 4
+const MAX_BATCH = 100
+
+interface PendingUpdate {
+  tenantId: string
+  by: 'uuid' | 'legacy'
+  key: string
+  columns: Array<keyof PersonUpdateRow & string>
+  changes: PersonUpdateRow
+}
+
+/** A Cass person id as the store keeps it (a lowercase UUID, or the legacy integer); undefined when it is neither. */
+function refKey(ref: PersonRef): string | undefined {
+  const trimmed = ref.trim()
+  return UUID.test(trimmed) ? trimmed.toLowerCase() : LEGACY.test(trimmed) ? trimmed : undefined
+}
+
 /** The person directory: one core person per human, found by any of their ids. */
 export class PeopleService {
   readonly #db: Kysely<DB>
   readonly #repo: PeopleRepository
   readonly #cache: PersonCache | undefined
+  readonly #inserts: WriteBatcher<NewPersonRow, Person | undefined>
+  readonly #updates: WriteBatcher<PendingUpdate, Person | undefined>
 
   /** With `events`, reads by Cass id are cached and kept fresh by the database's change events. */
   constructor(db: Kysely<DB>, events?: Notifier) {
     this.#db = db
     this.#repo = new PeopleRepository(db)
+    const repo = this.#repo
+    this.#inserts = new WriteBatcher({
+      maxBatch: MAX_BATCH, maxInFlight: MAX_WRITES_IN_FLIGHT,
+      groupOf: () => '',
+      // Rows of a batch are told apart by these, and two creates of one phone must not race in one statement.
+      keysOf: (row) => [
+        ...(row.phone ? [`${row.tenant_id}\u0000p\u0000${row.phone}`] : []),
+        ...(row.external_id ? [`${row.tenant_id}\u0000e\u0000${row.external_id}`] : []),
+      ],
+      write: (rows) => repo.insertManyIfAbsent(rows),
+    })
+    this.#updates = new WriteBatcher({
+      maxBatch: MAX_BATCH, maxInFlight: MAX_WRITES_IN_FLIGHT,
+      groupOf: (u) => `${u.tenantId}\u0000${u.by}\u0000${u.columns.join(',')}`,
+      keysOf: (u) => [u.key],
+      write: (items) => repo.updateManyByCassRef(items[0]!.tenantId, items[0]!.by, items[0]!.columns, items.map((u) => ({ ref: u.key, changes: u.changes }))),
+    })
     if (events) {
       const cache = new PersonCache(events)
       this.#cache = cache
@@ -88,7 +132,7 @@ export class PeopleService {
     // The person that made the insert conflict can lose that phone (a concurrent PATCH) before we
     // read it; then the insert is simply tried again.
     for (let attempt = 1; ; attempt++) {
-      const person = await this.#repo.insertIfAbsent(tenant.id, row)
+      const person = await this.#inserts.run({ ...row, tenant_id: tenant.id })
       if (person) return { person, created: true }
       const existing = await this.#repo.findExisting(this.#db, tenant.id, externalId, phone)
       if (existing) return { person: existing, created: false }
@@ -101,8 +145,7 @@ export class PeopleService {
    * Throws NotFoundError `person_not_found`, or `person_not_in_tenant` when another tenant owns it.
    */
   async getByRef(tenant: Tenant, ref: PersonRef): Promise<Person> {
-    const trimmed = ref.trim()
-    const key = UUID.test(trimmed) ? trimmed.toLowerCase() : LEGACY.test(trimmed) ? trimmed : undefined
+    const key = refKey(ref)
     if (key === undefined) throw new NotFoundError('person_not_found', `unknown person ${ref}`, { personId: ref })
     const lookup = key.length === 36 ? { uuid: key } : { legacy: key }
     let person = this.#cache?.get(key)
@@ -147,25 +190,33 @@ export class PeopleService {
     const input = { ...given }
     if (input.externalId === '') delete input.externalId
     if (input.phone === '') delete input.phone
-    const target = await this.getByRef(tenant, ref)
+    // Bad input is refused, but an unknown person is reported first, as it always was.
+    let invalid: unknown
     let phone: string | undefined
     if (input.phone !== undefined) {
       phone = toE164(input.phone)
-      if (phone === undefined) throw new ValidationError('invalid_phone', `invalid phone number ${input.phone}`, { phone: input.phone })
+      if (phone === undefined) invalid = new ValidationError('invalid_phone', `invalid phone number ${input.phone}`, { phone: input.phone })
     }
-    checkTimezone(input.timezone)
-    const changes = fieldColumns(input)
-    // Refused here for a clear answer; the database trigger refuses it too, for a concurrent writer.
-    if (input.externalId !== undefined && target.externalId !== null && target.externalId !== input.externalId) {
-      throw new ConflictError('external_id_taken', 'external_id cannot be changed', { externalId: input.externalId })
-    }
-    if (phone !== undefined) changes.phone = phone
-    if (Object.keys(changes).length === 0) return target
     try {
-      const updated = await this.#repo.update(tenant.id, target.id, changes)
-      this.#cache?.invalidate(target.id)
-      if (!updated) throw new NotFoundError('person_not_found', `unknown person ${ref}`, { personId: ref })
-      return updated
+      checkTimezone(input.timezone)
+    } catch (err) {
+      invalid ??= err
+    }
+    const key = refKey(ref)
+    const changes = fieldColumns(input)
+    if (phone !== undefined) changes.phone = phone
+    if (invalid !== undefined || key === undefined || Object.keys(changes).length === 0) {
+      const target = await this.getByRef(tenant, ref)
+      if (invalid !== undefined) throw invalid
+      return target
+    }
+    // One statement finds the person by their Cass id and changes them, written together with
+    // other concurrent updates. A set external_id is kept by the database's trigger, whose refusal
+    // answers as the check before the update used to: `external_id cannot be changed`.
+    const columns = (Object.keys(changes) as Array<keyof PersonUpdateRow & string>).sort()
+    let updated: Person | undefined
+    try {
+      updated = await this.#updates.run({ tenantId: tenant.id, by: key.length === 36 ? 'uuid' : 'legacy', key, columns, changes })
     } catch (err) {
       const constraint = uniqueViolation(err)
       if (constraint === 'people_tenant_external_id') throw new ConflictError('external_id_taken', 'external_id belongs to another person', { externalId: input.externalId })
@@ -175,5 +226,12 @@ export class PeopleService {
       }
       throw err
     }
+    if (updated) {
+      this.#cache?.invalidate(updated.id)
+      return updated
+    }
+    // Nobody of this tenant has that id: getByRef says whether it is unknown or another tenant's.
+    await this.getByRef(tenant, ref)
+    throw new NotFoundError('person_not_found', `unknown person ${ref}`, { personId: ref })
   }
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ValidationError } from '../../../core/errors.ts'
-import type { CreatePersonInput, UpdatePersonInput } from '../../../core/people/index.ts'
+import { PersonRegistration, type CreatePersonInput, type UpdatePersonInput } from '../../../core/people/index.ts'
 import type { Services } from '../../../services.ts'
 import { presentCreated, presentPerson } from '../presenters.ts'
 import {
@@ -46,21 +46,13 @@ const security: Array<Record<string, string[]>> = [{ basic: [] }, { clientParams
 /** The person directory of the Cass surface: add_external_person, external_person, get_new_id. */
 export async function peopleRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { people, bot } = services
+  const { people } = services
+  const registration = new PersonRegistration({ people, bot: services.bot })
 
-  /** Shared by the legacy and current create endpoints: validate, check the thread, create or find. */
+  /** Shared by the legacy and current create endpoints. */
   async function createOrFind(req: FastifyRequest, legacy: boolean) {
     const p = merged(req)
-    const tenant = req.tenant!
-    const input = createInput(p)
-    people.validateNew(input)
-    const thread = p.initial_thread_name !== undefined && p.initial_thread_name !== '' ? p.initial_thread_name : undefined
-    // Checked before creating, so a refused ping creates nobody.
-    if (thread !== undefined) await bot.checkPing(tenant, { threadName: thread })
-    const { person, created } = await people.create(tenant, input)
-    // "The ping functionality works regardless of whether or not the person was previously
-    // registered": new and existing people alike enter the thread, delivered in the background.
-    if (thread !== undefined && isOn(p.ping)) await bot.ping(tenant, { personRef: person.cassId, threadName: thread, wait: false })
+    const { person, created } = await registration.register(req.tenant!, { ...createInput(p), initialThreadName: p.initial_thread_name, ping: isOn(p.ping) })
     const uuid = legacy ? isOn(p.new_id ?? p.New_id) : true
     return { status: (created ? 200 : 409) as 200 | 409, body: presentCreated(person, created, { uuid, legacyTexts: legacy }) }
   }

@@ -53,6 +53,8 @@ export async function withStore<T>(config: Config, io: CliIo, fn: (store: Store)
 export async function openMigrated(config: Config, signal?: AbortSignal): Promise<Store> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...(signal ? { signal } : {}) })
   try {
+    // A stop asked for while the store opened: no migration is started.
+    signal?.throwIfAborted()
     await migrate(store.pool)
   } catch (err) {
     await store.close()

@@ -143,16 +143,19 @@ describe('switchboard CLI', () => {
   })
 
   it('acknowledges Ctrl-C during start-up at once and stops, leaving the store usable', { timeout: 180_000 }, async () => {
+    // The embedded store on either run: its start-up (PGlite, migrations) is the long one.
     const dataDir = mkdtempSync(join(tmpdir(), 'sb-sigint-'))
-    const starting = spawnServe({ ...baseEnv(dataDir), PORT: '0' })
-    // Until the lock is taken the start-up has not reached the store yet.
-    await eventually(() => postgres || existsSync(join(dataDir, 'embedded.lock')))
+    const env = { SWITCHBOARD_DATA_DIR: dataDir, DATABASE_URL: '' }
+    const starting = spawnServe({ ...env, PORT: '0' })
+    // The lock is taken after the signal handlers are set (a signal before them ends the process
+    // the default way), and before PGlite opens.
+    await eventually(() => existsSync(join(dataDir, 'embedded.lock')))
     starting.child.kill('SIGINT')
     await starting.waitForStderr(/SIGINT received during start-up: stopping/)
     expect(await starting.exited).toBe(0)
     expect(starting.stdout()).not.toContain('Tenant "Demo"')
     expect(existsSync(join(dataDir, 'embedded.lock'))).toBe(false)
-    const r = await runCli(['tenant', 'list', '--json'], baseEnv(dataDir))
+    const r = await runCli(['tenant', 'list', '--json'], env)
     expect(r.code, r.stderr).toBe(0)
   })
 
@@ -211,7 +214,7 @@ function spawnServe(env: Record<string, string>, cwd?: string) {
     for (;;) {
       const m = read().match(pattern)
       if (m) return m
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern} (exit ${child.exitCode}):\n${stdout}\n${stderr}`)
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) throw new Error(`no ${pattern} (exit ${child.exitCode ?? child.signalCode}):\n${stdout}\n${stderr}`)
       await new Promise((r) => setTimeout(r, 50))
     }
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
@@ -118,6 +118,23 @@ function readInfo(file: string): EmbeddedInfo | undefined {
   }
 }
 
+/**
+ * A stop asked for while PGlite creates a new data directory (initdb: many seconds) need not wait
+ * for it: the half-made directory is removed when the process exits, before the lock is released
+ * (an exit hook that runs ahead of the lock's own), so the next start creates it anew.
+ */
+function abandonOnAbort(signal: AbortSignal, files: string, opening: Promise<EmbeddedServer>): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const abandon = () => {
+      process.prependListener('exit', () => rmSync(files, { recursive: true, force: true }))
+      opening.then((s) => s.stop(), () => {}).catch(() => {})
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+    }
+    if (signal.aborted) abandon()
+    else signal.addEventListener('abort', abandon, { once: true })
+  })
+}
+
 /** The embedded store of one data directory, as this process sees it: hosted here, or borrowed. */
 class EmbeddedDir {
   readonly dir: string
@@ -139,7 +156,7 @@ class EmbeddedDir {
     const deadline = Date.now() + waitMs
     for (;;) {
       signal?.throwIfAborted()
-      if (tryLock(this.lockFile)) return { hosted: true, server: await this.host() }
+      if (tryLock(this.lockFile)) return { hosted: true, server: await this.host(signal) }
       const holder = lockHolder(this.lockFile)
       const info = readInfo(this.infoFile)
       if (holder !== undefined && info?.pid === holder && (await canConnect(embeddedUrl(info.port)))) return { hosted: false, port: info.port }
@@ -152,11 +169,16 @@ class EmbeddedDir {
   }
 
   /** With the lock held: open PGlite, serve it, and say where (written atomically). */
-  async host(): Promise<EmbeddedServer> {
+  async host(signal?: AbortSignal): Promise<EmbeddedServer> {
+    const files = join(this.dir, 'pglite')
+    const fresh = !existsSync(files)
     let server: EmbeddedServer
     try {
-      server = await serveEmbedded(join(this.dir, 'pglite'))
+      const opening = serveEmbedded(files)
+      server = signal && fresh ? await Promise.race([opening, abandonOnAbort(signal, files, opening)]) : await opening
     } catch (err) {
+      // Abandoned: the lock stays held until the exit hooks have removed the half-made files.
+      if (signal?.aborted && fresh) throw err
       releaseLock(this.lockFile)
       throw err
     }

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from './config.ts'
+import { ConfigError, loadConfig, withListenPort } from './config.ts'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'sb-config-'))
 
@@ -42,6 +42,11 @@ describe('loadConfig', () => {
     ['SWITCHBOARD_SANDBOX', { SWITCHBOARD_SANDBOX: 'maybe' }],
     ['SWITCHBOARD_FIRING_BATCH', { SWITCHBOARD_FIRING_BATCH: '0' }],
     ['SWITCHBOARD_FIRING_BATCH', { SWITCHBOARD_FIRING_BATCH: '20000' }],
+    ['HOST', { HOST: 'not a host' }],
+    ['HOST', { HOST: 'bad_host!' }],
+    ['SWITCHBOARD_PUBLIC_URL', { SWITCHBOARD_PUBLIC_URL: 'notaurl' }],
+    ['SWITCHBOARD_PUBLIC_URL', { SWITCHBOARD_PUBLIC_URL: 'ftp://files.example.org' }],
+    ['SWITCHBOARD_PUBLIC_URL', { SWITCHBOARD_PUBLIC_URL: 'https://u:p@sb.example.org' }],
   ])('names %s when it is invalid', (variable, env) => {
     let error: unknown
     try {
@@ -52,5 +57,21 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as ConfigError).variable).toBe(variable)
     expect((error as Error).message).toContain(variable)
+  })
+
+  it('takes host names and IP addresses for HOST, and a public URL that follows the bound port', () => {
+    for (const host of ['localhost', 'sb-1.internal', '10.0.0.7', '::1', '0.0.0.0']) expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), HOST: host }).host).toBe(host)
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), HOST: '::1', PORT: '81' }).publicUrl).toBe('http://[::1]:81')
+    const any = loadConfig({ SWITCHBOARD_DATA_DIR: dir(), PORT: '0' })
+    expect(any.publicUrl).toBe('http://127.0.0.1:0')
+    expect(withListenPort(any, 41234)).toMatchObject({ port: 41234, publicUrl: 'http://127.0.0.1:41234' })
+    const set = loadConfig({ SWITCHBOARD_DATA_DIR: dir(), PORT: '0', SWITCHBOARD_PUBLIC_URL: 'https://sb.example.org/' })
+    expect(withListenPort(set, 41234)).toMatchObject({ port: 41234, publicUrl: 'https://sb.example.org' })
+  })
+
+  it('writes no generated key for a configuration it refuses', () => {
+    const dataDir = dir()
+    expect(() => loadConfig({ SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_SANDBOX: 'maybe' })).toThrow(ConfigError)
+    expect(existsSync(join(dataDir, 'secret.key'))).toBe(false)
   })
 })

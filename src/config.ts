@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
+import { isIP } from 'node:net'
 import { resolve, join } from 'node:path'
 import { isValidAllowEntry, type UrlPolicy } from './lib/url-safety.ts'
 
@@ -19,6 +20,8 @@ export interface Config {
   readonly logLevel: LogLevel
   /** Public base URL used in printed examples and links. */
   readonly publicUrl: string
+  /** Whether SWITCHBOARD_PUBLIC_URL set `publicUrl` (otherwise it follows HOST and PORT). */
+  readonly publicUrlSet: boolean
   /** How often a worker process fails expired or heartbeat-dead job attempts so they retry (s). */
   readonly jobSuperviseSeconds: number
   /** Seconds before the first retry of a failed delivery (then doubling with jitter). */
@@ -77,6 +80,45 @@ function parseSecretKey(raw: string | undefined, dataDir: string): Buffer {
   return key
 }
 
+/** A host name (RFC 1123 labels) or an IP address, as HOST takes it. */
+function parseHost(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return '127.0.0.1'
+  const name = /^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/
+  if (isIP(raw) === 0 && !name.test(raw)) throw new ConfigError('HOST', `must be a host name or an IP address (0.0.0.0 for all interfaces), got "${raw}"`)
+  return raw
+}
+
+/** SWITCHBOARD_PUBLIC_URL: an absolute http(s) URL without credentials, query or fragment. */
+function parsePublicUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('SWITCHBOARD_PUBLIC_URL', `is not a URL (expected e.g. https://switchboard.example.org), got "${raw}"`)
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new ConfigError('SWITCHBOARD_PUBLIC_URL', `must be an http:// or https:// URL, got "${raw}"`)
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigError('SWITCHBOARD_PUBLIC_URL', `must not carry credentials, a query or a fragment, got "${raw}"`)
+  }
+  return raw.replace(/\/$/, '')
+}
+
+/** The URL printed and used for callbacks when SWITCHBOARD_PUBLIC_URL is not set. */
+function defaultPublicUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+  return `http://${isIP(shown) === 6 ? `[${shown}]` : shown}:${port}`
+}
+
+/**
+ * The configuration once the server is bound: `PORT=0` became a real port, and a public URL that
+ * follows HOST and PORT says so.
+ */
+export function withListenPort(config: Config, port: number): Config {
+  return Object.freeze({ ...config, port, publicUrl: config.publicUrlSet ? config.publicUrl : defaultPublicUrl(config.host, port) })
+}
+
 /** SWITCHBOARD_ALLOW_PRIVATE_URLS and SWITCHBOARD_ALLOWED_URL_HOSTS (comma-separated hosts, IPs, CIDRs). */
 function parseUrlPolicy(env: NodeJS.ProcessEnv): UrlPolicy {
   const raw = (env.SWITCHBOARD_ALLOW_PRIVATE_URLS ?? '').trim().toLowerCase()
@@ -100,14 +142,15 @@ function parseSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number, ma
 /** Parse `env` into a frozen Config; throws ConfigError naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = parsePort(env.PORT)
-  const host = env.HOST && env.HOST !== '' ? env.HOST : '127.0.0.1'
+  const host = parseHost(env.HOST)
+  const publicUrlSet = env.SWITCHBOARD_PUBLIC_URL !== undefined && env.SWITCHBOARD_PUBLIC_URL !== ''
+  const publicUrl = publicUrlSet ? parsePublicUrl(env.SWITCHBOARD_PUBLIC_URL!) : defaultPublicUrl(host, port)
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL)
   const dataDir = resolve(env.SWITCHBOARD_DATA_DIR && env.SWITCHBOARD_DATA_DIR !== '' ? env.SWITCHBOARD_DATA_DIR : './data')
   const level = (env.LOG_LEVEL ?? 'info').toLowerCase()
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`)
   }
-  const secretKey = parseSecretKey(env.SWITCHBOARD_SECRET_KEY, dataDir)
   const urlPolicy = parseUrlPolicy(env)
   const sandboxRaw = (env.SWITCHBOARD_SANDBOX ?? '').trim().toLowerCase()
   if (!['', 'true', 'false', 'on', 'off', '1', '0'].includes(sandboxRaw)) {
@@ -115,10 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   // Off in production deployments that do not want anyone to inject inbound messages by hand.
   const sandboxPage = !['false', 'off', '0'].includes(sandboxRaw)
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
-  const publicUrl = env.SWITCHBOARD_PUBLIC_URL && env.SWITCHBOARD_PUBLIC_URL !== '' ? env.SWITCHBOARD_PUBLIC_URL.replace(/\/$/, '') : `http://${shownHost}:${port}`
   const jobSuperviseSeconds = parseSeconds(env, 'SWITCHBOARD_JOB_SUPERVISE_SECONDS', 60, 3600)
   const deliveryRetrySeconds = parseSeconds(env, 'SWITCHBOARD_DELIVERY_RETRY_SECONDS', 10, 3600)
   const firingBatch = env.SWITCHBOARD_FIRING_BATCH === undefined || env.SWITCHBOARD_FIRING_BATCH === '' ? undefined : parseSeconds(env, 'SWITCHBOARD_FIRING_BATCH', 200, 10_000)
-  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage })
+  // Last: it may write a generated key into the data dir, which a refused configuration must not.
+  const secretKey = parseSecretKey(env.SWITCHBOARD_SECRET_KEY, dataDir)
+  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage })
 }

@@ -1,19 +1,23 @@
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, inject } from 'vitest'
-import { runCli, serversKilledAfterAll, startServer, storeEnv } from './helpers/process.ts'
+import pg from 'pg'
+import { MAIN, runCli, serversKilledAfterAll, startServer, storeEnv } from './helpers/process.ts'
 
-// These tests run the real CLI and server as child processes. On PGlite they use a fresh data dir
+// These tests run the real CLI and server as child processes (the rest of the CLI is tested
+// in-process in src/cli/*.test.ts). On PGlite they use a fresh data dir
 // (the embedded store exactly as `npm start` runs it); on PostgreSQL the run's test database.
 const postgres = inject('store') === 'postgres'
 const baseEnv = (dataDir: string) => storeEnv(dataDir)
 const running = serversKilledAfterAll()
 
 describe('switchboard CLI', () => {
-  it('creates a tenant with --json, lists it, and the credentials work on the API, while a server runs on the same store', { timeout: 90_000 }, async () => {
+  it('creates a tenant with --json, lists it, and the credentials work on the API, while a server runs on the same store', { timeout: 300_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sb-cli-'))
-    const server = await startServer(baseEnv(dataDir))
+    const server = await startServer(baseEnv(dataDir), 'serve', 120_000)
     running.push(server)
 
     const name = `Clinic ${Date.now()}`
@@ -42,7 +46,7 @@ describe('switchboard CLI', () => {
 
     // A clean stop, then a restart keeps the data.
     expect(await server.stop('SIGTERM')).toBe(0)
-    const again = await startServer(baseEnv(dataDir))
+    const again = await startServer(baseEnv(dataDir), 'serve', 120_000)
     running.push(again)
     const g = await fetch(`${again.url}/external_person/${personId}`, { headers: { authorization: auth } })
     expect(g.status).toBe(200)
@@ -50,14 +54,14 @@ describe('switchboard CLI', () => {
     expect(await again.stop('SIGTERM')).toBe(0)
   })
 
-  it('prints the demo tenant and curl examples on the first start of an empty store', { timeout: 90_000 }, async () => {
+  it('prints the demo tenant and curl examples on the first start of an empty store', { timeout: 300_000 }, async () => {
     if (postgres) {
       // The shared PostgreSQL test database already has tenants; the first-start path is the embedded one.
       expect(inject('databaseUrl')).not.toBe('')
       return
     }
     const dataDir = mkdtempSync(join(tmpdir(), 'sb-first-'))
-    const server = await startServer(baseEnv(dataDir))
+    const server = await startServer(baseEnv(dataDir), 'serve', 120_000)
     running.push(server)
     expect(server.output()).toContain('Tenant "Demo"')
     expect(server.output()).toMatch(/curl -s -u 'demo:[\w-]+'/)
@@ -70,9 +74,9 @@ describe('switchboard CLI', () => {
     expect(existsSync(join(dataDir, 'embedded.json'))).toBe(false)
   })
 
-  it('finishes in-flight requests on SIGTERM and exits 0', { timeout: 90_000 }, async () => {
+  it('finishes in-flight requests on SIGTERM and exits 0', { timeout: 300_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sb-term-'))
-    const server = await startServer(baseEnv(dataDir))
+    const server = await startServer(baseEnv(dataDir), 'serve', 120_000)
     running.push(server)
     const created = await runCli(['tenant', 'create', '--name', `Term ${Date.now()}`, '--json'], baseEnv(dataDir))
     const t = JSON.parse(created.stdout) as { cass: { client: string; token: string } }
@@ -100,20 +104,129 @@ describe('switchboard CLI', () => {
     await expect(fetch(server.url + '/healthz')).rejects.toThrow()
   })
 
-  it.each([
-    ['PORT', { PORT: 'http' }],
-    ['DATABASE_URL', { DATABASE_URL: 'mysql://127.0.0.1/x' }],
-    ['LOG_LEVEL', { LOG_LEVEL: 'chatty' }],
-  ])('refuses to start with an invalid %s and names it', async (variable, env) => {
-    const r = await runCli(['serve'], { SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bad-')), ...env })
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain(variable)
+  it('binds the port before it creates or prints anything: a port in use stops the start naming it, nothing made', { timeout: 300_000 }, async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()))
+    const port = (taken.address() as { port: number }).port
+    try {
+      const dataDir = join(mkdtempSync(join(tmpdir(), 'sb-inuse-')), 'data')
+      const r = await runCli(['serve'], { ...baseEnv(dataDir), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the port is in use`)
+      expect(r.stdout).not.toContain('Tenant "Demo"')
+      expect(r.stdout).not.toContain('curl')
+      expect(existsSync(join(dataDir, 'demo-tenant.json'))).toBe(false)
+      expect(existsSync(join(dataDir, 'pglite'))).toBe(false)
+    } finally {
+      taken.close()
+    }
   })
 
-  it('explains usage for an unknown command', async () => {
-    const r = await runCli(['frobnicate'], { SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-bad-')) })
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain('unknown command "frobnicate"')
-    expect(r.stderr).toContain('tenant create --name')
+  it('PORT=0 prints the port it really listens on; a later start says where the Demo credentials are', { timeout: 180_000 }, async () => {
+    if (postgres) {
+      // The shared PostgreSQL test database already has tenants; the first-start path is the embedded one.
+      expect(inject('databaseUrl')).not.toBe('')
+      return
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'sb-port0-'))
+    const first = spawnServe({ ...baseEnv(dataDir), PORT: '0' })
+    const printed = await first.waitFor(/(http:\/\/127\.0\.0\.1:(\d+))\/external_person/)
+    expect(printed[2]).not.toBe('0')
+    expect(first.stdout()).toContain(`(saved to ${join(dataDir, 'demo-tenant.json')})`)
+    expect((await fetch(printed[1] + '/healthz')).status).toBe(200)
+    expect(await first.stop('SIGTERM')).toBe(0)
+
+    const later = spawnServe({ ...baseEnv(dataDir), PORT: '0' })
+    await later.waitFor(/credentials are in .*demo-tenant\.json/)
+    expect(later.stdout()).not.toContain('Tenant "Demo"')
+    expect(await later.stop('SIGTERM')).toBe(0)
+  })
+
+  it('acknowledges Ctrl-C during start-up at once and stops, leaving the store usable', { timeout: 180_000 }, async () => {
+    // The embedded store on either run: its start-up (PGlite, migrations) is the long one.
+    const dataDir = mkdtempSync(join(tmpdir(), 'sb-sigint-'))
+    const env = { SWITCHBOARD_DATA_DIR: dataDir, DATABASE_URL: '' }
+    const starting = spawnServe({ ...env, PORT: '0' })
+    // The lock is taken after the signal handlers are set (a signal before them ends the process
+    // the default way), and before PGlite opens.
+    await eventually(() => existsSync(join(dataDir, 'embedded.lock')))
+    starting.child.kill('SIGINT')
+    await starting.waitForStderr(/SIGINT received during start-up: stopping/)
+    expect(await starting.exited).toBe(0)
+    expect(starting.stdout()).not.toContain('Tenant "Demo"')
+    expect(existsSync(join(dataDir, 'embedded.lock'))).toBe(false)
+    const r = await runCli(['tenant', 'list', '--json'], env)
+    expect(r.code, r.stderr).toBe(0)
+  })
+
+  it('starts on PostgreSQL from a directory without data/ (the Demo credentials file is made there)', { timeout: 180_000 }, async () => {
+    if (!postgres) {
+      expect(inject('databaseUrl')).toBe('')
+      return
+    }
+    const admin = process.env.SWITCHBOARD_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+    const name = `sb_store_nodata_${Date.now()}_${process.pid}`
+    const run = async (sql: string) => {
+      const c = new pg.Client({ connectionString: admin })
+      await c.connect()
+      try {
+        await c.query(sql)
+      } finally {
+        await c.end()
+      }
+    }
+    await run(`CREATE DATABASE ${name}`)
+    try {
+      const url = new URL(admin)
+      url.pathname = '/' + name
+      const cwd = mkdtempSync(join(tmpdir(), 'sb-nodata-'))
+      const server = spawnServe({ DATABASE_URL: url.toString(), SWITCHBOARD_SECRET_KEY: '2'.repeat(64), SWITCHBOARD_DATA_DIR: '', PORT: '0' }, cwd)
+      const printed = await server.waitFor(/(http:\/\/127\.0\.0\.1:\d+)\/external_person/)
+      const saved = JSON.parse(readFileSync(join(cwd, 'data', 'demo-tenant.json'), 'utf8')) as { cass: { client: string; token: string } }
+      const auth = 'Basic ' + Buffer.from(`${saved.cass.client}:${saved.cass.token}`).toString('base64')
+      const r = await fetch(printed[1] + '/external_person', { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: '{"external_id":"pg-1","protocol":"web"}' })
+      expect(r.status).toBe(200)
+      expect(await server.stop('SIGTERM')).toBe(0)
+    } finally {
+      await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    }
   })
 })
+
+async function eventually(check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** `switchboard serve` as a child process whose output the test reads as it comes. */
+function spawnServe(env: Record<string, string>, cwd?: string) {
+  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const waitIn = async (read: () => string, pattern: RegExp, timeoutMs = 150_000): Promise<RegExpMatchArray> => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const m = read().match(pattern)
+      if (m) return m
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) throw new Error(`no ${pattern} (exit ${child.exitCode ?? child.signalCode}):\n${stdout}\n${stderr}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  const server = {
+    child, exited, stdout: () => stdout,
+    waitFor: (pattern: RegExp) => waitIn(() => stdout, pattern),
+    waitForStderr: (pattern: RegExp) => waitIn(() => stderr, pattern),
+    async stop(signal: NodeJS.Signals) {
+      if (child.exitCode === null) child.kill(signal)
+      return exited
+    },
+  }
+  running.push({ child, url: '', output: () => stdout + stderr, stop: server.stop })
+  return server
+}

@@ -5,7 +5,7 @@ import type { ProviderSetting } from '../core/tenants/index.ts'
 import type { Services } from '../services.ts'
 
 /** The usage lines of `switchboard provider`. */
-export const PROVIDER_USAGE = `  provider set --tenant <name> <channel> <vendor> [--option key=value ...] [--option key:=<json> ...] [--json-file <file>] [--json]
+export const PROVIDER_USAGE = `  provider set --tenant <name> <channel> <vendor> [key=value ...] [key:=<json> ...] [--option key=value ...] [--json-file <file>] [--json]
                                      use a vendor for a channel (options stored encrypted; replaces what was set)
   provider list --tenant <name> [--json]
                                      each channel's vendor, secrets masked
@@ -25,13 +25,13 @@ function present(p: ProviderSetting) {
 /** `key=value` (a string) or `key:=<json>` (any JSON value), as `--option` takes them. */
 export function parseOption(raw: string): [string, unknown] {
   const eq = raw.indexOf('=')
-  if (eq <= 0) throw new ValidationError('invalid_provider_options', `--option ${raw}: expected key=value or key:=<json>`)
+  if (eq <= 0 || (eq === 1 && raw[0] === ':')) throw new ValidationError('invalid_provider_options', `option ${raw}: expected key=value or key:=<json>`)
   if (raw[eq - 1] === ':') {
     const key = raw.slice(0, eq - 1)
     try {
       return [key, JSON.parse(raw.slice(eq + 1))]
     } catch {
-      throw new ValidationError('invalid_provider_options', `--option ${key}: the value after := is not JSON`)
+      throw new ValidationError('invalid_provider_options', `option ${key}: the value after := is not JSON`)
     }
   }
   return [raw.slice(0, eq), raw.slice(eq + 1)]
@@ -61,7 +61,12 @@ export async function providerCommand(services: Services, args: string[], out: (
 
   if (sub === 'set') {
     const [channel, vendor, ...extra] = positionals
-    if (!channel || !vendor || extra.length > 0) throw new ValidationError('invalid_arguments', 'provider set: expected <channel> <vendor>')
+    // Options may follow the vendor bare (`accountSid=AC…`), as they do after `--option`.
+    const bare = extra.filter((x) => /^[^=]+=/.test(x))
+    if (!channel || !vendor || bare.length !== extra.length) {
+      const stray = extra.find((x) => !/^[^=]+=/.test(x))
+      throw new ValidationError('invalid_arguments', `provider set: expected <channel> <vendor> [key=value ...]${stray === undefined ? '' : `, got "${stray}"`}`)
+    }
     let options: Record<string, unknown> = {}
     if (values['json-file']) {
       let parsed: unknown
@@ -75,7 +80,7 @@ export async function providerCommand(services: Services, args: string[], out: (
       }
       options = parsed as Record<string, unknown>
     }
-    for (const raw of values.option ?? []) {
+    for (const raw of [...bare, ...(values.option ?? [])]) {
       const [k, v] = parseOption(raw)
       options[k] = v
     }

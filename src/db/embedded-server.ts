@@ -104,6 +104,11 @@ export class SessionQueue {
     }
   }
 
+  /** No message waiting or running, no batch or transaction open: every client has its answers. */
+  get idle(): boolean {
+    return this.#queue.length === 0 && !this.#processing && this.#owner === null
+  }
+
   clearQueueForHandler(handlerId: number): void {
     this.#queue = this.#queue.filter((q) => {
       if (q.handlerId !== handlerId) return true
@@ -155,11 +160,19 @@ export class EmbeddedSocketServer {
     return (server.address() as { port: number }).port
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop serving. New connections are refused at once; open ones are closed at a moment when the
+   * session is idle (waiting up to `drainMs`), so that clients of other processes that borrow
+   * this store lose no request in flight and can move to the next owner unnoticed.
+   */
+  async stop(drainMs = 5_000): Promise<void> {
     const server = this.#server
     this.#server = undefined
-    for (const h of this.#handlers) await h.detach(true)
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()
+    const deadline = Date.now() + drainMs
+    while (this.#handlers.size > 0 && !this.#queue.idle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    await Promise.all([...this.#handlers].map((h) => h.detach(true)))
     this.#handlers.clear()
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+    await closed
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -73,5 +73,14 @@ describe('loadConfig', () => {
     const dataDir = dir()
     expect(() => loadConfig({ SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_SANDBOX: 'maybe' })).toThrow(ConfigError)
     expect(existsSync(join(dataDir, 'secret.key'))).toBe(false)
+  })
+
+  it('refuses a secret key file that holds no key, naming the variable, and leaves no temporary file', () => {
+    const dataDir = dir()
+    writeFileSync(join(dataDir, 'secret.key'), '')
+    expect(() => loadConfig({ SWITCHBOARD_DATA_DIR: dataDir })).toThrow(/SWITCHBOARD_SECRET_KEY/)
+    const fresh = dir()
+    loadConfig({ SWITCHBOARD_DATA_DIR: fresh })
+    expect(readdirSync(fresh)).toEqual(['secret.key'])
   })
 })

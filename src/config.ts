@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { resolve, join } from 'node:path'
@@ -73,11 +73,29 @@ function parseSecretKey(raw: string | undefined, dataDir: string): Buffer {
   }
   // Embedded default: generate once into the data directory so restarts keep decrypting.
   const file = join(dataDir, 'secret.key')
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex')
+  if (existsSync(file)) return readSecretKey(file)
   mkdirSync(dataDir, { recursive: true })
+  // Several processes may start on a fresh directory at once: each writes its key to a file of its
+  // own and links it into place, which succeeds for one of them only, and the file appears whole.
+  // The others read the winner's key.
   const key = randomBytes(32)
-  writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
-  return key
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
+  writeFileSync(tmp, key.toString('hex') + '\n', { mode: 0o600 })
+  try {
+    linkSync(tmp, file)
+    return key
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    return readSecretKey(file)
+  } finally {
+    rmSync(tmp, { force: true })
+  }
+}
+
+function readSecretKey(file: string): Buffer {
+  const text = readFileSync(file, 'utf8').trim()
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new ConfigError('SWITCHBOARD_SECRET_KEY', `is not set and ${file} does not hold a key (64 hex characters)`)
+  return Buffer.from(text, 'hex')
 }
 
 /** A host name (RFC 1123 labels) or an IP address, as HOST takes it. */

@@ -6,7 +6,7 @@ import { defineJobs } from './jobs/definitions.ts'
 import { JobQueue, type JobsLogger } from './jobs/index.ts'
 import { ProviderError, ProviderRegistry, registerChannelVendors, type Channel as ProviderChannel } from './providers/index.ts'
 import type { SendRetryPolicy } from './jobs/send-message.job.ts'
-import { PeopleService } from './core/people/index.ts'
+import { PeopleService, PersonRegistration } from './core/people/index.ts'
 import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts'
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
@@ -35,6 +35,8 @@ export interface Services {
   readonly store: Store
   readonly tenants: TenantsService
   readonly people: PeopleService
+  /** Registering a person: create or find, and with an initial thread, send them into it. */
+  readonly registration: PersonRegistration
   readonly threads: ThreadsService
   /** The job queue and scheduler; not started until `start()`/`work()` (the app starts it to enqueue). */
   readonly jobs: JobQueue
@@ -95,6 +97,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const threads = new ThreadsService(store.db, store.notifier)
   const scheduling = new SchedulingService(store.db)
   const bot = new BotService({ db: store.db, threads, delivery, scheduling, people })
+  const registration = new PersonRegistration({ people, bot })
   const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, threads, bot, secretKey: config.secretKey })
   delivery.onInbound(bot.inboundHandler)
   const firing = new NotificationFiring(store.db, { bot, threads })
@@ -103,6 +106,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     store,
     tenants,
     people,
+    registration,
     threads,
     jobs,
     delivery,

@@ -39,8 +39,6 @@ export interface OpenStoreOptions {
 
 function makeStore(url: string, kind: Store['kind'], poolSize: number, notifier: Notifier, onClose: () => Promise<void>): Store {
   const pool = createPool(url, poolSize)
-  // An idle client's error (server restart) must not crash the process; the pool replaces it.
-  pool.on('error', () => {})
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   let closed = false
   return {

@@ -78,6 +78,22 @@ describe('GroupCommit', () => {
     expect(loose.calls).toEqual([[1], [2, 3], [4]])
   })
 
+  it('keeps items that share any of their several member keys (memberKeys) out of one group', async () => {
+    type Keyed = Item & { readonly keys: readonly string[] }
+    const w = gatedWrite()
+    const gc = new GroupCommit<Keyed, string>({ write: w.write, groupKey: () => 'a', memberKeys: (i) => i.keys, maxInFlight: 1, maxGroup: 100 })
+    const first = gc.submit({ id: 0, keys: [] })
+    // 2 shares phone p1 with 1; 4 shares external id e3 with 3; 5 has no keys and fits anywhere.
+    const answers = [
+      gc.submit({ id: 1, keys: ['p1', 'e1'] }), gc.submit({ id: 2, keys: ['p1', 'e2'] }), gc.submit({ id: 3, keys: ['p3', 'e3'] }),
+      gc.submit({ id: 4, keys: ['p4', 'e3'] }), gc.submit({ id: 5, keys: [] }), gc.submit({ id: 6, keys: ['p6', 'e6'] }),
+    ]
+    await w.drain()
+    expect(await first).toBe('ok 0')
+    expect(await Promise.all(answers)).toEqual(['ok 1', 'ok 2', 'ok 3', 'ok 4', 'ok 5', 'ok 6'])
+    expect(w.calls).toEqual([[0], [1, 3, 5, 6], [2, 4]])
+  })
+
   it('writes a failed group again one item at a time: each caller gets its own answer or its own error', async () => {
     const w = gatedWrite()
     const gc = new GroupCommit<Item, string>({ write: w.write, groupKey: () => 'a', maxInFlight: 1, maxGroup: 100 })

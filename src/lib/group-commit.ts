@@ -9,13 +9,18 @@
 export interface GroupCommitOptions<T, R> {
   /**
    * Write a group (one transaction) and answer each item, in order. Items of one group share their
-   * `groupKey`, and no two share a `memberKey`.
+   * `groupKey`, and no two share a member key.
    */
   write(items: readonly T[]): Promise<readonly R[]>
   /** Items with the same key may share a write (one tenant, one content version…). */
   groupKey(item: T): string
   /** At most one item per member key in a group (an idempotency key, a person). */
   memberKey?(item: T): string
+  /**
+   * Like `memberKey` for an item known by several keys (a person's phone and external id): no two
+   * items of a group share any of them. Used together with `memberKey`, both count.
+   */
+  memberKeys?(item: T): readonly string[]
   /**
    * Hold an item back while another item with its member key is being written, so that it sees
    * that write (a person's next ping replaces the conversation the previous one makes).
@@ -35,7 +40,7 @@ export interface GroupCommitOptions<T, R> {
 interface Waiting<T, R> {
   readonly item: T
   readonly group: string
-  readonly member: string | undefined
+  readonly members: readonly string[]
   resolve(answer: R): void
   reject(err: unknown): void
 }
@@ -66,25 +71,31 @@ export class GroupCommit<T, R> {
   /** Write `item` together with whatever else is waiting; resolves with its own answer or rejects with its own error. */
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.#waiting.push({ item, group: this.#opts.groupKey(item), member: this.#opts.memberKey?.(item), resolve, reject })
+      this.#waiting.push({ item, group: this.#opts.groupKey(item), members: this.#membersOf(item), resolve, reject })
       this.#pump()
     })
+  }
+
+  #membersOf(item: T): readonly string[] {
+    const one = this.#opts.memberKey?.(item)
+    const many = this.#opts.memberKeys?.(item) ?? []
+    return one === undefined ? many : [one, ...many]
   }
 
   #pump(): void {
     const serialize = this.#opts.serializeMembers === true
     while (this.#inFlight < this.#opts.maxInFlight) {
       // The first waiting item that may be written now, and every later one that fits its group.
-      const head = serialize ? this.#waiting.find((w) => w.member === undefined || !this.#busy.has(w.member)) : this.#waiting[0]
+      const head = serialize ? this.#waiting.find((w) => !w.members.some((m) => this.#busy.has(m))) : this.#waiting[0]
       if (!head) return
       const members = new Set<string>()
       const group: Array<Waiting<T, R>> = []
       const rest: Array<Waiting<T, R>> = []
       for (const w of this.#waiting) {
         const fits = group.length < this.#opts.maxGroup && w.group === head.group
-          && (w.member === undefined || (!members.has(w.member) && !(serialize && this.#busy.has(w.member))))
+          && !w.members.some((m) => members.has(m) || (serialize && this.#busy.has(m)))
         if (fits) {
-          if (w.member !== undefined) members.add(w.member)
+          for (const m of w.members) members.add(m)
           group.push(w)
         } else rest.push(w)
       }
@@ -103,6 +114,7 @@ export class GroupCommit<T, R> {
     const retryAlone = this.#opts.retryAlone ?? (() => false)
     try {
       const answers = await this.#opts.write(group.map((w) => w.item))
+      if (answers.length !== group.length) throw new Error(`a group write answered ${answers.length} results for ${group.length} items`)
       group.forEach((w, i) => w.resolve(answers[i]!))
     } catch (err) {
       if (group.length === 1 && !retryAlone(err)) return group[0]!.reject(err)

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { DB, NewPersonRow, PersonUpdateRow } from '../../db/schema.ts'
+import { GroupCommit } from '../../lib/group-commit.ts'
 import { toE164 } from '../../lib/phone.ts'
 import { isTimeZone } from '../../lib/timezone.ts'
 import { ConflictError, NotFoundError, ValidationError, uniqueViolation } from '../errors.ts'
@@ -7,7 +8,6 @@ import type { Tenant } from '../tenants/index.ts'
 import type { Notifier } from '../../db/notifier.ts'
 import { PersonCache } from './people.cache.ts'
 import { PeopleRepository } from './people.repository.ts'
-import { WriteBatcher } from './write-batcher.ts'
 import { PROTOCOLS, type CreatePersonInput, type Person, type PersonFields, type PersonRef, type Protocol, type UpdatePersonInput } from './people.types.ts'
 
 /** The channel migration 0003 announces person changes on. */
@@ -62,28 +62,28 @@ export class PeopleService {
   readonly #db: Kysely<DB>
   readonly #repo: PeopleRepository
   readonly #cache: PersonCache | undefined
-  readonly #inserts: WriteBatcher<NewPersonRow, Person | undefined>
-  readonly #updates: WriteBatcher<PendingUpdate, Person | undefined>
+  readonly #inserts: GroupCommit<NewPersonRow, Person | undefined>
+  readonly #updates: GroupCommit<PendingUpdate, Person | undefined>
 
   /** With `events`, reads by Cass id are cached and kept fresh by the database's change events. */
   constructor(db: Kysely<DB>, events?: Notifier) {
     this.#db = db
     this.#repo = new PeopleRepository(db)
     const repo = this.#repo
-    this.#inserts = new WriteBatcher({
-      maxBatch: MAX_BATCH, maxInFlight: MAX_WRITES_IN_FLIGHT,
-      groupOf: () => '',
+    this.#inserts = new GroupCommit({
+      maxGroup: MAX_BATCH, maxInFlight: MAX_WRITES_IN_FLIGHT,
+      groupKey: () => '',
       // Rows of a batch are told apart by these, and two creates of one phone must not race in one statement.
-      keysOf: (row) => [
+      memberKeys: (row) => [
         ...(row.phone ? [`${row.tenant_id}\u0000p\u0000${row.phone}`] : []),
         ...(row.external_id ? [`${row.tenant_id}\u0000e\u0000${row.external_id}`] : []),
       ],
       write: (rows) => repo.insertManyIfAbsent(rows),
     })
-    this.#updates = new WriteBatcher({
-      maxBatch: MAX_BATCH, maxInFlight: MAX_WRITES_IN_FLIGHT,
-      groupOf: (u) => `${u.tenantId}\u0000${u.by}\u0000${u.columns.join(',')}`,
-      keysOf: (u) => [u.key],
+    this.#updates = new GroupCommit({
+      maxGroup: MAX_BATCH, maxInFlight: MAX_WRITES_IN_FLIGHT,
+      groupKey: (u) => `${u.tenantId}\u0000${u.by}\u0000${u.columns.join(',')}`,
+      memberKey: (u) => u.key,
       write: (items) => repo.updateManyByCassRef(items[0]!.tenantId, items[0]!.by, items[0]!.columns, items.map((u) => ({ ref: u.key, changes: u.changes }))),
     })
     if (events) {
@@ -132,7 +132,7 @@ export class PeopleService {
     // The person that made the insert conflict can lose that phone (a concurrent PATCH) before we
     // read it; then the insert is simply tried again.
     for (let attempt = 1; ; attempt++) {
-      const person = await this.#inserts.run({ ...row, tenant_id: tenant.id })
+      const person = await this.#inserts.submit({ ...row, tenant_id: tenant.id })
       if (person) return { person, created: true }
       const existing = await this.#repo.findExisting(this.#db, tenant.id, externalId, phone)
       if (existing) return { person: existing, created: false }
@@ -216,7 +216,7 @@ export class PeopleService {
     const columns = (Object.keys(changes) as Array<keyof PersonUpdateRow & string>).sort()
     let updated: Person | undefined
     try {
-      updated = await this.#updates.run({ tenantId: tenant.id, by: key.length === 36 ? 'uuid' : 'legacy', key, columns, changes })
+      updated = await this.#updates.submit({ tenantId: tenant.id, by: key.length === 36 ? 'uuid' : 'legacy', key, columns, changes })
     } catch (err) {
       const constraint = uniqueViolation(err)
       if (constraint === 'people_tenant_external_id') throw new ConflictError('external_id_taken', 'external_id belongs to another person', { externalId: input.externalId })

@@ -2,8 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ValidationError } from '../../../core/errors.ts'
-import { PersonRegistration, type CreatePersonInput, type UpdatePersonInput } from '../../../core/people/index.ts'
+import type { CreatePersonInput, UpdatePersonInput } from '../../../core/people/index.ts'
 import type { Services } from '../../../services.ts'
+import { flag, mergedParams, SECURITY, withoutBody } from '../../../http/params.ts'
+import { tenantOf } from '../../../http/tenant.ts'
 import { presentCreated, presentPerson } from '../presenters.ts'
 import {
   CreatePersonParams, CreatePersonResponse, CredentialsOnly, GetNewIdQuery, Message, NewIdResponse, OptionalBody, PersonIdParams,
@@ -11,16 +13,6 @@ import {
 } from '../schemas.ts'
 
 type Params = Record<string, string | undefined>
-
-/** Query string and body merged; the body wins where both name a field. */
-function merged(req: FastifyRequest): Params {
-  const body = req.body !== null && typeof req.body === 'object' ? (req.body as Params) : {}
-  return { ...(req.query as Params), ...body }
-}
-
-function isOn(value: string | undefined): boolean {
-  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase())
-}
 
 function fieldsOf(p: Params): UpdatePersonInput {
   return {
@@ -35,25 +27,19 @@ function createInput(p: Params): CreatePersonInput {
   return { ...fieldsOf(p), protocol: p.protocol }
 }
 
-function withoutBody<T extends { body?: unknown }>(schema: T): Omit<T, 'body'> {
-  const { body: _body, ...rest } = schema
-  return rest
-}
-
 const errors = { 400: Message, 401: Message, 404: Message }
-const security: Array<Record<string, string[]>> = [{ basic: [] }, { clientParams: [] }]
+const security = SECURITY.cass
 
 /** The person directory of the Cass surface: add_external_person, external_person, get_new_id. */
 export async function peopleRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { people } = services
-  const registration = new PersonRegistration({ people, bot: services.bot })
+  const { people, registration } = services
 
   /** Shared by the legacy and current create endpoints. */
   async function createOrFind(req: FastifyRequest, legacy: boolean) {
-    const p = merged(req)
-    const { person, created } = await registration.register(req.tenant!, { ...createInput(p), initialThreadName: p.initial_thread_name, ping: isOn(p.ping) })
-    const uuid = legacy ? isOn(p.new_id ?? p.New_id) : true
+    const p = mergedParams<Params>(req)
+    const { person, created } = await registration.register(tenantOf(req), { ...createInput(p), initialThreadName: p.initial_thread_name, ping: flag(p.ping) })
+    const uuid = legacy ? flag(p.new_id ?? p.New_id) : true
     return { status: (created ? 200 : 409) as 200 | 409, body: presentCreated(person, created, { uuid, legacyTexts: legacy }) }
   }
 
@@ -98,7 +84,7 @@ export async function peopleRoutes(fastify: FastifyInstance, { services }: { ser
   }, async (req, reply) => {
     const keys = Object.keys(req.query).filter((k) => k !== 'client' && k !== 'auth')
     if (keys.length === 1 && keys[0] === 'external_id' && req.query.external_id) {
-      const person = await people.getByExternalId(req.tenant!, req.query.external_id)
+      const person = await people.getByExternalId(tenantOf(req), req.query.external_id)
       return reply.send(presentPerson(person))
     }
     const { status, body } = await createOrFind(req, false)
@@ -111,7 +97,7 @@ export async function peopleRoutes(fastify: FastifyInstance, { services }: { ser
       params: PersonIdParams, querystring: CredentialsOnly,
       security, response: { 200: PersonResponse, ...errors },
     },
-  }, async (req, reply) => reply.send(presentPerson(await people.getByRef(req.tenant!, req.params.person_id))))
+  }, async (req, reply) => reply.send(presentPerson(await people.getByRef(tenantOf(req), req.params.person_id))))
 
   const patchSchema = {
     tags: ['people'], summary: 'Update a person', description: 'Only person_id is mandatory. external_id can be set once and never changed.',
@@ -119,10 +105,10 @@ export async function peopleRoutes(fastify: FastifyInstance, { services }: { ser
     response: { 200: UpdatePersonResponse, 409: Message, ...errors },
   }
   async function patch(req: FastifyRequest, pathId: string | undefined) {
-    const p = merged(req)
+    const p = mergedParams<Params>(req)
     const ref = pathId ?? p.person_id
     if (ref === undefined || ref === '') throw new ValidationError('person_id_required', 'person_id is required')
-    const person = await people.update(req.tenant!, ref, fieldsOf(p))
+    const person = await people.update(tenantOf(req), ref, fieldsOf(p))
     // Echo the id in the form the caller used (legacy integer or UUID), as the docs' body shows.
     return { data: { person_id: /^\d+$/.test(ref.trim()) ? person.legacyId : person.cassId } }
   }
@@ -138,7 +124,7 @@ export async function peopleRoutes(fastify: FastifyInstance, { services }: { ser
   }, async (req, reply) => {
     const ref = req.query.person_id
     if (ref === undefined || ref === '') throw new ValidationError('person_id_required', 'person_id is required')
-    const person = await people.getByRef(req.tenant!, ref)
+    const person = await people.getByRef(tenantOf(req), ref)
     return reply.send({ old_id: person.legacyId, new_id: person.cassId })
   })
 }

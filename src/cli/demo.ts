@@ -63,22 +63,23 @@ const DEMO_LOCK_KEY = '91791547811151'
 
 /**
  * Run `fn` alone among every process on this store: processes starting at once on an empty store
- * must not each create a Demo tenant. On PostgreSQL an advisory lock held by a transaction of its
+ * must not each create a Demo tenant. On PostgreSQL a session advisory lock on a connection of its
  * own; on the embedded store (one PGlite session, where advisory locks exclude nobody) a lock file
  * in the shared data directory.
  */
 async function exclusively<T>(store: Store, dataDir: string, fn: () => Promise<T>): Promise<T> {
   if (store.kind === 'postgres') {
+    // A session lock, not a transaction: the embedded store served over its socket (which a
+    // DATABASE_URL may point at, as the tests do) runs one transaction at a time, so a transaction
+    // held open here would wait for `fn`'s own statements on other connections forever.
     const client = await store.pool.connect()
     try {
-      await client.query('BEGIN')
-      await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [DEMO_LOCK_KEY])
-      const result = await fn()
-      await client.query('COMMIT')
-      return result
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw err
+      await client.query('SELECT pg_advisory_lock($1::bigint)', [DEMO_LOCK_KEY])
+      try {
+        return await fn()
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1::bigint)', [DEMO_LOCK_KEY]).catch(() => {})
+      }
     } finally {
       client.release()
     }

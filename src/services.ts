@@ -1,6 +1,6 @@
 import type { Config } from './config.ts'
 import type { Store } from './db/store.ts'
-import { BotService, ThreadsService } from './core/bot/index.ts'
+import { BotService, ThreadsService, type ThreadSet } from './core/bot/index.ts'
 import { DeliveryService, DeliveryTracking, DeliveryWebhooks, type Channel, type ChannelProviderSettings, type ProviderResolver } from './core/delivery/index.ts'
 import { defineJobs } from './jobs/definitions.ts'
 import { JobQueue, type JobsLogger } from './jobs/index.ts'
@@ -48,7 +48,7 @@ export interface Services {
   /** Check-ins and autopings waiting for their time. */
   readonly scheduling: SchedulingService
   /** Fires due check-ins and autopings (the worker role's scheduler loops call it). */
-  readonly firing: NotificationFiring
+  readonly firing: NotificationFiring<ThreadSet>
   /** The one suppression list (STOP replies, DNC, withdrawn consents) every send checks. */
   readonly suppression: SuppressionService
   /** Which vendor each tenant uses per channel, with its options sealed under the master key. */
@@ -100,7 +100,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const registration = new PersonRegistration({ people, bot })
   const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, threads, bot, secretKey: config.secretKey })
   delivery.onInbound(bot.inboundHandler)
-  const firing = new NotificationFiring(store.db, { bot, threads })
+  const firing = new NotificationFiring<ThreadSet>(store.db, { bot, threads })
   return {
     config,
     store,

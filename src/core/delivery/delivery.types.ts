@@ -1,9 +1,6 @@
-/**
- * Every channel a message can go out or come in on. Providers keep the same list for their side
- * (core does not import providers); src/jobs/send-message.job.ts checks that the two agree.
- */
-export const CHANNELS = ['sms', 'whatsapp', 'messenger', 'email', 'push', 'webchat', 'voice'] as const
-export type Channel = (typeof CHANNELS)[number]
+import type { Channel, ChannelProviderSettings } from '../channels.ts'
+
+export { CHANNELS, type Channel, type ChannelProviderSettings } from '../channels.ts'
 
 /**
  * Where an outbound message is: waiting, with a vendor right now, accepted, confirmed, or given up;
@@ -121,14 +118,6 @@ export type InboundHandler = (message: InboundMessage) => Promise<void | 'consum
  */
 export type InboundPhase = 'compliance' | 'conversation'
 
-/**
- * A tenant's settings for the provider of one channel (which vendor and its decrypted options),
- * as the delivery worker hands them to the provider registry.
- */
-export interface ChannelProviderSettings {
-  readonly provider: string
-  readonly [option: string]: unknown
-}
 
 /** One message as delivery hands it to a provider (the provider contract's outbound message). */
 export interface ProviderMessage {

@@ -1,24 +1,31 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
-import type { ThreadSet } from '../bot/index.ts'
 import { NotFoundError, ValidationError } from '../errors.ts'
 import type { NotificationType } from './scheduling.types.ts'
 
+/**
+ * What the scheduler needs of a tenant's thread content: whether a thread exists. The content is
+ * otherwise the bot's (its \`T\`); scheduling only passes it back, so it does not import the bot.
+ */
+export interface ThreadLookup {
+  thread(name: string): unknown
+}
+
 /** What the scheduler needs of the bot: start a thread in its transaction, and wake delivery after. */
-export interface ThreadStarter {
+export interface ThreadStarter<T extends ThreadLookup = ThreadLookup> {
   startThread(trx: Transaction<DB>, tenant: { id: string }, personId: string, threadName: string, opts: {
-    startedBy: string; startKey: string; threads: ThreadSet
+    startedBy: string; startKey: string; threads: T
   }): Promise<{ conversationId: string; messages: readonly unknown[] } | undefined>
   /** Start many people's threads of one tenant at once (one start per person); see BotService.startThreads. */
   startThreads(trx: Transaction<DB>, tenant: { id: string }, starts: ReadonlyArray<{ personId: string; threadName: string; startedBy: string; startKey: string }>, opts: {
-    threads: ThreadSet
+    threads: T
   }): Promise<ReadonlyArray<unknown>>
   wakeDelivery(): void
 }
 
 /** What the scheduler needs of the thread content: a tenant's current threads. */
-export interface ThreadContent {
-  current(tenant: { id: string }): Promise<ThreadSet>
+export interface ThreadContent<T extends ThreadLookup = ThreadLookup> {
+  current(tenant: { id: string }): Promise<T>
 }
 
 /** What one `fireDue` call did. */
@@ -81,12 +88,12 @@ class RowFailed extends Error {
  * autoping whenever the person answers; the firing also re-checks, under the conversation's lock,
  * that the conversation still runs and the person wrote nothing since the autoping was set.
  */
-export class NotificationFiring {
+export class NotificationFiring<T extends ThreadLookup = ThreadLookup> {
   readonly #db: Kysely<DB>
-  readonly #bot: ThreadStarter
-  readonly #threads: ThreadContent
+  readonly #bot: ThreadStarter<T>
+  readonly #threads: ThreadContent<T>
 
-  constructor(db: Kysely<DB>, deps: { bot: ThreadStarter; threads: ThreadContent }) {
+  constructor(db: Kysely<DB>, deps: { bot: ThreadStarter<T>; threads: ThreadContent<T> }) {
     this.#db = db
     this.#bot = deps.bot
     this.#threads = deps.threads
@@ -103,7 +110,7 @@ export class NotificationFiring {
     const head = await this.#due(this.#db).select('n.tenant_id').orderBy('n.due_at').limit(limit * 4).execute()
     const tenantIds = [...new Set(head.map((r) => r.tenant_id))]
     if (tenantIds.length === 0) return { ...stats }
-    const content = new Map<string, ThreadSet>()
+    const content = new Map<string, T>()
     for (const id of tenantIds) content.set(id, await this.#threads.current({ id }))
 
     // First without savepoints (each costs two round trips and a subtransaction); if any row fails,
@@ -119,7 +126,7 @@ export class NotificationFiring {
     return result.stats
   }
 
-  async #fireBatch(tenantIds: string[], content: Map<string, ThreadSet>, limit: number, isolate: boolean): Promise<{ stats: FireStats; sent: boolean }> {
+  async #fireBatch(tenantIds: string[], content: Map<string, T>, limit: number, isolate: boolean): Promise<{ stats: FireStats; sent: boolean }> {
     const stats = { claimed: 0, started: 0, queued: 0, cancelled: 0, failed: 0, retried: 0 }
     let sent = false
     await this.#db.transaction().execute(async (trx) => {
@@ -170,7 +177,7 @@ export class NotificationFiring {
   }
 
   /** Fire check-ins together: per tenant, the bot starts them all at once; then every row is `fired`. */
-  async #startTogether(trx: Transaction<DB>, rows: readonly DueRow[], content: Map<string, ThreadSet>): Promise<void> {
+  async #startTogether(trx: Transaction<DB>, rows: readonly DueRow[], content: Map<string, T>): Promise<void> {
     const byTenant = new Map<string, DueRow[]>()
     for (const r of rows) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), r])
     for (const [tenantId, group] of byTenant) {
@@ -192,7 +199,7 @@ export class NotificationFiring {
       .where((eb) => eb.or([eb('n.retry_at', 'is', null), eb('n.retry_at', '<=', sql<Date>`now()`)]))
   }
 
-  async #fireOne(trx: Transaction<DB>, row: DueRow, threads: ThreadSet): Promise<Outcome> {
+  async #fireOne(trx: Transaction<DB>, row: DueRow, threads: T): Promise<Outcome> {
     if (row.type === 'autoping' && !(await this.#stillSilent(trx, row))) {
       await trx.updateTable('scheduled_notifications').set({ status: 'cancelled', retry_at: null })
         .where('tenant_id', '=', row.tenant_id).where('id', '=', row.id).execute()

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runCli, serversKilledAfterAll, startServer, type ServerProcess } from './helpers/process.ts'
+import { waitFor } from './helpers/wait.ts'
 
 // Several processes on one embedded data directory: exactly one may open PGlite (the owner, under
 // the lock taken before it opens the files); the others borrow its port, and take over when it
@@ -86,7 +87,8 @@ describe('one embedded data directory, many processes', () => {
     running.push(owner)
     const borrower = await startServer(env, 'serve', 180_000)
     running.push(borrower)
-    expect(borrower.output()).toContain('Demo tenant\'s credentials are in')
+    // Printed once the port is bound and the store checked, which may come just after /readyz answers.
+    await waitFor('the borrower to say where the Demo credentials are', async () => borrower.output().includes('Demo tenant\'s credentials are in'), 60_000)
     const demo = JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { cass: { client: string; token: string } }
     const auth = basic(demo.cass)
     expect(await createPerson(borrower, auth, 'before')).toBe(200)

@@ -65,16 +65,27 @@ export class SessionQueue {
 
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
     return new Promise((resolve, reject) => {
+      // Closing: a message is never run (nor answered); its connection is closed unanswered, so a
+      // borrowing process's forwarding port knows the request did not run and may send it again.
+      if (this.#closing) return
       this.#queue.push({ handlerId, message, onData, resolve, reject })
       void this.#process()
     })
+  }
+
+  #closing = false
+
+  /** Run no message from now on (the server is stopping; see `EmbeddedSocketServer.stop`). */
+  close(): void {
+    this.#closing = true
+    this.#queue = []
   }
 
   async #process(): Promise<void> {
     if (this.#processing) return
     this.#processing = true
     try {
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 && !this.#closing) {
         const index = this.#owner === null ? 0 : this.#queue.findIndex((q) => q.handlerId === this.#owner)
         if (index < 0) break // the owner's next message has not arrived yet
         const item = this.#queue.splice(index, 1)[0]!
@@ -171,6 +182,9 @@ export class EmbeddedSocketServer {
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()
     const deadline = Date.now() + drainMs
     while (this.#handlers.size > 0 && !this.#queue.idle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    // At once after the idle check (no await between): a message that arrives from now on is
+    // never run, so a client that gets no answer knows its request did not happen.
+    this.#queue.close()
     await Promise.all([...this.#handlers].map((h) => h.detach(true)))
     this.#handlers.clear()
     await closed

@@ -43,7 +43,12 @@ class BackendFrames {
  * no transaction open) a lost upstream is replaced without the client noticing: the proxy connects
  * to the new target, replays the client's startup message and swallows the new handshake. The
  * embedded store has one PostgreSQL session for every client, so no per-connection state is lost.
- * A client that loses its upstream mid-request or mid-transaction is disconnected (its query fails).
+ * A request outside a transaction whose upstream is lost before any answer came is sent again to
+ * the new target: a stopping owner runs no message after its last idle moment (its session queue
+ * closes), so a request it never answered never ran. A client that loses its upstream after part
+ * of an answer, or inside a transaction, is disconnected (its query fails). An owner killed
+ * outright (SIGKILL) may die between running a request and answering it; such a request is sent
+ * again too — the same window a client of any database has when its server dies mid-commit.
  */
 class ProxiedConnection {
   readonly #client: Socket
@@ -59,6 +64,12 @@ class ProxiedConnection {
   #closed = false
   /** Replaying the startup to a new upstream: its answer is swallowed, client bytes wait. */
   #handshake = false
+  /** The client's bytes since the last ReadyForQuery: the request under way, to send again. */
+  #request: Buffer[] = []
+  /** Any answer to the request under way has reached the client. */
+  #answered = false
+  /** The last ReadyForQuery said a transaction is open. */
+  #inTransaction = false
 
   constructor(client: Socket, proxy: ForwardingProxy) {
     this.#client = client
@@ -84,6 +95,7 @@ class ProxiedConnection {
       if (all.length >= 4 && all.length >= all.readInt32BE(0)) this.#startup = all.subarray(0, all.readInt32BE(0))
     } else {
       this.#busy = true
+      this.#request.push(d)
     }
     if (this.#upstream && !this.#handshake && this.#pending.length === 0) this.#upstream.write(d)
     else this.#pending.push(d)
@@ -97,8 +109,14 @@ class ProxiedConnection {
     upstream.on('data', (chunk: Buffer) => {
       if (!this.#handshake) {
         this.#client.write(chunk)
-        this.#frames.feed(chunk, (type, last) => {
-          if (type === READY_FOR_QUERY) this.#busy = last !== IDLE
+        this.#answered = true
+        this.#frames.feed(chunk, (type, last, end) => {
+          if (type !== READY_FOR_QUERY) return
+          this.#busy = last !== IDLE
+          this.#inTransaction = last !== IDLE
+          // A new request starts after this; an answer already past it belongs to it.
+          this.#request = []
+          this.#answered = end < chunk.length
         })
         return
       }
@@ -126,7 +144,12 @@ class ProxiedConnection {
   #lost(upstream: Socket): void {
     if (this.#closed || this.#upstream !== upstream) return
     this.#upstream = undefined
-    if (this.#busy || !this.#startup) return this.close()
+    if (!this.#startup) return this.close()
+    if (this.#busy) {
+      // Unanswered and outside a transaction: it never ran (see the class comment); send it again.
+      if (this.#answered || this.#inTransaction || this.#request.length === 0) return this.close()
+      this.#pending = [...this.#request]
+    }
     this.#proxy.connectUpstream(upstream.remotePort).then((next) => this.#attach(next, true), () => this.close())
   }
 

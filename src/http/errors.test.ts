@@ -1,13 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import { afterAll, describe, expect, it } from 'vitest'
-import { AppError, ERROR_CATALOG, ERROR_CODES, type ErrorCode } from '../core/errors.ts'
+import { AppError, ERROR_CATALOG, ERROR_CODES, kindOf, type ErrorCode } from '../core/errors.ts'
 import { ADMIN_ERROR_SHAPE } from '../surfaces/admin/errors.ts'
 import { CASS_ERROR_SHAPE } from '../surfaces/cass/errors.ts'
 import { EMBED_ERROR_SHAPE } from '../surfaces/embed/errors.ts'
 import { SANDBOX_ERROR_SHAPE } from '../surfaces/sandbox/errors.ts'
 import { registerBodyParsers } from './body-parsers.ts'
-import { registerErrorHandling, type ErrorShape } from './errors.ts'
+import { byKind, registerErrorHandling, type ErrorShape } from './errors.ts'
 import { declareSurface, markSurface, surfaceDocument, type OpenApiDocument } from './openapi.ts'
 import { strictJsonValidators } from './validator.ts'
 import { webhookErrorShape } from './webhook-errors.ts'
@@ -137,5 +137,22 @@ describe('the OpenAPI split', () => {
     expect(Object.keys(sandbox.paths!['/v2/shared']!)).toEqual(['put'])
     expect(JSON.stringify([cass, admin, sandbox])).not.toContain('x-surface')
     expect(cass.info.title).toMatch(/Person & bot/)
+  })
+})
+
+describe('byKind', () => {
+  it('renders every code of the catalog by its family, unless an override names the code', () => {
+    const family = (kind: string) => (err: AppError): { status: number; body: unknown } => ({ status: 200, body: { kind, code: err.code } })
+    const mapping = byKind<{ status: number; body: unknown }>({
+      invalid: family('invalid'), unauthenticated: family('unauthenticated'), forbidden: family('forbidden'), not_found: family('not_found'),
+      conflict: family('conflict'), rate_limited: family('rate_limited'), upstream_failed: family('upstream_failed'),
+    }, { phone_taken: () => ({ status: 418, body: { override: true } }) })
+    expect(Object.keys(mapping).sort()).toEqual([...ERROR_CODES].sort())
+    const req = {} as Parameters<typeof mapping.invalid_phone>[1]
+    for (const code of ERROR_CODES) {
+      const rendered = (mapping[code] as (e: AppError, r: typeof req) => { status: number; body: unknown })(new AppError(code, 'x', { retryAfter: 1 } as never), req)
+      if (code === 'phone_taken') expect(rendered).toEqual({ status: 418, body: { override: true } })
+      else expect(rendered.body).toEqual({ kind: kindOf(code), code })
+    }
   })
 })

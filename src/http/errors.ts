@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, type ErrorCode } from '../core/errors.ts'
+import { AppError, ERROR_CODES, kindOf, type CodeOfKind, type ErrorCode, type ErrorKind } from '../core/errors.ts'
 import { describeValidation } from './validation.ts'
 
 /** What a surface answers: status, body (an object, or a string sent as it is), extra headers. */
@@ -16,6 +16,20 @@ export interface Rendered {
  * `satisfies ErrorMapping<…>`: a code without an entry fails the build.
  */
 export type ErrorMapping<R = Rendered> = { readonly [C in ErrorCode]: (err: AppError<C>, req: FastifyRequest) => R }
+
+/** How a surface renders each family of the catalog (every family must have an entry). */
+export type KindMapping<R = Rendered> = { readonly [K in ErrorKind]: (err: AppError<CodeOfKind<K>>, req: FastifyRequest) => R }
+
+/**
+ * A complete mapping from families: every code renders as its family does, unless `overrides`
+ * names it. For a surface whose statuses follow the family (admin, sandbox, webhooks); a vendor
+ * surface whose texts and statuses differ code by code declares every code instead.
+ */
+export function byKind<R = Rendered>(kinds: KindMapping<R>, overrides: Partial<ErrorMapping<R>> = {}): ErrorMapping<R> {
+  const mapping: Partial<Record<ErrorCode, unknown>> = {}
+  for (const code of ERROR_CODES) mapping[code] = overrides[code] ?? kinds[kindOf(code)]
+  return mapping as ErrorMapping<R>
+}
 
 /** The errors the framework raises (not core's), named once for every surface. */
 export type FrameworkCode =
@@ -37,7 +51,7 @@ export interface FrameworkProblem {
 
 /** How one surface renders errors: every catalog code, the framework's errors and the unknown. */
 export interface ErrorShape {
-  /** Every catalog code (declare it `satisfies ErrorMapping`). */
+  /** Every catalog code (declared `satisfies ErrorMapping`, or built complete by `byKind`). */
   codes: ErrorMapping
   /** A framework error. */
   framework(problem: FrameworkProblem, req: FastifyRequest): Rendered

@@ -148,20 +148,13 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
   const agent = http.agent(url.protocol)
   const authorization = 'Basic ' + Buffer.from(apiKeySid && apiKeySecret ? `${apiKeySid}:${apiKeySecret}` : `${accountSid}:${authToken}`).toString('base64')
 
-  function call(body: string, idempotencyToken: string): Promise<Answer> {
+  /** One request to Twilio over the provider's guarded connections, answered within `timeoutMs`. */
+  function request(target: URL, method: 'GET' | 'POST', headers: Record<string, string | number>, body?: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = (secure ? httpsRequest : httpRequest)(url, {
-        method: 'POST',
+      const req = (secure ? httpsRequest : httpRequest)(target, {
+        method,
         agent,
-        headers: {
-          authorization,
-          accept: 'application/json',
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-          // Twilio's idempotency header: a retry of one message id after a lost answer is not sent twice.
-          'i-twilio-idempotency-token': idempotencyToken,
-          'user-agent': 'switchboard',
-        },
+        headers: { authorization, accept: 'application/json', 'user-agent': 'switchboard', ...headers },
       }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
@@ -185,35 +178,19 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
     })
   }
 
-  /** GET a Messages list page (`pathAndQuery` from the base URL), over the provider's connections. */
+  /** POST a message. */
+  function call(body: string, idempotencyToken: string): Promise<Answer> {
+    return request(url, 'POST', {
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': Buffer.byteLength(body),
+      // Twilio's idempotency header: a retry of one message id after a lost answer is not sent twice.
+      'i-twilio-idempotency-token': idempotencyToken,
+    }, body)
+  }
+
+  /** GET a Messages list page (`pathAndQuery` from the base URL). */
   function fetchList(pathAndQuery: string): Promise<Answer> {
-    const target = new URL(pathAndQuery, url)
-    return new Promise((resolve, reject) => {
-      const req = (secure ? httpsRequest : httpRequest)(target, {
-        method: 'GET',
-        agent,
-        headers: { authorization, accept: 'application/json', 'user-agent': 'switchboard' },
-      }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          clearTimeout(timer)
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
-        })
-        res.on('error', (err) => {
-          clearTimeout(timer)
-          reject(new ProviderError('network_error', `twilio: ${err.message}`, { retryable: true, cause: err }))
-        })
-      })
-      const timer = setTimeout(() => {
-        req.destroy(new ProviderError('timeout', `twilio: no answer in ${timeoutMs} ms`, { retryable: true }))
-      }, timeoutMs)
-      req.on('error', (err) => {
-        clearTimeout(timer)
-        reject(err instanceof ProviderError ? err : new ProviderError('network_error', `twilio: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { retryable: true, cause: err }))
-      })
-      req.end()
-    })
+    return request(new URL(pathAndQuery, url), 'GET', {})
   }
 
   /**

@@ -48,37 +48,9 @@ export class PeopleRepository {
       .select(PERSON_COLUMNS)
   }
 
-  /**
-   * Insert the person and their Cass identity (a fresh UUID and the next legacy integer id) in one
-   * statement, unless the tenant's phone or external_id is taken: then undefined. One round trip,
-   * atomic without an explicit transaction.
-   */
-  async insertIfAbsent(tenantId: string, row: Omit<NewPersonRow, 'tenant_id'>): Promise<Person | undefined> {
-    const inserted = await this.#db
-      .with('p', (db) => db.insertInto('people').values({ ...row, tenant_id: tenantId }).onConflict((oc) => oc.doNothing()).returningAll())
-      .with('i', (db) => db.insertInto('person_identities')
-        .columns(['tenant_id', 'person_id', 'surface', 'public_id', 'legacy_id'])
-        .expression(db.selectFrom('p').select([
-          'p.tenant_id', 'p.id', sql<'cass'>`'cass'`.as('surface'),
-          sql<string>`gen_random_uuid()::text`.as('public_id'), sql<string>`nextval('person_legacy_id_seq')`.as('legacy_id'),
-        ]))
-        .returning(['person_id', 'public_id', 'legacy_id']))
-      .selectFrom('p')
-      .innerJoin('i', 'i.person_id', 'p.id')
-      .select(PERSON_COLUMNS)
-      .executeTakeFirst()
-    return inserted ? toPerson(inserted as JoinedRow) : undefined
-  }
-
-  /**
-   * `insertIfAbsent` for many people in one statement (tenants may differ): answers, in order, the
-   * new person, or undefined where the tenant's phone or external_id was taken. Every row must
-   * have an external id or a phone, and no two rows of a tenant may share one (they are told apart
-   * by them).
-   */
-  async insertManyIfAbsent(rows: ReadonlyArray<NewPersonRow>): Promise<Array<Person | undefined>> {
-    if (rows.length === 1) return [await this.insertIfAbsent(rows[0]!.tenant_id, rows[0]!)]
-    const inserted = await this.#db
+  /** Insert people (skipping any whose phone or external id is taken) with their Cass identity; the new rows. */
+  #insertQuery(rows: ReadonlyArray<NewPersonRow>) {
+    return this.#db
       .with('p', (db) => db.insertInto('people').values([...rows]).onConflict((oc) => oc.doNothing()).returningAll())
       .with('i', (db) => db.insertInto('person_identities')
         .columns(['tenant_id', 'person_id', 'surface', 'public_id', 'legacy_id'])
@@ -90,7 +62,28 @@ export class PeopleRepository {
       .selectFrom('p')
       .innerJoin('i', 'i.person_id', 'p.id')
       .select(PERSON_COLUMNS)
-      .execute()
+      
+  }
+
+  /**
+   * Insert the person and their Cass identity (a fresh UUID and the next legacy integer id) in one
+   * statement, unless the tenant's phone or external_id is taken: then undefined. One round trip,
+   * atomic without an explicit transaction.
+   */
+  async insertIfAbsent(tenantId: string, row: Omit<NewPersonRow, 'tenant_id'>): Promise<Person | undefined> {
+    const inserted = await this.#insertQuery([{ ...row, tenant_id: tenantId }]).executeTakeFirst()
+    return inserted ? toPerson(inserted as JoinedRow) : undefined
+  }
+
+  /**
+   * `insertIfAbsent` for many people in one statement (tenants may differ): answers, in order, the
+   * new person, or undefined where the tenant's phone or external_id was taken. Every row must
+   * have an external id or a phone, and no two rows of a tenant may share one (they are told apart
+   * by them).
+   */
+  async insertManyIfAbsent(rows: ReadonlyArray<NewPersonRow>): Promise<Array<Person | undefined>> {
+    if (rows.length === 1) return [await this.insertIfAbsent(rows[0]!.tenant_id, rows[0]!)]
+    const inserted = await this.#insertQuery(rows).execute()
     const byIdentifier = new Map<string, Person>()
     for (const r of inserted) {
       const person = toPerson(r as JoinedRow)

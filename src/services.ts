@@ -11,6 +11,7 @@ import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
+import type { TenantId } from './lib/tenant-id.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -69,7 +70,7 @@ export interface CreateServicesOptions {
   /** Retry policy of `delivery.send`. */
   sendRetry?: SendRetryPolicy
   /** A tenant's provider settings per channel, instead of the stored ones (embedding, tests). */
-  channelSettings?: (tenantId: string, channel: Channel) => Promise<ChannelProviderSettings | undefined>
+  channelSettings?: (tenantId: TenantId, channel: Channel) => Promise<ChannelProviderSettings | undefined>
 }
 
 /** Build the services over an open store. Jobs are defined here, before anything starts the queue. */

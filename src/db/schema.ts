@@ -1,10 +1,11 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { TenantId } from '../lib/tenant-id.ts'
 
 /** Timestamps: read as Date, written as Date or ISO string, defaulted by the database. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 
 export interface TenantsTable {
-  id: Generated<string>
+  id: Generated<TenantId>
   name: string
   embed_code: string
   settings: ColumnType<Record<string, unknown>, string | undefined, string>
@@ -13,7 +14,7 @@ export interface TenantsTable {
 
 export interface TenantCredentialsTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   surface: 'cass' | 'ccai' | 'courier'
   kind: 'token' | 'company_secret' | 'api_key'
   key: string
@@ -24,7 +25,7 @@ export interface TenantCredentialsTable {
 
 export interface PeopleTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   first_name: string | null
   last_name: string | null
   phone: string | null
@@ -45,7 +46,7 @@ export interface PeopleTable {
 
 export interface PersonIdentitiesTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   person_id: string
   surface: 'cass' | 'ccai' | 'courier'
   public_id: string
@@ -55,7 +56,7 @@ export interface PersonIdentitiesTable {
 }
 
 export interface BotThreadsTable {
-  tenant_id: string
+  tenant_id: TenantId
   name: string
   definition: ColumnType<unknown, string | undefined, string>
   created_at: Timestamp
@@ -92,7 +93,7 @@ export interface JobKeysTable {
   queue: string
   key: string
   job_id: string
-  tenant_id: string | null
+  tenant_id: TenantId | null
   state: Generated<'queued' | 'running' | 'retrying' | 'completed' | 'dead'>
   attempts: Generated<number>
   last_error: string | null
@@ -105,7 +106,7 @@ export interface JobKeysTable {
 /** Every outbound message of any channel (migrations/0002). */
 export interface OutboxMessagesTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   channel: string
   person_id: string | null
   recipient: string
@@ -132,7 +133,7 @@ export interface OutboxMessagesTable {
 /** Messages people send in (migrations/0002). */
 export interface InboundMessagesTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   channel: string
   person_id: string | null
   sender: string
@@ -149,7 +150,7 @@ export interface InboundMessagesTable {
 /** Addresses a tenant must not send to, per channel scope (migrations/0005). */
 export interface SuppressionsTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   scope: 'sms' | 'whatsapp' | 'messenger' | 'email' | 'push' | 'webchat' | 'voice' | 'all'
   address: string
   reason: 'stop_keyword' | 'dnc' | 'consent_withdrawn' | 'manual'
@@ -159,7 +160,7 @@ export interface SuppressionsTable {
 
 /** A tenant's vendor and sealed (AES-256-GCM) options per channel (migrations/0005). */
 export interface TenantProviderSettingsTable {
-  tenant_id: string
+  tenant_id: TenantId
   channel: string
   vendor: string
   sealed_settings: string
@@ -179,7 +180,7 @@ export interface OutboxMessagesTable {
 /** Every status an outbox message went through (migrations/0006). */
 export interface OutboxStatusEventsTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   message_id: string
   status: string
   provider_status: string | null
@@ -190,7 +191,7 @@ export interface OutboxStatusEventsTable {
 
 /** Next free send slot per sender, for rate limits across processes (migrations/0006). */
 export interface SenderRateSlotsTable {
-  tenant_id: string
+  tenant_id: TenantId
   channel: string
   sender: string
   next_slot: Date
@@ -203,7 +204,7 @@ export interface BotThreadsTable {
 
 /** Every load of a tenant's thread file (migrations/0004); the highest version is current. */
 export interface BotThreadVersionsTable {
-  tenant_id: string
+  tenant_id: TenantId
   version: number
   document: ColumnType<Record<string, unknown>, string, string>
   source: string
@@ -214,7 +215,7 @@ export interface BotThreadVersionsTable {
 /** A person's conversation with the bot (migrations/0004). */
 export interface ConversationsTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   person_id: string
   thread_name: string
   thread_version: number
@@ -238,7 +239,7 @@ export interface ConversationsTable {
 export interface TranscriptMessagesTable {
   id: Generated<string>
   seq: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   person_id: string
   direction: 'in' | 'out'
   channel: string
@@ -254,7 +255,7 @@ export interface TranscriptMessagesTable {
 /** Check-ins and autopings waiting for the scheduler (migrations/0004). */
 export interface ScheduledNotificationsTable {
   id: Generated<string>
-  tenant_id: string
+  tenant_id: TenantId
   person_id: string
   type: 'checkin' | 'autoping'
   thread_name: string
@@ -277,7 +278,7 @@ export interface TranscriptView {
   message_id: string
   person_id: string | null
   core_person_id: string
-  tenant_id: string
+  tenant_id: TenantId
   client_name: string
   direction: 'in' | 'out'
   channel: string

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import type { DB, JobKeysTable } from '../db/schema.ts'
 import type { JobKey } from './types.ts'
+import type { TenantId } from '../lib/tenant-id.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
@@ -26,7 +27,7 @@ export class JobKeysRepository {
   }
 
   /** Take the key for a new job; undefined when it was already taken (then nothing is written). */
-  async insert(trx: Executor, row: { queue: string; key: string; jobId: string; tenantId: string | null; runAt: Date }): Promise<boolean> {
+  async insert(trx: Executor, row: { queue: string; key: string; jobId: string; tenantId: TenantId | null; runAt: Date }): Promise<boolean> {
     const inserted = await trx.insertInto('job_keys')
       .values({ queue: row.queue, key: row.key, job_id: row.jobId, tenant_id: row.tenantId, run_at: row.runAt })
       .onConflict((oc) => oc.columns(['queue', 'key']).doNothing())
@@ -39,7 +40,7 @@ export class JobKeysRepository {
    * Take many keys of one queue in one statement; returns the keys that were free (and are now
    * taken). Keys already taken are left as they were.
    */
-  async insertMany(trx: Executor, queue: string, rows: ReadonlyArray<{ key: string; jobId: string; tenantId: string | null; runAt: Date }>): Promise<Set<string>> {
+  async insertMany(trx: Executor, queue: string, rows: ReadonlyArray<{ key: string; jobId: string; tenantId: TenantId | null; runAt: Date }>): Promise<Set<string>> {
     if (rows.length === 0) return new Set()
     const inserted = await trx.insertInto('job_keys')
       .values(rows.map((r) => ({ queue, key: r.key, job_id: r.jobId, tenant_id: r.tenantId, run_at: r.runAt })))

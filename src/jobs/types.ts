@@ -1,4 +1,5 @@
 import type { Static, TSchema } from 'typebox'
+import type { TenantId } from '../lib/tenant-id.ts'
 
 /**
  * What names a kind of job and its payload: enough to enqueue it. Core modules export these (so
@@ -89,7 +90,7 @@ export interface EnqueueOptions {
   /** Not before this time (the scheduler's run-at). Default: now. */
   readonly runAt?: Date
   /** The tenant the job acts for, recorded with the key. */
-  readonly tenantId?: string | null
+  readonly tenantId?: TenantId | null
 }
 
 /** One job of `JobQueue.enqueueMany`: its payload and the options `enqueue` takes. */
@@ -112,7 +113,7 @@ export interface JobKey {
   readonly queue: string
   readonly key: string
   readonly jobId: string
-  readonly tenantId: string | null
+  readonly tenantId: TenantId | null
   readonly state: JobKeyState
   readonly attempts: number
   readonly lastError: string | null

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { Person } from '../../src/core/people/index.ts'
 import type { TestTenant } from '../factories/tenants.ts'
 import type { TestApp } from './app.ts'
+import type { TenantId } from '../../src/lib/tenant-id.ts'
 
 /** `Authorization: Basic base64(client:token)`. */
 export function basicAuth(client: string, token: string): string {
@@ -25,7 +26,7 @@ export async function countPeople(app: TestApp, tenantId: string): Promise<numbe
 }
 
 /** The tenant's people rows (for checks the API cannot show, such as what was stored verbatim). */
-export async function peopleRows(app: TestApp, tenantId: string) {
+export async function peopleRows(app: TestApp, tenantId: TenantId) {
   return app.store.db.selectFrom('people').selectAll().where('tenant_id', '=', tenantId).execute()
 }
 
@@ -33,7 +34,7 @@ export async function peopleRows(app: TestApp, tenantId: string) {
  * Give the tenant a bot thread named `name` (one `say` step), loaded as a new content version that
  * keeps the tenant's other current threads.
  */
-export async function addThread(app: TestApp, tenantId: string, name: string, steps: unknown[] = [{ say: `This is ${name}.` }]): Promise<void> {
+export async function addThread(app: TestApp, tenantId: TenantId, name: string, steps: unknown[] = [{ say: `This is ${name}.` }]): Promise<void> {
   const current = await app.services.threads.current({ id: tenantId })
   const document = { ...current.document, threads: { ...current.document.threads, [name]: { steps } } }
   await app.services.threads.load({ id: tenantId }, JSON.stringify(document), 'json')

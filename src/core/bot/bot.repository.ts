@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import type { ConversationsTable, DB } from '../../db/schema.ts'
 import type { StorableField } from './threads.schema.ts'
 import type { TranscriptEntry } from './bot.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 export type ConversationRow = Selectable<ConversationsTable>
@@ -63,12 +64,12 @@ export class BotRepository {
       ])
   }
 
-  async findPerson(db: Executor, tenantId: string, personId: string): Promise<BotPerson | undefined> {
+  async findPerson(db: Executor, tenantId: TenantId, personId: string): Promise<BotPerson | undefined> {
     return this.#people(db).where('p.tenant_id', '=', tenantId).where('p.id', '=', personId).executeTakeFirst()
   }
 
   /** The tenant's person behind an inbound address the delivery directory does not know. */
-  async findPersonByChannelAddress(db: Executor, tenantId: string, channel: string, address: string): Promise<BotPerson | undefined> {
+  async findPersonByChannelAddress(db: Executor, tenantId: TenantId, channel: string, address: string): Promise<BotPerson | undefined> {
     if (channel === 'webchat') {
       if (!/^[0-9a-f-]{36}$/i.test(address)) return undefined
       return this.#people(db).where('p.tenant_id', '=', tenantId).where('i.public_id', '=', address.toLowerCase()).executeTakeFirst()
@@ -78,27 +79,27 @@ export class BotRepository {
   }
 
   /** Whether another of the tenant's people has this external_id. */
-  async externalIdTaken(db: Executor, tenantId: string, personId: string, externalId: string): Promise<boolean> {
+  async externalIdTaken(db: Executor, tenantId: TenantId, personId: string, externalId: string): Promise<boolean> {
     const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', externalId).where('id', '!=', personId).executeTakeFirst()
     return row !== undefined
   }
 
   /** Store a free-text answer on the person; external_id only while it is unset. */
-  async storeField(trx: Transaction<DB>, tenantId: string, personId: string, field: StorableField, value: string): Promise<void> {
+  async storeField(trx: Transaction<DB>, tenantId: TenantId, personId: string, field: StorableField, value: string): Promise<void> {
     let q = trx.updateTable('people').set({ [field]: value, updated_at: sql`now()` }).where('tenant_id', '=', tenantId).where('id', '=', personId)
     if (field === 'external_id') q = q.where('external_id', 'is', null)
     await q.execute()
   }
 
   /** The tenant's people of these ids, by id. */
-  async findPeople(db: Executor, tenantId: string, ids: readonly string[]): Promise<Map<string, BotPerson>> {
+  async findPeople(db: Executor, tenantId: TenantId, ids: readonly string[]): Promise<Map<string, BotPerson>> {
     if (ids.length === 0) return new Map()
     const rows = await this.#people(db).where('p.tenant_id', '=', tenantId).where('p.id', 'in', ids).execute()
     return new Map(rows.map((r) => [r.id, r]))
   }
 
   /** These people's active conversations, locked for this transaction in person order, by person id. */
-  async lockActiveMany(trx: Transaction<DB>, tenantId: string, personIds: readonly string[]): Promise<Map<string, ConversationRow>> {
+  async lockActiveMany(trx: Transaction<DB>, tenantId: TenantId, personIds: readonly string[]): Promise<Map<string, ConversationRow>> {
     if (personIds.length === 0) return new Map()
     const rows = await trx.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', 'in', personIds).where('status', '=', 'active')
       .orderBy('person_id').forUpdate().execute()
@@ -106,20 +107,20 @@ export class BotRepository {
   }
 
   /** Which of these start keys the tenant's conversations already used. */
-  async takenStartKeys(trx: Transaction<DB>, tenantId: string, keys: readonly string[]): Promise<Set<string>> {
+  async takenStartKeys(trx: Transaction<DB>, tenantId: TenantId, keys: readonly string[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set()
     const rows = await trx.selectFrom('conversations').select('start_key').where('tenant_id', '=', tenantId).where('start_key', 'in', keys).execute()
     return new Set(rows.map((r) => r.start_key!))
   }
 
-  async markReplacedMany(trx: Transaction<DB>, tenantId: string, ids: readonly string[]): Promise<void> {
+  async markReplacedMany(trx: Transaction<DB>, tenantId: TenantId, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return
     await trx.updateTable('conversations').set({ status: 'replaced', awaiting: 'none', ended_at: sql`now()`, updated_at: sql`now()` })
       .where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()
   }
 
   /** New active conversations, one per person, with their states; by person id (absent: its start key was used before). */
-  async insertMany(trx: Transaction<DB>, tenantId: string, cs: readonly NewConversation[]): Promise<Map<string, ConversationRow>> {
+  async insertMany(trx: Transaction<DB>, tenantId: TenantId, cs: readonly NewConversation[]): Promise<Map<string, ConversationRow>> {
     if (cs.length === 0) return new Map()
     const rows = await trx.insertInto('conversations')
       .values(cs.map((c) => ({
@@ -132,26 +133,26 @@ export class BotRepository {
   }
 
   /** The person's active conversation, locked for this transaction. */
-  async lockActive(trx: Transaction<DB>, tenantId: string, personId: string): Promise<ConversationRow | undefined> {
+  async lockActive(trx: Transaction<DB>, tenantId: TenantId, personId: string): Promise<ConversationRow | undefined> {
     return trx.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', '=', personId).where('status', '=', 'active')
       .forUpdate().executeTakeFirst()
   }
 
-  async findActive(tenantId: string, personId: string): Promise<ConversationRow | undefined> {
+  async findActive(tenantId: TenantId, personId: string): Promise<ConversationRow | undefined> {
     return this.#db.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', '=', personId).where('status', '=', 'active').executeTakeFirst()
   }
 
-  async findLatest(tenantId: string, personId: string): Promise<ConversationRow | undefined> {
+  async findLatest(tenantId: TenantId, personId: string): Promise<ConversationRow | undefined> {
     return this.#db.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('person_id', '=', personId)
       .orderBy('created_at', 'desc').orderBy('id').limit(1).executeTakeFirst()
   }
 
-  async save(trx: Transaction<DB>, tenantId: string, id: string, s: SavedState): Promise<void> {
+  async save(trx: Transaction<DB>, tenantId: TenantId, id: string, s: SavedState): Promise<void> {
     await trx.updateTable('conversations').set(stateColumns(s)).where('tenant_id', '=', tenantId).where('id', '=', id).execute()
   }
 
   /** One transcript row; false when the message (by its outbox or inbound id) already has one. */
-  async insertTranscript(trx: Transaction<DB>, tenantId: string, row: {
+  async insertTranscript(trx: Transaction<DB>, tenantId: TenantId, row: {
     personId: string; direction: 'in' | 'out'; channel: string; text: string; conversationId: string | null; threadName: string | null
     step: number | null; outboxMessageId?: string | null; inboundMessageId?: string | null
   }): Promise<boolean> {
@@ -164,7 +165,7 @@ export class BotRepository {
   }
 
   /** Outbound transcript rows, in order, in one statement. */
-  async insertTranscripts(trx: Transaction<DB>, tenantId: string, rows: ReadonlyArray<{
+  async insertTranscripts(trx: Transaction<DB>, tenantId: TenantId, rows: ReadonlyArray<{
     personId: string; channel: string; text: string; conversationId: string; threadName: string; step: number; outboxMessageId: string
   }>): Promise<void> {
     if (rows.length === 0) return
@@ -175,7 +176,7 @@ export class BotRepository {
   }
 
   /** The person's transcript, oldest first. */
-  async listTranscript(tenantId: string, personId: string, opts: { limit: number; since?: Date | undefined }): Promise<TranscriptEntry[]> {
+  async listTranscript(tenantId: TenantId, personId: string, opts: { limit: number; since?: Date | undefined }): Promise<TranscriptEntry[]> {
     let q = this.#db.selectFrom('transcript').selectAll().where('tenant_id', '=', tenantId).where('core_person_id', '=', personId)
     if (opts.since) q = q.where('created_at', '>', opts.since)
     // The newest `limit`, returned oldest first.

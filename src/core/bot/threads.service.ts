@@ -7,6 +7,7 @@ import type { Tenant } from '../tenants/index.ts'
 import { BUILTIN_THREADS, BUILTIN_THREAD_NAMES } from './builtin-threads.ts'
 import { ThreadsRepository } from './threads.repository.ts'
 import { validateThreadsDocument, type Thread, type ThreadsDocument } from './threads.schema.ts'
+import { asTenantId, type TenantId } from '../../lib/tenant-id.ts'
 
 /** A tenant's content at one version, with the built-in threads. */
 export interface ThreadSet {
@@ -91,11 +92,11 @@ export class ThreadsService {
     if (events) {
       this.#events = events
       events.onReset(() => this.#forget())
-      events.listen(THREADS_CHANGED, (tenantId) => this.#forget(tenantId)).catch(() => this.#forget())
+      events.listen(THREADS_CHANGED, (tenantId) => this.#forget(asTenantId(tenantId))).catch(() => this.#forget())
     }
   }
 
-  #forget(tenantId?: string): void {
+  #forget(tenantId?: TenantId): void {
     this.#generation++
     if (tenantId === undefined) this.#currentVersions.clear()
     else this.#currentVersions.delete(tenantId)
@@ -166,7 +167,7 @@ export class ThreadsService {
     return row ? { version, source: row.source, format: row.format, threads: Object.keys(parseThreads(row.source, row.format).threads), loadedAt: row.createdAt } : undefined
   }
 
-  #remember(tenantId: string, set: ThreadSet) {
+  #remember(tenantId: TenantId, set: ThreadSet) {
     if (this.#versions.size >= CACHE_MAX) this.#versions.delete(this.#versions.keys().next().value!)
     this.#versions.set(`${tenantId}:${set.version}`, set)
   }

@@ -3,6 +3,7 @@ import { DeferJobError, PermanentJobError } from '../../jobs/index.ts'
 import type { DeliveryRepository } from './delivery.repository.ts'
 import type { DeliveryTracking } from './delivery-tracking.ts'
 import type { Channel, ChannelProviderSettings, OutboxMessage, ProviderAccepted, ProviderMessage, ProviderResolver } from './delivery.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** Provider calls one batch makes at once. */
 const SEND_LANES = 16
@@ -15,7 +16,7 @@ const RECONCILE_SKEW_MS = 5 * 60_000
 
 /** One message to attempt: which, and the signal that ends its attempt (a job's, a caller's timeout). */
 export interface AttemptItem {
-  readonly tenantId: string
+  readonly tenantId: TenantId
   readonly messageId: string
   readonly signal: AbortSignal
 }
@@ -43,7 +44,7 @@ export class DeliveryAttempts {
   readonly #repo: DeliveryRepository
   readonly #tracking: DeliveryTracking
   readonly #resolver: ProviderResolver
-  readonly #channelSettings: (tenantId: string, channel: Channel) => Promise<ChannelProviderSettings | undefined>
+  readonly #channelSettings: (tenantId: TenantId, channel: Channel) => Promise<ChannelProviderSettings | undefined>
   readonly #publicUrl: string | undefined
   /** Per message id: an attempt concluded in this process (see `whenSettled`). */
   readonly #settled = new EventEmitter().setMaxListeners(0)
@@ -52,7 +53,7 @@ export class DeliveryAttempts {
     repo: DeliveryRepository
     tracking: DeliveryTracking
     resolver: ProviderResolver
-    channelSettings: (tenantId: string, channel: Channel) => Promise<ChannelProviderSettings | undefined>
+    channelSettings: (tenantId: TenantId, channel: Channel) => Promise<ChannelProviderSettings | undefined>
     publicUrl?: string | undefined
   }) {
     this.#repo = deps.repo
@@ -143,7 +144,7 @@ export class DeliveryAttempts {
   }
 
   /** What a failed attempt becomes: the message records the error; the job retries, or dies at once for a refusal. */
-  async #failure(tenantId: string, messageId: string, provider: string | null, err: unknown): Promise<unknown> {
+  async #failure(tenantId: TenantId, messageId: string, provider: string | null, err: unknown): Promise<unknown> {
     if (err instanceof DeferJobError) return err
     const error = err instanceof Error ? err.message : String(err)
     const final = this.#resolver.isFinal(err)

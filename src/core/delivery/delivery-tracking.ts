@@ -4,6 +4,7 @@ import { smsSegments } from '../../lib/sms-segments.ts'
 import { PeopleService } from '../people/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import type { Channel, OutboxStatus } from './delivery.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** A delivery status a provider reports after it accepted a message. */
 export type ReportedStatus = 'sent' | 'delivered' | 'undelivered' | 'failed'
@@ -89,7 +90,7 @@ export class DeliveryTracking {
    * A message no longer being sent (a status callback got there first, or it was finished
    * meanwhile) is left as it is.
    */
-  async recordSent(sent: ReadonlyArray<{ tenantId: string; messageId: string; provider: string; providerMessageId: string; status: 'sent' | 'delivered'; channel: Channel; body: string }>): Promise<void> {
+  async recordSent(sent: ReadonlyArray<{ tenantId: TenantId; messageId: string; provider: string; providerMessageId: string; status: 'sent' | 'delivered'; channel: Channel; body: string }>): Promise<void> {
     if (sent.length === 0) return
     const seg = sent.map((m) => (m.channel === 'sms' ? smsSegments(m.body) : undefined))
     const col = <T>(f: (m: (typeof sent)[number], i: number) => T) => sent.map(f)
@@ -175,7 +176,7 @@ export class DeliveryTracking {
    * reserves nothing and returns `{ deferMs }`: how long until that slot, so the caller can put the
    * job off instead of holding a worker.
    */
-  async reserveSlot(tenantId: string, channel: Channel, sender: string, perSecond: number, maxWaitMs = MAX_SLOT_WAIT_MS): Promise<{ waitMs: number; slotAt: Date } | { deferMs: number }> {
+  async reserveSlot(tenantId: TenantId, channel: Channel, sender: string, perSecond: number, maxWaitMs = MAX_SLOT_WAIT_MS): Promise<{ waitMs: number; slotAt: Date } | { deferMs: number }> {
     const intervalMs = Math.max(1, Math.round(1000 / perSecond))
     const reserved = await sql<{ wait_ms: number; slot_at: Date }>`
       INSERT INTO sender_rate_slots AS s (tenant_id, channel, sender, next_slot)
@@ -195,7 +196,7 @@ export class DeliveryTracking {
   }
 
   /** Undo `beginAttempt` for an attempt that did not call the provider (put off for a send slot). */
-  async releaseAttempt(tenantId: string, messageId: string): Promise<void> {
+  async releaseAttempt(tenantId: TenantId, messageId: string): Promise<void> {
     await this.#db.updateTable('outbox_messages')
       .set({ status: 'queued', attempts: sql`greatest(attempts - 1, 0)`, updated_at: sql`now()` })
       .where('tenant_id', '=', tenantId).where('id', '=', messageId).where('status', '=', 'sending')

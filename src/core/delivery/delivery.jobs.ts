@@ -1,13 +1,14 @@
 import { Type } from 'typebox'
 import type { JobType } from '../../jobs/index.ts'
+import { TenantIdSchema } from '../../lib/tenant-id.ts'
 
 const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
 
 /** Payload of `delivery.send`: which outbox message to hand to its provider. */
-export const SendMessagePayload = Type.Object({ tenantId: Uuid, messageId: Uuid }, { additionalProperties: false })
+export const SendMessagePayload = Type.Object({ tenantId: TenantIdSchema, messageId: Uuid }, { additionalProperties: false })
 
 /** Payload of `delivery.inbound`: which inbound message to run the inbound handlers on. */
-export const InboundMessagePayload = Type.Object({ tenantId: Uuid, messageId: Uuid }, { additionalProperties: false })
+export const InboundMessagePayload = Type.Object({ tenantId: TenantIdSchema, messageId: Uuid }, { additionalProperties: false })
 
 /**
  * The delivery jobs core enqueues. Their handlers live in src/jobs (the send handler calls

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import type { DB, InboundMessagesTable, OutboxMessagesTable } from '../../db/schema.ts'
 import type { Channel } from './delivery.types.ts'
 import type { InboundMessage, OutboxMessage, SuppressionReason } from './delivery.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
@@ -68,7 +69,7 @@ export class DeliveryRepository {
    * Insert many rows in one statement; answers the inserted messages by idempotency key (a key the
    * tenant already used inserts nothing and is absent from the answer).
    */
-  async insertOutboxMany(trx: Executor, tenantId: string, rows: readonly NewOutboxRow[]): Promise<Map<string, OutboxMessage>> {
+  async insertOutboxMany(trx: Executor, tenantId: TenantId, rows: readonly NewOutboxRow[]): Promise<Map<string, OutboxMessage>> {
     if (rows.length === 0) return new Map()
     const inserted = await trx.insertInto('outbox_messages')
       .values(rows.map((row) => ({
@@ -85,24 +86,24 @@ export class DeliveryRepository {
   }
 
   /** The tenant's messages with these idempotency keys, by key. */
-  async findOutboxByKeys(db: Executor, tenantId: string, keys: readonly string[]): Promise<Map<string, OutboxMessage>> {
+  async findOutboxByKeys(db: Executor, tenantId: TenantId, keys: readonly string[]): Promise<Map<string, OutboxMessage>> {
     if (keys.length === 0) return new Map()
     const rows = await db.selectFrom('outbox_messages').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', 'in', keys).execute()
     return new Map(rows.map((r) => [r.idempotency_key, toOutbox(r)]))
   }
 
-  async findOutbox(db: Executor, tenantId: string, id: string): Promise<OutboxMessage | undefined> {
+  async findOutbox(db: Executor, tenantId: TenantId, id: string): Promise<OutboxMessage | undefined> {
     const row = await db.selectFrom('outbox_messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
     return row ? toOutbox(row) : undefined
   }
 
-  async findOutboxByKey(db: Executor, tenantId: string, key: string): Promise<OutboxMessage | undefined> {
+  async findOutboxByKey(db: Executor, tenantId: TenantId, key: string): Promise<OutboxMessage | undefined> {
     const row = await db.selectFrom('outbox_messages').selectAll().where('tenant_id', '=', tenantId).where('idempotency_key', '=', key).executeTakeFirst()
     return row ? toOutbox(row) : undefined
   }
 
   /** Newest first. */
-  async listOutbox(tenantId: string, opts: { limit: number; channel?: Channel | undefined }): Promise<OutboxMessage[]> {
+  async listOutbox(tenantId: TenantId, opts: { limit: number; channel?: Channel | undefined }): Promise<OutboxMessage[]> {
     let q = this.#db.selectFrom('outbox_messages').selectAll().where('tenant_id', '=', tenantId)
     if (opts.channel) q = q.where('channel', '=', opts.channel)
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute()
@@ -116,7 +117,7 @@ export class DeliveryRepository {
    * reply, so a STOP that committed before the attempt always wins. Answers the messages taken, by
    * id; a finished one is absent. Rows are locked in id order, so concurrent batches cannot deadlock.
    */
-  async startAttempts(messages: ReadonlyArray<{ tenantId: string; id: string }>): Promise<Map<string, OutboxMessage>> {
+  async startAttempts(messages: ReadonlyArray<{ tenantId: TenantId; id: string }>): Promise<Map<string, OutboxMessage>> {
     if (messages.length === 0) return new Map()
     const result = await sql<Selectable<OutboxMessagesTable>>`
       WITH target AS (
@@ -148,7 +149,7 @@ export class DeliveryRepository {
    * Suppression reasons for many addresses of a tenant at once, keyed `channel address` (addresses as
    * the outbox stores them): an entry for the channel or for all channels; absent when none.
    */
-  async findSuppressions(db: Executor, tenantId: string, wanted: ReadonlyArray<{ channel: Channel; address: string }>): Promise<Map<string, SuppressionReason>> {
+  async findSuppressions(db: Executor, tenantId: TenantId, wanted: ReadonlyArray<{ channel: Channel; address: string }>): Promise<Map<string, SuppressionReason>> {
     if (wanted.length === 0) return new Map()
     const norm = (channel: Channel, address: string) => (channel === 'email' ? address.toLowerCase() : address)
     const rows = await db.selectFrom('suppressions').select(['address', 'scope', 'reason'])
@@ -169,7 +170,7 @@ export class DeliveryRepository {
    * The tenant's people reachable at many addresses at once (as `findPersonByAddress`), keyed
    * `channel address`.
    */
-  async findPeopleByAddresses(db: Executor, tenantId: string, wanted: ReadonlyArray<{ channel: Channel; address: string }>): Promise<Map<string, string>> {
+  async findPeopleByAddresses(db: Executor, tenantId: TenantId, wanted: ReadonlyArray<{ channel: Channel; address: string }>): Promise<Map<string, string>> {
     const found = new Map<string, string>()
     const phones = [...new Set(wanted.filter((w) => w.channel === 'sms' || w.channel === 'whatsapp' || w.channel === 'voice').map((w) => w.address))]
     const emails = [...new Set(wanted.filter((w) => w.channel === 'email').map((w) => w.address.toLowerCase()))]
@@ -192,7 +193,7 @@ export class DeliveryRepository {
   }
 
   /** Which of these ids are the tenant's people. */
-  async existingPeople(db: Executor, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+  async existingPeople(db: Executor, tenantId: TenantId, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set()
     const rows = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()
     return new Set(rows.map((r) => r.id))
@@ -202,7 +203,7 @@ export class DeliveryRepository {
    * A message in its attempt (`sending`) becomes `suppressed` when its recipient is on the list
    * now (not for a compliance reply). True when it did: the attempt must not send.
    */
-  async suppressIfListed(tenantId: string, id: string): Promise<boolean> {
+  async suppressIfListed(tenantId: TenantId, id: string): Promise<boolean> {
     const result = await sql<{ id: string }>`
       UPDATE outbox_messages o SET status = 'suppressed', suppressed_reason = s.reason, attempts = greatest(o.attempts - 1, 0), updated_at = now()
       FROM suppressions s
@@ -217,7 +218,7 @@ export class DeliveryRepository {
    * Which of these vendor message ids another outbox message of the tenant holds already (not
    * `exceptId`): a reconciling lookup must not take a message that belongs to another send.
    */
-  async providerIdsHeld(tenantId: string, provider: string, ids: readonly string[], exceptId: string): Promise<Set<string>> {
+  async providerIdsHeld(tenantId: TenantId, provider: string, ids: readonly string[], exceptId: string): Promise<Set<string>> {
     if (ids.length === 0) return new Set()
     const rows = await this.#db.selectFrom('outbox_messages').select('provider_message_id')
       .where('tenant_id', '=', tenantId).where('provider', '=', provider).where('provider_message_id', 'in', [...ids]).where('id', '<>', exceptId)
@@ -226,7 +227,7 @@ export class DeliveryRepository {
   }
 
   /** A failed attempt that will be retried: back to `queued`, with the error. */
-  async recordAttemptError(tenantId: string, id: string, provider: string | null, error: string): Promise<void> {
+  async recordAttemptError(tenantId: TenantId, id: string, provider: string | null, error: string): Promise<void> {
     await this.#db.updateTable('outbox_messages')
       .set({ status: 'queued', provider, last_error: error.slice(0, MAX_ERROR), updated_at: sql`now()` })
       .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', ['queued', 'sending'])
@@ -234,7 +235,7 @@ export class DeliveryRepository {
   }
 
   /** Given up: `failed` with the last error, unless it was sent after all. */
-  async markFailed(tenantId: string, id: string, provider: string | null, error: string): Promise<void> {
+  async markFailed(tenantId: TenantId, id: string, provider: string | null, error: string): Promise<void> {
     await this.#db.updateTable('outbox_messages')
       .set({ status: 'failed', provider: sql`coalesce(${provider}, provider)`, last_error: error.slice(0, MAX_ERROR), updated_at: sql`now()` })
       .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', 'in', ['queued', 'sending'])
@@ -242,7 +243,7 @@ export class DeliveryRepository {
   }
 
   /** Insert unless the vendor's message id was already stored; undefined then. */
-  async insertInbound(trx: Executor, tenantId: string, row: NewInboundRow): Promise<InboundMessage | undefined> {
+  async insertInbound(trx: Executor, tenantId: TenantId, row: NewInboundRow): Promise<InboundMessage | undefined> {
     const inserted = await trx.insertInto('inbound_messages')
       .values({
         tenant_id: tenantId, channel: row.channel, person_id: row.personId, sender: row.from, recipient: row.to,
@@ -254,12 +255,12 @@ export class DeliveryRepository {
     return inserted ? toInbound(inserted) : undefined
   }
 
-  async findInbound(db: Executor, tenantId: string, id: string): Promise<InboundMessage | undefined> {
+  async findInbound(db: Executor, tenantId: TenantId, id: string): Promise<InboundMessage | undefined> {
     const row = await db.selectFrom('inbound_messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
     return row ? toInbound(row) : undefined
   }
 
-  async findInboundByProviderId(db: Executor, tenantId: string, provider: string, providerMessageId: string): Promise<InboundMessage | undefined> {
+  async findInboundByProviderId(db: Executor, tenantId: TenantId, provider: string, providerMessageId: string): Promise<InboundMessage | undefined> {
     const row = await db.selectFrom('inbound_messages').selectAll()
       .where('tenant_id', '=', tenantId).where('provider', '=', provider).where('provider_message_id', '=', providerMessageId)
       .executeTakeFirst()
@@ -267,14 +268,14 @@ export class DeliveryRepository {
   }
 
   /** Newest first. */
-  async listInbound(tenantId: string, opts: { limit: number; channel?: Channel | undefined }): Promise<InboundMessage[]> {
+  async listInbound(tenantId: TenantId, opts: { limit: number; channel?: Channel | undefined }): Promise<InboundMessage[]> {
     let q = this.#db.selectFrom('inbound_messages').selectAll().where('tenant_id', '=', tenantId)
     if (opts.channel) q = q.where('channel', '=', opts.channel)
     const rows = await q.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(opts.limit).execute()
     return rows.map(toInbound)
   }
 
-  async markInboundProcessed(tenantId: string, id: string): Promise<void> {
+  async markInboundProcessed(tenantId: TenantId, id: string): Promise<void> {
     await this.#db.updateTable('inbound_messages')
       .set({ status: 'processed', processed_at: sql`now()` })
       .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'received')
@@ -285,7 +286,7 @@ export class DeliveryRepository {
    * The tenant's person reachable at an address: by E.164 phone for phone channels, by e-mail
    * (case-insensitively) for e-mail. Other channels' addresses are not in the directory yet.
    */
-  async findPersonByAddress(db: Executor, tenantId: string, channel: Channel, address: string): Promise<string | undefined> {
+  async findPersonByAddress(db: Executor, tenantId: TenantId, channel: Channel, address: string): Promise<string | undefined> {
     if (channel === 'sms' || channel === 'whatsapp' || channel === 'voice') {
       const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('phone', '=', address).executeTakeFirst()
       return row?.id

@@ -14,6 +14,7 @@ import {
   CHANNELS, type Channel, type ChannelProviderSettings, type InboundHandler, type InboundMessage, type InboundPhase, type ListMessagesOptions,
   type OutboxMessage, type ProviderResolver, type ReceiveMessageInput, type SendMessageInput,
 } from './delivery.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** A tenant as delivery needs it: its id. */
 export type TenantRef = Pick<Tenant, 'id'>
@@ -101,7 +102,7 @@ export interface DeliveryServiceOptions {
    * A tenant's decrypted provider settings for a channel. Until tenants carry provider settings,
    * none: every channel uses the sandbox.
    */
-  channelSettings?: ((tenantId: string, channel: Channel) => Promise<ChannelProviderSettings | undefined>) | undefined
+  channelSettings?: ((tenantId: TenantId, channel: Channel) => Promise<ChannelProviderSettings | undefined>) | undefined
   /** Status callbacks, segment counts, per-sender send slots (default: one over the same database). */
   tracking?: DeliveryTracking | undefined
   /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status?message=<our id>`. */
@@ -320,7 +321,7 @@ export class DeliveryService {
    * undefined when sent or nothing is to be done, else the error the job fails with (see
    * DeliveryAttempts.attempt).
    */
-  attemptQueued(items: ReadonlyArray<{ tenantId: string; messageId: string; signal: AbortSignal }>): Promise<unknown[]> {
+  attemptQueued(items: ReadonlyArray<{ tenantId: TenantId; messageId: string; signal: AbortSignal }>): Promise<unknown[]> {
     return this.#attempts.attempt(items)
   }
 
@@ -393,7 +394,7 @@ export class DeliveryService {
   // --- the worker side (called by the delivery jobs in src/jobs) ---
 
   /** The tenant's provider settings for a channel; undefined means the sandbox. */
-  channelSettings(tenantId: string, channel: Channel): Promise<ChannelProviderSettings | undefined> {
+  channelSettings(tenantId: TenantId, channel: Channel): Promise<ChannelProviderSettings | undefined> {
     return this.#channelSettings(tenantId, channel)
   }
 
@@ -403,12 +404,12 @@ export class DeliveryService {
    * gone, or now `suppressed` (its recipient is on the suppression list), so the attempt must not
    * send: this is the check the job makes before acting.
    */
-  async beginAttempt(tenantId: string, messageId: string): Promise<OutboxMessage | undefined> {
+  async beginAttempt(tenantId: TenantId, messageId: string): Promise<OutboxMessage | undefined> {
     return (await this.beginAttempts([{ tenantId, messageId }])).get(messageId)
   }
 
   /** `beginAttempt` for many messages in one statement: the messages to send now, by id. */
-  async beginAttempts(messages: ReadonlyArray<{ tenantId: string; messageId: string }>): Promise<Map<string, OutboxMessage>> {
+  async beginAttempts(messages: ReadonlyArray<{ tenantId: TenantId; messageId: string }>): Promise<Map<string, OutboxMessage>> {
     // The suppression list (STOP, DNC, withdrawn consent) is checked in the same statement that
     // claims the attempt: a suppressed recipient's message ends `suppressed` and nothing leaves.
     const taken = await this.#repo.startAttempts(messages.map((m) => ({ tenantId: m.tenantId, id: m.messageId })))
@@ -420,17 +421,17 @@ export class DeliveryService {
    * `beginAttempt` (a rate-limit wait): true when the recipient was suppressed meanwhile — the
    * message is now `suppressed` and the attempt must not send.
    */
-  suppressedMeanwhile(tenantId: string, messageId: string): Promise<boolean> {
+  suppressedMeanwhile(tenantId: TenantId, messageId: string): Promise<boolean> {
     return this.#repo.suppressIfListed(tenantId, messageId)
   }
 
   /** The delivery job gave up (retries exhausted): the message is `failed` with the last error. */
-  async giveUp(tenantId: string, messageId: string, error: string): Promise<void> {
+  async giveUp(tenantId: TenantId, messageId: string, error: string): Promise<void> {
     await this.#repo.markFailed(tenantId, messageId, null, error)
   }
 
   /** Run every inbound handler on a stored inbound message, then mark it processed. */
-  async processInbound(tenantId: string, messageId: string): Promise<void> {
+  async processInbound(tenantId: TenantId, messageId: string): Promise<void> {
     const message = await this.#repo.findInbound(this.#db, tenantId, messageId)
     if (!message || message.status === 'processed') return
     const handlers = [...this.#inboundHandlers.compliance, ...this.#inboundHandlers.conversation]

@@ -1,4 +1,5 @@
 import type { Channel, ChannelProviderSettings } from '../channels.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 export { CHANNELS, type Channel, type ChannelProviderSettings } from '../channels.ts'
 
@@ -14,7 +15,7 @@ export type SuppressionReason = 'stop_keyword' | 'dnc' | 'consent_withdrawn' | '
 /** One outbound message of any channel, as core hands it around. */
 export interface OutboxMessage {
   readonly id: string
-  readonly tenantId: string
+  readonly tenantId: TenantId
   readonly channel: Channel
   /** The tenant's person it went to, when the recipient matched one (or the caller named one). */
   readonly personId: string | null
@@ -69,7 +70,7 @@ export interface SendMessageInput {
 /** One message a person sent in. */
 export interface InboundMessage {
   readonly id: string
-  readonly tenantId: string
+  readonly tenantId: TenantId
   readonly channel: Channel
   /** The tenant's person whose phone or e-mail matched `from`, if any. */
   readonly personId: string | null

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB, NewPersonRow, PersonUpdateRow } from '../../db/schema.ts'
 import type { Person, Protocol } from './people.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
@@ -12,7 +13,7 @@ const PERSON_COLUMNS = [
 ] as const
 
 interface JoinedRow {
-  id: string; tenant_id: string; first_name: string | null; last_name: string | null; phone: string | null
+  id: string; tenant_id: TenantId; first_name: string | null; last_name: string | null; phone: string | null
   external_id: string | null; external_username: string | null; external_org: string | null
   external_data_1: string | null; external_data_2: string | null; external_data_3: string | null
   protocol: string; language_type: string | null; gender: string | null; timezone: string | null
@@ -31,7 +32,7 @@ function toPerson(r: JoinedRow): Person {
 }
 
 /** How a batch of new people tells its rows apart: by external id where given, else by phone. */
-function identifierKey(tenantId: string, externalId: string | null, phone: string | null): string {
+function identifierKey(tenantId: TenantId, externalId: string | null, phone: string | null): string {
   return externalId !== null ? `${tenantId}\u0000e\u0000${externalId}` : `${tenantId}\u0000p\u0000${phone ?? ''}`
 }
 
@@ -70,7 +71,7 @@ export class PeopleRepository {
    * statement, unless the tenant's phone or external_id is taken: then undefined. One round trip,
    * atomic without an explicit transaction.
    */
-  async insertIfAbsent(tenantId: string, row: Omit<NewPersonRow, 'tenant_id'>): Promise<Person | undefined> {
+  async insertIfAbsent(tenantId: TenantId, row: Omit<NewPersonRow, 'tenant_id'>): Promise<Person | undefined> {
     const inserted = await this.#insertQuery([{ ...row, tenant_id: tenantId }]).executeTakeFirst()
     return inserted ? toPerson(inserted as JoinedRow) : undefined
   }
@@ -97,7 +98,7 @@ export class PeopleRepository {
    * ids), in one statement; every item changes the same `columns`. Answers, in order, the updated
    * person, or undefined where the tenant has no such person. No two items may name one person.
    */
-  async updateManyByCassRef(tenantId: string, by: 'uuid' | 'legacy', columns: ReadonlyArray<keyof PersonUpdateRow & string>, items: ReadonlyArray<{ ref: string; changes: PersonUpdateRow }>): Promise<Array<Person | undefined>> {
+  async updateManyByCassRef(tenantId: TenantId, by: 'uuid' | 'legacy', columns: ReadonlyArray<keyof PersonUpdateRow & string>, items: ReadonlyArray<{ ref: string; changes: PersonUpdateRow }>): Promise<Array<Person | undefined>> {
     const values = sql.join(items.map((it, n) => sql`(${n}::int, ${it.ref}::text${sql.join(columns.map((c) => sql`, ${it.changes[c] ?? null}::text`), sql``)})`))
     const names = sql.join(columns.map((c) => sql.id(c)))
     const set = sql.join(columns.map((c) => sql`${sql.id(c)} = t.${sql.id(c)}`))
@@ -127,7 +128,7 @@ export class PeopleRepository {
   }
 
   /** The tenant's person with this external id or phone, external id first. */
-  async findExisting(db: Executor, tenantId: string, externalId: string | null, phone: string | null): Promise<Person | undefined> {
+  async findExisting(db: Executor, tenantId: TenantId, externalId: string | null, phone: string | null): Promise<Person | undefined> {
     if (externalId !== null) {
       const row = await this.#select(db).where('p.tenant_id', '=', tenantId).where('p.external_id', '=', externalId).executeTakeFirst()
       if (row) return toPerson(row)
@@ -139,7 +140,7 @@ export class PeopleRepository {
     return undefined
   }
 
-  async findByExternalId(tenantId: string, externalId: string): Promise<Person | undefined> {
+  async findByExternalId(tenantId: TenantId, externalId: string): Promise<Person | undefined> {
     return this.findExisting(this.#db, tenantId, externalId, null)
   }
 
@@ -148,7 +149,7 @@ export class PeopleRepository {
    * "unknown" from "belongs to another client". Returns the owning tenant id and, when it is the
    * asking tenant's, the person. One round trip: this is the hottest read of the surface.
    */
-  async findByCassRef(tenantId: string, ref: { uuid: string } | { legacy: string }): Promise<{ ownerTenantId: string; person?: Person } | undefined> {
+  async findByCassRef(tenantId: TenantId, ref: { uuid: string } | { legacy: string }): Promise<{ ownerTenantId: string; person?: Person } | undefined> {
     let q = this.#db.selectFrom('person_identities as i')
       .innerJoin('people as p', 'p.id', 'i.person_id')
       .select(PERSON_COLUMNS)
@@ -165,7 +166,7 @@ export class PeopleRepository {
    * gone. The database enforces the rules a concurrent writer could race: unique phone and
    * external_id per tenant, and the immutability of a set external_id (a trigger).
    */
-  async update(tenantId: string, id: string, changes: PersonUpdateRow): Promise<Person | undefined> {
+  async update(tenantId: TenantId, id: string, changes: PersonUpdateRow): Promise<Person | undefined> {
     const row = await this.#db.updateTable('people as p')
       .from('person_identities as i')
       .set({ ...changes, updated_at: sql<Date>`now()` })

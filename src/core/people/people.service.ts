@@ -9,6 +9,7 @@ import type { Notifier } from '../../db/notifier.ts'
 import { PersonCache } from './people.cache.ts'
 import { PeopleRepository } from './people.repository.ts'
 import { PROTOCOLS, type CreatePersonInput, type Person, type PersonFields, type PersonRef, type Protocol, type UpdatePersonInput } from './people.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** The channel migration 0003 announces person changes on. */
 const PERSON_CHANGED = 'switchboard_person_changed'
@@ -44,7 +45,7 @@ const MAX_WRITES_IN_FLIGHT = 4
 const MAX_BATCH = 100
 
 interface PendingUpdate {
-  tenantId: string
+  tenantId: TenantId
   by: 'uuid' | 'legacy'
   key: string
   columns: Array<keyof PersonUpdateRow & string>

@@ -5,7 +5,7 @@ export type Protocol = (typeof PROTOCOLS)[number]
 /** The core person: one per human a tenant serves, with their ids on the Cass surface. */
 export interface Person {
   readonly id: string
-  readonly tenantId: string
+  readonly tenantId: TenantId
   /** Cass person id (lowercase UUID v4). */
   readonly cassId: string
   /** Cass legacy integer id, as a string. */
@@ -53,3 +53,5 @@ export interface UpdatePersonInput extends PersonFields {
 
 /** A person id as clients send it: the UUID or the legacy integer. */
 export type PersonRef = string
+
+import type { TenantId } from '../../lib/tenant-id.ts'

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { NotFoundError, ValidationError } from '../errors.ts'
 import type { NotificationType } from './scheduling.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /**
  * What the scheduler needs of a tenant's thread content: whether a thread exists. The content is
@@ -13,11 +14,11 @@ export interface ThreadLookup {
 
 /** What the scheduler needs of the bot: start a thread in its transaction, and wake delivery after. */
 export interface ThreadStarter<T extends ThreadLookup = ThreadLookup> {
-  startThread(trx: Transaction<DB>, tenant: { id: string }, personId: string, threadName: string, opts: {
+  startThread(trx: Transaction<DB>, tenant: { id: TenantId }, personId: string, threadName: string, opts: {
     startedBy: string; startKey: string; threads: T
   }): Promise<{ conversationId: string; messages: readonly unknown[] } | undefined>
   /** Start many people's threads of one tenant at once (one start per person); see BotService.startThreads. */
-  startThreads(trx: Transaction<DB>, tenant: { id: string }, starts: ReadonlyArray<{ personId: string; threadName: string; startedBy: string; startKey: string }>, opts: {
+  startThreads(trx: Transaction<DB>, tenant: { id: TenantId }, starts: ReadonlyArray<{ personId: string; threadName: string; startedBy: string; startKey: string }>, opts: {
     threads: T
   }): Promise<ReadonlyArray<unknown>>
   wakeDelivery(): void
@@ -25,7 +26,7 @@ export interface ThreadStarter<T extends ThreadLookup = ThreadLookup> {
 
 /** What the scheduler needs of the thread content: a tenant's current threads. */
 export interface ThreadContent<T extends ThreadLookup = ThreadLookup> {
-  current(tenant: { id: string }): Promise<T>
+  current(tenant: { id: TenantId }): Promise<T>
 }
 
 /** What one `fireDue` call did. */
@@ -53,7 +54,7 @@ const LOCK_NOT_AVAILABLE = '55P03'
 
 interface DueRow {
   id: string
-  tenant_id: string
+  tenant_id: TenantId
   person_id: string
   type: NotificationType
   thread_name: string
@@ -110,7 +111,7 @@ export class NotificationFiring<T extends ThreadLookup = ThreadLookup> {
     const head = await this.#due(this.#db).select('n.tenant_id').orderBy('n.due_at').limit(limit * 4).execute()
     const tenantIds = [...new Set(head.map((r) => r.tenant_id))]
     if (tenantIds.length === 0) return { ...stats }
-    const content = new Map<string, T>()
+    const content = new Map<TenantId, T>()
     for (const id of tenantIds) content.set(id, await this.#threads.current({ id }))
 
     // First without savepoints (each costs two round trips and a subtransaction); if any row fails,
@@ -126,7 +127,7 @@ export class NotificationFiring<T extends ThreadLookup = ThreadLookup> {
     return result.stats
   }
 
-  async #fireBatch(tenantIds: string[], content: Map<string, T>, limit: number, isolate: boolean): Promise<{ stats: FireStats; sent: boolean }> {
+  async #fireBatch(tenantIds: TenantId[], content: Map<TenantId, T>, limit: number, isolate: boolean): Promise<{ stats: FireStats; sent: boolean }> {
     const stats = { claimed: 0, started: 0, queued: 0, cancelled: 0, failed: 0, retried: 0 }
     let sent = false
     await this.#db.transaction().execute(async (trx) => {
@@ -178,7 +179,7 @@ export class NotificationFiring<T extends ThreadLookup = ThreadLookup> {
 
   /** Fire check-ins together: per tenant, the bot starts them all at once; then every row is `fired`. */
   async #startTogether(trx: Transaction<DB>, rows: readonly DueRow[], content: Map<string, T>): Promise<void> {
-    const byTenant = new Map<string, DueRow[]>()
+    const byTenant = new Map<TenantId, DueRow[]>()
     for (const r of rows) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), r])
     for (const [tenantId, group] of byTenant) {
       // A start key used before starts nothing: such a row is fired already in effect.

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import type { DB, ScheduledNotificationsTable } from '../../db/schema.ts'
 import type { QueuedNotification, ScheduleInput, ScheduledNotification } from './scheduling.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
@@ -14,7 +15,7 @@ function toNotification(r: Selectable<ScheduledNotificationsTable>): ScheduledNo
 /** Data access for scheduled notifications; every method takes the tenant first. */
 export class SchedulingRepository {
   /** Insert unless the tenant used the key; the existing row then. */
-  async insert(trx: Executor, tenantId: string, input: Omit<ScheduleInput, 'tenantId'>): Promise<{ notification: ScheduledNotification; created: boolean }> {
+  async insert(trx: Executor, tenantId: TenantId, input: Omit<ScheduleInput, 'tenantId'>): Promise<{ notification: ScheduledNotification; created: boolean }> {
     const row = await trx.insertInto('scheduled_notifications')
       .values({
         tenant_id: tenantId, person_id: input.personId, type: input.type, thread_name: input.threadName, due_at: input.dueAt,
@@ -30,7 +31,7 @@ export class SchedulingRepository {
   }
 
   /** `cancelPending` for many conversations at once. */
-  async cancelPendingMany(trx: Executor, tenantId: string, conversationIds: readonly string[], type: ScheduleInput['type']): Promise<void> {
+  async cancelPendingMany(trx: Executor, tenantId: TenantId, conversationIds: readonly string[], type: ScheduleInput['type']): Promise<void> {
     if (conversationIds.length === 0) return
     await trx.updateTable('scheduled_notifications').set({ status: 'cancelled' })
       .where('tenant_id', '=', tenantId).where('conversation_id', 'in', conversationIds).where('type', '=', type).where('status', '=', 'pending')
@@ -38,7 +39,7 @@ export class SchedulingRepository {
   }
 
   /** Cancel a conversation's pending notifications of one type. */
-  async cancelPending(trx: Executor, tenantId: string, conversationId: string, type: ScheduleInput['type']): Promise<number> {
+  async cancelPending(trx: Executor, tenantId: TenantId, conversationId: string, type: ScheduleInput['type']): Promise<number> {
     const r = await trx.updateTable('scheduled_notifications').set({ status: 'cancelled' })
       .where('tenant_id', '=', tenantId).where('conversation_id', '=', conversationId).where('type', '=', type).where('status', '=', 'pending')
       .executeTakeFirst()
@@ -49,7 +50,7 @@ export class SchedulingRepository {
    * Delete and return the person's queued notifications (pending ones, and those fired for a web
    * person and not fetched yet) in one statement: of two concurrent calls, each row goes to one.
    */
-  async takeQueued(db: Executor, tenantId: string, personId: string): Promise<QueuedNotification[]> {
+  async takeQueued(db: Executor, tenantId: TenantId, personId: string): Promise<QueuedNotification[]> {
     const rows = await db.deleteFrom('scheduled_notifications')
       .where('tenant_id', '=', tenantId).where('person_id', '=', personId)
       .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'fired'), eb('queued', '=', true)])]))
@@ -60,7 +61,7 @@ export class SchedulingRepository {
       .sort((a, b) => (a.dueAtMicros < b.dueAtMicros ? -1 : a.dueAtMicros > b.dueAtMicros ? 1 : a.id < b.id ? -1 : 1))
   }
 
-  async listForPerson(db: Executor, tenantId: string, personId: string, status?: ScheduledNotification['status']): Promise<ScheduledNotification[]> {
+  async listForPerson(db: Executor, tenantId: TenantId, personId: string, status?: ScheduledNotification['status']): Promise<ScheduledNotification[]> {
     let q = db.selectFrom('scheduled_notifications').selectAll().where('tenant_id', '=', tenantId).where('person_id', '=', personId)
     if (status) q = q.where('status', '=', status)
     const rows = await q.orderBy('due_at').orderBy(sql`id`).execute()

@@ -4,6 +4,7 @@ import { ValidationError } from '../errors.ts'
 import type { Tenant } from '../tenants/index.ts'
 import { SchedulingRepository } from './scheduling.repository.ts'
 import type { QueuedNotification, ScheduleInput, ScheduledNotification } from './scheduling.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /**
  * Scheduled notifications: the check-ins and autopings the bot records, for the scheduler to fire
@@ -32,7 +33,7 @@ export class SchedulingService {
    * Replace a conversation's pending autoping: cancel the one waiting (if any) and, with `next`,
    * record the new one. Called whenever the bot starts waiting for the person again.
    */
-  async replaceAutoping(trx: Transaction<DB>, tenantId: string, conversationId: string, next?: Omit<ScheduleInput, 'tenantId' | 'type' | 'conversationId'>, opts: {
+  async replaceAutoping(trx: Transaction<DB>, tenantId: TenantId, conversationId: string, next?: Omit<ScheduleInput, 'tenantId' | 'type' | 'conversationId'>, opts: {
     /** The conversation was created in this transaction, so it has none to cancel. */
     fresh?: boolean
   } = {}): Promise<void> {
@@ -41,7 +42,7 @@ export class SchedulingService {
   }
 
   /** Cancel the pending autopings of conversations being replaced, in `trx`. */
-  cancelAutopings(trx: Transaction<DB>, tenantId: string, conversationIds: readonly string[]): Promise<void> {
+  cancelAutopings(trx: Transaction<DB>, tenantId: TenantId, conversationIds: readonly string[]): Promise<void> {
     return this.#repo.cancelPendingMany(trx, tenantId, conversationIds, 'autoping')
   }
 

@@ -6,7 +6,7 @@ export type NotificationStatus = 'pending' | 'fired' | 'cancelled' | 'failed'
 /** A check-in or autoping waiting for its time (a `scheduled_notifications` row). */
 export interface ScheduledNotification {
   readonly id: string
-  readonly tenantId: string
+  readonly tenantId: TenantId
   /** Core person id. */
   readonly personId: string
   readonly type: NotificationType
@@ -21,7 +21,7 @@ export interface ScheduledNotification {
 
 /** What `SchedulingService.schedule` records. */
 export interface ScheduleInput {
-  readonly tenantId: string
+  readonly tenantId: TenantId
   readonly personId: string
   readonly type: NotificationType
   readonly threadName: string
@@ -42,3 +42,5 @@ export interface QueuedNotification {
   /** `pending`: not due yet (or due and about to fire); `fired`: fired for a web person, waiting to be fetched. */
   readonly status: 'pending' | 'fired'
 }
+
+import type { TenantId } from '../../lib/tenant-id.ts'

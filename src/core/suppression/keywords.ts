@@ -1,6 +1,7 @@
 import type { DeliveryService, InboundHandler, InboundMessage } from '../delivery/index.ts'
 import { toE164 } from '../../lib/phone.ts'
 import type { SuppressionService } from './suppression.service.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** Replies that opt a number out of the tenant's messages on the channel they came in on. */
 export const STOP_KEYWORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT'] as const
@@ -44,7 +45,7 @@ export interface KeywordHandlerDeps {
   readonly suppression: SuppressionService
   readonly delivery: DeliveryService
   /** The tenant's name and its own HELP text, if it wrote one. */
-  readonly tenantInfo: (tenantId: string) => Promise<{ name: string; smsHelpText: string | null } | undefined>
+  readonly tenantInfo: (tenantId: TenantId) => Promise<{ name: string; smsHelpText: string | null } | undefined>
 }
 
 /**

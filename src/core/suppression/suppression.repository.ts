@@ -2,6 +2,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely'
 import type { DB, SuppressionsTable } from '../../db/schema.ts'
 import type { Channel } from '../delivery/index.ts'
 import type { Suppression, SuppressionReason, SuppressionScope } from './suppression.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
@@ -17,7 +18,7 @@ export class SuppressionRepository {
   }
 
   /** Insert unless the tenant has an entry for this scope and address; undefined then. */
-  async insert(db: Executor, tenantId: string, row: { scope: SuppressionScope; address: string; reason: SuppressionReason; source: string }): Promise<Suppression | undefined> {
+  async insert(db: Executor, tenantId: TenantId, row: { scope: SuppressionScope; address: string; reason: SuppressionReason; source: string }): Promise<Suppression | undefined> {
     const inserted = await db.insertInto('suppressions')
       .values({ tenant_id: tenantId, scope: row.scope, address: row.address, reason: row.reason, source: row.source })
       .onConflict((oc) => oc.columns(['tenant_id', 'address', 'scope']).doNothing())
@@ -26,7 +27,7 @@ export class SuppressionRepository {
     return inserted ? toSuppression(inserted) : undefined
   }
 
-  async find(db: Executor, tenantId: string, scope: SuppressionScope, address: string): Promise<Suppression | undefined> {
+  async find(db: Executor, tenantId: TenantId, scope: SuppressionScope, address: string): Promise<Suppression | undefined> {
     const row = await db.selectFrom('suppressions').selectAll()
       .where('tenant_id', '=', tenantId).where('address', '=', address).where('scope', '=', scope)
       .executeTakeFirst()
@@ -34,7 +35,7 @@ export class SuppressionRepository {
   }
 
   /** The entry holding back sends on `channel` to `address` (its own scope first, then `all`). */
-  async findFor(db: Executor, tenantId: string, channel: Channel, address: string): Promise<Suppression | undefined> {
+  async findFor(db: Executor, tenantId: TenantId, channel: Channel, address: string): Promise<Suppression | undefined> {
     const rows = await db.selectFrom('suppressions').selectAll()
       .where('tenant_id', '=', tenantId).where('address', '=', address).where('scope', 'in', [channel, 'all'])
       .execute()
@@ -42,7 +43,7 @@ export class SuppressionRepository {
     return row ? toSuppression(row) : undefined
   }
 
-  async delete(db: Executor, tenantId: string, scope: SuppressionScope, address: string, reasons?: readonly SuppressionReason[]): Promise<Suppression | undefined> {
+  async delete(db: Executor, tenantId: TenantId, scope: SuppressionScope, address: string, reasons?: readonly SuppressionReason[]): Promise<Suppression | undefined> {
     let q = db.deleteFrom('suppressions').where('tenant_id', '=', tenantId).where('address', '=', address).where('scope', '=', scope)
     if (reasons) q = q.where('reason', 'in', [...reasons])
     const row = await q.returningAll().executeTakeFirst()
@@ -50,7 +51,7 @@ export class SuppressionRepository {
   }
 
   /** Newest first. */
-  async list(tenantId: string, opts: { scope?: SuppressionScope | undefined; address?: string | undefined; limit: number }): Promise<Suppression[]> {
+  async list(tenantId: TenantId, opts: { scope?: SuppressionScope | undefined; address?: string | undefined; limit: number }): Promise<Suppression[]> {
     let q = this.#db.selectFrom('suppressions').selectAll().where('tenant_id', '=', tenantId)
     if (opts.scope) q = q.where('scope', '=', opts.scope)
     if (opts.address) q = q.where('address', '=', opts.address)

@@ -1,4 +1,5 @@
 import { CHANNELS, type Channel, type SuppressionReason } from '../delivery/index.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 export type { SuppressionReason }
 
@@ -12,7 +13,7 @@ export type SuppressionScope = Channel | 'all'
 /** One entry of a tenant's suppression list. */
 export interface Suppression {
   readonly id: string
-  readonly tenantId: string
+  readonly tenantId: TenantId
   readonly scope: SuppressionScope
   /** E.164 phone, lower-cased e-mail address, or the channel's opaque address. */
   readonly address: string

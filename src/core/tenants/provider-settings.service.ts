@@ -6,6 +6,7 @@ import { CHANNELS, type Channel, type ChannelProviderSettings } from '../channel
 import { ValidationError } from '../errors.ts'
 import { ProviderSettingsRepository, type ProviderSettingsRow } from './provider-settings.repository.ts'
 import type { Tenant } from './tenants.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** What core may know of the provider registry (it never imports providers): wired in services.ts. */
 export interface ProviderCatalog {
@@ -145,7 +146,7 @@ export class ProviderSettingsService {
    * sandbox). Cached for a few seconds so the send job does not read them per message; a change
    * made in this process applies at once, one made in another within the cache time.
    */
-  readonly channelSettings = async (tenantId: string, channel: Channel): Promise<ChannelProviderSettings | undefined> => {
+  readonly channelSettings = async (tenantId: TenantId, channel: Channel): Promise<ChannelProviderSettings | undefined> => {
     const key = `${tenantId}:${channel}`
     const hit = this.#cache.get(key)
     const now = Date.now()
@@ -157,7 +158,7 @@ export class ProviderSettingsService {
     return value
   }
 
-  #open(tenantId: string, row: ProviderSettingsRow): Sealed {
+  #open(tenantId: TenantId, row: ProviderSettingsRow): Sealed {
     let sealed: Sealed
     try {
       sealed = JSON.parse(decrypt(this.#key, row.sealed)) as Sealed
@@ -170,7 +171,7 @@ export class ProviderSettingsService {
     return sealed
   }
 
-  #present(tenantId: string, row: ProviderSettingsRow): ProviderSetting {
+  #present(tenantId: TenantId, row: ProviderSettingsRow): ProviderSetting {
     const sealed = this.#open(tenantId, row)
     return { channel: row.channel as Channel, vendor: row.vendor, configured: true, options: maskOptions(sealed.o), updatedAt: row.updatedAt }
   }

@@ -1,11 +1,12 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import type { CredentialKind, Surface, Tenant } from './tenants.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
 interface TenantWithClient {
-  id: string
+  id: TenantId
   name: string
   embed_code: string
   created_at: Date
@@ -31,16 +32,17 @@ export class TenantsRepository {
       .select(['t.id', 't.name', 't.embed_code', 't.created_at', 'c.key as cass_client'])
   }
 
-  async insertTenant(trx: Executor, name: string, embedCode: string): Promise<{ id: string; created_at: Date }> {
+  async insertTenant(trx: Executor, name: string, embedCode: string): Promise<{ id: TenantId; created_at: Date }> {
     return trx.insertInto('tenants').values({ name, embed_code: embedCode }).returning(['id', 'created_at']).executeTakeFirstOrThrow()
   }
 
-  async insertCredential(trx: Executor, tenantId: string, surface: Surface, kind: CredentialKind, key: string, secretHash: string): Promise<void> {
+  async insertCredential(trx: Executor, tenantId: TenantId, surface: Surface, kind: CredentialKind, key: string, secretHash: string): Promise<void> {
     await trx.insertInto('tenant_credentials').values({ tenant_id: tenantId, surface, kind, key, secret_hash: secretHash }).execute()
   }
 
   async findById(id: string): Promise<Tenant | undefined> {
-    const row = await this.#selectTenants(this.#db).where('t.id', '=', id).executeTakeFirst()
+    // Any string may be asked for (a job payload, a URL); a row found makes it a tenant id.
+    const row = await this.#selectTenants(this.#db).where('t.id', '=', id as TenantId).executeTakeFirst()
     return row ? toTenant(row) : undefined
   }
 
@@ -68,12 +70,12 @@ export class TenantsRepository {
   }
 
   /** The tenant's name and its settings object, or undefined when it is gone. */
-  async findSettings(id: string): Promise<{ name: string; settings: Record<string, unknown> } | undefined> {
+  async findSettings(id: TenantId): Promise<{ name: string; settings: Record<string, unknown> } | undefined> {
     return this.#db.selectFrom('tenants').select(['name', 'settings']).where('id', '=', id).executeTakeFirst()
   }
 
   /** Merge `patch` into the tenant's settings (a key set to null is removed); the settings after. */
-  async mergeSettings(id: string, patch: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+  async mergeSettings(id: TenantId, patch: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
     const set: Record<string, unknown> = {}
     const unset: string[] = []
     for (const [k, v] of Object.entries(patch)) {

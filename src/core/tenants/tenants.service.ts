@@ -4,6 +4,7 @@ import { hashSecret, randomSecret, secretMatches } from '../../lib/secrets.ts'
 import { AuthError, ConflictError, ValidationError, uniqueViolation } from '../errors.ts'
 import { TenantsRepository } from './tenants.repository.ts'
 import type { CredentialKind, IssuedCredentials, MessagingSettings, Surface, Tenant } from './tenants.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** How long a verified credential is trusted without asking the database again. */
 const AUTH_CACHE_MS = 5_000
@@ -75,7 +76,7 @@ export class TenantsService {
    * The messaging settings of a tenant (with its name, which the carrier replies name), or
    * undefined when the tenant is gone. Read by workers, so it takes the id.
    */
-  async messagingSettings(tenantId: string): Promise<(MessagingSettings & { name: string }) | undefined> {
+  async messagingSettings(tenantId: TenantId): Promise<(MessagingSettings & { name: string }) | undefined> {
     const row = await this.#repo.findSettings(tenantId)
     if (!row) return undefined
     const help = row.settings.sms_help_text

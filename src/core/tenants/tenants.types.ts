@@ -1,6 +1,11 @@
+import type { TenantId } from '../../lib/tenant-id.ts'
+
+export type { TenantId } from '../../lib/tenant-id.ts'
+export { asTenantId } from '../../lib/tenant-id.ts'
+
 /** An organisation using Switchboard. Every tenant-owned row carries its id. */
 export interface Tenant {
-  readonly id: string
+  readonly id: TenantId
   readonly name: string
   /** Public code for the web chat embed (`auth_code`). */
   readonly embedCode: string

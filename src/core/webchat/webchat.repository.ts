@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { DB } from '../../db/schema.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** A transcript row of the web chat with what the page needs of its outbox message. */
 export interface WebchatRow {
@@ -27,7 +28,7 @@ export class WebchatRepository {
   }
 
   /** The tenant whose Cass client is `company`, with its embed code; undefined when none is. */
-  async findEmbedTenant(company: string): Promise<{ id: string; embedCode: string } | undefined> {
+  async findEmbedTenant(company: string): Promise<{ id: TenantId; embedCode: string } | undefined> {
     const row = await this.#db.selectFrom('tenants as t')
       .innerJoin('tenant_credentials as c', 'c.tenant_id', 't.id')
       .select(['t.id', 't.embed_code'])
@@ -37,7 +38,7 @@ export class WebchatRepository {
   }
 
   /** The person's Cass id and protocol, when the person is the tenant's. */
-  async findPerson(tenantId: string, personId: string): Promise<{ id: string; cassId: string; protocol: string } | undefined> {
+  async findPerson(tenantId: TenantId, personId: string): Promise<{ id: string; cassId: string; protocol: string } | undefined> {
     return this.#db.selectFrom('people as p')
       .innerJoin('person_identities as i', (j) => j.onRef('i.person_id', '=', 'p.id').on('i.surface', '=', 'cass'))
       .select(['p.id', 'i.public_id as cassId', 'p.protocol'])
@@ -46,7 +47,7 @@ export class WebchatRepository {
   }
 
   /** Whether the person ever had a conversation with the bot. */
-  async hadConversation(tenantId: string, personId: string): Promise<boolean> {
+  async hadConversation(tenantId: TenantId, personId: string): Promise<boolean> {
     const row = await this.#db.selectFrom('conversations').select('id').where('tenant_id', '=', tenantId).where('person_id', '=', personId).limit(1).executeTakeFirst()
     return row !== undefined
   }
@@ -58,7 +59,7 @@ export class WebchatRepository {
   }
 
   /** The person's web chat transcript after `cursor`, oldest first. */
-  async listAfter(tenantId: string, personId: string, cursor: string, limit: number): Promise<WebchatRow[]> {
+  async listAfter(tenantId: TenantId, personId: string, cursor: string, limit: number): Promise<WebchatRow[]> {
     return await this.#rows()
       .where('m.tenant_id', '=', tenantId).where('m.person_id', '=', personId).where('m.channel', '=', 'webchat')
       .where('m.seq', '>', cursor)
@@ -66,7 +67,7 @@ export class WebchatRepository {
   }
 
   /** The newest `limit` rows of the person's web chat transcript, oldest first. */
-  async listLatest(tenantId: string, personId: string, limit: number): Promise<WebchatRow[]> {
+  async listLatest(tenantId: TenantId, personId: string, limit: number): Promise<WebchatRow[]> {
     const rows = await this.#rows()
       .where('m.tenant_id', '=', tenantId).where('m.person_id', '=', personId).where('m.channel', '=', 'webchat')
       .orderBy('m.seq', 'desc').limit(limit).execute() as WebchatRow[]
@@ -74,7 +75,7 @@ export class WebchatRepository {
   }
 
   /** What the person wrote in the web chat that the bot has not taken yet (no transcript row), oldest first. */
-  async listPendingInbound(tenantId: string, personId: string): Promise<Array<{ id: string; body: string; received_at: Date }>> {
+  async listPendingInbound(tenantId: TenantId, personId: string): Promise<Array<{ id: string; body: string; received_at: Date }>> {
     return this.#db.selectFrom('inbound_messages as n')
       .select(['n.id', 'n.body', 'n.received_at'])
       .where('n.tenant_id', '=', tenantId).where('n.person_id', '=', personId).where('n.channel', '=', 'webchat')

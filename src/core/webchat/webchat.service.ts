@@ -9,6 +9,7 @@ import type { Tenant, TenantsService } from '../tenants/index.ts'
 import { WebchatLive, type LiveSubscriber } from './webchat.live.ts'
 import { WebchatRepository, type WebchatRow } from './webchat.repository.ts'
 import type { WebchatHistory, WebchatMessage, WebchatPerson, WebchatSession, WebchatSubscription } from './webchat.types.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 const UUID_REF = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -79,7 +80,7 @@ export class WebchatService {
   readonly #deps: WebchatServiceDeps
   readonly #repo: WebchatRepository
   readonly #live: WebchatLive
-  readonly #embeds = new Map<string, { tenantId: string; embedCode: string; at: number }>()
+  readonly #embeds = new Map<string, { tenantId: TenantId; embedCode: string; at: number }>()
 
   constructor(deps: WebchatServiceDeps) {
     this.#deps = deps

@@ -90,7 +90,7 @@ describe('Messenger Send API provider', () => {
 
 describe('Messenger webhooks', () => {
   it('answers the verify-token handshake, and refuses a wrong token, an unknown tenant and an unconfigured one', async () => {
-    const q = (token: string, id = tenant.id) => t.app.inject({ method: 'GET', url: `/webhooks/messenger/${id}?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=1158201444` })
+    const q = (token: string, id: string = tenant.id) => t.app.inject({ method: 'GET', url: `/webhooks/messenger/${id}?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=1158201444` })
     const ok = await q(VERIFY)
     expect(ok.statusCode).toBe(200)
     expect(ok.body).toBe('1158201444')

@@ -3,6 +3,7 @@ import type { Tenant } from '../../core/tenants/index.ts'
 import type { Services } from '../../services.ts'
 import { registerErrorHandling } from '../../http/errors.ts'
 import { webhookErrorShape } from '../../http/webhook-errors.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** Meta asks webhooks to answer quickly with a 200; this is the text its samples answer. */
@@ -37,7 +38,7 @@ export async function messengerWebhooks(app: FastifyInstance, { services }: { se
     return tenant
   }
 
-  app.get<{ Params: { tenantId: string }; Querystring: Record<string, string | undefined> }>('/:tenantId', async (req, reply) => {
+  app.get<{ Params: { tenantId: TenantId }; Querystring: Record<string, string | undefined> }>('/:tenantId', async (req, reply) => {
     const tenant = await tenantOf(req.params.tenantId)
     const query: Record<string, string | undefined> = {}
     for (const [k, v] of Object.entries(req.query ?? {})) query[k] = Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v)
@@ -45,7 +46,7 @@ export async function messengerWebhooks(app: FastifyInstance, { services }: { se
     return reply.code(200).type('text/plain; charset=utf-8').send(challenge)
   })
 
-  app.post<{ Params: { tenantId: string } }>('/:tenantId', async (req, reply) => {
+  app.post<{ Params: { tenantId: TenantId } }>('/:tenantId', async (req, reply) => {
     const tenant = await tenantOf(req.params.tenantId)
     req.log = req.log.child({ tenantId: tenant.id })
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)

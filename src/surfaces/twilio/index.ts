@@ -4,6 +4,7 @@ import type { Tenant } from '../../core/tenants/index.ts'
 import type { Services } from '../../services.ts'
 import { registerErrorHandling } from '../../http/errors.ts'
 import { webhookErrorShape } from '../../http/webhook-errors.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** Twilio's answer to a webhook that wants no reply: empty TwiML. */
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -25,13 +26,13 @@ export async function twilioWebhooks(app: FastifyInstance, { services }: { servi
 
   registerErrorHandling(app, webhookErrorShape())
 
-  async function tenantOf(req: FastifyRequest<{ Params: { tenantId: string } }>): Promise<Tenant> {
+  async function tenantOf(req: FastifyRequest<{ Params: { tenantId: TenantId } }>): Promise<Tenant> {
     const tenant = UUID.test(req.params.tenantId) ? await tenants.findById(req.params.tenantId.toLowerCase()) : undefined
     if (!tenant) throw new ForbiddenError('forbidden', 'unknown tenant')
     return tenant
   }
 
-  async function handle(req: FastifyRequest<{ Params: { tenantId: string } }>, reply: FastifyReply) {
+  async function handle(req: FastifyRequest<{ Params: { tenantId: TenantId } }>, reply: FastifyReply) {
     const tenant = await tenantOf(req)
     req.log = req.log.child({ tenantId: tenant.id })
     try {
@@ -50,6 +51,6 @@ export async function twilioWebhooks(app: FastifyInstance, { services }: { servi
     return reply.code(200).type('text/xml; charset=utf-8').send(EMPTY_TWIML)
   }
 
-  app.post<{ Params: { tenantId: string } }>('/:tenantId/sms', handle)
-  app.post<{ Params: { tenantId: string } }>('/:tenantId/status', handle)
+  app.post<{ Params: { tenantId: TenantId } }>('/:tenantId/sms', handle)
+  app.post<{ Params: { tenantId: TenantId } }>('/:tenantId/status', handle)
 }

@@ -123,6 +123,17 @@ describe('nextChange', () => {
     expect(nextChange(h, at('2026-01-12T15:00:00Z'))).toEqual({ at: at('2026-01-13T17:00:00Z'), open: false })
   })
 
+  it('agrees with isOpen every 30 minutes through both DST weeks', () => {
+    for (const [hours, first] of [[office, '2026-03-04T00:00:00Z'], [night, '2026-03-04T00:00:00Z'], [office, '2026-10-28T00:00:00Z'], [night, '2026-10-28T00:00:00Z']] as const) {
+      for (let t = Date.parse(first); t < Date.parse(first) + 8 * 86_400_000; t += 30 * 60_000) {
+        const change = nextChange(hours, new Date(t))!
+        expect(change.open).toBe(!isOpen(hours, new Date(t)))
+        expect(isOpen(hours, change.at)).toBe(change.open)
+        expect(isOpen(hours, new Date(change.at.getTime() - 1))).toBe(!change.open)
+      }
+    }
+  })
+
   it('is null when nothing changes within eight days', () => {
     expect(nextChange(allWeek(NY), at('2026-03-08T07:30:00Z'))).toBeNull()
     expect(isOpen(allWeek(NY), at('2026-03-08T07:30:00Z'))).toBe(true)

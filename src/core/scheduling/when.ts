@@ -1,3 +1,8 @@
+import { zonedParts as localParts, zonedTimeToUtc } from '../../lib/timezone.ts'
+
+// Re-exported: the scheduling code and its tests name it here; the zone arithmetic lives in lib.
+export { zonedTimeToUtc }
+
 const UNIT_MS: Record<string, number> = { w: 7 * 86_400_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }
 const DAY_MS = 86_400_000
 /** Longest duration a step may name (a year): keeps due times meaningful. */
@@ -19,40 +24,6 @@ export function parseDuration(text: string): number | undefined {
 export function parseLocalTime(text: string): { hour: number; minute: number } | undefined {
   const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(text.trim())
   return m ? { hour: Number(m[1]), minute: Number(m[2]) } : undefined
-}
-
-interface LocalParts { year: number; month: number; day: number; hour: number; minute: number; second: number }
-
-function localParts(instant: Date, timeZone: string): LocalParts {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(instant)
-  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value)
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') }
-}
-
-/**
- * The instant at which the wall clock in `timeZone` shows this local date and time. A time that
- * does not exist (skipped by a DST change) moves forward by the gap; an ambiguous one (repeated)
- * takes the earlier instant.
- */
-export function zonedTimeToUtc(local: { year: number; month: number; day: number; hour: number; minute: number }, timeZone: string): Date {
-  const wanted = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute)
-  // How far the zone's clock is ahead of UTC at an instant.
-  const offsetAt = (t: number) => {
-    const p = localParts(new Date(t), timeZone)
-    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - t
-  }
-  // The offsets in force around that wall-clock time (real zones change at most once in three days;
-  // changes are not always an hour: Lord Howe shifts by 30 minutes).
-  const before = offsetAt(wanted - 36 * 3_600_000)
-  const after = offsetAt(wanted + 36 * 3_600_000)
-  const candidates = [...new Set([before, after])].map((o) => wanted - o).filter((t) => t + offsetAt(t) === wanted).sort((a, b) => a - b)
-  // Shown once, or twice (a repeated hour: the earlier instant).
-  if (candidates.length > 0) return new Date(candidates[0]!)
-  // Never shown (skipped by the change): the instant that reads as that time on the old offset,
-  // which the new clock shows as that time plus the gap.
-  return new Date(wanted - before)
 }
 
 /**

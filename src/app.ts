@@ -16,6 +16,7 @@ import { CASS_ERRORS } from './surfaces/cass/errors.ts'
 import { registerJobMetrics } from './jobs/index.ts'
 import type { Services } from './services.ts'
 import { threadsJsonSchema } from './core/bot/index.ts'
+import { contactCenterJsonSchema } from './core/contact-center/index.ts'
 import { cassSurface } from './surfaces/cass/index.ts'
 import { sandboxSurface } from './surfaces/sandbox/index.ts'
 import { adminSurface } from './surfaces/admin/index.ts'
@@ -122,6 +123,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // The JSON Schema of a bot thread file (public: editors and CI validate content against it).
   const threadsSchema = JSON.stringify(threadsJsonSchema(), null, 2)
   app.get('/schemas/threads.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(threadsSchema))
+  const contactCenterSchema = JSON.stringify(contactCenterJsonSchema(), null, 2)
+  app.get('/schemas/contact-center.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(contactCenterSchema))
   app.get('/readyz', async (_req, reply) => {
     try {
       await sql`SELECT 1`.execute(services.store.db)

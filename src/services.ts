@@ -11,6 +11,7 @@ import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
+import { SetupService } from './core/contact-center/index.ts'
 import type { TenantId } from './lib/tenant-id.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
@@ -60,6 +61,8 @@ export interface Services {
   readonly providers: ProviderRegistry
   /** The web chat embed: sessions, history and live delivery of the bot's answers. */
   readonly webchat: WebchatService
+  /** The contact center's setup file: teams, agents, statuses, menus, numbers, settings. */
+  readonly ccSetup: SetupService
 }
 
 /** Options of `createServices` beyond the configuration. */
@@ -102,6 +105,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, threads, bot, secretKey: config.secretKey })
   delivery.onInbound(bot.inboundHandler)
   const firing = new NotificationFiring<ThreadSet>(store.db, { bot, threads })
+  const ccSetup = new SetupService({ db: store.db, secretKey: config.secretKey, threadNames: async (id) => (await threads.current({ id })).names })
   return {
     config,
     store,
@@ -114,6 +118,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     tracking,
     bot,
     webchat,
+    ccSetup,
     scheduling,
     firing,
     suppression,

@@ -42,6 +42,12 @@ export const ERROR_CATALOG = {
   thread_name_required: { kind: 'invalid', details: details() },
   thread_not_found: { kind: 'invalid', details: details<{ threadName: string }>() },
   invalid_due_at: { kind: 'invalid', details: details() },
+  // invalid: the contact center (its setup file, agents, statuses, queues)
+  invalid_contact_center: { kind: 'invalid', details: details<{ errors: string[] }>() },
+  agent_status_not_found: { kind: 'invalid', details: details<{ status: string }>() },
+  agent_status_not_settable: { kind: 'invalid', details: details<{ status: string }>() },
+  menu_not_found: { kind: 'invalid', details: details<{ menuId: string | number }>() },
+  contact_center_not_set_up: { kind: 'invalid', details: details() },
   // invalid: delivery (a message to send, a received one, a webhook)
   invalid_body: { kind: 'invalid', details: details<SendDetails>() },
   invalid_channel: { kind: 'invalid', details: details<SendDetails>() },
@@ -76,6 +82,7 @@ export const ERROR_CATALOG = {
   bad_signature: { kind: 'unauthenticated', details: details<AuthDetails>() },
   bad_verify_token: { kind: 'unauthenticated', details: details<AuthDetails>() },
   invalid_session: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  agent_sign_in_failed: { kind: 'unauthenticated', details: details<AuthDetails>() },
   missing_client: { kind: 'unauthenticated', details: details<AuthDetails>() },
   missing_credentials: { kind: 'unauthenticated', details: details<AuthDetails>() },
   unknown_client: { kind: 'unauthenticated', details: details<AuthDetails>() },
@@ -84,6 +91,7 @@ export const ERROR_CATALOG = {
   forbidden: { kind: 'forbidden', details: details() },
   // not found
   embed_not_found: { kind: 'not_found', details: details() },
+  agent_not_found: { kind: 'not_found', details: details<{ agentId: string | number }>() },
   message_not_found: { kind: 'not_found', details: details<{ messageId: string }>() },
   person_not_found: { kind: 'not_found', details: details<{ personId?: string | null; externalId?: string; index?: number }>() },
   person_not_in_tenant: { kind: 'not_found', details: details<{ personId: string }>() },

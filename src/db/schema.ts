@@ -298,3 +298,129 @@ export interface DB {
   scheduled_notifications: ScheduledNotificationsTable
   transcript: TranscriptView
 }
+
+/** Text array column: read as an array, written as an array. */
+type TextArray = ColumnType<string[], string[] | undefined, string[]>
+
+/** The contact center's setup tables (migrations/0011), merged into DB. */
+export interface DB {
+  cc_counters: { tenant_id: TenantId; kind: string; last: number }
+  cc_setup_versions: CcSetupVersionsTable
+  cc_settings: CcSettingsTable
+  cc_teams: CcTeamsTable
+  cc_statuses: CcStatusesTable
+  cc_agents: CcAgentsTable
+  cc_agent_teams: { tenant_id: TenantId; agent_id: string; team_id: string }
+  cc_agent_sessions: CcAgentSessionsTable
+  cc_menus: CcMenusTable
+  cc_menu_teams: { tenant_id: TenantId; menu_id: string; team_id: string }
+  cc_phone_numbers: CcPhoneNumbersTable
+}
+
+export interface CcSetupVersionsTable {
+  tenant_id: TenantId
+  version: number
+  document: JsonObject
+  source: string
+  format: 'yaml' | 'json'
+  created_at: Timestamp
+}
+
+export interface CcSettingsTable {
+  tenant_id: TenantId
+  time_zone: string
+  sms_enabled: boolean
+  outbound_sms_enabled: boolean
+  chat_dismissal_seconds: number
+  offer_timeout_seconds: number
+  wrap_up_seconds: number
+  rate_limit_per_second: number
+  webhook_url: string | null
+  webhook_secrets_sealed: TextArray
+  updated_at: Timestamp
+}
+
+/** Per-tenant integer id of the Apps API (an int4: pg reads it as a number). */
+type Num = number
+
+export interface CcTeamsTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: Num
+  name: string
+  deleted_at: NullableTimestamp
+  created_at: Timestamp
+}
+
+export interface CcStatusesTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: Num
+  name: string
+  kind: 'available' | 'away' | 'system'
+  deleted_at: NullableTimestamp
+}
+
+export interface CcAgentsTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: Num
+  email: string
+  first_name: string
+  last_name: string
+  agent_number: string | null
+  location: string | null
+  roles: TextArray
+  permissions: TextArray
+  chat_capacity: number
+  phone_numbers: TextArray
+  password_hash: string | null
+  deactivated_at: NullableTimestamp
+  status_id: string | null
+  status_updated_at: Timestamp
+  last_login_at: NullableTimestamp
+  login_ip: string | null
+  idle_since: NullableTimestamp
+  logout_pending: Generated<boolean>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface CcAgentSessionsTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  agent_id: string
+  token_hash: string
+  ip: string | null
+  created_at: Timestamp
+  expires_at: Timestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface CcMenusTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: Num
+  parent_id: string | null
+  menu_type: 'ivr_menu' | 'mobile_menu' | 'web_menu'
+  name: string
+  path: string
+  position: number
+  leaf: boolean
+  hidden: Generated<boolean>
+  output_msg: string | null
+  channels: TextArray
+  languages: TextArray
+  priority: Generated<number>
+  config: JsonObject
+  deleted: Generated<boolean>
+}
+
+export interface CcPhoneNumbersTable {
+  tenant_id: TenantId
+  number: string
+  sms: boolean
+  voice: boolean
+  us: boolean
+  deleted: Generated<boolean>
+}

@@ -12,3 +12,8 @@ export function toE164(raw: string): string | undefined {
   const parsed = parsePhoneNumberFromString(text)
   return parsed && parsed.isValid() ? parsed.number : undefined
 }
+
+/** The ISO country of an E.164 number ("US", "CA", "GB"), or undefined when the plan does not say. */
+export function phoneCountry(e164: string): string | undefined {
+  return parsePhoneNumberFromString(e164)?.country
+}

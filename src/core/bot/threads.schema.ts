@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import { parseDuration, parseLocalTime } from '../scheduling/index.ts'
+import { dedupeProblems, describeIssue, schemaIssues, type SchemaIssue } from '../../lib/schema-problems.ts'
 
 /** A thread's name: what clients pass as `thread_name`. */
 export const THREAD_NAME = '^[A-Za-z0-9_.\\-]{1,100}$'
@@ -130,38 +131,15 @@ function validators() {
   return compiled
 }
 
-/** `/threads/a/steps/2/choices/0/next` → `threads.a.steps[2].choices[0].next`. */
-function dotted(base: string, pointer: string): string {
-  let out = base
-  for (const raw of pointer.split('/').slice(1)) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~')
-    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`
-  }
-  return out || '(document)'
+/** How the thread file words the pattern problems the generic description would leave vague. */
+function threadsSpecial(where: string, issue: SchemaIssue): string | undefined {
+  if (issue.keyword !== 'pattern') return undefined
+  if (where.endsWith('.after')) return `${where}: not a duration (use 30m, 2h, 1d, 1w)`
+  if (where.endsWith('.at')) return `${where}: not a local time HH:MM`
+  return `${where}: must be a name of letters, digits, _ . - (at most 100)`
 }
 
-interface SchemaIssue { keyword: string; instancePath: string; message: string; params: Record<string, unknown> }
-
-function describe(base: string, issue: SchemaIssue): string {
-  const where = dotted(base, issue.instancePath)
-  if (issue.keyword === 'additionalProperties') {
-    const extra = (issue.params.additionalProperties as string[] | undefined)?.[0]
-    return `${where}${extra ? `.${extra}` : ''}: unknown property${extra ? ` "${extra}"` : ''}`
-  }
-  if (issue.keyword === 'required') {
-    const missing = (issue.params.requiredProperties as string[] | undefined)?.[0] ?? (issue.params.missingProperty as string | undefined)
-    return `${where}: missing ${missing ? `"${missing}"` : 'a required property'}`
-  }
-  if (issue.keyword === 'pattern' && where.endsWith('.after')) return `${where}: not a duration (use 30m, 2h, 1d, 1w)`
-  if (issue.keyword === 'pattern' && where.endsWith('.at')) return `${where}: not a local time HH:MM`
-  if (issue.keyword === 'pattern') return `${where}: must be a name of letters, digits, _ . - (at most 100)`
-  return `${where}: ${issue.message}`
-}
-
-function schemaIssues(v: Validator, value: unknown): SchemaIssue[] {
-  // typebox reports a `boolean` ("schema is false") issue beside each additionalProperties one.
-  return ([...v.Errors(value)] as unknown as SchemaIssue[]).filter((e) => e.keyword !== 'boolean' && e.keyword !== 'anyOf')
-}
+const describe = (base: string, issue: SchemaIssue) => describeIssue(base, issue, threadsSpecial)
 
 /**
  * Check a parsed thread file: its shape against the schema, then what a schema cannot say (every
@@ -257,5 +235,5 @@ function normalise(doc: ThreadsDocument): ThreadsDocument {
 }
 
 function dedupe(list: string[]): string[] {
-  return [...new Set(list)].slice(0, 50)
+  return dedupeProblems(list)
 }

@@ -1,4 +1,3 @@
-import { parse as parseYaml, YAMLParseError } from 'yaml'
 import type { Kysely, Transaction } from 'kysely'
 import type { Notifier } from '../../db/notifier.ts'
 import type { DB } from '../../db/schema.ts'
@@ -8,6 +7,7 @@ import { BUILTIN_THREADS, BUILTIN_THREAD_NAMES } from './builtin-threads.ts'
 import { ThreadsRepository } from './threads.repository.ts'
 import { validateThreadsDocument, type Thread, type ThreadsDocument } from './threads.schema.ts'
 import { asTenantId, type TenantId } from '../../lib/tenant-id.ts'
+import { parseSetupText } from '../../lib/schema-problems.ts'
 
 /** A tenant's content at one version, with the built-in threads. */
 export interface ThreadSet {
@@ -49,21 +49,9 @@ export function parseThreads(source: string, format?: 'yaml' | 'json'): ThreadsD
   const fail = (errors: string[]): never => {
     throw new ValidationError('invalid_threads', errors[0]!, { errors })
   }
-  if (typeof source !== 'string' || source.trim() === '') fail(['(document): the thread file is empty'])
-  if (source.length > MAX_THREADS_SOURCE) fail([`(document): the thread file is larger than ${MAX_THREADS_SOURCE} bytes`])
-  if (source.includes('\u0000')) fail(['(document): the thread file contains a NUL character'])
-  let parsed: unknown
-  try {
-    if (format === 'json') parsed = JSON.parse(source)
-    else parsed = parseYaml(source, { maxAliasCount: 100, uniqueKeys: true })
-  } catch (err) {
-    if (err instanceof YAMLParseError) {
-      const pos = err.linePos?.[0]
-      fail([`(document)${pos ? ` line ${pos.line}, column ${pos.col}` : ''}: ${err.message.split('\n')[0]}`])
-    }
-    fail([`(document): ${(err as Error).message}`])
-  }
-  const result = validateThreadsDocument(parsed, BUILTIN_THREAD_NAMES)
+  const parsed = parseSetupText(source, format, 'the thread file', MAX_THREADS_SOURCE)
+  if (!parsed.ok) fail([parsed.problem])
+  const result = validateThreadsDocument((parsed as { value: unknown }).value, BUILTIN_THREAD_NAMES)
   if (!result.ok) fail(result.errors)
   return (result as { document: ThreadsDocument }).document
 }

@@ -19,6 +19,9 @@ export const ADMIN_ERRORS: ErrorMapping = byKind({
   conflict: given(409),
   rate_limited: (err) => ({ ...given(429)(err), headers: { 'retry-after': String(err.details.retryAfter) } }),
   upstream_failed: given(502),
+}, {
+  // A setup file's problems, every one at its path.
+  invalid_contact_center: (err) => ({ status: 400, body: { message: err.message, code: err.code, errors: err.details.errors } }),
 })
 
 /** Errors of the admin API: `{"message", "code"}` with a documented status; never internals. */

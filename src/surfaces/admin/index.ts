@@ -6,10 +6,11 @@ import { declareSurface } from '../../http/openapi.ts'
 import { setTenant } from '../../http/tenant.ts'
 import { ADMIN_ERROR_SHAPE } from './errors.ts'
 import { adminRoutes } from './routes/admin.ts'
+import { contactCenterRoutes } from './routes/contact-center.ts'
 
 /**
- * The tenant's admin API (`/admin`): provider settings per channel, the suppression list, and
- * messaging settings. Authenticated with the tenant's Cass credentials as Basic auth, checked
+ * The tenant's admin API (`/admin`): provider settings per channel, the suppression list,
+ * messaging settings and the contact-center setup. Authenticated with the tenant's Cass credentials as Basic auth, checked
  * before the body is read; errors are `{"message", "code"}`.
  */
 export async function adminSurface(app: FastifyInstance, { services }: { services: Services }) {
@@ -17,4 +18,5 @@ export async function adminSurface(app: FastifyInstance, { services }: { service
   registerErrorHandling(app, ADMIN_ERROR_SHAPE)
   app.addHook('onRequest', async (req) => setTenant(req, await authenticateBasic(req, services.tenants)))
   await app.register(adminRoutes, { services })
+  await app.register(contactCenterRoutes, { services })
 }

@@ -60,3 +60,23 @@ export const PatchSettingsBody = Type.Object({
   // Checked by core, not here: the app coerces scalars, which would turn null and "" into each other.
   sms_help_text: Type.Optional(Type.Unknown({ description: 'A text of 1-640 characters, or null for the default' })),
 }, { additionalProperties: false })
+
+/** PUT /admin/contact-center: what the load did (generated passwords shown once). */
+export const ContactCenterLoaded = Type.Object({
+  data: Type.Object({
+    version: Type.Integer({ description: 'The setup version this load made' }),
+    teams: Type.Integer(), agents: Type.Integer(), menus: Type.Integer(), phone_numbers: Type.Integer(),
+    deactivated_agents: Type.Integer({ description: 'Agents gone from the file or marked inactive (signed out, Offline)' }),
+    generated_passwords: Type.Array(Type.Object({ email: Type.String(), password: Type.String() }), { description: 'Agents new to the file without a password: their sign-in, shown only now' }),
+  }),
+})
+export const ContactCenterInvalid = Type.Object({ message: Type.String(), code: Type.String(), errors: Type.Optional(Type.Array(Type.String(), { description: 'With code invalid_contact_center: every problem, `path: problem`' })) })
+/** GET /admin/contact-center: the current file as loaded. */
+export const ContactCenterCurrent = Type.Object({
+  data: Type.Object({
+    version: Type.Integer({ description: '0 when nothing was loaded' }),
+    format: Type.Union([Type.Literal('yaml'), Type.Literal('json'), Type.Null()]),
+    source: Type.Union([Type.String(), Type.Null()]),
+    loaded_at: Type.Union([DateTime('When this version was loaded'), Type.Null()]),
+  }),
+})

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import type { AppError } from '../../core/errors.ts'
-import { internalMessage, messageBody, type ErrorMapping, type ErrorShape, type Rendered } from '../../http/errors.ts'
+import type { AppError, CodeOfKind } from '../../core/errors.ts'
+import { byKind, internalMessage, messageBody, type ErrorMapping, type ErrorShape, type Rendered } from '../../http/errors.ts'
 import { describeValidation } from '../../http/validation.ts'
 
 /**
@@ -26,11 +26,23 @@ const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1)
 const plain = (status: number) => (err: AppError) => json(status, { message: sentence(err.message) })
 /** A message to send that delivery refused (a rendered bot message too long, …). */
 const invalidMessage = (err: AppError) => json(400, { message: `Invalid message: ${err.message}` })
-const unauthorized = (err: AppError<'bad_secret' | 'unknown_client' | 'missing_credentials' | 'invalid_session' | 'bad_signature' | 'bad_verify_token'>, req: FastifyRequest) =>
+const unauthorized = (err: AppError<CodeOfKind<'unauthenticated'>>, req: FastifyRequest) =>
   variantOf(req) === 'add' ? json(401, { auth: err.details.auth ?? null, message: 'Unauthorized' }) : json(401, { message: 'Unauthorized' })
 
-/** Status and body of every catalog code on the Cass surface, byte-for-byte as `spec/cass.md` lists them where it does. */
-export const CASS_ERRORS = {
+/**
+ * Every catalog code on the Cass surface: the codes its endpoints answer, byte-for-byte as
+ * `spec/cass.md` lists them where it does (below); every other code — other surfaces' and core
+ * checks no Cass route reaches — in its family's status with core's sentence, never a 500.
+ */
+export const CASS_ERRORS: ErrorMapping = byKind({
+  invalid: plain(400),
+  unauthenticated: unauthorized,
+  forbidden: plain(403),
+  not_found: plain(404),
+  conflict: plain(409),
+  rate_limited: (err) => ({ ...json(429, { message: 'Too many requests; try again shortly' }), headers: { 'retry-after': String(err.details.retryAfter) } }),
+  upstream_failed: (err) => json(502, { message: `Message delivery failed: ${err.message}` }),
+}, {
   // Documented by spec/cass.md.
   missing_client: () => json(400, { message: 'No client parameter specified' }),
   unknown_client: () => json(404, { message: 'Client Not Found' }),
@@ -58,7 +70,6 @@ export const CASS_ERRORS = {
   missing_placeholder: (err) => json(400, { message: `Missing placeholder ${err.details.placeholder}` }),
   invalid_placeholders: () => json(400, { message: 'placeholders must be an object of texts' }),
   person_unreachable: (err) => json(400, { message: `Person has no address for protocol ${err.details.protocol}` }),
-  delivery_failed: (err) => json(502, { message: `Message delivery failed: ${err.details.error}` }),
   invalid_threads: (err) => json(400, { message: err.message, errors: err.details.errors ?? [] }),
   // What a ping hands to delivery and delivery refuses: the bot's messages as rendered.
   invalid_body: invalidMessage,
@@ -70,39 +81,8 @@ export const CASS_ERRORS = {
   invalid_send_at: invalidMessage,
   invalid_sender: invalidMessage,
   invalid_subject: invalidMessage,
-  // Codes of other surfaces and of core checks no Cass route reaches today: the status family,
-  // with core's sentence. Never a 500.
-  invalid_due_at: plain(400),
-  invalid_limit: plain(400),
-  invalid_webhook: plain(400),
-  invalid_address: plain(400),
-  invalid_reason: plain(400),
-  invalid_scope: plain(400),
-  invalid_source: plain(400),
-  invalid_avatar: plain(400),
-  invalid_cursor: plain(400),
-  invalid_text: plain(400),
-  invalid_help_text: plain(400),
-  invalid_provider_options: plain(400),
-  invalid_tenant_name: plain(400),
-  unknown_vendor: plain(400),
-  unsafe_url: plain(400),
-  invalid_arguments: plain(400),
-  tenant_not_found: plain(400),
-  tenant_required: plain(400),
-  bad_signature: unauthorized,
-  bad_verify_token: unauthorized,
-  invalid_session: unauthorized,
-  missing_credentials: unauthorized,
-  bad_form_token: plain(403),
-  forbidden: plain(403),
-  embed_not_found: plain(404),
-  message_not_found: plain(404),
-  suppression_not_found: plain(404),
-  webhook_not_configured: plain(404),
-  tenant_name_taken: plain(409),
-  rate_limited: (err) => ({ ...json(429, { message: 'Too many requests; try again shortly' }), headers: { 'retry-after': String(err.details.retryAfter) } }),
-} satisfies ErrorMapping
+  delivery_failed: (err) => json(502, { message: `Message delivery failed: ${err.details.error}` }),
+})
 
 /** The Cass surface's errors: `{"message": ...}` (some with a documented field first), never internals. */
 export const CASS_ERROR_SHAPE: ErrorShape = {

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyRequest } from 'fastify'
 import type { AppError } from '../../core/errors.ts'
-import type { ErrorMapping, ErrorShape, Rendered } from '../../http/errors.ts'
+import { byKind, type ErrorMapping, type ErrorShape, type Rendered } from '../../http/errors.ts'
 import { isNulPattern } from '../../http/validation.ts'
 import { pageHeaders, renderEmbedError } from './page.ts'
 
@@ -57,33 +57,27 @@ const notFound = said((err) => ({ status: 404, message: err.message, title: 'Not
 const unknownPerson = said(() => ({ status: 404, message: 'Unknown personId', title: 'Chat not available', text: 'This chat link names a person this organisation does not know. Ask the organisation for a current link.' }))
 const conflict = said((err) => ({ status: 409, message: err.message, title: 'Not possible', text: err.message }))
 
-/** Every catalog code on the embed, with its documented status. */
-export const EMBED_ERRORS = {
-  identifier_required: invalid, invalid_phone: invalid, invalid_protocol: invalid, invalid_timezone: invalid,
-  person_id_required: invalid, phone_required: invalid,
-  invalid_placeholders: invalid, invalid_threads: invalid, missing_placeholder: invalid, no_notifications: invalid,
-  person_unreachable: invalid, thread_name_required: invalid, invalid_due_at: invalid,
-  thread_not_found: (err, req) => render({ status: 400, message: `Unknown threadId ${err.details.threadName}`, title: 'Chat not available', text: 'This chat link starts a conversation that does not exist (threadId). Ask the organisation for a current link.' }, req),
-  invalid_body: invalid, invalid_channel: invalid, invalid_data: invalid, invalid_key: invalid, invalid_person_id: invalid,
-  invalid_recipient: invalid, invalid_send_at: invalid, invalid_sender: invalid, invalid_subject: invalid,
-  invalid_limit: invalid, invalid_webhook: invalid,
-  invalid_address: invalid, invalid_reason: invalid, invalid_scope: invalid, invalid_source: invalid,
-  invalid_avatar: invalid, invalid_cursor: invalid, invalid_text: invalid, invalid_help_text: invalid,
-  invalid_provider_options: invalid, invalid_tenant_name: invalid, unknown_vendor: invalid, unsafe_url: invalid,
-  invalid_arguments: invalid, tenant_not_found: invalid, tenant_required: invalid,
-  bad_secret: unauthorized, bad_signature: unauthorized, bad_verify_token: unauthorized, invalid_session: unauthorized,
-  missing_client: unauthorized, missing_credentials: unauthorized, unknown_client: unauthorized,
-  bad_form_token: forbidden, forbidden,
-  embed_not_found: said(() => ({ status: 404, message: 'Unknown company or auth_code', title: 'Chat not available', text: 'This chat link is not valid: the company or its auth_code is wrong. Ask the organisation for a current link.' })),
-  person_not_found: unknownPerson, person_not_in_tenant: unknownPerson,
-  message_not_found: notFound, suppression_not_found: notFound, webhook_not_configured: notFound,
-  external_id_taken: conflict, phone_taken: conflict, tenant_name_taken: conflict,
+/**
+ * Every catalog code on the embed: by family, except the codes whose page says something of its own.
+ * A code the embed never reaches still renders in its family's shape (never a 500).
+ */
+export const EMBED_ERRORS: ErrorMapping = byKind({
+  invalid,
+  unauthenticated: unauthorized,
+  forbidden,
+  not_found: notFound,
+  conflict,
   rate_limited: (err, req) => render({
     status: 429, message: 'Too many requests; try again shortly', title: 'Please wait a moment', text: 'There were too many requests from your network. Try again in a minute.',
     headers: { 'retry-after': String(err.details.retryAfter) },
   }, req),
-  delivery_failed: said((err) => ({ status: 502, message: err.message, title: 'Something went wrong', text: 'The message could not be delivered. Try again later.' })),
-} satisfies ErrorMapping
+  upstream_failed: said((err) => ({ status: 502, message: err.message, title: 'Something went wrong', text: 'The message could not be delivered. Try again later.' })),
+}, {
+  thread_not_found: (err, req) => render({ status: 400, message: `Unknown threadId ${err.details.threadName}`, title: 'Chat not available', text: 'This chat link starts a conversation that does not exist (threadId). Ask the organisation for a current link.' }, req),
+  embed_not_found: said(() => ({ status: 404, message: 'Unknown company or auth_code', title: 'Chat not available', text: 'This chat link is not valid: the company or its auth_code is wrong. Ask the organisation for a current link.' })),
+  person_not_found: unknownPerson,
+  person_not_in_tenant: unknownPerson,
+})
 
 /** Errors of the embed: `{"message"}` for its JSON API, a friendly HTML page for the chat page. */
 export const EMBED_ERROR_SHAPE: ErrorShape = {

@@ -2,14 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { BUILTIN_THREAD_NAMES } from '../../../core/bot/index.ts'
 import { ValidationError } from '../../../core/errors.ts'
-import { BodyError } from '../../../http/body-parsers.ts'
-import { MAX_BODY_DEPTH, yamlTooDeep } from '../../../http/nesting.ts'
+import { acceptYamlSetupFiles, setupFileOf } from '../../../http/setup-file.ts'
 import type { Services } from '../../../services.ts'
 import { SECURITY } from '../../../http/params.ts'
 import { tenantOf } from '../../../http/tenant.ts'
 import { CredentialsOnly, Message, ThreadsCurrentResponse, ThreadsErrorResponse, ThreadsLoadedResponse } from '../schemas.ts'
 
-const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']
 const security = SECURITY.cass
 
 /**
@@ -20,17 +18,7 @@ export async function threadsRoutes(fastify: FastifyInstance, { services }: { se
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { threads } = services
   // The file is kept as written, so YAML arrives as text (encapsulated: only these routes).
-  app.addContentTypeParser(YAML_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {
-    let text: string
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer)
-    } catch {
-      return done(new BodyError('invalid_utf8', 'Request body is not valid UTF-8'), undefined)
-    }
-    // Composing a document of thousands of levels exhausts the stack (or memory): refuse it first.
-    if (yamlTooDeep(text)) return done(new BodyError('too_deep', `Request body is nested deeper than ${MAX_BODY_DEPTH} levels`), undefined)
-    done(null, text)
-  })
+  acceptYamlSetupFiles(app)
 
   app.put('/admin/threads', {
     schema: {
@@ -41,14 +29,10 @@ export async function threadsRoutes(fastify: FastifyInstance, { services }: { se
     // Documented with the admin API (its OpenAPI document), served with the Cass surface's credentials and errors.
     config: { cassErrors: 'default', surface: 'admin' },
   }, async (req) => {
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
-    const isYaml = YAML_TYPES.includes(type)
-    if (!isYaml && type !== 'application/json') {
-      throw new BodyError('FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Unsupported Media Type', 415)
-    }
-    if (req.body === undefined || req.body === null) throw new ValidationError('invalid_threads', '(document): the thread file is empty', { errors: ['(document): the thread file is empty'] })
-    const source = isYaml ? String(req.body) : JSON.stringify(req.body, null, 2)
-    const loaded = await threads.load(tenantOf(req), source, isYaml ? 'yaml' : 'json')
+    const { source, format } = setupFileOf(req, () => {
+      throw new ValidationError('invalid_threads', '(document): the thread file is empty', { errors: ['(document): the thread file is empty'] })
+    })
+    const loaded = await threads.load(tenantOf(req), source, format)
     return { message: 'Threads loaded', version: loaded.version, threads: [...loaded.threads] }
   })
 

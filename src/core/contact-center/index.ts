@@ -1,0 +1,6 @@
+export { SetupService, parseContactCenterSetup, flattenMenus, SETUP_DEFAULTS, MAX_SETUP_SOURCE } from './setup.service.ts'
+export { contactCenterJsonSchema, SYSTEM_STATUSES, DEFLECTION_OPTIONS, MENU_TYPES, CHANNELS } from './setup.schema.ts'
+export type { SetupDocument, CcChannel, MenuType, DeflectionOption } from './setup.schema.ts'
+export type { Agent, AgentStatus, CcSettings, Menu, MenuConfig, PhoneNumber, SetupLoadResult, StatusKind, Team } from './contact-center.types.ts'
+export * from './erlang.ts'
+export * from './hours.ts'

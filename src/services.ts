@@ -6,7 +6,7 @@ import { defineJobs } from './jobs/definitions.ts'
 import { JobQueue, type JobsLogger } from './jobs/index.ts'
 import { ProviderError, ProviderRegistry, registerChannelVendors, type Channel as ProviderChannel } from './providers/index.ts'
 import type { SendRetryPolicy } from './jobs/send-message.job.ts'
-import { PeopleService, PersonRegistration } from './core/people/index.ts'
+import { PeopleLookups, PeopleService, PersonRegistration } from './core/people/index.ts'
 import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts'
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
@@ -37,6 +37,8 @@ export interface Services {
   readonly store: Store
   readonly tenants: TenantsService
   readonly people: PeopleService
+  /** The directory as other domains read it in their own transactions (and the bot's stored answers). */
+  readonly peopleLookups: PeopleLookups
   /** Registering a person: create or find, and with an initial thread, send them into it. */
   readonly registration: PersonRegistration
   readonly threads: ThreadsService
@@ -87,9 +89,12 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const providerSettings = new ProviderSettingsService(store.db, config.secretKey, providerCatalog, { urlPolicy: config.urlPolicy })
   const providers = new ProviderRegistry()
   registerChannelVendors(providers, { urlPolicy: config.urlPolicy })
-  const tracking = new DeliveryTracking(store.db)
+  // One directory for every domain: its change notifications keep the person cache right.
+  const people = new PeopleService(store.db, store.notifier)
+  const peopleLookups = new PeopleLookups({ onChange: (personId) => people.forget(personId) })
+  const tracking = new DeliveryTracking(store.db, { directory: people, lookups: peopleLookups })
   const delivery = new DeliveryService(store.db, jobs, {
-    providers: providerResolver(providers), tracking, publicUrl: config.publicUrl,
+    providers: providerResolver(providers), tracking, people: peopleLookups, publicUrl: config.publicUrl,
     channelSettings: options.channelSettings ?? providerSettings.channelSettings,
   })
   const suppression = new SuppressionService(store.db)
@@ -97,12 +102,11 @@ export function createServices(config: Config, store: Store, options: CreateServ
   delivery.onInbound(keywordHandler({ suppression, delivery, tenantInfo: (id) => tenants.messagingSettings(id) }), { phase: 'compliance' })
   const webhooks = new DeliveryWebhooks(store.db, { delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings) })
   defineJobs(jobs, { delivery, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds } })
-  const people = new PeopleService(store.db, store.notifier)
   const threads = new ThreadsService(store.db, store.notifier)
   const scheduling = new SchedulingService(store.db)
-  const bot = new BotService({ db: store.db, threads, delivery, scheduling, people })
+  const bot = new BotService({ db: store.db, threads, delivery, scheduling, people, peopleLookups })
   const registration = new PersonRegistration({ people, bot })
-  const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, threads, bot, secretKey: config.secretKey })
+  const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, peopleLookups, threads, bot, secretKey: config.secretKey })
   delivery.onInbound(bot.inboundHandler)
   const firing = new NotificationFiring<ThreadSet>(store.db, { bot, threads })
   const ccSetup = new SetupService({ db: store.db, secretKey: config.secretKey, threadNames: async (id) => (await threads.current({ id })).names })
@@ -111,6 +115,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     store,
     tenants,
     people,
+    peopleLookups,
     registration,
     threads,
     jobs,

@@ -1,28 +1,9 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import type { ConversationsTable, DB } from '../../db/schema.ts'
-import type { StorableField } from './threads.schema.ts'
 import type { TranscriptEntry } from './bot.types.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 
-type Executor = Kysely<DB> | Transaction<DB>
 export type ConversationRow = Selectable<ConversationsTable>
-
-/** A person as the bot reads them: ids, how to reach them, the fields placeholders show. */
-export interface BotPerson {
-  readonly id: string
-  readonly cassId: string | null
-  readonly protocol: string
-  readonly phone: string | null
-  readonly timezone: string | null
-  readonly first_name: string | null
-  readonly last_name: string | null
-  readonly external_id: string | null
-  readonly external_username: string | null
-  readonly external_org: string | null
-  readonly external_data_1: string | null
-  readonly external_data_2: string | null
-  readonly external_data_3: string | null
-}
 
 export interface NewConversation {
   personId: string
@@ -53,49 +34,6 @@ export class BotRepository {
   readonly #db: Kysely<DB>
   constructor(db: Kysely<DB>) {
     this.#db = db
-  }
-
-  #people(db: Executor) {
-    return db.selectFrom('people as p')
-      .leftJoin('person_identities as i', (j) => j.onRef('i.person_id', '=', 'p.id').on('i.surface', '=', 'cass'))
-      .select([
-        'p.id', 'i.public_id as cassId', 'p.protocol', 'p.phone', 'p.timezone', 'p.first_name', 'p.last_name', 'p.external_id',
-        'p.external_username', 'p.external_org', 'p.external_data_1', 'p.external_data_2', 'p.external_data_3',
-      ])
-  }
-
-  async findPerson(db: Executor, tenantId: TenantId, personId: string): Promise<BotPerson | undefined> {
-    return this.#people(db).where('p.tenant_id', '=', tenantId).where('p.id', '=', personId).executeTakeFirst()
-  }
-
-  /** The tenant's person behind an inbound address the delivery directory does not know. */
-  async findPersonByChannelAddress(db: Executor, tenantId: TenantId, channel: string, address: string): Promise<BotPerson | undefined> {
-    if (channel === 'webchat') {
-      if (!/^[0-9a-f-]{36}$/i.test(address)) return undefined
-      return this.#people(db).where('p.tenant_id', '=', tenantId).where('i.public_id', '=', address.toLowerCase()).executeTakeFirst()
-    }
-    if (channel === 'messenger') return this.#people(db).where('p.tenant_id', '=', tenantId).where('p.external_id', '=', address).executeTakeFirst()
-    return undefined
-  }
-
-  /** Whether another of the tenant's people has this external_id. */
-  async externalIdTaken(db: Executor, tenantId: TenantId, personId: string, externalId: string): Promise<boolean> {
-    const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('external_id', '=', externalId).where('id', '!=', personId).executeTakeFirst()
-    return row !== undefined
-  }
-
-  /** Store a free-text answer on the person; external_id only while it is unset. */
-  async storeField(trx: Transaction<DB>, tenantId: TenantId, personId: string, field: StorableField, value: string): Promise<void> {
-    let q = trx.updateTable('people').set({ [field]: value, updated_at: sql`now()` }).where('tenant_id', '=', tenantId).where('id', '=', personId)
-    if (field === 'external_id') q = q.where('external_id', 'is', null)
-    await q.execute()
-  }
-
-  /** The tenant's people of these ids, by id. */
-  async findPeople(db: Executor, tenantId: TenantId, ids: readonly string[]): Promise<Map<string, BotPerson>> {
-    if (ids.length === 0) return new Map()
-    const rows = await this.#people(db).where('p.tenant_id', '=', tenantId).where('p.id', 'in', ids).execute()
-    return new Map(rows.map((r) => [r.id, r]))
   }
 
   /** These people's active conversations, locked for this transaction in person order, by person id. */

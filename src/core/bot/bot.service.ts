@@ -3,12 +3,13 @@ import type { DB } from '../../db/schema.ts'
 import { GroupCommit } from '../../lib/group-commit.ts'
 import { AppError, NotFoundError, ValidationError } from '../errors.ts'
 import type { DeliveryService, InboundMessage, OutboxMessage } from '../delivery/index.ts'
-import type { PeopleService } from '../people/index.ts'
+import type { PeopleLookups, PeopleService, Person } from '../people/index.ts'
 import { computeDueAt, parseDuration, type SchedulingService } from '../scheduling/index.ts'
 import type { Tenant } from '../tenants/index.ts'
-import { BotRepository, type BotPerson, type ConversationRow, type SavedState } from './bot.repository.ts'
+import { BotRepository, type ConversationRow, type SavedState } from './bot.repository.ts'
 import type { BotAddress, ConversationSummary, PingInput, TranscriptEntry } from './bot.types.ts'
 import { choiceLabel } from './match.ts'
+import { personValues, THREAD_PERSON_FIELDS } from './person-fields.ts'
 import { PERSON_PLACEHOLDERS, placeholdersIn } from './render.ts'
 import { answerConversation, currentAsk, startConversation, type ConversationState, type RunResult, type StartOptions } from './runtime.ts'
 import type { ThreadSet, ThreadsService } from './threads.service.ts'
@@ -25,6 +26,8 @@ export interface BotServiceDeps {
   readonly delivery: DeliveryService
   readonly scheduling: SchedulingService
   readonly people: PeopleService
+  /** The directory read (and stored answers written) in the bot's own transactions. */
+  readonly peopleLookups: PeopleLookups
 }
 
 /** How long a synchronous ping waits for its messages to reach the provider. */
@@ -32,16 +35,16 @@ const SYNC_WAIT_MS = 10_000
 const DEFAULT_TIME_ZONE = 'UTC'
 
 /** How the bot reaches a person: sms and WhatsApp by phone, Messenger by page-scoped id, web chat by Cass person id. */
-export function addressFor(person: Pick<BotPerson, 'protocol' | 'phone' | 'external_id' | 'cassId' | 'id'>): BotAddress | undefined {
+export function addressFor(person: Pick<Person, 'protocol' | 'phone' | 'externalId' | 'cassId'>): BotAddress | undefined {
   switch (person.protocol) {
     case 'sms': return person.phone ? { channel: 'sms', to: person.phone } : undefined
     case 'WHATSAPP': return person.phone ? { channel: 'whatsapp', to: person.phone } : undefined
     // A Messenger person's page-scoped id is their external_id (what the page webhook sends); else
     // their phone (Messenger's customer matching).
-    case 'facebook': return person.external_id ? { channel: 'messenger', to: person.external_id } : person.phone ? { channel: 'messenger', to: person.phone } : undefined
+    case 'facebook': return person.externalId ? { channel: 'messenger', to: person.externalId } : person.phone ? { channel: 'messenger', to: person.phone } : undefined
     // The sandbox protocol talks like the web chat: no phone needed, visible in the sandbox outbox.
     case 'sandbox':
-    case 'web': return { channel: 'webchat', to: person.cassId ?? person.id }
+    case 'web': return { channel: 'webchat', to: person.cassId }
     default: return undefined
   }
 }
@@ -87,7 +90,7 @@ export interface ThreadStart {
   readonly startKey: string | null
   readonly options?: StartOptions
   /** The person as the caller just read them; else read here. */
-  readonly person?: BotPerson
+  readonly person?: Person
 }
 
 /** A ping to be written together with the others (see `ping`). */
@@ -173,17 +176,13 @@ export class BotService {
   async ping(tenant: Tenant, input: PingInput): Promise<{ personId: string; conversationId: string; messages: OutboxMessage[] }> {
     const person = await this.#deps.people.getByRef(tenant, input.personRef)
     const { set, next, placeholders, messages } = await this.checkPing(tenant, input)
-    const address = addressFor({ ...person, cassId: person.cassId, external_id: person.externalId })
+    const address = addressFor(person)
     if (!address) throw new ValidationError('person_unreachable', `person ${person.cassId} has no address for protocol ${person.protocol}`, { protocol: person.protocol })
 
     const start: ThreadStart = {
       personId: person.id, threadName: input.threadName, startedBy: 'ping', startKey: null,
       // The directory's copy is exact (its cache follows every change), so no re-read here.
-      person: {
-        id: person.id, cassId: person.cassId, protocol: person.protocol, phone: person.phone, timezone: person.timezone,
-        first_name: person.firstName, last_name: person.lastName, external_id: person.externalId, external_username: person.externalUsername,
-        external_org: person.externalOrg, external_data_1: person.externalData1, external_data_2: person.externalData2, external_data_3: person.externalData3,
-      },
+      person,
       options: { messages, autoNext: input.autoNext === true, thenThread: next ?? null, placeholders },
     }
     const result = await this.#pings.submit({ tenant, set, start, sync: input.wait === true })
@@ -259,7 +258,7 @@ export class BotService {
     }
     const known = new Map(starts.flatMap((s) => (s.person ? [[s.personId, s.person] as const] : [])))
     const unknown = ids.filter((id) => !known.has(id))
-    const people = new Map([...known, ...(await this.#repo.findPeople(trx, tenant.id, unknown))])
+    const people = new Map([...known, ...(await this.#deps.peopleLookups.findMany(trx, tenant.id, unknown))])
     for (const id of ids) {
       const person = people.get(id)
       if (!person) throw new NotFoundError('person_not_found', `unknown person ${id}`, { personId: id })
@@ -272,12 +271,12 @@ export class BotService {
     const replaced = live.flatMap((s) => { const p = previous.get(s.personId); return p ? [p.id] : [] })
     await this.#repo.markReplacedMany(trx, tenant.id, replaced)
     await this.#deps.scheduling.cancelAutopings(trx, tenant.id, replaced)
-    const runs = live.map((s) => startConversation(s.threadName, { thread: set.thread, person: people.get(s.personId)! }, s.options ?? { placeholders: {} }))
+    const runs = live.map((s) => startConversation(s.threadName, { thread: set.thread, person: personValues(people.get(s.personId)!) }, s.options ?? { placeholders: {} }))
     const rows = await this.#repo.insertMany(trx, tenant.id, live.map((s, i) => ({
       personId: s.personId, threadName: s.threadName, threadVersion: set.version, startedBy: s.startedBy, startKey: s.startKey,
       state: stateAfter(runs[i]!, runs[i]!.effects.filter((e) => e.type === 'send').length),
     })))
-    const batch: Array<{ start: (typeof starts)[number]; person: BotPerson; conversationId: string; sends: PendingSend[] }> = []
+    const batch: Array<{ start: (typeof starts)[number]; person: Person; conversationId: string; sends: PendingSend[] }> = []
     for (const [i, s] of live.entries()) {
       const row = rows.get(s.personId)
       if (!row) continue
@@ -317,8 +316,8 @@ export class BotService {
   async handleInbound(message: InboundMessage): Promise<void> {
     const tenant = { id: message.tenantId }
     const person = message.personId
-      ? await this.#repo.findPerson(this.#db, tenant.id, message.personId)
-      : await this.#repo.findPersonByChannelAddress(this.#db, tenant.id, message.channel, message.from)
+      ? await this.#deps.peopleLookups.findById(this.#db, tenant.id, message.personId)
+      : await this.#senderByChannelAddress(tenant, message.channel, message.from)
     if (!person) return
     const current = await this.#deps.threads.current(tenant)
     const queued = await this.#db.transaction().execute(async (trx) => {
@@ -336,17 +335,28 @@ export class BotService {
       }
       const set = active.thread_version === current.version ? current : await this.#deps.threads.version(tenant, active.thread_version, trx)
       const state = stateOf(active)
-      const fresh = await this.#repo.findPerson(trx, tenant.id, person.id) ?? person
+      const fresh = await this.#deps.peopleLookups.findById(trx, tenant.id, person.id) ?? person
       let storeRejected: 'taken' | undefined
       const ask = currentAsk(state, set)
-      if (ask?.store && 'field' in ask.store && ask.store.field === 'external_id' && fresh.external_id === null) {
+      if (ask?.store && 'field' in ask.store && ask.store.field === 'external_id' && fresh.externalId === null) {
         const value = message.body.trim().slice(0, 1000)
-        if (value !== '' && await this.#repo.externalIdTaken(trx, tenant.id, person.id, value)) storeRejected = 'taken'
+        if (value !== '' && await this.#deps.peopleLookups.externalIdTaken(trx, tenant.id, person.id, value)) storeRejected = 'taken'
       }
-      const run = answerConversation(state, message.body, { thread: set.thread, person: fresh }, storeRejected ? { storeRejected } : {})
+      const run = answerConversation(state, message.body, { thread: set.thread, person: personValues(fresh) }, storeRejected ? { storeRejected } : {})
       return this.#apply(trx, tenant, fresh, active, run)
     })
     if (queued.length > 0) this.wakeDelivery()
+  }
+
+  /**
+   * The tenant's person behind an inbound address the delivery directory does not know: a web chat
+   * message comes from the person's Cass id, a Messenger message from their page-scoped id (their
+   * external_id).
+   */
+  async #senderByChannelAddress(tenant: TenantRef, channel: string, address: string): Promise<Person | undefined> {
+    if (channel === 'webchat') return this.#deps.peopleLookups.findByCassId(this.#db, tenant.id, address)
+    if (channel === 'messenger') return this.#deps.peopleLookups.findByExternalId(this.#db, tenant.id, address)
+    return undefined
   }
 
   /** The person's transcript, oldest first (the newest `limit`, default 200, at most 1000). */
@@ -369,7 +379,7 @@ export class BotService {
   }
 
   /** Carry out a run's effects and save its state, in `trx`. Returns the queued messages. */
-  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult): Promise<OutboxMessage[]> {
+  async #apply(trx: Transaction<DB>, tenant: TenantRef, person: Person, row: ConversationRow, run: RunResult): Promise<OutboxMessage[]> {
     const { sends, seq } = await this.#effects(trx, tenant, person, row, run, false)
     const [queued] = await this.#queue(trx, tenant, [{ person, conversationId: row.id, sends }], false)
     await this.#repo.save(trx, tenant.id, row.id, stateAfter(run, seq))
@@ -380,7 +390,7 @@ export class BotService {
    * A run's effects but its messages: stored fields, check-ins, the autoping. Answers the messages
    * to queue (numbered from the row's count) and the count after them.
    */
-  async #effects(trx: Transaction<DB>, tenant: TenantRef, person: BotPerson, row: ConversationRow, run: RunResult, fresh: boolean): Promise<{ sends: PendingSend[]; seq: number }> {
+  async #effects(trx: Transaction<DB>, tenant: TenantRef, person: Person, row: ConversationRow, run: RunResult, fresh: boolean): Promise<{ sends: PendingSend[]; seq: number }> {
     const address = addressFor(person)
     // The run's messages are queued after its other effects (none of which changes the address),
     // together: one statement each for the outbox, the jobs and the transcript, however many.
@@ -392,7 +402,7 @@ export class BotService {
         seq++
         sends.push({ ...effect, seq })
       } else if (effect.type === 'store_field') {
-        await this.#repo.storeField(trx, tenant.id, person.id, effect.field, effect.value)
+        await this.#deps.peopleLookups.storeAnswer(trx, tenant.id, person.id, THREAD_PERSON_FIELDS[effect.field], effect.value)
       } else if (effect.type === 'checkin') {
         const dueAt = computeDueAt({ now: new Date(), after: effect.after, at: effect.at, timeZone: person.timezone ?? DEFAULT_TIME_ZONE })
         await this.#deps.scheduling.schedule(trx, {
@@ -419,7 +429,7 @@ export class BotService {
    * Queue the messages of several conversations of one tenant: one `sendMany` and one transcript
    * insert for all of them. Answers each conversation's messages, in order.
    */
-  async #queue(trx: Transaction<DB>, tenant: TenantRef, batch: ReadonlyArray<{ person: BotPerson; conversationId: string; sends: readonly PendingSend[] }>, deliverNow: boolean): Promise<OutboxMessage[][]> {
+  async #queue(trx: Transaction<DB>, tenant: TenantRef, batch: ReadonlyArray<{ person: Person; conversationId: string; sends: readonly PendingSend[] }>, deliverNow: boolean): Promise<OutboxMessage[][]> {
     const flat = batch.flatMap((b) => {
       const address = addressFor(b.person)
       return address ? b.sends.map((effect) => ({ b, address, effect })) : []

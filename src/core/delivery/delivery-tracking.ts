@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { smsSegments } from '../../lib/sms-segments.ts'
-import { PeopleService } from '../people/index.ts'
+import type { PeopleLookups, PeopleService } from '../people/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import type { Channel, OutboxStatus } from './delivery.types.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
@@ -53,10 +53,14 @@ export const MAX_SLOT_WAIT_MS = 2_000
  */
 export class DeliveryTracking {
   readonly #db: Kysely<DB>
-  readonly #people: PeopleService
-  constructor(db: Kysely<DB>) {
+  readonly #people: { readonly directory: PeopleService; readonly lookups: PeopleLookups }
+  /**
+   * `people` is the process's one directory (src/services.ts): a sender it admits is created by the
+   * same writer, with the same change notifications and cache, as every other person.
+   */
+  constructor(db: Kysely<DB>, people: { directory: PeopleService; lookups: PeopleLookups }) {
     this.#db = db
-    this.#people = new PeopleService(db)
+    this.#people = people
   }
 
   /**
@@ -78,9 +82,9 @@ export class DeliveryTracking {
    */
   async admitSender(tenant: Tenant, channel: 'sms' | 'whatsapp', phone: string): Promise<boolean> {
     if ((await this.unknownSenderPolicy(tenant)) === 'ignore') return false
-    const known = await this.#db.selectFrom('people').select('id').where('tenant_id', '=', tenant.id).where('phone', '=', phone).executeTakeFirst()
-    if (known) return false
-    const { created } = await this.#people.create(tenant, { phone, protocol: channel === 'whatsapp' ? 'WHATSAPP' : 'sms' })
+    const known = await this.#people.lookups.idsByPhones(this.#db, tenant.id, [phone])
+    if (known.has(phone)) return false
+    const { created } = await this.#people.directory.create(tenant, { phone, protocol: channel === 'whatsapp' ? 'WHATSAPP' : 'sms' })
     return created
   }
 

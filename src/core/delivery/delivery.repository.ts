@@ -167,39 +167,6 @@ export class DeliveryRepository {
   }
 
   /**
-   * The tenant's people reachable at many addresses at once (as `findPersonByAddress`), keyed
-   * `channel address`.
-   */
-  async findPeopleByAddresses(db: Executor, tenantId: TenantId, wanted: ReadonlyArray<{ channel: Channel; address: string }>): Promise<Map<string, string>> {
-    const found = new Map<string, string>()
-    const phones = [...new Set(wanted.filter((w) => w.channel === 'sms' || w.channel === 'whatsapp' || w.channel === 'voice').map((w) => w.address))]
-    const emails = [...new Set(wanted.filter((w) => w.channel === 'email').map((w) => w.address.toLowerCase()))]
-    const byPhone = new Map<string, string>()
-    const byEmail = new Map<string, string>()
-    if (phones.length > 0) {
-      const rows = await db.selectFrom('people').select(['id', 'phone']).where('tenant_id', '=', tenantId).where('phone', 'in', phones).execute()
-      for (const r of rows) if (r.phone) byPhone.set(r.phone, r.id)
-    }
-    if (emails.length > 0) {
-      const rows = await db.selectFrom('people').select(['id', sql<string>`lower(email)`.as('email')]).where('tenant_id', '=', tenantId)
-        .where(sql<string>`lower(email)`, 'in', emails).orderBy('created_at').execute()
-      for (const r of rows) if (!byEmail.has(r.email)) byEmail.set(r.email, r.id)
-    }
-    for (const w of wanted) {
-      const id = w.channel === 'email' ? byEmail.get(w.address.toLowerCase()) : byPhone.get(w.address)
-      if (id) found.set(`${w.channel} ${w.address}`, id)
-    }
-    return found
-  }
-
-  /** Which of these ids are the tenant's people. */
-  async existingPeople(db: Executor, tenantId: TenantId, ids: readonly string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set()
-    const rows = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()
-    return new Set(rows.map((r) => r.id))
-  }
-
-  /**
    * A message in its attempt (`sending`) becomes `suppressed` when its recipient is on the list
    * now (not for a compliance reply). True when it did: the attempt must not send.
    */
@@ -280,23 +247,5 @@ export class DeliveryRepository {
       .set({ status: 'processed', processed_at: sql`now()` })
       .where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'received')
       .execute()
-  }
-
-  /**
-   * The tenant's person reachable at an address: by E.164 phone for phone channels, by e-mail
-   * (case-insensitively) for e-mail. Other channels' addresses are not in the directory yet.
-   */
-  async findPersonByAddress(db: Executor, tenantId: TenantId, channel: Channel, address: string): Promise<string | undefined> {
-    if (channel === 'sms' || channel === 'whatsapp' || channel === 'voice') {
-      const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('phone', '=', address).executeTakeFirst()
-      return row?.id
-    }
-    if (channel === 'email') {
-      // Several people may share an address in some directories; the oldest wins, predictably.
-      const row = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId)
-        .where(sql<string>`lower(email)`, '=', address.toLowerCase()).orderBy('created_at').limit(1).executeTakeFirst()
-      return row?.id
-    }
-    return undefined
   }
 }

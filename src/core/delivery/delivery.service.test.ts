@@ -32,7 +32,7 @@ beforeAll(async () => {
   services = createServices(loadConfig({ SWITCHBOARD_SECRET_KEY: '0'.repeat(64), SWITCHBOARD_DATA_DIR: '/nonexistent', LOG_LEVEL: 'silent' }), store)
   people = new PeopleService(store.db)
   jobs = new JobQueue({ db: store.db, url: store.url, schema, poolSize: 3 })
-  delivery = new DeliveryService(store.db, jobs, { providers: providerResolver(new ProviderRegistry()) })
+  delivery = new DeliveryService(store.db, jobs, { providers: providerResolver(new ProviderRegistry()), tracking: services.tracking, people: services.peopleLookups })
   defineJobs(jobs, { delivery })
   await jobs.start()
   await jobs.work({ pollingIntervalSeconds: 0.5 })

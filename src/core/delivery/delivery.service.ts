@@ -5,9 +5,10 @@ import { DeferJobError, PermanentJobError, type JobQueue } from '../../jobs/inde
 import { GroupCommit } from '../../lib/group-commit.ts'
 import { toE164 } from '../../lib/phone.ts'
 import { NotFoundError, ValidationError } from '../errors.ts'
+import type { PeopleExecutor, PeopleLookups } from '../people/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import { DeliveryAttempts } from './delivery-attempts.ts'
-import { DeliveryTracking } from './delivery-tracking.ts'
+import type { DeliveryTracking } from './delivery-tracking.ts'
 import { DeliveryRepository } from './delivery.repository.ts'
 import { INBOUND_MESSAGE_JOB, SEND_MESSAGE_JOB } from './delivery.jobs.ts'
 import {
@@ -103,8 +104,10 @@ export interface DeliveryServiceOptions {
    * none: every channel uses the sandbox.
    */
   channelSettings?: ((tenantId: TenantId, channel: Channel) => Promise<ChannelProviderSettings | undefined>) | undefined
-  /** Status callbacks, segment counts, per-sender send slots (default: one over the same database). */
-  tracking?: DeliveryTracking | undefined
+  /** Status callbacks, segment counts, per-sender send slots, unknown senders (the one of src/services.ts). */
+  tracking: DeliveryTracking
+  /** The people directory: messages are matched to people by id, phone or e-mail through it. */
+  people: PeopleLookups
   /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status?message=<our id>`. */
   publicUrl?: string | undefined
 }
@@ -123,6 +126,7 @@ export class DeliveryService {
   readonly #channelSettings: NonNullable<DeliveryServiceOptions['channelSettings']>
   readonly #inboundHandlers: Record<InboundPhase, Set<InboundHandler>> = { compliance: new Set(), conversation: new Set() }
   readonly #attempts: DeliveryAttempts
+  readonly #people: PeopleLookups
   /**
    * Sends of their own transaction are written together with whatever other sends are waiting
    * (group commit): one transaction for many callers instead of one each, one per idempotency key.
@@ -140,8 +144,9 @@ export class DeliveryService {
     this.#jobs = jobs
     this.#repo = new DeliveryRepository(db)
     this.#channelSettings = options.channelSettings ?? (async () => undefined)
+    this.#people = options.people
     this.#attempts = new DeliveryAttempts({
-      repo: this.#repo, tracking: options.tracking ?? new DeliveryTracking(db), resolver: options.providers,
+      repo: this.#repo, tracking: options.tracking, resolver: options.providers,
       channelSettings: this.#channelSettings, publicUrl: options.publicUrl,
     })
   }
@@ -184,6 +189,24 @@ export class DeliveryService {
     return this.#commit(tenant, rows)
   }
 
+  /**
+   * The tenant's people reachable at these addresses, keyed `channel address`: by E.164 phone for
+   * phone channels, by e-mail (case-insensitively; the oldest person of an address) for e-mail.
+   * Other channels' addresses are not in the directory. One statement per kind of address.
+   */
+  async #peopleAt(db: PeopleExecutor, tenantId: TenantId, wanted: ReadonlyArray<{ channel: Channel; address: string }>): Promise<Map<string, string>> {
+    const phones = [...new Set(wanted.filter((w) => PHONE_CHANNELS.has(w.channel)).map((w) => w.address))]
+    const emails = wanted.filter((w) => w.channel === 'email').map((w) => w.address)
+    const byPhone = await this.#people.idsByPhones(db, tenantId, phones)
+    const byEmail = await this.#people.idsByEmails(db, tenantId, emails)
+    const found = new Map<string, string>()
+    for (const w of wanted) {
+      const id = w.channel === 'email' ? byEmail.get(w.address.toLowerCase()) : PHONE_CHANNELS.has(w.channel) ? byPhone.get(w.address) : undefined
+      if (id) found.set(`${w.channel} ${w.address}`, id)
+    }
+    return found
+  }
+
   /** Write checked sends in a transaction of their own, then wake a worker (the queue is started at wiring). */
   async #commit(tenant: TenantRef, rows: readonly CheckedSend[]): Promise<SendAnswer[]> {
     const { answers, enqueued } = await this.#db.transaction().execute((trx) => this.#write(trx, tenant, rows))
@@ -195,14 +218,14 @@ export class DeliveryService {
   async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[], opts: Pick<SendOptions, 'deliverNow' | 'peopleChecked'> = {}): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
     const holdJobMs = opts.deliverNow ? DELIVER_NOW_HOLD_MS : 0
     const named = [...new Set(rows.map((r) => r.personId).filter((id): id is string => id !== null))]
-    const existing = opts.peopleChecked ? new Set(named) : await this.#repo.existingPeople(trx, tenant.id, named)
+    const existing = opts.peopleChecked ? new Set(named) : await this.#people.existingIds(trx, tenant.id, named)
     const unknown = rows.findIndex((r) => r.personId !== null && !existing.has(r.personId))
     if (unknown >= 0) {
       const personId = rows[unknown]!.personId
       throw new NotFoundError('person_not_found', `${rows.length > 1 ? `message ${unknown}: ` : ''}unknown person ${personId}`, { personId, ...(rows.length > 1 ? { index: unknown } : {}) })
     }
     const addressed = rows.filter((r) => r.personId === null).map((r) => ({ channel: r.channel, address: r.to }))
-    const people = await this.#repo.findPeopleByAddresses(trx, tenant.id, addressed)
+    const people = await this.#peopleAt(trx, tenant.id, addressed)
     // The cheap check at enqueue: a recipient suppressed now gets its typed outcome at once and no
     // job. The send job checks again right before the provider, so a later STOP still wins.
     const suppressions = await this.#repo.findSuppressions(trx, tenant.id, rows.filter((r) => !r.complianceReply).map((r) => ({ channel: r.channel, address: r.to })))
@@ -358,7 +381,7 @@ export class DeliveryService {
     const data = this.#data(input.data)
     const providerMessageId = input.providerMessageId === undefined || input.providerMessageId === '' ? null : this.#plain(input.providerMessageId, 'invalid_data', 'provider message id')
     const result = await this.#db.transaction().execute(async (trx) => {
-      const personId = (await this.#repo.findPersonByAddress(trx, tenant.id, channel, from)) ?? null
+      const personId = (await this.#peopleAt(trx, tenant.id, [{ channel, address: from }])).get(`${channel} ${from}`) ?? null
       const message = await this.#repo.insertInbound(trx, tenant.id, { channel, personId, from, to, body, data, provider: input.provider, providerMessageId })
       if (!message) {
         const existing = await this.#repo.findInboundByProviderId(trx, tenant.id, input.provider, providerMessageId!)

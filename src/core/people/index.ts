@@ -1,5 +1,7 @@
 export { PeopleService } from './people.service.ts'
+export { PeopleLookups } from './people.lookups.ts'
+export type { PeopleExecutor, PeopleLookupsOptions } from './people.lookups.ts'
 export { PersonRegistration } from './registration.service.ts'
 export type { RegisterPersonInput, RegistrationBot } from './registration.service.ts'
 export { PROTOCOLS } from './people.types.ts'
-export type { Person, Protocol, CreatePersonInput, UpdatePersonInput, PersonFields, PersonRef } from './people.types.ts'
+export type { Person, Protocol, CreatePersonInput, UpdatePersonInput, PersonFields, PersonRef, AnswerField } from './people.types.ts'

@@ -5,7 +5,8 @@ import type { TenantId } from '../../lib/tenant-id.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
-const PERSON_COLUMNS = [
+/** The columns of a `Person` (people `p` joined with their Cass identity `i`); shared with people.lookups.ts. */
+export const PERSON_COLUMNS = [
   'p.id', 'p.tenant_id', 'p.first_name', 'p.last_name', 'p.phone', 'p.external_id', 'p.external_username',
   'p.external_org', 'p.external_data_1', 'p.external_data_2', 'p.external_data_3', 'p.protocol',
   'p.language_type', 'p.gender', 'p.timezone', 'p.created_at', 'p.updated_at',
@@ -20,7 +21,8 @@ interface JoinedRow {
   created_at: Date; updated_at: Date; cass_id: string; legacy_id: string | null
 }
 
-function toPerson(r: JoinedRow): Person {
+/** A row of PERSON_COLUMNS as the core person. */
+export function toPerson(r: JoinedRow): Person {
   return {
     id: r.id, tenantId: r.tenant_id, cassId: r.cass_id, legacyId: r.legacy_id ?? '',
     firstName: r.first_name, lastName: r.last_name, phone: r.phone, externalId: r.external_id,

@@ -163,6 +163,14 @@ export class PeopleService {
   }
 
   /**
+   * Drop this process's cached copy of a person another domain changed in its own transaction
+   * (PeopleLookups.storeAnswer); the database announces the change to every process on commit.
+   */
+  forget(personId: string): void {
+    this.#cache?.invalidate(personId)
+  }
+
+  /**
    * A new anonymous person of the web chat (the embed without `personId`): protocol `web`, no
    * phone or external id, with a Cass identity like any other person.
    */

@@ -51,6 +51,12 @@ export interface UpdatePersonInput extends PersonFields {
   phone?: string
 }
 
+/**
+ * Directory fields another domain may write one value into (the bot stores free-text answers in
+ * them). external_id is written only while unset: it never changes once set.
+ */
+export type AnswerField = 'firstName' | 'lastName' | 'externalId' | 'externalUsername' | 'externalOrg' | 'externalData1' | 'externalData2' | 'externalData3'
+
 /** A person id as clients send it: the UUID or the legacy integer. */
 export type PersonRef = string
 

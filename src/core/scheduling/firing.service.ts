@@ -131,6 +131,10 @@ export class NotificationFiring<T extends ThreadLookup = ThreadLookup> {
     const stats = { claimed: 0, started: 0, queued: 0, cancelled: 0, failed: 0, retried: 0 }
     let sent = false
     await this.#db.transaction().execute(async (trx) => {
+      // The person's protocol comes with the claim, in this one statement, on purpose: the claim
+      // locks its rows (FOR UPDATE OF n SKIP LOCKED, LIMIT) across tenants, and a second statement per
+      // batch (or per tenant) through people/ would cost every firing round trip for one column.
+      // The only read of the people table outside core/people (allowlisted in boundaries.test.ts).
       const rows: DueRow[] = await this.#due(trx)
         .innerJoin('people as p', (j) => j.onRef('p.tenant_id', '=', 'n.tenant_id').onRef('p.id', '=', 'n.person_id'))
         .select(['n.id', 'n.tenant_id', 'n.person_id', 'n.type', 'n.thread_name', 'n.conversation_id', 'n.attempts', 'n.created_at', 'p.protocol'])

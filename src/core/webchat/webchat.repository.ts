@@ -37,15 +37,6 @@ export class WebchatRepository {
     return row ? { id: row.id, embedCode: row.embed_code } : undefined
   }
 
-  /** The person's Cass id and protocol, when the person is the tenant's. */
-  async findPerson(tenantId: TenantId, personId: string): Promise<{ id: string; cassId: string; protocol: string } | undefined> {
-    return this.#db.selectFrom('people as p')
-      .innerJoin('person_identities as i', (j) => j.onRef('i.person_id', '=', 'p.id').on('i.surface', '=', 'cass'))
-      .select(['p.id', 'i.public_id as cassId', 'p.protocol'])
-      .where('p.tenant_id', '=', tenantId).where('p.id', '=', personId)
-      .executeTakeFirst()
-  }
-
   /** Whether the person ever had a conversation with the bot. */
   async hadConversation(tenantId: TenantId, personId: string): Promise<boolean> {
     const row = await this.#db.selectFrom('conversations').select('id').where('tenant_id', '=', tenantId).where('person_id', '=', personId).limit(1).executeTakeFirst()

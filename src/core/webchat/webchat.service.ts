@@ -4,7 +4,7 @@ import type { DB } from '../../db/schema.ts'
 import type { Notifier } from '../../db/notifier.ts'
 import { AppError, AuthError, NotFoundError, ValidationError } from '../errors.ts'
 import type { BotService, ThreadsService } from '../bot/index.ts'
-import type { PeopleService } from '../people/index.ts'
+import type { PeopleLookups, PeopleService, Person } from '../people/index.ts'
 import type { Tenant, TenantsService } from '../tenants/index.ts'
 import { WebchatLive, type LiveSubscriber } from './webchat.live.ts'
 import { WebchatRepository, type WebchatRow } from './webchat.repository.ts'
@@ -18,6 +18,7 @@ export interface WebchatServiceDeps {
   readonly notifier: Notifier
   readonly tenants: TenantsService
   readonly people: PeopleService
+  readonly peopleLookups: PeopleLookups
   readonly threads: ThreadsService
   readonly bot: BotService
   /** The server's secret key: session tokens are HMACs under it. */
@@ -31,6 +32,11 @@ export const MAX_HISTORY = 500
 const BATCH = 100
 const EMBED_CACHE_MS = 5_000
 const TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/
+
+/** The person as a chat session names them. */
+function chatPerson(p: Person): WebchatPerson {
+  return { id: p.id, cassId: p.cassId, protocol: p.protocol }
+}
 
 /** Whether a transcript row is shown, skipped (never sent: suppressed, failed) or waited for (not sent yet). */
 function classify(row: WebchatRow): 'show' | 'skip' | 'wait' {
@@ -145,13 +151,14 @@ export class WebchatService {
     let created = false
     if (opts.personRef !== undefined) {
       const p = await this.#deps.people.getByRef(tenant, opts.personRef)
-      person = { id: p.id, cassId: p.cassId, protocol: p.protocol }
+      person = chatPerson(p)
     } else {
       const id = opts.token !== undefined ? this.#verify(tenant, opts.token) : undefined
-      person = id !== undefined ? await this.#repo.findPerson(tenant.id, id) : undefined
+      const found = id !== undefined ? await this.#deps.peopleLookups.findById(this.#deps.db, tenant.id, id) : undefined
+      person = found ? chatPerson(found) : undefined
       if (!person) {
         const p = await this.#deps.people.createAnonymous(tenant)
-        person = { id: p.id, cassId: p.cassId, protocol: p.protocol }
+        person = chatPerson(p)
         created = true
       }
     }
@@ -162,9 +169,9 @@ export class WebchatService {
   /** The person a session token names. Throws AuthError `invalid_session`. */
   async authenticate(tenant: Tenant, token: string): Promise<WebchatPerson> {
     const id = this.#verify(tenant, token)
-    const person = id !== undefined ? await this.#repo.findPerson(tenant.id, id) : undefined
+    const person = id !== undefined ? await this.#deps.peopleLookups.findById(this.#deps.db, tenant.id, id) : undefined
     if (!person) throw new AuthError('invalid_session', 'the chat session is not valid; reload the page')
-    return person
+    return chatPerson(person)
   }
 
   /** The newest `limit` (default 100) messages of the person's web chat, oldest first, and the cursor to stream after. */

@@ -1,0 +1,119 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { DB, PersonUpdateRow } from '../../db/schema.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
+import { PERSON_COLUMNS, toPerson } from './people.repository.ts'
+import type { AnswerField, Person } from './people.types.ts'
+
+/** The connection or the caller's transaction: every lookup runs where the caller is. */
+export type PeopleExecutor = Kysely<DB> | Transaction<DB>
+
+const ANSWER_COLUMNS = {
+  firstName: 'first_name', lastName: 'last_name', externalId: 'external_id', externalUsername: 'external_username',
+  externalOrg: 'external_org', externalData1: 'external_data_1', externalData2: 'external_data_2', externalData3: 'external_data_3',
+} as const satisfies Record<AnswerField, keyof PersonUpdateRow>
+
+/** What `PeopleLookups` tells the directory after it changed a person (drop what is cached of them). */
+export interface PeopleLookupsOptions {
+  readonly onChange?: (personId: string) => void
+}
+
+/**
+ * The people directory as other domains read it inside their own transactions: delivery matching
+ * addresses to people, the bot reading the person it talks with, the web chat its visitor. Every
+ * method takes the executor (connection or transaction) and the tenant first; a batch method is
+ * one statement per batch, whatever its size. No other core domain names the `people` table (see
+ * boundaries.test.ts).
+ */
+export class PeopleLookups {
+  readonly #onChange: (personId: string) => void
+
+  constructor(options: PeopleLookupsOptions = {}) {
+    this.#onChange = options.onChange ?? (() => {})
+  }
+
+  #select(db: PeopleExecutor, tenantId: TenantId) {
+    return db.selectFrom('people as p')
+      .innerJoin('person_identities as i', (j) => j.onRef('i.person_id', '=', 'p.id').on('i.surface', '=', 'cass'))
+      .select(PERSON_COLUMNS)
+      .where('p.tenant_id', '=', tenantId)
+  }
+
+  /** The tenant's person with this core id. */
+  async findById(db: PeopleExecutor, tenantId: TenantId, id: string): Promise<Person | undefined> {
+    const row = await this.#select(db, tenantId).where('p.id', '=', id).executeTakeFirst()
+    return row ? toPerson(row) : undefined
+  }
+
+  /** The tenant's people of these core ids, by id (absent: not the tenant's). One statement. */
+  async findMany(db: PeopleExecutor, tenantId: TenantId, ids: readonly string[]): Promise<Map<string, Person>> {
+    if (ids.length === 0) return new Map()
+    const rows = await this.#select(db, tenantId).where('p.id', 'in', [...ids]).execute()
+    return new Map(rows.map((r) => [r.id, toPerson(r)]))
+  }
+
+  /** The tenant's person with this Cass person id (a UUID, any case); undefined for anything else. */
+  async findByCassId(db: PeopleExecutor, tenantId: TenantId, cassId: string): Promise<Person | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(cassId)) return undefined
+    const row = await this.#select(db, tenantId).where('i.public_id', '=', cassId.toLowerCase()).executeTakeFirst()
+    return row ? toPerson(row) : undefined
+  }
+
+  /** The tenant's person with this external id. */
+  async findByExternalId(db: PeopleExecutor, tenantId: TenantId, externalId: string): Promise<Person | undefined> {
+    const row = await this.#select(db, tenantId).where('p.external_id', '=', externalId).executeTakeFirst()
+    return row ? toPerson(row) : undefined
+  }
+
+  /** Core ids of the tenant's people with these E.164 phones, by phone. One statement. */
+  async idsByPhones(db: PeopleExecutor, tenantId: TenantId, phones: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>()
+    if (phones.length === 0) return found
+    const rows = await db.selectFrom('people').select(['id', 'phone']).where('tenant_id', '=', tenantId).where('phone', 'in', [...phones]).execute()
+    for (const r of rows) if (r.phone) found.set(r.phone, r.id)
+    return found
+  }
+
+  /**
+   * Core ids of the tenant's people with these e-mail addresses, matched case-insensitively, by
+   * the lower-cased address. Several people may share an address in some directories; the oldest
+   * wins, predictably. One statement.
+   */
+  async idsByEmails(db: PeopleExecutor, tenantId: TenantId, emails: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>()
+    const wanted = [...new Set(emails.map((e) => e.toLowerCase()))]
+    if (wanted.length === 0) return found
+    const rows = await db.selectFrom('people').select(['id', sql<string>`lower(email)`.as('email')]).where('tenant_id', '=', tenantId)
+      .where(sql<string>`lower(email)`, 'in', wanted).orderBy('created_at').execute()
+    for (const r of rows) if (!found.has(r.email)) found.set(r.email, r.id)
+    return found
+  }
+
+  /** Which of these core ids are the tenant's people. One statement. */
+  async existingIds(db: PeopleExecutor, tenantId: TenantId, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set()
+    const rows = await db.selectFrom('people').select('id').where('tenant_id', '=', tenantId).where('id', 'in', [...ids]).execute()
+    return new Set(rows.map((r) => r.id))
+  }
+
+  /** Whether another of the tenant's people than `exceptId` has this external id. */
+  async externalIdTaken(db: PeopleExecutor, tenantId: TenantId, exceptId: string, externalId: string): Promise<boolean> {
+    const row = await db.selectFrom('people').select('id')
+      .where('tenant_id', '=', tenantId).where('external_id', '=', externalId).where('id', '!=', exceptId)
+      .executeTakeFirst()
+    return row !== undefined
+  }
+
+  /**
+   * Store one value in a person's field, in the caller's transaction (the bot's stored answers);
+   * external_id only while it is unset. Announced as every change of a person is: the database's
+   * trigger (migration 0003) tells every process on commit, and `onChange` drops this process's
+   * cached copy at once (the announcement on commit drops it again, with anything read meanwhile).
+   */
+  async storeAnswer(trx: Transaction<DB>, tenantId: TenantId, personId: string, field: AnswerField, value: string): Promise<void> {
+    const column = ANSWER_COLUMNS[field]
+    let q = trx.updateTable('people').set({ [column]: value, updated_at: sql`now()` }).where('tenant_id', '=', tenantId).where('id', '=', personId)
+    if (column === 'external_id') q = q.where('external_id', 'is', null)
+    await q.execute()
+    this.#onChange(personId)
+  }
+}

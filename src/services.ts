@@ -83,7 +83,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const jobs = new JobQueue({
     db: store.db, url: store.url, superviseIntervalSeconds: config.jobSuperviseSeconds, ...(options.logger ? { logger: options.logger } : {}), ...options.jobs,
   })
-  const tenants = new TenantsService(store.db)
+  const tenants = new TenantsService(store.db, config.secretKey, store.notifier)
   // The registry is filled below; the settings service only asks it when a tenant configures.
   const providerCatalog = { vendors: () => providers.vendors(), problem: (c: Channel, s: ChannelProviderSettings) => providers.problem(c, s) }
   const providerSettings = new ProviderSettingsService(store.db, config.secretKey, providerCatalog, { urlPolicy: config.urlPolicy })

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts'
+import { eventually } from '../../test/helpers/wait.ts'
+import { TenantsService, type TenantId } from '../core/tenants/index.ts'
 import { cliOver, type CliRun } from './testing.ts'
 
 let t: TestApp
@@ -42,6 +44,58 @@ describe('switchboard tenant (in-process)', () => {
     expect(r.stdout).toContain(' https://sb.example.org/external_person')
   })
 
+  it('rotate-company-secret prints the new secret once (--json and plain); the old one stops authenticating', async () => {
+    const name = `Rotate ${Date.now()}`
+    const c = JSON.parse((await cli(['tenant', 'create', '--name', name, '--json'])).stdout) as { id: TenantId; ccai: { subdomain: string; company_secret: string } }
+    const tenants = t.services.tenants
+    await tenants.authenticate('ccai', 'company_secret', c.ccai.subdomain, c.ccai.company_secret)
+
+    const r = await cli(['tenant', 'rotate-company-secret', '--tenant', name, '--json'])
+    expect(r).toMatchObject({ code: 0, stderr: '' })
+    const rotated = JSON.parse(r.stdout) as { id: string; name: string; ccai: { subdomain: string; company_secret: string } }
+    expect(Object.keys(rotated)).toEqual(['id', 'name', 'ccai'])
+    expect(Object.keys(rotated.ccai)).toEqual(['subdomain', 'company_secret'])
+    expect(rotated).toMatchObject({ id: c.id, name, ccai: { subdomain: c.ccai.subdomain } })
+    expect(rotated.ccai.company_secret).toMatch(/^[\w-]{32}$/)
+    expect(rotated.ccai.company_secret).not.toBe(c.ccai.company_secret)
+    // The CLI is another process in real use: the server's services (which cached the old secret)
+    // take the new one at once, and refuse the old one as soon as the change is announced, well
+    // before their 5 s cache would expire.
+    await expect(tenants.authenticate('ccai', 'company_secret', c.ccai.subdomain, rotated.ccai.company_secret)).resolves.toMatchObject({ id: c.id })
+    expect(await tenants.companySecret(c.id)).toBe(rotated.ccai.company_secret)
+    const oldRefused = () => tenants.authenticate('ccai', 'company_secret', c.ccai.subdomain, c.ccai.company_secret).then(() => false, (e: { code?: string }) => e.code === 'bad_secret')
+    expect(await eventually(oldRefused, (v) => v, 2_000)).toBe(true)
+    const fresh = new TenantsService(t.store.db, t.config.secretKey)
+    await expect(fresh.authenticate('ccai', 'company_secret', c.ccai.subdomain, c.ccai.company_secret)).rejects.toMatchObject({ code: 'bad_secret' })
+
+    const plain = await cli(['tenant', 'rotate-company-secret', '--tenant', name])
+    expect(plain.code).toBe(0)
+    const secret = /company_secret=([\w-]+)/.exec(plain.stdout)?.[1]
+    expect(plain.stdout).toContain(`Tenant "${name}" (${c.id})`)
+    expect(plain.stdout).toContain(`subdomain=${c.ccai.subdomain}`)
+    expect(plain.stdout).toContain('The previous company secret no longer works')
+    expect(secret).toBeDefined()
+    expect(await fresh.companySecret(c.id)).toBe(secret)
+    // A process started now (nothing cached) refuses the previous one.
+    await expect(new TenantsService(t.store.db, t.config.secretKey).authenticate('ccai', 'company_secret', c.ccai.subdomain, rotated.ccai.company_secret))
+      .rejects.toMatchObject({ code: 'bad_secret' })
+
+    // Run under another master key (a lost one): rotating still works and seals under the new key.
+    const other = await cliOver(t.store, { SWITCHBOARD_SECRET_KEY: '1'.repeat(64) })(['tenant', 'rotate-company-secret', '--tenant', name, '--json'])
+    expect(other.code).toBe(0)
+    const recovered = (JSON.parse(other.stdout) as { ccai: { company_secret: string } }).ccai.company_secret
+    expect(await new TenantsService(t.store.db, Buffer.from('1'.repeat(64), 'hex')).companySecret(c.id)).toBe(recovered)
+    await expect(tenants.companySecret(c.id)).rejects.toThrow(/cannot be decrypted \(was SWITCHBOARD_SECRET_KEY changed\?\)/)
+  })
+
+  it('rotate-company-secret: an unknown tenant exits 1, missing or foreign flags exit 2', async () => {
+    expect(await cli(['tenant', 'rotate-company-secret', '--tenant', `Nobody ${Date.now()}`])).toMatchObject({ code: 1, stdout: '' })
+    expect((await cli(['tenant', 'rotate-company-secret', '--tenant', 'Nobody x'])).stderr).toBe('no tenant named "Nobody x"\n')
+    expect(await cli(['tenant', 'rotate-company-secret'])).toMatchObject({ code: 2, stderr: 'tenant rotate-company-secret: --tenant <name> is required\n' })
+    expect(await cli(['tenant', 'rotate-company-secret', '--name', 'x', '--tenant', 'y'])).toMatchObject({ code: 2, stderr: 'tenant rotate-company-secret: unknown option --name\n' })
+    expect(await cli(['tenant', 'create', '--name', 'x', '--tenant', 'y'])).toMatchObject({ code: 2, stderr: 'tenant create: unknown option --tenant\n' })
+  })
+
   it('refuses bad usage with exit 2 and the usage text', async () => {
     expect(await cli(['tenant', 'create'])).toMatchObject({ code: 2, stderr: 'tenant create: --name <name> is required\n' })
     const unknown = await cli(['tenant', 'rename'])
@@ -79,5 +133,6 @@ describe('switchboard (in-process)', () => {
     const r = await cliOver(undefined)(['--help'])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('provider set --tenant <name> <channel> <vendor> [key=value ...]')
+    expect(r.stdout).toContain('tenant rotate-company-secret --tenant <name> [--json]')
   })
 })

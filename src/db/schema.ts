@@ -19,6 +19,8 @@ export interface TenantCredentialsTable {
   kind: 'token' | 'company_secret' | 'api_key'
   key: string
   secret_hash: string
+  /** The secret sealed under the master key when it must be recoverable (the ccai company secret); null: only the hash. */
+  secret_sealed: ColumnType<string | null, string | null | undefined, string | null>
   created_at: Timestamp
   revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }

@@ -36,3 +36,36 @@ export function decrypt(key: Buffer, sealed: string): string {
   decipher.setAuthTag(Buffer.from(tag, 'base64url'))
   return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8')
 }
+
+/** A sealed secret that cannot be opened: the master key is not the one it was sealed with, or the text was altered. */
+export class SealedSecretError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SealedSecretError'
+  }
+}
+
+/**
+ * Seal a secret that must be recoverable (the ccai company secret that verifies HS256, a webhook
+ * signing secret) with `encrypt`, bound to `context` (say `company_secret:<tenant id>`): the sealed
+ * text opens only for the same context, so a value copied to another tenant's row or another
+ * purpose is refused instead of being used as theirs.
+ */
+export function sealSecret(key: Buffer, context: string, plaintext: string): string {
+  return encrypt(key, JSON.stringify({ c: context, s: plaintext }))
+}
+
+/**
+ * Inverse of `sealSecret`. Throws SealedSecretError when the key is wrong, the text was altered or
+ * it was sealed for another context; the message names `what` and never the secret.
+ */
+export function openSecret(key: Buffer, context: string, sealed: string, what = 'a sealed secret'): string {
+  let opened: { c?: unknown; s?: unknown }
+  try {
+    opened = JSON.parse(decrypt(key, sealed)) as { c?: unknown; s?: unknown }
+  } catch {
+    throw new SealedSecretError(`${what} cannot be decrypted (was SWITCHBOARD_SECRET_KEY changed?)`)
+  }
+  if (opened.c !== context || typeof opened.s !== 'string') throw new SealedSecretError(`${what} was sealed for another tenant or purpose`)
+  return opened.s
+}

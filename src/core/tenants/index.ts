@@ -1,4 +1,5 @@
 export { TenantsService, slugify } from './tenants.service.ts'
+export { SealedSecretError } from '../../lib/secrets.ts'
 export type { Tenant, TenantId, Surface, CredentialKind, IssuedCredentials, MessagingSettings } from './tenants.types.ts'
 export { asTenantId } from './tenants.types.ts'
 export { ProviderSettingsService, maskOptions, maskValue } from './provider-settings.service.ts'

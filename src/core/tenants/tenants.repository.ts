@@ -36,8 +36,24 @@ export class TenantsRepository {
     return trx.insertInto('tenants').values({ name, embed_code: embedCode }).returning(['id', 'created_at']).executeTakeFirstOrThrow()
   }
 
-  async insertCredential(trx: Executor, tenantId: TenantId, surface: Surface, kind: CredentialKind, key: string, secretHash: string): Promise<void> {
-    await trx.insertInto('tenant_credentials').values({ tenant_id: tenantId, surface, kind, key, secret_hash: secretHash }).execute()
+  /** A credential row; `secretSealed` only for a secret that must be recoverable. */
+  async insertCredential(trx: Executor, tenantId: TenantId, surface: Surface, kind: CredentialKind, key: string, secretHash: string, secretSealed: string | null = null): Promise<void> {
+    await trx.insertInto('tenant_credentials').values({ tenant_id: tenantId, surface, kind, key, secret_hash: secretHash, secret_sealed: secretSealed }).execute()
+  }
+
+  /** The tenant's active credential of this kind on a surface: its id, public key and sealed secret (null: only a hash). */
+  async findActiveCredential(db: Executor, tenantId: TenantId, surface: Surface, kind: CredentialKind, forUpdate = false): Promise<{ id: string; key: string; secretSealed: string | null } | undefined> {
+    let q = db.selectFrom('tenant_credentials').select(['id', 'key', 'secret_sealed'])
+      .where('tenant_id', '=', tenantId).where('surface', '=', surface).where('kind', '=', kind).where('revoked_at', 'is', null)
+    if (forUpdate) q = q.forUpdate()
+    const row = await q.executeTakeFirst()
+    return row ? { id: row.id, key: row.key, secretSealed: row.secret_sealed } : undefined
+  }
+
+  /** Replace the secret of one credential row of the tenant (hash and sealed value together). */
+  async replaceSecret(trx: Executor, tenantId: TenantId, credentialId: string, secretHash: string, secretSealed: string | null): Promise<void> {
+    await trx.updateTable('tenant_credentials').set({ secret_hash: secretHash, secret_sealed: secretSealed })
+      .where('tenant_id', '=', tenantId).where('id', '=', credentialId).execute()
   }
 
   async findById(id: string): Promise<Tenant | undefined> {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
+import type { Notifier } from '../../db/notifier.ts'
 import type { DB } from '../../db/schema.ts'
-import { hashSecret, randomSecret, secretMatches } from '../../lib/secrets.ts'
+import { hashSecret, openSecret, randomSecret, sealSecret, secretMatches } from '../../lib/secrets.ts'
 import { AuthError, ConflictError, ValidationError, uniqueViolation } from '../errors.ts'
 import { TenantsRepository } from './tenants.repository.ts'
 import type { CredentialKind, IssuedCredentials, MessagingSettings, Surface, Tenant } from './tenants.types.ts'
@@ -18,19 +19,49 @@ export function slugify(name: string): string {
   return slug.slice(0, 60) || 'tenant'
 }
 
-/** Tenants: creation with credentials for every surface, lookup, and credential checks. */
+/** The channel `migrations/0012` announces changed credentials on (payload: `<surface> <kind> <key>`). */
+const CREDENTIALS_CHANGED = 'switchboard_credentials_changed'
+
+/** What the company secret is sealed for: its tenant, so a sealed value copied to another tenant's row does not open as theirs. */
+const companySecretContext = (tenantId: TenantId) => `company_secret:${tenantId}`
+
+/**
+ * Tenants: creation with credentials for every surface, lookup, and credential checks. Secrets are
+ * checked against their SHA-256 hash; the contact-center company secret is also kept sealed under
+ * the master key, because verifying HS256 signatures needs the secret itself.
+ */
 export class TenantsService {
   readonly #db: Kysely<DB>
+  readonly #key: Buffer
   readonly #repo: TenantsRepository
   readonly #cache = new Map<string, { tenant: Tenant; secretHash: string; at: number }>()
   readonly #verified = new Map<string, { tenant: Tenant; at: number }>()
+  /** Bumped whenever cached credentials are dropped: a read that raced it is not kept. */
+  #generation = 0
 
-  constructor(db: Kysely<DB>) {
+  /**
+   * `secretKey`: the master key (SWITCHBOARD_SECRET_KEY) sealing recoverable secrets. With
+   * `events`, a credential changed by any process (a rotation) is dropped from this process's caches
+   * as the change commits; without them, or while notifications may be missed, a cached credential
+   * is trusted for at most AUTH_CACHE_MS.
+   */
+  constructor(db: Kysely<DB>, secretKey: Buffer, events?: Notifier) {
     this.#db = db
+    this.#key = secretKey
     this.#repo = new TenantsRepository(db)
+    if (events) {
+      events.onReset(() => this.#forgetAll())
+      events.listen(CREDENTIALS_CHANGED, (payload) => {
+        const [surface, kind, key] = payload.split(' ')
+        if (surface && kind && key !== undefined) this.#forget(surface as Surface, kind as CredentialKind, key)
+      }).catch(() => this.#forgetAll())
+    }
   }
 
-  /** Create a tenant and issue credentials for all three surfaces (shown once, stored hashed). */
+  /**
+   * Create a tenant and issue credentials for all three surfaces (shown once, stored hashed; the
+   * company secret also sealed, see `companySecret`).
+   */
   async create(name: string): Promise<{ tenant: Tenant; credentials: IssuedCredentials }> {
     const trimmed = name.trim()
     if (trimmed.length === 0 || trimmed.length > 200) throw new ValidationError('invalid_tenant_name', 'tenant name must be 1-200 characters')
@@ -49,7 +80,8 @@ export class TenantsService {
         }
         await this.#repo.insertCredential(trx, row.id, 'cass', 'token', client, hashSecret(credentials.cass.token))
         await this.#repo.insertCredential(trx, row.id, 'ccai', 'token', client, hashSecret(credentials.ccai.token))
-        await this.#repo.insertCredential(trx, row.id, 'ccai', 'company_secret', client, hashSecret(credentials.ccai.company_secret))
+        await this.#repo.insertCredential(trx, row.id, 'ccai', 'company_secret', client, hashSecret(credentials.ccai.company_secret),
+          sealSecret(this.#key, companySecretContext(row.id), credentials.ccai.company_secret))
         await this.#repo.insertCredential(trx, row.id, 'courier', 'api_key', row.id, hashSecret(credentials.courier.api_key))
         const tenant: Tenant = { id: row.id, name: trimmed, embedCode, cassClient: client, createdAt: row.created_at }
         return { tenant, credentials }
@@ -58,6 +90,50 @@ export class TenantsService {
       if (uniqueViolation(err) !== undefined) throw new ConflictError('tenant_name_taken', `a tenant named "${trimmed}" already exists`, { name: trimmed })
       throw err
     }
+  }
+
+  /**
+   * The tenant's contact-center company secret in the clear (to verify HS256 signatures), or null
+   * when only its hash is stored (a tenant made before secrets were sealed: rotate it) or the tenant
+   * has none. Throws SealedSecretError when it cannot be opened (another master key): an operator's
+   * problem, which a surface must not answer as the client's fault nor with a bare 500.
+   */
+  async companySecret(tenantId: TenantId): Promise<string | null> {
+    const row = await this.#repo.findActiveCredential(this.#db, tenantId, 'ccai', 'company_secret')
+    if (!row || row.secretSealed === null) return null
+    return openSecret(this.#key, companySecretContext(tenantId), row.secretSealed, `the company secret of tenant ${tenantId}`)
+  }
+
+  /**
+   * Issue a new company secret for the tenant and return it (shown once): hash and sealed value are
+   * replaced in one transaction, so the old secret stops authenticating as it commits, in this
+   * process at once (its caches are dropped) and in other processes within their credential cache
+   * time (5 s). Throws ValidationError `tenant_not_found` when the tenant has no company secret.
+   */
+  async rotateCompanySecret(tenantId: TenantId): Promise<{ subdomain: string; companySecret: string }> {
+    const secret = randomSecret()
+    const key = await this.#db.transaction().execute(async (trx) => {
+      const row = await this.#repo.findActiveCredential(trx, tenantId, 'ccai', 'company_secret', true)
+      if (!row) throw new ValidationError('tenant_not_found', `tenant ${tenantId} has no contact-center company secret`)
+      await this.#repo.replaceSecret(trx, tenantId, row.id, hashSecret(secret), sealSecret(this.#key, companySecretContext(tenantId), secret))
+      return row.key
+    })
+    this.#forget('ccai', 'company_secret', key)
+    return { subdomain: key, companySecret: secret }
+  }
+
+  /** Drop what the credential caches hold for one credential, so a replaced secret is asked for again. */
+  #forget(surface: Surface, kind: CredentialKind, key: string): void {
+    const prefix = `${surface}\u0000${kind}\u0000${key}`
+    this.#generation++
+    this.#cache.delete(prefix)
+    for (const k of this.#verified.keys()) if (k.startsWith(`${prefix}\u0000`)) this.#verified.delete(k)
+  }
+
+  #forgetAll(): void {
+    this.#generation++
+    this.#cache.clear()
+    this.#verified.clear()
   }
 
   list(): Promise<Tenant[]> {
@@ -122,17 +198,31 @@ export class TenantsService {
     const cacheKey = `${surface}\u0000${kind}\u0000${key}`
     const now = Date.now()
     let entry = this.#cache.get(cacheKey)
-    if (!entry || now - entry.at > AUTH_CACHE_MS) {
+    const read = async () => {
+      const generation = this.#generation
       const found = await this.#repo.findCredential(surface, kind, key)
       if (!found) {
         this.#cache.delete(cacheKey)
         throw new AuthError('unknown_client', 'no such client', { key })
       }
-      if (this.#cache.size >= AUTH_CACHE_MAX) this.#cache.clear()
-      entry = { ...found, at: now }
-      this.#cache.set(cacheKey, entry)
+      const fresh = { ...found, at: now }
+      // A read that raced a change announcement may hold the old secret: used once, not kept.
+      if (generation === this.#generation) {
+        if (this.#cache.size >= AUTH_CACHE_MAX) this.#cache.clear()
+        this.#cache.set(cacheKey, fresh)
+      }
+      return fresh
     }
+    let cached = true
+    if (!entry || now - entry.at > AUTH_CACHE_MS) {
+      entry = await read()
+      cached = false
+    }
+    // A cached hash may predate a rotation in another process whose announcement has not arrived
+    // yet: a secret it refuses is checked against the database before it is called wrong.
+    if (cached && !secretMatches(secret, entry.secretHash)) entry = await read()
     if (!secretMatches(secret, entry.secretHash)) throw new AuthError('bad_secret', 'wrong secret', { key })
+    if (this.#cache.get(cacheKey) !== entry) return entry.tenant
     if (this.#verified.size >= AUTH_CACHE_MAX) this.#verified.clear()
     // Keyed by the secret itself: only a caller who presents it again gets the hit.
     this.#verified.set(`${cacheKey}\u0000${secret}`, { tenant: entry.tenant, at: entry.at })

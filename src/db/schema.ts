@@ -298,3 +298,29 @@ export interface DB {
   scheduled_notifications: ScheduledNotificationsTable
   transcript: TranscriptView
 }
+
+/** Events pushed to tenants' webhook endpoints (migrations/0011). */
+export interface OutboundWebhooksTable {
+  tenant_id: TenantId
+  id: Generated<string>
+  /** int8 comes back from pg as a string. */
+  seq: ColumnType<string, never, never>
+  topic: string
+  ordering_key: string | null
+  idempotency_key: string
+  body: string
+  status: Generated<'pending' | 'delivered' | 'failed' | 'dropped'>
+  attempts: Generated<number>
+  url: string | null
+  response_status: number | null
+  last_error_code: string | null
+  last_error: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  delivered_at: NullableTimestamp
+}
+
+/** The outbound webhooks table (migrations/0011), merged into DB. */
+export interface DB {
+  outbound_webhooks: OutboundWebhooksTable
+}

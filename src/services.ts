@@ -13,7 +13,6 @@ import { NotificationFiring, SchedulingService } from './core/scheduling/index.t
 import { WebchatService } from './core/webchat/index.ts'
 import { NO_WEBHOOK_TARGETS, OutboundWebhooksService, type WebhookTargets } from './core/outbound-webhooks/index.ts'
 import type { WebhookRetryPolicy } from './jobs/outbound-webhook.job.ts'
-import { GuardedHttpClient } from './lib/url-safety.ts'
 import type { TenantId } from './lib/tenant-id.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
@@ -104,7 +103,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const webhooks = new DeliveryWebhooks(store.db, { delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings) })
   // Tenant webhook URLs go through the guarded client: the outbound URL policy holds at every connection.
   const outboundWebhooks = new OutboundWebhooksService(store.db, jobs, {
-    targets: options.webhookTargets ?? NO_WEBHOOK_TARGETS, http: new GuardedHttpClient({ policy: config.urlPolicy, maxSockets: 16 }),
+    targets: options.webhookTargets ?? NO_WEBHOOK_TARGETS, urlPolicy: config.urlPolicy,
   })
   defineJobs(jobs, {
     delivery, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds },

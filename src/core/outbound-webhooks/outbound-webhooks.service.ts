@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { DeferJobError, PermanentJobError, type JobQueue } from '../../jobs/index.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
-import { GuardedHttpClient, UnsafeUrlError } from '../../lib/url-safety.ts'
+import { GuardedHttpClient, UnsafeUrlError, type UrlPolicy } from '../../lib/url-safety.ts'
 import { SEND_WEBHOOK_JOB, webhookJobKey } from './outbound-webhooks.jobs.ts'
 import { OutboundWebhooksRepository, type WebhookOutcome } from './outbound-webhooks.repository.ts'
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './outbound-webhooks.signature.ts'
@@ -53,9 +53,11 @@ export interface OutboundWebhooksOptions {
   readonly targets?: WebhookTargets | undefined
   /**
    * The guarded HTTP client every POST goes through: tenant URLs are held to the outbound URL
-   * policy as each connection is made. Default: the strict policy (nothing private).
+   * policy as each connection is made. Default: one of the service's own under `urlPolicy`.
    */
   readonly http?: GuardedHttpClient | undefined
+  /** The operator's outbound URL policy for the service's own client. Default: strict (nothing private). */
+  readonly urlPolicy?: UrlPolicy | undefined
   /** Deadline of one POST, answer included. Default 10 s. */
   readonly timeoutMs?: number | undefined
   /**
@@ -103,7 +105,7 @@ export class OutboundWebhooksService {
     this.#repo = new OutboundWebhooksRepository(db)
     this.#targets = options.targets ?? NO_WEBHOOK_TARGETS
     this.#ownHttp = options.http === undefined
-    this.#http = options.http ?? new GuardedHttpClient({ maxSockets: 16 })
+    this.#http = options.http ?? new GuardedHttpClient({ policy: options.urlPolicy, maxSockets: 16 })
     this.#timeoutMs = options.timeoutMs ?? 10_000
     this.#orderRecheckMs = options.orderRecheckMs ?? 30_000
     this.#userAgent = options.userAgent ?? 'Switchboard-Webhooks/1'

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebhookReceiver, type WebhookReceiver } from '../../../test/peers/webhook-receiver.ts'
+import { startTestApp } from '../../../test/helpers/app.ts'
 import { openTestStore } from '../../../test/helpers/store.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 import type { Store } from '../../db/store.ts'
@@ -318,4 +319,33 @@ describe('enqueue checks', () => {
     for (const input of bad) await expect(webhooks.enqueue(store.db, a, input as never), JSON.stringify(input).slice(0, 60)).rejects.toThrow(TypeError)
     expect(await webhooks.list(a)).toEqual([])
   })
+})
+
+describe('as wired in the services', () => {
+  // createServices builds the service over the configured URL policy: private addresses (the local
+  // receiver) are refused unless SWITCHBOARD_ALLOW_PRIVATE_URLS allows them.
+  for (const allow of [false, true]) {
+    it(`${allow ? 'delivers to' : 'refuses'} a private address with SWITCHBOARD_ALLOW_PRIVATE_URLS=${allow}`, async () => {
+      const peer = await receiver(['k'])
+      const own = `pgboss_webhooks_${randomUUID().slice(0, 8)}`
+      const t = await startTestApp({
+        config: { SWITCHBOARD_ALLOW_PRIVATE_URLS: String(allow) },
+        services: { jobs: { schema: own }, webhookTargets: { resolve: async () => ({ url: peer.url, secrets: ['k'] }) } },
+      })
+      try {
+        await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+        const a = await tenant()
+        const { webhook } = await t.services.outboundWebhooks.enqueue(t.store.db, a, { topic: 'chat', body: { allow }, idempotencyKey: 'wired' })
+        const done = await waitFor('the event to settle', async () => {
+          const w = await t.services.outboundWebhooks.get(a, webhook.id)
+          return w && w.status !== 'pending' ? w : undefined
+        })
+        expect(done).toMatchObject(allow ? { status: 'delivered', attempts: 1 } : { status: 'failed', attempts: 0, lastErrorCode: 'unsafe_url' })
+        expect(peer.received).toHaveLength(allow ? 1 : 0)
+      } finally {
+        await t.close()
+        await sql`DROP SCHEMA IF EXISTS ${sql.id(own)} CASCADE`.execute(store.db)
+      }
+    })
+  }
 })

@@ -12,6 +12,8 @@ import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
 import { SetupService } from './core/contact-center/index.ts'
+import { NO_WEBHOOK_TARGETS, OutboundWebhooksService, type WebhookTargets } from './core/outbound-webhooks/index.ts'
+import type { WebhookRetryPolicy } from './jobs/outbound-webhook.job.ts'
 import type { TenantId } from './lib/tenant-id.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
@@ -65,6 +67,8 @@ export interface Services {
   readonly webchat: WebchatService
   /** The contact center's setup file: teams, agents, statuses, menus, numbers, settings. */
   readonly ccSetup: SetupService
+  /** Signed events to tenants' webhook endpoints (ccai.md §1.12), sent and retried by `webhooks.send`. */
+  readonly outboundWebhooks: OutboundWebhooksService
 }
 
 /** Options of `createServices` beyond the configuration. */
@@ -76,6 +80,10 @@ export interface CreateServicesOptions {
   sendRetry?: SendRetryPolicy
   /** A tenant's provider settings per channel, instead of the stored ones (embedding, tests). */
   channelSettings?: (tenantId: TenantId, channel: Channel) => Promise<ChannelProviderSettings | undefined>
+  /** Where tenants' outbound webhooks go. Default: nowhere (every event is dropped as `no_target`). */
+  webhookTargets?: WebhookTargets
+  /** Retry policy of `webhooks.send`. */
+  webhookRetry?: WebhookRetryPolicy
 }
 
 /** Build the services over an open store. Jobs are defined here, before anything starts the queue. */
@@ -101,7 +109,14 @@ export function createServices(config: Config, store: Store, options: CreateServ
   // Compliance first, explicitly: STOP/START/HELP are answered here and never reach the bot.
   delivery.onInbound(keywordHandler({ suppression, delivery, tenantInfo: (id) => tenants.messagingSettings(id) }), { phase: 'compliance' })
   const webhooks = new DeliveryWebhooks(store.db, { delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings) })
-  defineJobs(jobs, { delivery, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds } })
+  // Tenant webhook URLs go through the guarded client: the outbound URL policy holds at every connection.
+  const outboundWebhooks = new OutboundWebhooksService(store.db, jobs, {
+    targets: options.webhookTargets ?? NO_WEBHOOK_TARGETS, urlPolicy: config.urlPolicy,
+  })
+  defineJobs(jobs, {
+    delivery, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds },
+    webhooks: outboundWebhooks, ...(options.webhookRetry ? { webhookRetry: options.webhookRetry } : {}),
+  })
   const threads = new ThreadsService(store.db, store.notifier)
   const scheduling = new SchedulingService(store.db)
   const bot = new BotService({ db: store.db, threads, delivery, scheduling, people, peopleLookups })
@@ -130,5 +145,6 @@ export function createServices(config: Config, store: Store, options: CreateServ
     providerSettings,
     webhooks,
     providers,
+    outboundWebhooks,
   }
 }

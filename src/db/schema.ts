@@ -301,10 +301,11 @@ export interface DB {
   transcript: TranscriptView
 }
 
+<<<<<<< HEAD
 /** Text array column: read as an array, written as an array. */
 type TextArray = ColumnType<string[], string[] | undefined, string[]>
 
-/** The contact center's setup tables (migrations/0011), merged into DB. */
+/** The contact center's setup tables (migrations/0013), merged into DB. */
 export interface DB {
   cc_counters: { tenant_id: TenantId; kind: string; last: number }
   cc_setup_versions: CcSetupVersionsTable
@@ -425,4 +426,30 @@ export interface CcPhoneNumbersTable {
   voice: boolean
   us: boolean
   deleted: Generated<boolean>
+=======
+/** Events pushed to tenants' webhook endpoints (migrations/0013). */
+export interface OutboundWebhooksTable {
+  tenant_id: TenantId
+  id: Generated<string>
+  /** int8 comes back from pg as a string. */
+  seq: ColumnType<string, never, never>
+  topic: string
+  ordering_key: string | null
+  idempotency_key: string
+  body: string
+  status: Generated<'pending' | 'delivered' | 'failed' | 'dropped'>
+  attempts: Generated<number>
+  url: string | null
+  response_status: number | null
+  last_error_code: string | null
+  last_error: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  delivered_at: NullableTimestamp
+}
+
+/** The outbound webhooks table (migrations/0013), merged into DB. */
+export interface DB {
+  outbound_webhooks: OutboundWebhooksTable
+>>>>>>> hooks
 }

@@ -1,5 +1,7 @@
 import type { DeliveryService } from '../core/delivery/index.ts'
+import type { OutboundWebhooksService } from '../core/outbound-webhooks/index.ts'
 import { inboundMessageJob } from './inbound-message.job.ts'
+import { outboundWebhookJob, type WebhookRetryPolicy } from './outbound-webhook.job.ts'
 import { pruneJobKeysJob } from './prune-job-keys.job.ts'
 import type { JobQueue } from './queue.ts'
 import { sendMessageJob, type SendRetryPolicy } from './send-message.job.ts'
@@ -11,8 +13,12 @@ import { sendMessageJob, type SendRetryPolicy } from './send-message.job.ts'
 export function defineJobs(jobs: JobQueue, deps: {
   delivery: DeliveryService
   sendRetry?: SendRetryPolicy
+  /** Outbound webhooks; without them `webhooks.send` is not defined (tests of other domains). */
+  webhooks?: OutboundWebhooksService
+  webhookRetry?: WebhookRetryPolicy
 }): void {
   jobs.define(pruneJobKeysJob(jobs))
   jobs.define(sendMessageJob({ delivery: deps.delivery, retry: deps.sendRetry }))
   jobs.define(inboundMessageJob(deps))
+  if (deps.webhooks) jobs.define(outboundWebhookJob({ webhooks: deps.webhooks, retry: deps.webhookRetry }))
 }

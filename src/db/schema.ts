@@ -301,11 +301,10 @@ export interface DB {
   transcript: TranscriptView
 }
 
-<<<<<<< HEAD
 /** Text array column: read as an array, written as an array. */
 type TextArray = ColumnType<string[], string[] | undefined, string[]>
 
-/** The contact center's setup tables (migrations/0013), merged into DB. */
+/** The contact center's setup tables (migrations/0011), merged into DB. */
 export interface DB {
   cc_counters: { tenant_id: TenantId; kind: string; last: number }
   cc_setup_versions: CcSetupVersionsTable
@@ -426,7 +425,8 @@ export interface CcPhoneNumbersTable {
   voice: boolean
   us: boolean
   deleted: Generated<boolean>
-=======
+}
+
 /** Events pushed to tenants' webhook endpoints (migrations/0013). */
 export interface OutboundWebhooksTable {
   tenant_id: TenantId
@@ -451,5 +451,4 @@ export interface OutboundWebhooksTable {
 /** The outbound webhooks table (migrations/0013), merged into DB. */
 export interface DB {
   outbound_webhooks: OutboundWebhooksTable
->>>>>>> hooks
 }

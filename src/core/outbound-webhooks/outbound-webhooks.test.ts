@@ -57,7 +57,7 @@ afterAll(async () => {
 })
 
 async function tenant(): Promise<TenantId> {
-  return (await new TenantsService(store.db).create(`Hooks ${randomUUID()}`)).tenant.id
+  return (await new TenantsService(store.db, Buffer.alloc(32, 7)).create(`Hooks ${randomUUID()}`)).tenant.id
 }
 async function receiver(secrets: string[]): Promise<WebhookReceiver> {
   const r = await startWebhookReceiver(secrets)

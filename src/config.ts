@@ -32,6 +32,18 @@ export interface Config {
   readonly urlPolicy: UrlPolicy
   /** Serve `/sandbox` (the outbox page and "answer as the person"). Default on. */
   readonly sandboxPage: boolean
+  /** Attachments: where the local store keeps them, the largest upload, how long signed URLs live. */
+  readonly files: FilesConfig
+}
+
+/** Configuration of the files domain (SWITCHBOARD_FILES_*). */
+export interface FilesConfig {
+  /** SWITCHBOARD_FILES_DIR: the local store's directory (default `<data dir>/files`). */
+  readonly dir: string
+  /** SWITCHBOARD_FILES_MAX_BYTES: the largest upload accepted (default 25 MiB). */
+  readonly maxBytes: number
+  /** SWITCHBOARD_FILES_URL_SECONDS: lifetime of a signed upload or download URL (default 900). */
+  readonly urlSeconds: number
 }
 
 /** Thrown when the environment is invalid; `main` prints it and exits non-zero. */
@@ -179,7 +191,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const jobSuperviseSeconds = parseSeconds(env, 'SWITCHBOARD_JOB_SUPERVISE_SECONDS', 60, 3600)
   const deliveryRetrySeconds = parseSeconds(env, 'SWITCHBOARD_DELIVERY_RETRY_SECONDS', 10, 3600)
   const firingBatch = env.SWITCHBOARD_FIRING_BATCH === undefined || env.SWITCHBOARD_FIRING_BATCH === '' ? undefined : parseSeconds(env, 'SWITCHBOARD_FIRING_BATCH', 200, 10_000)
+  const files: FilesConfig = Object.freeze({
+    dir: resolve(env.SWITCHBOARD_FILES_DIR && env.SWITCHBOARD_FILES_DIR !== '' ? env.SWITCHBOARD_FILES_DIR : join(dataDir, 'files')),
+    maxBytes: parseSeconds(env, 'SWITCHBOARD_FILES_MAX_BYTES', 25 * 1024 * 1024, 5 * 1024 * 1024 * 1024),
+    urlSeconds: parseSeconds(env, 'SWITCHBOARD_FILES_URL_SECONDS', 15 * 60, 7 * 24 * 3600),
+  })
   // Last: it may write a generated key into the data dir, which a refused configuration must not.
   const secretKey = parseSecretKey(env.SWITCHBOARD_SECRET_KEY, dataDir)
-  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage })
+  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage, files })
 }

@@ -11,6 +11,7 @@ import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
+import { FilesService, LocalFileStore } from './core/files/index.ts'
 import type { TenantId } from './lib/tenant-id.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
@@ -60,6 +61,8 @@ export interface Services {
   readonly providers: ProviderRegistry
   /** The web chat embed: sessions, history and live delivery of the bot's answers. */
   readonly webchat: WebchatService
+  /** Attachments: presigned upload and download URLs, server-side stores. */
+  readonly files: FilesService
 }
 
 /** Options of `createServices` beyond the configuration. */
@@ -102,6 +105,10 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, threads, bot, secretKey: config.secretKey })
   delivery.onInbound(bot.inboundHandler)
   const firing = new NotificationFiring<ThreadSet>(store.db, { bot, threads })
+  const files = new FilesService({
+    store: new LocalFileStore(config.files.dir), secretKey: config.secretKey, publicUrl: config.publicUrl,
+    maxBytes: config.files.maxBytes, urlSeconds: config.files.urlSeconds,
+  })
   return {
     config,
     store,
@@ -120,5 +127,6 @@ export function createServices(config: Config, store: Store, options: CreateServ
     providerSettings,
     webhooks,
     providers,
+    files,
   }
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** A random URL-safe secret of `bytes` bytes of entropy. */
 export function randomSecret(bytes = 24): string {
@@ -35,4 +35,13 @@ export function decrypt(key: Buffer, sealed: string): string {
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'))
   decipher.setAuthTag(Buffer.from(tag, 'base64url'))
   return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8')
+}
+
+/**
+ * A 32-byte key for one purpose (`files-url-v1`, …), derived from the master key with HKDF-SHA256.
+ * Each use of the master key beyond sealing gets its own key, so a signature made for one purpose
+ * can never be replayed as another's, and no second secret has to be stored.
+ */
+export function deriveKey(master: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `switchboard:${purpose}`, 32))
 }

@@ -320,5 +320,19 @@ describe('configuration', () => {
       .toEqual({ dir: '/mnt/media', maxBytes: 1048576, urlSeconds: 60 })
     expect(() => loadConfig({ ...env, SWITCHBOARD_FILES_MAX_BYTES: '25MB' })).toThrow(/SWITCHBOARD_FILES_MAX_BYTES/)
     expect(() => loadConfig({ ...env, SWITCHBOARD_FILES_URL_SECONDS: '0' })).toThrow(/SWITCHBOARD_FILES_URL_SECONDS/)
+    expect(loadConfig(env).files.s3).toBeUndefined()
+  })
+
+  it('takes an S3-compatible bucket with its credentials, and names what is missing', () => {
+    const s3 = { ...env, SWITCHBOARD_FILES_STORE: 's3', SWITCHBOARD_S3_BUCKET: 'care-media', SWITCHBOARD_S3_ACCESS_KEY_ID: 'AKID', SWITCHBOARD_S3_SECRET_ACCESS_KEY: 'secret' }
+    expect(loadConfig(s3).files.s3).toEqual({
+      endpoint: 'https://s3.us-east-1.amazonaws.com', region: 'us-east-1', bucket: 'care-media', accessKeyId: 'AKID', secretAccessKey: 'secret', pathStyle: false, direct: false,
+    })
+    expect(loadConfig({ ...s3, SWITCHBOARD_S3_ENDPOINT: 'http://minio:9000/', SWITCHBOARD_S3_PATH_STYLE: 'true', SWITCHBOARD_S3_DIRECT: '1' }).files.s3)
+      .toMatchObject({ endpoint: 'http://minio:9000', pathStyle: true, direct: true })
+    expect(() => loadConfig({ ...s3, SWITCHBOARD_S3_BUCKET: '' })).toThrow(/SWITCHBOARD_S3_BUCKET is required/)
+    expect(() => loadConfig({ ...s3, SWITCHBOARD_S3_SECRET_ACCESS_KEY: undefined })).toThrow(/SWITCHBOARD_S3_SECRET_ACCESS_KEY is required/)
+    expect(() => loadConfig({ ...s3, SWITCHBOARD_S3_ENDPOINT: 'ftp://x' })).toThrow(/SWITCHBOARD_S3_ENDPOINT/)
+    expect(() => loadConfig({ ...env, SWITCHBOARD_FILES_STORE: 'gcs' })).toThrow(/SWITCHBOARD_FILES_STORE/)
   })
 })

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -296,6 +296,20 @@ describe('paths', () => {
       await expect(files.read(a.tenant.id, key), key).rejects.toMatchObject({ code: 'file_not_found' })
       await expect(new LocalFileStore(dir).head(key), key).rejects.toThrow(/not a file key/)
     }
+  })
+})
+
+describe('the local store', () => {
+  it('removes temporary files a crashed upload left behind (a day old), not younger ones, on its first write', async () => {
+    const root = join(dir, 'sweep')
+    await mkdir(join(root, '.tmp'), { recursive: true })
+    await writeFile(join(root, '.tmp', 'crashed'), 'half')
+    await writeFile(join(root, '.tmp', 'in-progress'), 'half')
+    const old = new Date(Date.now() - 25 * 3600_000)
+    await utimes(join(root, '.tmp', 'crashed'), old, old)
+    const store = new LocalFileStore(root)
+    await store.put(`${a.tenant.id}/chat-media/00000000-0000-4000-8000-000000000000`, Readable.from([bytes(1)]), { contentType: 'text/plain', maxBytes: 10 })
+    expect(await readdir(join(root, '.tmp'))).toEqual(['in-progress'])
   })
 })
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -10,6 +10,8 @@ import { StoreTooLargeError, type FileContent, type FileInfo, type FileKey, type
 interface Meta { contentType: string }
 
 const DEFAULT_TYPE = 'application/octet-stream'
+/** A temporary file this old is left over from a process that died mid-upload. */
+const STALE_TMP_MS = 24 * 3600_000
 
 /**
  * Files in a local directory: `<root>/<tenant>/<purpose>/<uuid>[.<ext>]`, with the media type in a
@@ -20,9 +22,25 @@ const DEFAULT_TYPE = 'application/octet-stream'
  */
 export class LocalFileStore implements FileStore {
   readonly #root: string
+  #swept = false
 
   constructor(root: string) {
     this.#root = resolve(root)
+  }
+
+  /**
+   * Remove temporary files of uploads that a crash interrupted (once per process, on its first
+   * write): younger ones may be another process's uploads in progress.
+   */
+  async #sweep(tmpDir: string): Promise<void> {
+    if (this.#swept) return
+    this.#swept = true
+    const cutoff = Date.now() - STALE_TMP_MS
+    for (const name of await readdir(tmpDir)) {
+      const path = join(tmpDir, name)
+      const st = await stat(path).catch(notFound)
+      if (st && st.mtimeMs < cutoff) await rm(path, { force: true })
+    }
   }
 
   /** The file's path; refuses anything but a well-formed key, and checks the result stays under the root. */
@@ -38,6 +56,7 @@ export class LocalFileStore implements FileStore {
     const path = this.#path(key)
     const tmpDir = join(this.#root, '.tmp')
     await mkdir(tmpDir, { recursive: true })
+    await this.#sweep(tmpDir)
     const tmp = join(tmpDir, randomUUID())
     let size = 0
     const limit = new Transform({

@@ -23,6 +23,8 @@ import { adminSurface } from './surfaces/admin/index.ts'
 import { twilioWebhooks } from './surfaces/twilio/index.ts'
 import { messengerWebhooks } from './surfaces/messenger/index.ts'
 import { embedSurface } from './surfaces/embed/index.ts'
+import { filesSurface } from './surfaces/files/index.ts'
+import { FILES_PATH } from './core/files/index.ts'
 
 export interface AppOptions {
   services: Services
@@ -149,6 +151,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(twilioWebhooks, { services, prefix: '/webhooks/twilio' })
   await app.register(messengerWebhooks, { services, prefix: '/webhooks/messenger' })
   await app.register(embedSurface, { services, prefix: '/embed' })
+  await app.register(filesSurface, { services, prefix: FILES_PATH })
 
   return app
 }

@@ -32,6 +32,40 @@ export interface Config {
   readonly urlPolicy: UrlPolicy
   /** Serve `/sandbox` (the outbox page and "answer as the person"). Default on. */
   readonly sandboxPage: boolean
+  /** Attachments: where the local store keeps them, the largest upload, how long signed URLs live. */
+  readonly files: FilesConfig
+}
+
+/** Configuration of the files domain (SWITCHBOARD_FILES_*). */
+export interface FilesConfig {
+  /** SWITCHBOARD_FILES_DIR: the local store's directory (default `<data dir>/files`). */
+  readonly dir: string
+  /** SWITCHBOARD_FILES_MAX_BYTES: the largest upload accepted (default 25 MiB). */
+  readonly maxBytes: number
+  /** SWITCHBOARD_FILES_URL_SECONDS: lifetime of a signed upload or download URL (default 900). */
+  readonly urlSeconds: number
+  /** SWITCHBOARD_FILES_STORE=s3: an S3-compatible bucket instead of the local directory. */
+  readonly s3: S3Config | undefined
+}
+
+/** An S3-compatible bucket for files (SWITCHBOARD_S3_*). */
+export interface S3Config {
+  /** SWITCHBOARD_S3_ENDPOINT (default `https://s3.<region>.amazonaws.com`). */
+  readonly endpoint: string
+  /** SWITCHBOARD_S3_REGION (default `us-east-1`). */
+  readonly region: string
+  /** SWITCHBOARD_S3_BUCKET (required). */
+  readonly bucket: string
+  /** SWITCHBOARD_S3_ACCESS_KEY_ID and SWITCHBOARD_S3_SECRET_ACCESS_KEY (required). */
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+  /** SWITCHBOARD_S3_PATH_STYLE: `<endpoint>/<bucket>/<key>` URLs (MinIO and the like). Default false. */
+  readonly pathStyle: boolean
+  /**
+   * SWITCHBOARD_S3_DIRECT: clients upload to and download from the bucket with presigned URLs.
+   * Default false: they go through `/files`, which enforces the size limit (a presigned PUT cannot).
+   */
+  readonly direct: boolean
 }
 
 /** Thrown when the environment is invalid; `main` prints it and exits non-zero. */
@@ -157,6 +191,43 @@ function parseSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number, ma
   return Number(raw)
 }
 
+function parseFlag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase()
+  if (!['', 'true', 'false', '1', '0'].includes(raw)) throw new ConfigError(name, `must be true or false, got "${env[name]}"`)
+  return raw === 'true' || raw === '1'
+}
+
+/** SWITCHBOARD_FILES_STORE (`local` or `s3`) and, for `s3`, the bucket's SWITCHBOARD_S3_* settings. */
+function parseS3(env: NodeJS.ProcessEnv): S3Config | undefined {
+  const store = (env.SWITCHBOARD_FILES_STORE ?? '').trim().toLowerCase()
+  if (store === '' || store === 'local') return undefined
+  if (store !== 's3') throw new ConfigError('SWITCHBOARD_FILES_STORE', `must be local or s3, got "${env.SWITCHBOARD_FILES_STORE}"`)
+  const required = (name: string) => {
+    const value = env[name]
+    if (value === undefined || value.trim() === '') throw new ConfigError(name, 'is required when SWITCHBOARD_FILES_STORE=s3')
+    return value.trim()
+  }
+  const region = (env.SWITCHBOARD_S3_REGION ?? '').trim() || 'us-east-1'
+  if (!/^[a-z0-9-]{1,40}$/.test(region)) throw new ConfigError('SWITCHBOARD_S3_REGION', `must be a region name like eu-central-1, got "${region}"`)
+  const endpoint = (env.SWITCHBOARD_S3_ENDPOINT ?? '').trim() || `https://s3.${region}.amazonaws.com`
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    throw new ConfigError('SWITCHBOARD_S3_ENDPOINT', `is not a URL, got "${endpoint}"`)
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash) {
+    throw new ConfigError('SWITCHBOARD_S3_ENDPOINT', `must be an http:// or https:// URL without credentials, query or fragment, got "${endpoint}"`)
+  }
+  const bucket = required('SWITCHBOARD_S3_BUCKET')
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('SWITCHBOARD_S3_BUCKET', `is not a bucket name, got "${bucket}"`)
+  return Object.freeze({
+    endpoint: endpoint.replace(/\/$/, ''), region, bucket,
+    accessKeyId: required('SWITCHBOARD_S3_ACCESS_KEY_ID'), secretAccessKey: required('SWITCHBOARD_S3_SECRET_ACCESS_KEY'),
+    pathStyle: parseFlag(env, 'SWITCHBOARD_S3_PATH_STYLE'), direct: parseFlag(env, 'SWITCHBOARD_S3_DIRECT'),
+  })
+}
+
 /** Parse `env` into a frozen Config; throws ConfigError naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = parsePort(env.PORT)
@@ -179,7 +250,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const jobSuperviseSeconds = parseSeconds(env, 'SWITCHBOARD_JOB_SUPERVISE_SECONDS', 60, 3600)
   const deliveryRetrySeconds = parseSeconds(env, 'SWITCHBOARD_DELIVERY_RETRY_SECONDS', 10, 3600)
   const firingBatch = env.SWITCHBOARD_FIRING_BATCH === undefined || env.SWITCHBOARD_FIRING_BATCH === '' ? undefined : parseSeconds(env, 'SWITCHBOARD_FIRING_BATCH', 200, 10_000)
+  const files: FilesConfig = Object.freeze({
+    dir: resolve(env.SWITCHBOARD_FILES_DIR && env.SWITCHBOARD_FILES_DIR !== '' ? env.SWITCHBOARD_FILES_DIR : join(dataDir, 'files')),
+    maxBytes: parseSeconds(env, 'SWITCHBOARD_FILES_MAX_BYTES', 25 * 1024 * 1024, 5 * 1024 * 1024 * 1024),
+    urlSeconds: parseSeconds(env, 'SWITCHBOARD_FILES_URL_SECONDS', 15 * 60, 7 * 24 * 3600),
+    s3: parseS3(env),
+  })
   // Last: it may write a generated key into the data dir, which a refused configuration must not.
   const secretKey = parseSecretKey(env.SWITCHBOARD_SECRET_KEY, dataDir)
-  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage })
+  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage, files })
 }

@@ -14,6 +14,8 @@ import { WebchatService } from './core/webchat/index.ts'
 import { SetupService } from './core/contact-center/index.ts'
 import { NO_WEBHOOK_TARGETS, OutboundWebhooksService, type WebhookTargets } from './core/outbound-webhooks/index.ts'
 import type { WebhookRetryPolicy } from './jobs/outbound-webhook.job.ts'
+import { FilesService, LocalFileStore, StoreTooLargeError, type FileStore } from './core/files/index.ts'
+import { S3ObjectStore, S3ObjectTooLargeError } from './providers/storage/s3.ts'
 import type { TenantId } from './lib/tenant-id.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
@@ -30,6 +32,26 @@ export function providerResolver(providers: ProviderRegistry): ProviderResolver 
     resolve: (channel, settings) => providers.resolve(channel, settings),
     isFinal: (err) => err instanceof ProviderError && !err.retryable,
     errorCode: (err) => (err instanceof ProviderError ? err.code : undefined),
+  }
+}
+
+/**
+ * Core's file store from the configuration: the local directory, or an S3-compatible bucket whose
+ * refusals of oversized bodies become the port's; with `direct`, clients get the bucket's own
+ * presigned URLs.
+ */
+export function fileStore(config: Config): FileStore {
+  const s3 = config.files.s3
+  if (!s3) return new LocalFileStore(config.files.dir)
+  const bucket = new S3ObjectStore(s3)
+  return {
+    put: (key, body, options) => bucket.put(key, body, options).catch((err: unknown) => {
+      throw err instanceof S3ObjectTooLargeError ? new StoreTooLargeError(err.maxBytes) : err
+    }),
+    head: (key) => bucket.head(key),
+    get: (key) => bucket.get(key),
+    delete: (key) => bucket.delete(key),
+    ...(s3.direct ? { presignPut: (key, o) => bucket.presignPut(key, o), presignGet: (key, o) => bucket.presignGet(key, o) } satisfies Partial<FileStore> : {}),
   }
 }
 
@@ -69,6 +91,8 @@ export interface Services {
   readonly ccSetup: SetupService
   /** Signed events to tenants' webhook endpoints (ccai.md §1.12), sent and retried by `webhooks.send`. */
   readonly outboundWebhooks: OutboundWebhooksService
+  /** Attachments: presigned upload and download URLs, server-side stores. */
+  readonly files: FilesService
 }
 
 /** Options of `createServices` beyond the configuration. */
@@ -125,6 +149,10 @@ export function createServices(config: Config, store: Store, options: CreateServ
   delivery.onInbound(bot.inboundHandler)
   const firing = new NotificationFiring<ThreadSet>(store.db, { bot, threads })
   const ccSetup = new SetupService({ db: store.db, secretKey: config.secretKey, threadNames: async (id) => (await threads.current({ id })).names })
+  const files = new FilesService({
+    store: fileStore(config), secretKey: config.secretKey, publicUrl: config.publicUrl,
+    maxBytes: config.files.maxBytes, urlSeconds: config.files.urlSeconds,
+  })
   return {
     config,
     store,
@@ -146,5 +174,6 @@ export function createServices(config: Config, store: Store, options: CreateServ
     webhooks,
     providers,
     outboundWebhooks,
+    files,
   }
 }

@@ -73,6 +73,10 @@ export const ERROR_CATALOG = {
   invalid_tenant_name: { kind: 'invalid', details: details() },
   unknown_vendor: { kind: 'invalid', details: details<{ vendor?: unknown }>() },
   unsafe_url: { kind: 'invalid', details: details<{ option: string; reason: string }>() },
+  // invalid: files (attachments); the files surface answers an upload over its limit with 413
+  file_too_large: { kind: 'invalid', details: details<{ maxBytes: number }>() },
+  invalid_file_key: { kind: 'invalid', details: details<{ key?: string }>() },
+  invalid_file_options: { kind: 'invalid', details: details<{ field: string }>() },
   // invalid: command line only (never reached over HTTP; mapped all the same)
   invalid_arguments: { kind: 'invalid', details: details() },
   tenant_not_found: { kind: 'invalid', details: details() },
@@ -87,11 +91,14 @@ export const ERROR_CATALOG = {
   missing_credentials: { kind: 'unauthenticated', details: details<AuthDetails>() },
   unknown_client: { kind: 'unauthenticated', details: details<AuthDetails>() },
   // forbidden
+  bad_file_signature: { kind: 'forbidden', details: details() },
   bad_form_token: { kind: 'forbidden', details: details() },
+  file_url_expired: { kind: 'forbidden', details: details<{ expiredAt: string }>() },
   forbidden: { kind: 'forbidden', details: details() },
   // not found
   embed_not_found: { kind: 'not_found', details: details() },
   agent_not_found: { kind: 'not_found', details: details<{ agentId: string | number }>() },
+  file_not_found: { kind: 'not_found', details: details<{ key: string }>() },
   message_not_found: { kind: 'not_found', details: details<{ messageId: string }>() },
   person_not_found: { kind: 'not_found', details: details<{ personId?: string | null; externalId?: string; index?: number }>() },
   person_not_in_tenant: { kind: 'not_found', details: details<{ personId: string }>() },

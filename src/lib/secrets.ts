@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** A random URL-safe secret of `bytes` bytes of entropy. */
 export function randomSecret(bytes = 24): string {
@@ -68,4 +68,13 @@ export function openSecret(key: Buffer, context: string, sealed: string, what = 
   }
   if (opened.c !== context || typeof opened.s !== 'string') throw new SealedSecretError(`${what} was sealed for another tenant or purpose`)
   return opened.s
+}
+
+/**
+ * A 32-byte key for one purpose (`files-url-v1`, …), derived from the master key with HKDF-SHA256.
+ * Each use of the master key beyond sealing gets its own key, so a signature made for one purpose
+ * can never be replayed as another's, and no second secret has to be stored.
+ */
+export function deriveKey(master: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `switchboard:${purpose}`, 32))
 }

@@ -23,6 +23,8 @@ import { adminSurface } from './surfaces/admin/index.ts'
 import { twilioWebhooks } from './surfaces/twilio/index.ts'
 import { messengerWebhooks } from './surfaces/messenger/index.ts'
 import { embedSurface } from './surfaces/embed/index.ts'
+import { ccaiSurface } from './surfaces/ccai/index.ts'
+import { agentSurface } from './surfaces/agent/index.ts'
 import { filesSurface } from './surfaces/files/index.ts'
 import { FILES_PATH } from './core/files/index.ts'
 
@@ -104,6 +106,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic', description: 'client:token' },
           clientParams: { type: 'apiKey', in: 'query', name: 'auth', description: 'Legacy: `client` and `auth` URL parameters' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'Agent API token from POST /agent/v1/login' },
         },
       },
     },
@@ -151,6 +154,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(twilioWebhooks, { services, prefix: '/webhooks/twilio' })
   await app.register(messengerWebhooks, { services, prefix: '/webhooks/messenger' })
   await app.register(embedSurface, { services, prefix: '/embed' })
+  await app.register(ccaiSurface, { services, prefix: '/apps/api/v1' })
+  await app.register(agentSurface, { services, prefix: '/agent/v1' })
   await app.register(filesSurface, { services, prefix: FILES_PATH })
 
   return app

@@ -34,6 +34,13 @@ export interface Config {
   readonly sandboxPage: boolean
   /** Attachments: where the local store keeps them, the largest upload, how long signed URLs live. */
   readonly files: FilesConfig
+  /**
+   * SWITCHBOARD_CCAI_DOMAIN: the domain under which the Apps API is served as `{subdomain}.{domain}`
+   * (e.g. `cc.example.org`). A request to such a host must name the tenant of its credentials; on any
+   * other host (localhost, an IP, one shared name) the tenant is the Basic-auth user name. Unset: no
+   * host is taken for a subdomain.
+   */
+  readonly ccaiDomain: string | undefined
 }
 
 /** Configuration of the files domain (SWITCHBOARD_FILES_*). */
@@ -256,7 +263,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     urlSeconds: parseSeconds(env, 'SWITCHBOARD_FILES_URL_SECONDS', 15 * 60, 7 * 24 * 3600),
     s3: parseS3(env),
   })
+  const ccaiDomainRaw = (env.SWITCHBOARD_CCAI_DOMAIN ?? '').trim().toLowerCase().replace(/^\./, '')
+  if (ccaiDomainRaw !== '' && !/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(ccaiDomainRaw)) {
+    throw new ConfigError('SWITCHBOARD_CCAI_DOMAIN', `must be a domain name like cc.example.org, got "${env.SWITCHBOARD_CCAI_DOMAIN}"`)
+  }
+  const ccaiDomain = ccaiDomainRaw === '' ? undefined : ccaiDomainRaw
   // Last: it may write a generated key into the data dir, which a refused configuration must not.
   const secretKey = parseSecretKey(env.SWITCHBOARD_SECRET_KEY, dataDir)
-  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage, files })
+  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage, files, ccaiDomain })
 }

@@ -11,7 +11,7 @@ import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
-import { SetupService } from './core/contact-center/index.ts'
+import { AgentsService, SetupService } from './core/contact-center/index.ts'
 import { NO_WEBHOOK_TARGETS, OutboundWebhooksService, type WebhookTargets } from './core/outbound-webhooks/index.ts'
 import type { WebhookRetryPolicy } from './jobs/outbound-webhook.job.ts'
 import { FilesService, LocalFileStore, StoreTooLargeError, type FileStore } from './core/files/index.ts'
@@ -89,6 +89,8 @@ export interface Services {
   readonly webchat: WebchatService
   /** The contact center's setup file: teams, agents, statuses, menus, numbers, settings. */
   readonly ccSetup: SetupService
+  /** Agents: sign-in, status, the user list, force logout. */
+  readonly agents: AgentsService
   /** Signed events to tenants' webhook endpoints (ccai.md §1.12), sent and retried by `webhooks.send`. */
   readonly outboundWebhooks: OutboundWebhooksService
   /** Attachments: presigned upload and download URLs, server-side stores. */
@@ -137,7 +139,9 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const outboundWebhooks = new OutboundWebhooksService(store.db, jobs, {
     targets: options.webhookTargets ?? NO_WEBHOOK_TARGETS, urlPolicy: config.urlPolicy,
   })
+  const agents = new AgentsService(store.db, jobs)
   defineJobs(jobs, {
+    agents,
     delivery, sendRetry: options.sendRetry ?? { retryDelaySeconds: config.deliveryRetrySeconds },
     webhooks: outboundWebhooks, ...(options.webhookRetry ? { webhookRetry: options.webhookRetry } : {}),
   })
@@ -167,6 +171,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     bot,
     webchat,
     ccSetup,
+    agents,
     scheduling,
     firing,
     suppression,

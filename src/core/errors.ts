@@ -48,6 +48,7 @@ export const ERROR_CATALOG = {
   agent_status_not_settable: { kind: 'invalid', details: details<{ status: string }>() },
   menu_not_found: { kind: 'invalid', details: details<{ menuId: string | number }>() },
   contact_center_not_set_up: { kind: 'invalid', details: details() },
+  company_required: { kind: 'invalid', details: details() },
   // invalid: delivery (a message to send, a received one, a webhook)
   invalid_body: { kind: 'invalid', details: details<SendDetails>() },
   invalid_channel: { kind: 'invalid', details: details<SendDetails>() },

@@ -317,6 +317,22 @@ export interface DB {
   cc_menus: CcMenusTable
   cc_menu_teams: { tenant_id: TenantId; menu_id: string; team_id: string }
   cc_phone_numbers: CcPhoneNumbersTable
+  cc_jobs: CcJobsTable
+}
+
+/** Background jobs of the Apps API a client polls (migrations/0014). */
+export interface CcJobsTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: number
+  kind: 'force_logout'
+  status: 'in_progress' | 'finished'
+  input: JsonObject
+  total: number
+  processed: Generated<number>
+  results: ColumnType<unknown[], string | undefined, string>
+  created_at: Timestamp
+  finished_at: NullableTimestamp
 }
 
 export interface CcSetupVersionsTable {
@@ -379,6 +395,8 @@ export interface CcAgentsTable {
   password_hash: string | null
   deactivated_at: NullableTimestamp
   status_id: string | null
+  /** The status the agent chose, returned to when a system status ends (migrations/0014). */
+  chosen_status_id: string | null
   status_updated_at: Timestamp
   last_login_at: NullableTimestamp
   login_ip: string | null

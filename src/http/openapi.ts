@@ -19,7 +19,15 @@ export const SURFACE_DOCUMENTS = {
   },
   admin: {
     title: 'Switchboard — Tenant admin API',
-    description: 'Provider settings per channel (stored encrypted), the suppression list, messaging settings. Basic auth with the tenant\'s Cass credentials.',
+    description: 'Provider settings per channel (stored encrypted), the suppression list, messaging settings, the contact-center setup. Basic auth with the tenant\'s Cass credentials.',
+  },
+  ccai: {
+    title: 'Switchboard — Contact-center Apps API (CCAI Platform-compatible)',
+    description: 'Wire-compatible with the CCAI Platform (UJET) Apps API at `/apps/api/v1`. Authenticate with `Authorization: Basic base64(subdomain:api_token)` (the company secret is accepted as the password too). Errors are `{"message": …}`.',
+  },
+  agent: {
+    title: 'Switchboard — Agent API',
+    description: 'What an agent workspace needs: sign-in, status, the live event stream of offers and chats, accepting, messaging, transferring, ending and wrapping up. `Authorization: Bearer <token>` from `POST /agent/v1/login`.',
   },
 } as const
 

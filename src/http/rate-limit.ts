@@ -17,8 +17,8 @@ export class RateLimiter {
     this.#maxKeys = maxKeys
   }
 
-  /** Count one request for `key`: undefined when allowed, else the seconds until the window ends. */
-  hit(key: string, now = Date.now()): number | undefined {
+  /** Count one request for `key`: undefined when allowed, else the seconds until the window ends. `limit` overrides the limiter's own (a per-tenant limit). */
+  hit(key: string, now = Date.now(), limit = this.#limit): number | undefined {
     let w = this.#windows.get(key)
     if (!w || w.resetAt <= now) {
       this.#windows.delete(key)
@@ -27,12 +27,12 @@ export class RateLimiter {
       this.#windows.set(key, w)
     }
     w.count++
-    return w.count > this.#limit ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : undefined
+    return w.count > limit ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : undefined
   }
 
   /** Count one request for `key` and throw RateLimitedError (details: `retryAfter` seconds) when over the limit. */
-  take(key: string, now = Date.now()): void {
-    const retry = this.hit(key, now)
+  take(key: string, now = Date.now(), limit = this.#limit): void {
+    const retry = this.hit(key, now, limit)
     if (retry !== undefined) throw new RateLimitedError('rate_limited', 'too many requests', { retryAfter: retry })
   }
 

@@ -1,4 +1,6 @@
+import type { AgentsService } from '../core/contact-center/index.ts'
 import type { DeliveryService } from '../core/delivery/index.ts'
+import { forceLogoutJob } from './force-logout.job.ts'
 import type { OutboundWebhooksService } from '../core/outbound-webhooks/index.ts'
 import { inboundMessageJob } from './inbound-message.job.ts'
 import { outboundWebhookJob, type WebhookRetryPolicy } from './outbound-webhook.job.ts'
@@ -16,9 +18,12 @@ export function defineJobs(jobs: JobQueue, deps: {
   /** Outbound webhooks; without them `webhooks.send` is not defined (tests of other domains). */
   webhooks?: OutboundWebhooksService
   webhookRetry?: WebhookRetryPolicy
+  /** The contact center's agents (force-logout jobs). */
+  agents?: AgentsService
 }): void {
   jobs.define(pruneJobKeysJob(jobs))
   jobs.define(sendMessageJob({ delivery: deps.delivery, retry: deps.sendRetry }))
   jobs.define(inboundMessageJob(deps))
   if (deps.webhooks) jobs.define(outboundWebhookJob({ webhooks: deps.webhooks, retry: deps.webhookRetry }))
+  if (deps.agents) jobs.define(forceLogoutJob({ agents: deps.agents }))
 }

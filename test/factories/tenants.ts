@@ -7,13 +7,16 @@ export interface TestTenant {
   credentials: IssuedCredentials
   /** `Authorization` header value for the Cass surface. */
   cassAuth: string
+  /** `Authorization` header value for the Apps API (`subdomain:api_token`). */
+  ccaiAuth: string
 }
 
 /** A fresh tenant with a unique name, so tests never share data. */
 export async function createTenant(services: Services, name = `Test ${randomUUID()}`): Promise<TestTenant> {
   const { tenant, credentials } = await services.tenants.create(name)
   const cassAuth = 'Basic ' + Buffer.from(`${credentials.cass.client}:${credentials.cass.token}`).toString('base64')
-  return { tenant, credentials, cassAuth }
+  const ccaiAuth = 'Basic ' + Buffer.from(`${credentials.ccai.subdomain}:${credentials.ccai.token}`).toString('base64')
+  return { tenant, credentials, cassAuth, ccaiAuth }
 }
 
 let phoneCounter = Math.floor(Math.random() * 1_000_000)

@@ -85,11 +85,17 @@ export class AgentsRepository {
     return row ? toAgent(row as unknown as AgentRow) : undefined
   }
 
-  /** The agent signing in by email (case-insensitive), with the password hash; deactivated ones too. */
-  async findForLogin(tenantId: TenantId | undefined, email: string): Promise<Array<{ id: string; tenantId: TenantId; passwordHash: string | null; deactivated: boolean }>> {
-    let q = this.#db.selectFrom('cc_agents').select(['id', 'tenant_id', 'password_hash', 'deactivated_at']).where(sql`lower(email)`, '=', email.trim().toLowerCase())
-    if (tenantId) q = q.where('tenant_id', '=', tenantId)
-    const rows = await q.limit(10).execute()
+  /**
+   * The agents signing in by email (case-insensitive), with their password hashes, deactivated ones
+   * too: of the tenant whose Apps API subdomain is `company` when given, else of every tenant.
+   */
+  async findForLogin(email: string, company?: string): Promise<Array<{ id: string; tenantId: TenantId; passwordHash: string | null; deactivated: boolean }>> {
+    let q = this.#db.selectFrom('cc_agents as a').select(['a.id', 'a.tenant_id', 'a.password_hash', 'a.deactivated_at']).where(sql`lower(a.email)`, '=', email.trim().toLowerCase())
+    if (company !== undefined) {
+      q = q.where((eb) => eb.exists(eb.selectFrom('tenant_credentials as c').select(sql`1`.as('one')).whereRef('c.tenant_id', '=', 'a.tenant_id')
+        .where('c.surface', '=', 'ccai').where('c.kind', '=', 'token').where(sql`lower(c.key)`, '=', company.trim().toLowerCase()).where('c.revoked_at', 'is', null)))
+    }
+    const rows = await q.limit(20).execute()
     return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, passwordHash: r.password_hash, deactivated: r.deactivated_at !== null }))
   }
 
@@ -228,10 +234,15 @@ export class AgentsRepository {
     await trx.selectFrom('cc_agents').select('id').where('tenant_id', '=', tenantId).where('id', 'in', [...agentIds]).orderBy('id').forUpdate().execute()
   }
 
-  /** Set an agent's status; `idleSince` is when it became free to take offers (null: not available). */
-  async setStatus(trx: Executor, tenantId: TenantId, agentId: string, statusId: string, opts: { idleSince: Date | null; logoutPending?: boolean }): Promise<void> {
+  /**
+   * Set an agent's status. `idleSince`: since when it is free to take offers (null: not available;
+   * undefined: unchanged). `chosenStatusId`: the status it returns to after a system one (undefined: unchanged).
+   */
+  async setStatus(trx: Executor, tenantId: TenantId, agentId: string, statusId: string, opts: { idleSince?: Date | null | undefined; chosenStatusId?: string | null; logoutPending?: boolean }): Promise<void> {
     await trx.updateTable('cc_agents').set({
-      status_id: statusId, status_updated_at: new Date(), idle_since: opts.idleSince,
+      status_id: statusId, status_updated_at: new Date(),
+      ...(opts.idleSince !== undefined ? { idle_since: opts.idleSince } : {}),
+      ...(opts.chosenStatusId !== undefined ? { chosen_status_id: opts.chosenStatusId } : {}),
       ...(opts.logoutPending !== undefined ? { logout_pending: opts.logoutPending } : {}),
     }).where('tenant_id', '=', tenantId).where('id', '=', agentId).execute()
   }

@@ -4,3 +4,7 @@ export type { SetupDocument, CcChannel, MenuType, DeflectionOption } from './set
 export type { Agent, AgentStatus, CcSettings, Menu, MenuConfig, PhoneNumber, SetupLoadResult, StatusKind, Team } from './contact-center.types.ts'
 export * from './erlang.ts'
 export * from './hours.ts'
+export { AgentsService, FORCE_LOGOUT_SYNC_LIMIT, BUSY_STATUSES } from './agents.service.ts'
+export type { AgentStatusResult, ForceLogoutJob, IpSelector, AgentEventsPort } from './agents.service.ts'
+export type { AgentFilter } from './agents.repository.ts'
+export { FORCE_LOGOUT_JOB } from './contact-center.jobs.ts'

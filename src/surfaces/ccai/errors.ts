@@ -1,0 +1,74 @@
+import type { FastifyError } from 'fastify'
+import type { AppError } from '../../core/errors.ts'
+import { byKind, type ErrorMapping, type ErrorShape, type Rendered } from '../../http/errors.ts'
+
+/**
+ * An answer of the Apps API's own request checks (Rails-style parameter errors and the documented
+ * per-endpoint texts, `spec/ccai.md`): a status and the exact message. Thrown by routes, rendered
+ * `{"message": …}`.
+ */
+export class CcaiError extends Error {
+  readonly status: number
+  constructor(status: number, message: string) {
+    super(message)
+    this.name = 'CcaiError'
+    this.status = status
+  }
+}
+
+/** `400 "param is missing or the value is empty: <name>"`, Rails' wording the Apps API keeps (§1.5). */
+export function paramMissing(name: string): CcaiError {
+  return new CcaiError(400, `param is missing or the value is empty: ${name}`)
+}
+
+const message = (status: number, text: string, headers?: Record<string, string>): Rendered => ({ status, body: { message: text }, ...(headers ? { headers } : {}) })
+/** Core's sentence, capitalised as the Apps API's texts are. */
+const sentence = (err: AppError) => err.message.charAt(0).toUpperCase() + err.message.slice(1)
+
+/** §1.2: 401 with the Basic challenge of the vendor's realm. */
+export const UNAUTHORIZED = message(401, 'Unauthorized', { 'www-authenticate': 'Basic realm="Application"' })
+
+/**
+ * Every catalog code on the Apps API. The documented ones byte-for-byte; the rest by family — the
+ * vendor answers business-rule failures with 400 (not 409/422), unknown things with 404 "Not Found".
+ */
+export const CCAI_ERRORS: ErrorMapping = byKind({
+  invalid: (err) => message(400, sentence(err)),
+  unauthenticated: () => UNAUTHORIZED,
+  forbidden: () => message(403, 'Forbidden'),
+  not_found: () => message(404, 'Not Found'),
+  conflict: (err) => message(400, sentence(err)),
+  rate_limited: () => message(429, 'Too Many Requests', { 'retry-after': '1' }),
+  upstream_failed: (err) => message(502, sentence(err)),
+}, {
+  agent_status_not_found: () => message(400, 'Status not found'),
+  agent_status_not_settable: (err) => message(400, `Status '${err.details.status}' is set by the system and can't be set`),
+  menu_not_found: (err) => message(400, `menu_id ${err.details.menuId} is not found`),
+  contact_center_not_set_up: () => message(400, 'Contact center is not set up'),
+})
+
+/** A schema failure in the vendor's words: a missing parameter as Rails says it, anything else `<name> is invalid`. */
+function describeValidation(err: FastifyError): string {
+  const first = err.validation?.[0]
+  if (!first) return 'Invalid request'
+  const params = first.params as { missingProperty?: string }
+  if (first.keyword === 'required' && params.missingProperty) return `param is missing or the value is empty: ${params.missingProperty}`
+  const name = first.instancePath.replace(/^\//, '').split('/').filter((s) => !/^\d+$/.test(s)).pop() ?? err.validationContext ?? 'request'
+  return `${name} is invalid`
+}
+
+/** Errors of the Apps API: `{"message": …}` with the documented status; never internals. */
+export const CCAI_ERROR_SHAPE: ErrorShape = {
+  codes: CCAI_ERRORS,
+  local: (err) => (err instanceof CcaiError ? message(err.status, err.message) : undefined),
+  describeValidation,
+  framework: (p) => {
+    switch (p.code) {
+      case 'not_found': return message(404, 'Not Found')
+      case 'body_too_large': return message(413, 'Request Entity Too Large')
+      case 'unsupported_media_type': return message(415, 'Unsupported Media Type')
+      default: return message(p.status, p.message)
+    }
+  },
+  internal: (errorId) => ({ status: 500, body: { message: 'Internal Server Error', error_id: errorId } }),
+}

@@ -470,3 +470,96 @@ export interface OutboundWebhooksTable {
 export interface DB {
   outbound_webhooks: OutboundWebhooksTable
 }
+
+/** Contact-center sessions, participants, messages and offers (migrations/0016), merged into DB. */
+export interface DB {
+  cc_sessions: CcSessionsTable
+  cc_participants: CcParticipantsTable
+  cc_messages: CcMessagesTable
+  cc_offers: CcOffersTable
+}
+
+export interface CcSessionsTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: number
+  channel: 'chat' | 'call'
+  chat_type: string
+  status: string
+  status_text: string
+  menu_id: string | null
+  lang: Generated<string>
+  end_user_num: number | null
+  person_id: string | null
+  email: string | null
+  context: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+  custom_data: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+  verified: Generated<boolean>
+  bad_actor: Generated<boolean>
+  repeat_customer: Generated<boolean>
+  priority: Generated<number>
+  agent_id: string | null
+  offer_type: string | null
+  offer_events: ColumnType<OfferEventRow[], string | undefined, string>
+  answer_type: string | null
+  outbound_number: string | null
+  disconnected_by: Generated<string>
+  created_at: Timestamp
+  queued_at: NullableTimestamp
+  assigned_at: NullableTimestamp
+  ends_at: NullableTimestamp
+  last_activity_at: Timestamp
+}
+
+/** One offer of a session to an agent, as the Apps API lists it in `offer_events`. */
+export interface OfferEventRow { agent_id: number; offered_at: string; result: 'pending' | 'accepted' | 'rejected' | 'timeout' | 'withdrawn' }
+
+export interface CcParticipantsTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: number
+  session_id: string
+  type: 'end_user' | 'agent' | 'virtual_agent'
+  agent_id: string | null
+  end_user_num: number | null
+  status: string
+  connected_at: NullableTimestamp
+  ended_at: NullableTimestamp
+  created_at: Timestamp
+}
+
+export interface CcMessagesTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: number
+  session_id: string
+  from_end_user: boolean
+  agent_id: string | null
+  type: string
+  content: string | null
+  media_id: string | null
+  created_at: Timestamp
+}
+
+export interface CcOffersTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  session_id: string
+  agent_id: string
+  result: Generated<'pending' | 'accepted' | 'rejected' | 'timeout' | 'withdrawn'>
+  offered_at: Timestamp
+  expires_at: Date | string
+  resolved_at: NullableTimestamp
+}
+
+/** The agent API's event stream (migrations/0016), merged into DB. */
+export interface DB {
+  cc_agent_events: {
+    id: Generated<string>
+    tenant_id: TenantId
+    agent_id: string
+    type: string
+    data: JsonObject
+    created_at: Timestamp
+  }
+}

@@ -6,10 +6,14 @@ import { AppError, AuthError, NotFoundError, ValidationError } from '../errors.t
 import type { BotService, ThreadsService } from '../bot/index.ts'
 import type { PeopleLookups, PeopleService, Person } from '../people/index.ts'
 import type { Tenant, TenantsService } from '../tenants/index.ts'
-import { WebchatLive, type LiveSubscriber } from './webchat.live.ts'
+import { LiveChannel, type LiveSubscriber } from '../live.ts'
 import { WebchatRepository, type WebchatRow } from './webchat.repository.ts'
 import type { WebchatHistory, WebchatMessage, WebchatPerson, WebchatSession, WebchatSubscription } from './webchat.types.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+
+
+/** The channel migrations/0009 announces web chat changes on: payload `<tenant id>:<person id>`. */
+const WEBCHAT_CHANNEL = 'switchboard_webchat'
 
 const UUID_REF = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -85,13 +89,13 @@ function takeVisible(rows: readonly WebchatRow[], cursor: string): { messages: W
 export class WebchatService {
   readonly #deps: WebchatServiceDeps
   readonly #repo: WebchatRepository
-  readonly #live: WebchatLive
+  readonly #live: LiveChannel
   readonly #embeds = new Map<string, { tenantId: TenantId; embedCode: string; at: number }>()
 
   constructor(deps: WebchatServiceDeps) {
     this.#deps = deps
     this.#repo = new WebchatRepository(deps.db)
-    this.#live = new WebchatLive(deps.notifier)
+    this.#live = new LiveChannel(deps.notifier, WEBCHAT_CHANNEL)
   }
 
   /** Live subscriptions open in this process. */

@@ -1,34 +1,35 @@
-import type { Notifier } from '../../db/notifier.ts'
+import type { Notifier } from '../db/notifier.ts'
 
-/** The channel migrations/0009 announces web chat changes on: payload `<tenant id>:<person id>`. */
-export const WEBCHAT_CHANNEL = 'switchboard_webchat'
 /** How often subscribers look anyway while notifications may be missed (no listening connection). */
 const UNHEALTHY_POLL_MS = 2_000
 /** A safety net even when notifications flow. */
 const HEALTHY_POLL_MS = 30_000
 
-/** Something to wake when a person's chat may have changed. */
+/** Something to wake when what it follows (a person's web chat, an agent's events) may have changed. */
 export interface LiveSubscriber {
   readonly key: string
   poke(): void
 }
 
 /**
- * This process's listeners of web chat changes, by tenant and person. One LISTEN per process (on
- * the first subscription) fans out in-process; a notification carries ids only, and each
- * subscriber reads what is new itself. When notifications may have been missed (the listening
+ * This process's listeners of one notification channel, by key (`<tenant id>:<person id>` for the
+ * web chat, `<tenant id>:<agent id>` for agents). One LISTEN per process (on the first
+ * subscription) fans out in-process; a notification carries ids only, and each subscriber reads
+ * what is new itself. When notifications may have been missed (the listening
  * connection was lost, or this process borrows another's embedded store) every subscriber looks
  * again, and keeps polling until notifications are trusted again.
  */
-export class WebchatLive {
+export class LiveChannel {
   readonly #notifier: Notifier
+  readonly #channel: string
   readonly #subscribers = new Map<string, Set<LiveSubscriber>>()
   #listening: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
   #lastPoll = 0
 
-  constructor(notifier: Notifier) {
+  constructor(notifier: Notifier, channel: string) {
     this.#notifier = notifier
+    this.#channel = channel
     notifier.onReset(() => this.#pokeAll())
   }
 
@@ -62,7 +63,7 @@ export class WebchatLive {
 
   async #listen(): Promise<void> {
     try {
-      await this.#notifier.listen(WEBCHAT_CHANNEL, (payload) => {
+      await this.#notifier.listen(this.#channel, (payload) => {
         for (const sub of this.#subscribers.get(payload) ?? []) sub.poke()
       })
     } catch {

@@ -11,8 +11,9 @@ import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
-import { AgentsService, SetupService } from './core/contact-center/index.ts'
-import { NO_WEBHOOK_TARGETS, OutboundWebhooksService, type WebhookTargets } from './core/outbound-webhooks/index.ts'
+import { AgentEvents, AgentsService, ChatsService, RoutingService, SetupService } from './core/contact-center/index.ts'
+import { presentChatWebhook } from './surfaces/ccai/presenters.ts'
+import { OutboundWebhooksService, type WebhookTargets } from './core/outbound-webhooks/index.ts'
 import type { WebhookRetryPolicy } from './jobs/outbound-webhook.job.ts'
 import { FilesService, LocalFileStore, StoreTooLargeError, type FileStore } from './core/files/index.ts'
 import { S3ObjectStore, S3ObjectTooLargeError } from './providers/storage/s3.ts'
@@ -91,6 +92,12 @@ export interface Services {
   readonly ccSetup: SetupService
   /** Agents: sign-in, status, the user list, force logout. */
   readonly agents: AgentsService
+  /** Routing of waiting sessions to agents (offers, cascade, the sweep of worker processes). */
+  readonly routing: RoutingService
+  /** Contact-center chats: the Apps API's chat platform and the agent workspace. */
+  readonly chats: ChatsService
+  /** The agent workspace's event stream (offers, chats, messages, status). */
+  readonly agentEvents: AgentEvents
   /** Signed events to tenants' webhook endpoints (ccai.md §1.12), sent and retried by `webhooks.send`. */
   readonly outboundWebhooks: OutboundWebhooksService
   /** Attachments: presigned upload and download URLs, server-side stores. */
@@ -137,7 +144,9 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const webhooks = new DeliveryWebhooks(store.db, { delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings) })
   // Tenant webhook URLs go through the guarded client: the outbound URL policy holds at every connection.
   const outboundWebhooks = new OutboundWebhooksService(store.db, jobs, {
-    targets: options.webhookTargets ?? NO_WEBHOOK_TARGETS, urlPolicy: config.urlPolicy,
+    // The contact center's chat events go to the URL of its setup file, signed with its secrets.
+    targets: options.webhookTargets ?? { resolve: async (tenantId, topic) => (topic === 'ccai.chat' ? ccSetup.webhookTarget(tenantId) : null) },
+    urlPolicy: config.urlPolicy,
   })
   const agents = new AgentsService(store.db, jobs)
   defineJobs(jobs, {
@@ -153,6 +162,17 @@ export function createServices(config: Config, store: Store, options: CreateServ
   delivery.onInbound(bot.inboundHandler)
   const firing = new NotificationFiring<ThreadSet>(store.db, { bot, threads })
   const ccSetup = new SetupService({ db: store.db, secretKey: config.secretKey, threadNames: async (id) => (await threads.current({ id })).names })
+  const routing = new RoutingService(store.db, { onError: (err) => options.logger?.error({ err }, 'routing pass failed') })
+  routing.useOfferTimeout(async (tenantId, trx) => (await ccSetup.settings(tenantId, trx))?.offerTimeoutSeconds ?? 30)
+  agents.onEvents({ agentAvailable: (tenantId) => void routing.kick(tenantId) })
+  const chats = new ChatsService({
+    db: store.db, jobs, routing,
+    // The Apps API owns the wire shape of its webhooks; one ordering key per chat keeps them in order.
+    webhook: async (trx, tenantId, event, key) => {
+      await outboundWebhooks.enqueue(trx, tenantId, { topic: 'ccai.chat', body: presentChatWebhook(event), idempotencyKey: key, orderingKey: `chat:${event.chat.num}` })
+    },
+    wakeWebhooks: () => outboundWebhooks.wake(),
+  })
   const files = new FilesService({
     store: fileStore(config), secretKey: config.secretKey, publicUrl: config.publicUrl,
     maxBytes: config.files.maxBytes, urlSeconds: config.files.urlSeconds,
@@ -172,6 +192,9 @@ export function createServices(config: Config, store: Store, options: CreateServ
     webchat,
     ccSetup,
     agents,
+    routing,
+    chats,
+    agentEvents: new AgentEvents(store.db, store.notifier),
     scheduling,
     firing,
     suppression,

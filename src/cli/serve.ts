@@ -114,6 +114,12 @@ export async function serveCommand(initial: Config, roles: Roles, io: CliIo): Pr
       : undefined
     scheduler?.start()
     if (scheduler) undo.push(() => scheduler.stop())
+    // Contact-center routing: every worker sweeps for expired offers and unoffered waiting sessions
+    // (API processes kick routing themselves after each change; the sweep catches the rest).
+    if (roles.worker) {
+      services.routing.startSweeper()
+      undo.push(async () => services.routing.stopSweeper())
+    }
     if (stopRequested) return interrupted()
     const app = roles.api ? await buildApp({ services, metrics, logger: log }) : undefined
     if (app) {
@@ -148,6 +154,7 @@ export async function serveCommand(initial: Config, roles: Roles, io: CliIo): Pr
           log.info('http server closed')
           // A firing batch in flight commits or rolls back whole; then no new one starts.
           await scheduler?.stop()
+          services.routing.stopSweeper()
           // Jobs in flight finish (or, past the deadline, are failed to be retried) before the store closes.
           await services.jobs.stop({ timeoutMs: 20_000 })
           log.info('job workers stopped')

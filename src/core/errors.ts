@@ -49,6 +49,14 @@ export const ERROR_CATALOG = {
   menu_not_found: { kind: 'invalid', details: details<{ menuId: string | number }>() },
   contact_center_not_set_up: { kind: 'invalid', details: details() },
   company_required: { kind: 'invalid', details: details() },
+  language_not_available: { kind: 'invalid', details: details<{ lang: string }>() },
+  menu_after_hours: { kind: 'invalid', details: details<{ menuId: number }>() },
+  not_a_participant: { kind: 'invalid', details: details() },
+  chat_ended: { kind: 'invalid', details: details<{ chatId?: number }>() },
+  chat_dismissed: { kind: 'invalid', details: details() },
+  chat_not_dismissed: { kind: 'invalid', details: details() },
+  chat_not_with_virtual_agent: { kind: 'invalid', details: details() },
+  chat_not_queued: { kind: 'invalid', details: details() },
   // invalid: delivery (a message to send, a received one, a webhook)
   invalid_body: { kind: 'invalid', details: details<SendDetails>() },
   invalid_channel: { kind: 'invalid', details: details<SendDetails>() },
@@ -99,6 +107,8 @@ export const ERROR_CATALOG = {
   // not found
   embed_not_found: { kind: 'not_found', details: details() },
   agent_not_found: { kind: 'not_found', details: details<{ agentId: string | number }>() },
+  chat_not_found: { kind: 'not_found', details: details<{ chatId: number }>() },
+  offer_not_found: { kind: 'not_found', details: details() },
   file_not_found: { kind: 'not_found', details: details<{ key: string }>() },
   message_not_found: { kind: 'not_found', details: details<{ messageId: string }>() },
   person_not_found: { kind: 'not_found', details: details<{ personId?: string | null; externalId?: string; index?: number }>() },

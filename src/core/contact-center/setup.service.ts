@@ -3,7 +3,7 @@ import type { DB } from '../../db/schema.ts'
 import { generatePassword, hashPassword, verifyPassword } from '../../lib/passwords.ts'
 import { phoneCountry, toE164 } from '../../lib/phone.ts'
 import { parseSetupText } from '../../lib/schema-problems.ts'
-import { encrypt } from '../../lib/secrets.ts'
+import { decrypt, encrypt } from '../../lib/secrets.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { ValidationError } from '../errors.ts'
 import { parseDuration } from '../scheduling/index.ts'
@@ -131,6 +131,13 @@ export class SetupService {
     if (!s) return undefined
     const { webhookSecretsSealed, ...rest } = s
     return { ...rest, webhookSecretCount: webhookSecretsSealed.length }
+  }
+
+  /** Where the tenant's chat webhooks go (§1.12): the URL and the secrets, unsealed; null without one. */
+  async webhookTarget(tenantId: TenantId): Promise<{ url: string; secrets: string[] } | null> {
+    const s = await this.#repo.settings(this.#db, tenantId)
+    if (!s?.webhookUrl || s.webhookSecretsSealed.length === 0) return null
+    return { url: s.webhookUrl, secrets: s.webhookSecretsSealed.map((x) => decrypt(this.#deps.secretKey, x)) }
   }
 
   async #saveSettings(trx: Transaction<DB>, tenantId: TenantId, doc: SetupDocument): Promise<void> {

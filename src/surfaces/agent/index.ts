@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { Agent, AgentStatus } from '../../core/contact-center/index.ts'
-import { AuthError } from '../../core/errors.ts'
+import { AuthError, NotFoundError } from '../../core/errors.ts'
 import { registerErrorHandling } from '../../http/errors.ts'
 import { declareSurface } from '../../http/openapi.ts'
 import { requireJson } from '../../http/params.ts'
 import { RateLimiter } from '../../http/rate-limit.ts'
 import type { Services } from '../../services.ts'
+import { presentChat, presentMessage } from '../ccai/presenters.ts'
 import { AGENT_ERROR_SHAPE } from './errors.ts'
 import { LoginAnswer, LoginBody, Me, Message, StatusBody } from './schemas.ts'
 
@@ -45,7 +47,12 @@ export async function agentSurface(fastify: FastifyInstance, { services }: { ser
   registerErrorHandling(fastify, AGENT_ERROR_SHAPE, { notFound: true })
   fastify.decorateRequest('agentSession', null)
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { agents } = services
+  const { agents, chats } = services
+  // Open event streams, ended when the server closes (a hijacked reply is not closed for us).
+  const streams = new Set<() => void>()
+  fastify.addHook('onClose', async () => {
+    for (const end of [...streams]) end()
+  })
   // Password guessing: ten sign-ins a minute per address and per email.
   const attempts = new RateLimiter(10, 60_000)
 
@@ -81,6 +88,85 @@ export async function agentSurface(fastify: FastifyInstance, { services }: { ser
     }, async (req) => {
       const { agent } = sessionOf(req)
       return presentMe(agent, await agents.statuses(agent.tenantId))
+    })
+
+    const ChatId = Type.Object({ id: Type.String({ description: 'Chat id' }) })
+    const OfferId = Type.Object({ id: Type.String({ description: 'Offer id (from the `offer` event)' }) })
+    const chatNum = (raw: string) => (/^\d{1,9}$/.test(raw) ? Number(raw) : -1)
+    const ChatOut = Type.Object({ id: Type.Integer(), status: Type.String() }, { additionalProperties: true })
+
+    a.get('/events', {
+      schema: {
+        tags, summary: 'The live event stream (Server-Sent Events)',
+        description: '`text/event-stream` of `offer`, `offer_closed`, `chat_assigned`, `message`, `chat_closed` and `status` events, `data` JSON, `id` the cursor. Every tab of the agent, on any API process, gets the same events; a reconnecting EventSource (`Last-Event-ID`) resumes where it stopped.',
+        security,
+      },
+    }, async (req, reply) => {
+      const { agent } = sessionOf(req)
+      const given = req.headers['last-event-id']
+      const cursor = typeof given === 'string' && /^\d{1,18}$/.test(given) ? given : await services.agentEvents.head(agent.tenantId, agent.id)
+      reply.hijack()
+      const res = reply.raw
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': req.id })
+      res.write('retry: 2000\n\n')
+      let closed = false
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000)
+      const sub = await services.agentEvents.subscribe(agent.tenantId, agent.id, cursor, (e) => {
+        if (!closed) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`)
+      })
+      const end = () => {
+        if (closed) return
+        closed = true
+        clearInterval(heartbeat)
+        sub.close()
+        streams.delete(end)
+        res.end()
+      }
+      streams.add(end)
+      req.raw.on('close', end)
+    })
+
+    a.get('/chats', {
+      schema: { tags, summary: 'My chats (assigned to me now)', security, response: { 200: Type.Array(ChatOut), 401: Message } },
+    }, async (req) => (await chats.forAgent(sessionOf(req).agent)).map(presentChat))
+
+    a.get('/chats/:id/messages', {
+      schema: { tags, summary: 'The messages of one of my chats', security, params: ChatId, response: { 200: Type.Array(Type.Object({}, { additionalProperties: true })), 401: Message, 404: Message } },
+    }, async (req) => {
+      const { agent } = sessionOf(req)
+      const mine = (await chats.forAgent(agent)).some((c) => c.num === chatNum(req.params.id))
+      if (!mine) throw new NotFoundError('chat_not_found', 'no such chat of this agent', { chatId: chatNum(req.params.id) })
+      return (await chats.messages(agent.tenantId, chatNum(req.params.id))).map(presentMessage)
+    })
+
+    a.post('/offers/:id/accept', {
+      schema: { tags, summary: 'Accept an offer', description: 'The chat becomes mine (`assigned`); 404 when the offer is gone (expired, withdrawn, taken).', security, params: OfferId, response: { 200: ChatOut, 401: Message, 404: Message } },
+    }, async (req) => presentChat(await chats.accept(sessionOf(req).agent, req.params.id)))
+
+    a.post('/offers/:id/decline', {
+      schema: { tags, summary: 'Decline an offer', description: 'The chat is offered to the next agent.', security, params: OfferId, response: { 204: { type: 'null' }, 401: Message, 404: Message } },
+    }, async (req, reply) => {
+      await chats.decline(sessionOf(req).agent, req.params.id)
+      return reply.code(204).send(null)
+    })
+
+    a.post('/chats/:id/messages', {
+      schema: {
+        tags, summary: 'Send a message into one of my chats', description: 'Delivered to the end user through the tenant’s chat webhook (`message_received`).', security, params: ChatId,
+        body: Type.Object({ content: Type.String({ minLength: 1, maxLength: 10_000 }) }, { additionalProperties: false }),
+        response: { 201: Type.Object({}, { additionalProperties: true }), 400: Message, 401: Message, 404: Message, 415: Message },
+      },
+      preValidation: requireJson,
+    }, async (req, reply) => {
+      const m = await chats.agentMessage(sessionOf(req).agent, chatNum(req.params.id), { type: 'text', content: req.body.content, mediaId: null })
+      return reply.code(201).send(presentMessage(m))
+    })
+
+    a.post('/chats/:id/end', {
+      schema: { tags, summary: 'End one of my chats', security, params: ChatId, response: { 200: ChatOut, 400: Message, 401: Message, 404: Message } },
+    }, async (req) => {
+      const { agent } = sessionOf(req)
+      return presentChat(await chats.end(agent.tenantId, chatNum(req.params.id), 'agent', agent.id))
     })
 
     a.put('/status', {

@@ -45,6 +45,11 @@ export const CCAI_ERRORS: ErrorMapping = byKind({
   agent_status_not_settable: (err) => message(400, `Status '${err.details.status}' is set by the system and can't be set`),
   menu_not_found: (err) => message(400, `menu_id ${err.details.menuId} is not found`),
   contact_center_not_set_up: () => message(400, 'Contact center is not set up'),
+  language_not_available: (err) => message(400, `Language '${err.details.lang}' is not available`),
+  menu_after_hours: () => message(400, "Menu is in 'after hours' state, can't accept chats"),
+  not_a_participant: () => message(400, 'from_user_id is invalid'),
+  chat_ended: () => message(400, 'Chat is already ended'),
+  chat_not_dismissed: () => message(400, 'This chat is not in dismissed state'),
 })
 
 /** A schema failure in the vendor's words: a missing parameter as Rails says it, anything else `<name> is invalid`. */

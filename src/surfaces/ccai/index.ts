@@ -9,6 +9,7 @@ import type { Services } from '../../services.ts'
 import { authenticateCcai } from './auth.ts'
 import { CCAI_ERROR_SHAPE } from './errors.ts'
 import { agentStatusRoutes } from './routes/agent-statuses.ts'
+import { chatRoutes } from './routes/chats.ts'
 import { usersRoutes } from './routes/users.ts'
 
 /** The default of §1.6 when a tenant has no contact-center settings yet. */
@@ -45,4 +46,5 @@ export async function ccaiSurface(app: FastifyInstance, { services }: { services
   })
   await app.register(usersRoutes, { services })
   await app.register(agentStatusRoutes, { services })
+  await app.register(chatRoutes, { services })
 }

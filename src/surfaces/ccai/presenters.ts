@@ -1,4 +1,4 @@
-import type { Agent } from '../../core/contact-center/index.ts'
+import type { Agent, Chat, ChatAgent, ChatMessage, ChatParticipant, ChatWebhookEvent, Menu } from '../../core/contact-center/index.ts'
 import type { AgentStatusResult, ForceLogoutJob } from '../../core/contact-center/index.ts'
 
 /** §1.7: ISO 8601 UTC with milliseconds and `Z`, or null. */
@@ -50,4 +50,90 @@ export function presentStatusResult(r: AgentStatusResult) {
 /** A force-logout job (A4). */
 export function presentForceLogoutJob(j: ForceLogoutJob) {
   return { id: j.num, status: j.status, total: j.total, processed: j.processed, results: j.results.map(presentStatusResult) }
+}
+
+/** An agent as chats show it (`agent`, `all_agents`). */
+function presentChatAgent(a: ChatAgent) {
+  return { id: a.num, name: `${a.firstName} ${a.lastName}`, first_name: a.firstName, avatar_url: null, status: a.status }
+}
+
+/** AgentInfo (§3.5) of the handling agent. */
+function presentAgentInfo(a: ChatAgent) {
+  return { id: a.num, name: `${a.firstName} ${a.lastName}`, first_name: a.firstName, last_name: a.lastName, agent_number: a.agentNumber ?? '', avatar_url: null, email: a.email }
+}
+
+/** Menu (§3.4). */
+export function presentMenu(m: Menu) {
+  return { id: m.num, name: m.name, parent_id: m.parentNum, position: m.position, deleted: m.deleted, hidden: m.hidden, menu_type: m.menuType, output_msg: m.outputMsg }
+}
+
+/** A participant (§3.3, chat variant). */
+export function presentParticipant(chatNum: number, p: ChatParticipant) {
+  const duration = p.connectedAt ? Math.max(0, Math.round(((p.endedAt ?? new Date()).getTime() - p.connectedAt.getTime()) / 1000)) : null
+  return {
+    id: p.num, type: p.type, status: p.status, chat_id: chatNum, user_id: p.agentNum, end_user_id: p.endUserNum,
+    chat_duration: duration, connected_at: ts(p.connectedAt), ended_at: ts(p.endedAt), fail_reason: 'nothing',
+  }
+}
+
+/** A Chat (§3.2): the union of the chat-platform and the session/SMS shapes, null never omitted. */
+export function presentChat(c: Chat) {
+  const seconds = (from: Date | null, to: Date | null) => (from ? Math.max(0, Math.round(((to ?? new Date()).getTime() - from.getTime()) / 1000)) : 0)
+  const menuPath = c.menuPath.length ? { items_count: c.menuPath.length, name: c.menuPath.at(-1)!.name, materialized_path: c.menuPath.map((m) => m.name).join(' / ') } : null
+  return {
+    id: c.num,
+    status: c.status,
+    status_text: c.statusText,
+    features: [] as string[],
+    chat_type: c.chatType,
+    created_at: ts(c.createdAt),
+    queued_at: ts(c.queuedAt),
+    assigned_at: ts(c.assignedAt),
+    ends_at: ts(c.endsAt),
+    timeout_at: ts(c.timeoutAt),
+    wait_duration: seconds(c.queuedAt, c.assignedAt ?? c.endsAt),
+    chat_duration: seconds(c.assignedAt, c.endsAt),
+    agent: c.agent ? presentChatAgent(c.agent) : null,
+    virtual_agent: c.virtualAgent ? { id: null, name: c.virtualAgent.name, avatar_url: null, status: c.virtualAgent.status } : null,
+    all_agents: c.allAgents.map(presentChatAgent),
+    all_virtual_agents: c.virtualAgent ? [{ id: null, name: c.virtualAgent.name, avatar_url: null, status: c.virtualAgent.status }] : [],
+    lang: c.lang,
+    menus: c.menuPath.map((m) => ({ id: m.num, name: m.name })),
+    selected_menu: c.menu ? presentMenu(c.menu) : null,
+    menu_path: menuPath,
+    end_user: { id: c.endUserNum, identifier: null, out_contact_id: null },
+    agent_info: c.agent ? presentAgentInfo(c.agent) : null,
+    rating: null,
+    has_feedback: false,
+    out_ticket_id: null,
+    out_ticket_url: null,
+    verified: c.verified,
+    disconnected_by: c.disconnectedBy,
+    fail_reason: null,
+    photos: [] as unknown[],
+    videos: [] as unknown[],
+    transfers: [] as unknown[],
+    participants: c.participants.map((p) => presentParticipant(c.num, p)),
+    offer_type: c.offerType,
+    offer_events: c.offerEvents.map((e) => ({ agent_id: e.agent_id, offered_at: e.offered_at, result: e.result })),
+    answer_type: c.answerType,
+    outbound_number: c.outboundNumber,
+    deflection_channel: null,
+    escalations: [] as unknown[],
+    context: c.context,
+    custom_data: c.customData,
+  }
+}
+
+/** A chat message (§3.16). */
+export function presentMessage(m: ChatMessage) {
+  return { id: m.num, chat_id: m.chatNum, from_user_id: m.fromEndUserNum, from_agent_id: m.fromAgentNum, type: m.type, content: m.content, media_id: m.mediaId, created_at: ts(m.createdAt) }
+}
+
+/** The body of a chat webhook (§1.12, inferred shape): `{type, chat_id, timestamp, data}`. */
+export function presentChatWebhook(e: ChatWebhookEvent) {
+  const data = e.type === 'message_received' ? presentMessage(e.message)
+    : e.type === 'participant_joined' || e.type === 'participant_left' ? presentParticipant(e.chat.num, e.participant)
+      : presentChat(e.chat)
+  return { type: e.type, chat_id: e.chat.num, timestamp: new Date().toISOString(), data }
 }

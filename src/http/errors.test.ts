@@ -6,6 +6,8 @@ import { ADMIN_ERROR_SHAPE } from '../surfaces/admin/errors.ts'
 import { CASS_ERROR_SHAPE } from '../surfaces/cass/errors.ts'
 import { EMBED_ERROR_SHAPE } from '../surfaces/embed/errors.ts'
 import { SANDBOX_ERROR_SHAPE } from '../surfaces/sandbox/errors.ts'
+import { AGENT_ERROR_SHAPE } from '../surfaces/agent/errors.ts'
+import { CCAI_ERROR_SHAPE } from '../surfaces/ccai/errors.ts'
 import { registerBodyParsers } from './body-parsers.ts'
 import { byKind, registerErrorHandling, type ErrorShape } from './errors.ts'
 import { declareSurface, markSurface, surfaceDocument, type OpenApiDocument } from './openapi.ts'
@@ -17,7 +19,8 @@ const SAMPLE: Partial<Record<ErrorCode, Record<string, unknown>>> = {
   invalid_threads: { errors: ['threads: bad'] }, missing_placeholder: { placeholder: '<<A>>' }, no_notifications: { personId: 'p' },
   person_unreachable: { protocol: 'sms' }, thread_not_found: { threadName: 't' }, person_not_in_tenant: { personId: 'p' },
   message_not_found: { messageId: 'm' }, webhook_not_configured: { channel: 'sms' }, tenant_name_taken: { name: 'n' },
-  rate_limited: { retryAfter: 7 }, delivery_failed: { error: 'refused' }, unsafe_url: { option: 'baseUrl', reason: 'host_not_allowed' },
+  rate_limited: { retryAfter: 7 }, invalid_contact_center: { errors: ['teams: bad'] }, agent_status_not_settable: { status: 'Offline' },
+  menu_not_found: { menuId: 4 }, language_not_available: { lang: 'fr' }, chat_not_found: { chatId: 3 }, delivery_failed: { error: 'refused' }, unsafe_url: { option: 'baseUrl', reason: 'host_not_allowed' },
 }
 
 const SHAPES: Array<[string, ErrorShape, Record<string, unknown>]> = [
@@ -25,6 +28,8 @@ const SHAPES: Array<[string, ErrorShape, Record<string, unknown>]> = [
   ['cass (add_external_person)', CASS_ERROR_SHAPE, { cassErrors: 'add' }],
   ['cass (notifications)', CASS_ERROR_SHAPE, { cassErrors: 'notifications' }],
   ['admin', ADMIN_ERROR_SHAPE, {}],
+  ['Apps API (ccai)', CCAI_ERROR_SHAPE, {}],
+  ['agent API', AGENT_ERROR_SHAPE, {}],
   ['sandbox API', SANDBOX_ERROR_SHAPE, {}],
   ['sandbox page', SANDBOX_ERROR_SHAPE, { sandboxHtml: true }],
   ['embed API', EMBED_ERROR_SHAPE, {}],

@@ -38,7 +38,8 @@ export const CCAI_ERRORS: ErrorMapping = byKind({
   forbidden: () => message(403, 'Forbidden'),
   not_found: () => message(404, 'Not Found'),
   conflict: (err) => message(400, sentence(err)),
-  rate_limited: () => message(429, 'Too Many Requests', { 'retry-after': '1' }),
+  // The window is one second (§1.6), so this is `Retry-After: 1` in practice.
+  rate_limited: (err) => message(429, 'Too Many Requests', { 'retry-after': String(err.details.retryAfter) }),
   upstream_failed: (err) => message(502, sentence(err)),
 }, {
   agent_status_not_found: () => message(400, 'Status not found'),

@@ -1,0 +1,83 @@
+import fc from 'fast-check'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
+import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
+
+// Every operation of the Apps API and the agent API, from their OpenAPI documents, with random
+// parameters and bodies (right names with wrong types, hostile strings, nesting): never a 5xx, every
+// error `{"message": …}`, and a refused request writes nothing.
+let t: TestApp
+let tt: TestTenant
+let bearer: string
+const SKIP = new Set(['POST /agent/v1/logout', 'GET /agent/v1/events'])
+
+beforeAll(async () => {
+  t = await startTestApp()
+  tt = await createTenant(t.services)
+  await t.services.ccSetup.load(tt.tenant.id, `
+settings: { rate_limit: 100000 }
+teams: [{ name: Desk }]
+agents: [{ email: f@example.org, first_name: F, last_name: Z, teams: [Desk], password: "fuzz-password-1" }]
+menus: [{ name: Site, type: web, children: [{ name: Help, channels: [chat], teams: [Desk] }] }]
+`, 'yaml')
+  const login = await t.app.inject({ method: 'POST', url: '/agent/v1/login', headers: { 'content-type': 'application/json' }, payload: { email: 'f@example.org', password: 'fuzz-password-1', company: tt.credentials.ccai.subdomain } })
+  bearer = `Bearer ${JSON.parse(login.body).token}`
+  await t.services.chats.start(tt.tenant.id, { menuNum: 2, endUserNum: 5 })
+})
+afterAll(async () => t?.close())
+
+type Op = { method: string; path: string; fields: string[]; query: string[] }
+async function operations(doc: string, prefix: string): Promise<Op[]> {
+  const spec = JSON.parse((await t.app.inject({ method: 'GET', url: `/openapi/${doc}.json` })).body) as { paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> }; parameters?: Array<{ in: string; name: string }> }>> }
+  const ops: Op[] = []
+  for (const [path, methods] of Object.entries(spec.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      const full = path.startsWith(prefix) ? path : `${prefix}${path}`
+      if (SKIP.has(`${method.toUpperCase()} ${full}`)) continue
+      const schema = op.requestBody?.content?.['application/json']?.schema
+      ops.push({ method: method.toUpperCase(), path: full, fields: Object.keys(schema?.properties ?? {}), query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name) })
+    }
+  }
+  return ops
+}
+
+const hostile = fc.constantFrom('', ' ', '\u0000', 'a\u0000b', '%00', '-1', '0', '1', '2', '99999999999999999999', 'true', 'null', '[]', '{}', '<script>', '../../etc/passwd', 'Available', 'finished', '10.0.0.0/8', 'x'.repeat(3000))
+const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  v: fc.oneof({ depthSize: 'small', withCrossShrink: true },
+    hostile, fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
+    fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('status', 'type', 'content', 'menu_id', 'end_user_id', 'a'), tie('v'), { maxKeys: 3 })),
+})).v
+
+const COUNTED = ['cc_sessions', 'cc_messages', 'cc_offers', 'cc_participants', 'cc_jobs', 'cc_agent_sessions', 'cc_teams', 'cc_agents'] as const
+async function counts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const table of COUNTED) {
+    const r = await t.store.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
+    out[table] = Number(r.n)
+  }
+  return out
+}
+
+it('no operation answers 5xx; refusals are {"message"} and write nothing', async () => {
+  const ops = [...await operations('ccai', '/apps/api/v1'), ...await operations('agent', '/agent/v1')]
+  expect(ops.length).toBeGreaterThan(15)
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom(...ops), hostile, fc.dictionary(fc.string({ maxLength: 12 }), value, { maxKeys: 3 }), fc.array(value, { maxLength: 4 }), fc.array(hostile, { maxLength: 3 }),
+    async (op, param, extra, fieldValues, queryValues) => {
+      const body = Object.fromEntries(op.fields.map((f, i) => [f, fieldValues[i % Math.max(1, fieldValues.length)]]).filter(([, v]) => v !== undefined))
+      const query = op.query.slice(0, queryValues.length).map((q, i) => `${encodeURIComponent(q)}=${encodeURIComponent(queryValues[i]!)}`).join('&')
+      const url = op.path.replace(/\{[^}]+\}/g, encodeURIComponent(param)) + (query ? `?${query}` : '')
+      const auth = op.path.startsWith('/agent') ? bearer : tt.ccaiAuth
+      const before = await counts()
+      const r = await t.app.inject({
+        method: op.method as 'GET', url, headers: { authorization: auth, ...(op.method !== 'GET' ? { 'content-type': 'application/json' } : {}) },
+        ...(op.method !== 'GET' ? { payload: JSON.stringify({ ...extra, ...body }) } : {}),
+      })
+      expect(r.statusCode, `${op.method} ${url} → ${r.body.slice(0, 300)}`).toBeLessThan(500)
+      if (r.statusCode >= 400) {
+        expect(typeof JSON.parse(r.body).message, `${op.method} ${url}`).toBe('string')
+        expect(await counts(), `${op.method} ${url} wrote on a ${r.statusCode}`).toEqual(before)
+      }
+    },
+  ), { numRuns: 300 })
+})

@@ -11,7 +11,7 @@ import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
-import { AgentEvents, AgentsService, ChatsService, RoutingService, SetupService } from './core/contact-center/index.ts'
+import { AgentEvents, AgentsService, ChatsService, QueuesService, RoutingService, SetupService } from './core/contact-center/index.ts'
 import { presentChatWebhook } from './surfaces/ccai/presenters.ts'
 import { OutboundWebhooksService, type WebhookTargets } from './core/outbound-webhooks/index.ts'
 import type { WebhookRetryPolicy } from './jobs/outbound-webhook.job.ts'
@@ -96,6 +96,8 @@ export interface Services {
   readonly routing: RoutingService
   /** Contact-center chats: the Apps API's chat platform and the agent workspace. */
   readonly chats: ChatsService
+  /** Queue status: wait times, agents, hours and capacity per queue (W1, Q1, O1); sessions through its QueueLoad port. */
+  readonly queues: QueuesService
   /** The agent workspace's event stream (offers, chats, messages, status). */
   readonly agentEvents: AgentEvents
   /** Signed events to tenants' webhook endpoints (ccai.md §1.12), sent and retried by `webhooks.send`. */
@@ -194,6 +196,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
     agents,
     routing,
     chats,
+    // Sessions are not wired in yet: NO_QUEUE_LOAD (nothing queued, every agent free) until `queues.useLoad`.
+    queues: new QueuesService({ db: store.db }),
     agentEvents: new AgentEvents(store.db, store.notifier),
     scheduling,
     firing,

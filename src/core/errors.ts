@@ -50,6 +50,7 @@ export const ERROR_CATALOG = {
   contact_center_not_set_up: { kind: 'invalid', details: details() },
   company_required: { kind: 'invalid', details: details() },
   language_not_available: { kind: 'invalid', details: details<{ lang: string }>() },
+  language_not_found: { kind: 'invalid', details: details<{ lang: string }>() },
   menu_after_hours: { kind: 'invalid', details: details<{ menuId: number }>() },
   not_a_participant: { kind: 'invalid', details: details() },
   chat_ended: { kind: 'invalid', details: details<{ chatId?: number }>() },

@@ -15,3 +15,7 @@ export { transition as chatTransition, TERMINAL_STATUSES, STATUS_TEXT } from './
 export type { ChatStatus, ChatEvent, ChatEffect } from './chat.machine.ts'
 export { AgentEvents } from './agent-events.ts'
 export type { AgentEvent, AgentEventSubscription } from './agent-events.ts'
+export { QueuesService, queueHours, alwaysOpen, HOLIDAY_DAYS, CALLBACK_SLOT_MINUTES } from './queues.service.ts'
+export type { QueueState, QueueStatus, QueueChannelState, ReportedWait, WaitTimesQuery, QueueStatusQuery, OperationStatusQuery, OperationStatus, QueuesServiceDeps } from './queues.service.ts'
+export { NO_QUEUE_LOAD } from './queue-load.port.ts'
+export type { QueueLoad, ChannelLoad, QueueChannelLoads, AgentLoad } from './queue-load.port.ts'

@@ -10,6 +10,7 @@ import { authenticateCcai } from './auth.ts'
 import { CCAI_ERROR_SHAPE } from './errors.ts'
 import { agentStatusRoutes } from './routes/agent-statuses.ts'
 import { chatRoutes } from './routes/chats.ts'
+import { queueRoutes } from './routes/queues.ts'
 import { usersRoutes } from './routes/users.ts'
 
 /** The default of §1.6 when a tenant has no contact-center settings yet. */
@@ -47,4 +48,5 @@ export async function ccaiSurface(app: FastifyInstance, { services }: { services
   await app.register(usersRoutes, { services })
   await app.register(agentStatusRoutes, { services })
   await app.register(chatRoutes, { services })
+  await app.register(queueRoutes, { services })
 }

@@ -15,8 +15,12 @@
 //   BENCH_PORT          first of the loopback ports used (18300; uses the next few too)
 //   BENCH_STORES        comma-separated subset of `embedded,postgres` (both, postgres only with DATABASE_URL)
 //   BENCH_ROLE          the server role to start: `api` (default) or `serve`
-//   BENCH_SCENARIOS     comma-separated subset of `bare,bare-pg,raw,create,get,patch,checkins,ping,delivery` (all; `delivery`
-//                       runs bench/delivery.ts on PostgreSQL only, see there; the ratio needs
+//   BENCH_SCENARIOS     comma-separated subset of `bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging` (all; `delivery`
+//                       runs bench/delivery.ts on PostgreSQL only, see there; `contact-center` runs
+//                       bench/contact-center.ts (2 api + 2 worker processes, 200 chats, 20 agents) on
+//                       PostgreSQL only, see there; `messaging` runs bench/messaging.ts (directory import, bulk
+//                       message, messages and channels over HTTP against its own bare route) on PostgreSQL
+//                       only, see there; with only these selected no store is benched; the ratio needs
 //                       bare; bare-pg, bare Fastify plus one pg query, runs on PostgreSQL only;
 //                       raw, the database's own single-row insert and update rate with the same
 //                       number of clients (bench/raw-insert.ts), runs on PostgreSQL only, right
@@ -25,7 +29,7 @@
 //                       for trying a variant of the server without changing src/
 //   BENCH_SERVER_ENV    extra `NAME=value` pairs (space-separated) for the server under test
 //   BENCH_NODE_ARGS     extra node flags for the server under test, e.g. `--cpu-prof --cpu-prof-dir=/tmp/bench-prof`
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -33,18 +37,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import pg from 'pg'
+import { intEnv, startChild as startBenchChild, stopChild, type Child } from './children.ts'
 import { benchCheckins, benchPing, type CheckinFigures, type PingFigures } from './checkins.ts'
+import type { Figures as ContactCenterFigures } from './contact-center-figures.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'latest.json')
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`)
-  return n
-}
 
 const DURATION = intEnv('BENCH_DURATION', 10)
 const WARMUP = intEnv('BENCH_WARMUP', 2, 0)
@@ -61,7 +60,11 @@ const SERVER_ENV = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split
 const SERVER_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
 const DATABASE_URL = process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '' ? process.env.DATABASE_URL : undefined
 const STORES = (process.env.BENCH_STORES ?? 'embedded,postgres').split(',').map((s) => s.trim())
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bare,bare-pg,raw,create,get,patch,checkins,ping,delivery').split(',').map((s) => s.trim())
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging').split(',').map((s) => s.trim())
+/** Scenarios that start their own databases and processes (PostgreSQL only), run after the stores. */
+const STANDALONE_SCENARIOS = ['delivery', 'contact-center', 'messaging']
+/** Whether anything per store (the API scenarios, the bot's) is selected. */
+const STORE_SCENARIOS = SCENARIOS.some((s) => !STANDALONE_SCENARIOS.includes(s))
 /** The bot's scenarios (bench/checkins.ts), run on PostgreSQL only. */
 const BOT_SCENARIOS = ['checkins', 'ping']
 
@@ -75,39 +78,17 @@ const RAW_UPDATE = 'raw UPDATE by id, one row per statement (pg, no HTTP)'
 // ---------------------------------------------------------------------------------------------
 // Child processes and cleanup
 
-interface Child {
-  name: string
-  proc: ChildProcess
-  /** The last few KB of its stdout and stderr, for error messages. */
-  output(): string
-}
 
 const children = new Set<Child>()
 const cleanups: Array<() => Promise<void> | void> = []
 
 function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let tail = ''
-  const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString('utf8')).slice(-8000)
-  }
-  proc.stdout!.on('data', keep)
-  proc.stderr!.on('data', keep)
-  const child: Child = { name, proc, output: () => tail }
+  const child = startBenchChild(name, args, env, 8000)
   children.add(child)
-  proc.once('exit', () => children.delete(child))
+  child.proc.once('exit', () => children.delete(child))
   return child
 }
 
-async function stopChild(child: Child): Promise<void> {
-  const { proc } = child
-  if (proc.exitCode !== null || proc.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-  proc.kill('SIGTERM')
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000)
-  await exited
-  clearTimeout(timer)
-}
 
 /** Run a node script to completion and return its stdout; throws with its output on failure. */
 function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -506,7 +487,9 @@ async function main(): Promise<void> {
     if (DATABASE_URL) stores.push('postgres')
     else log('DATABASE_URL is not set: PostgreSQL is skipped')
   }
-  if (stores.length === 0) throw new Error('nothing to run: check BENCH_STORES and DATABASE_URL')
+  if (stores.length === 0 && STORE_SCENARIOS) throw new Error('nothing to run: check BENCH_STORES and DATABASE_URL')
+  if (!STORE_SCENARIOS) stores.length = 0
+  if (!STORE_SCENARIOS && !DATABASE_URL) throw new Error(`${SCENARIOS.join(', ')} run on PostgreSQL only: set DATABASE_URL`)
 
   const barePort = await freePort()
   const bare = startChild('bare Fastify', ['bench/bare-server.ts'], { PATH: process.env.PATH, PORT: String(barePort), NODE_ENV: 'production' })
@@ -524,7 +507,7 @@ async function main(): Promise<void> {
   const env = `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${CONNECTIONS} connections, ` +
     `${DURATION} s per scenario after ${WARMUP} s warm-up, server role \`${ROLE}\`, ${startedAt.toISOString().slice(0, 16)}Z, ` +
     `1-min load average ${loadBefore.toFixed(1)} before / ${loadavg()[0]!.toFixed(1)} after (other work on the host skews the numbers)`
-  process.stdout.write(`\n${env}\n\n${runs.map(table).join('\n\n')}\n`)
+  if (runs.length > 0) process.stdout.write(`\n${env}\n\n${runs.map(table).join('\n\n')}\n`)
   // Delivery throughput (bench/delivery.ts): its own databases and worker processes, PostgreSQL only.
   let delivery: unknown
   if (SCENARIOS.includes('delivery') && DATABASE_URL) {
@@ -532,12 +515,27 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${out.split('\nJSON ')[0]}\n`)
     delivery = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
   }
+  // The contact center end to end (bench/contact-center.ts): its own database and api/worker processes.
+  let contactCenter: ContactCenterFigures | undefined
+  if (SCENARIOS.includes('contact-center') && DATABASE_URL) {
+    const out = await runNode(['bench/contact-center.ts'], { ...process.env, DATABASE_URL })
+    process.stdout.write(`\n${out.split('\nJSON ')[0]}\n`)
+    contactCenter = JSON.parse(out.split('\nJSON ')[1] ?? 'null') as ContactCenterFigures
+  }
+
+  // The messaging API (bench/messaging.ts): its own database, api/worker processes and bare route.
+  let messaging: unknown
+  if (SCENARIOS.includes('messaging') && DATABASE_URL) {
+    const out = await runNode(['bench/messaging.ts'], { ...process.env, DATABASE_URL })
+    process.stdout.write(`\n${out.split('\nJSON ')[0]}\n`)
+    messaging = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
+  }
 
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
   writeFileSync(RESULTS_FILE, JSON.stringify({
     startedAt: startedAt.toISOString(), node: process.version, cpus: cpus().length, role: ROLE,
     loadAverage: { before: loadBefore, after: loadavg()[0] },
-    connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, people: PEOPLE, runs, delivery,
+    connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, people: PEOPLE, runs, delivery, contactCenter, messaging,
   }, null, 2) + '\n')
   log(`results written to ${RESULTS_FILE}`)
   if (runs.some((r) => r.rows.some((row) => !row.valid) || (r.bot ?? []).some((f) => f.scenario === 'ping' ? f.non2xx + f.errors > 0 : f.fired < f.count))) {

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { sql } from 'kysely'
 import { registerBodyParsers } from './http/body-parsers.ts'
 import { frameworkErrorsWith, internalMessage, messageBody, registerErrorHandling, type ErrorMapping, type ErrorShape } from './http/errors.ts'
+import { JSONAPI_ERROR_SHAPE } from './http/jsonapi/errors.ts'
 import { registerLandingPage } from './http/landing.ts'
 import { redactingLogger } from './http/log-redaction.ts'
 import { instrumentHttp, type Metrics } from './http/metrics.ts'
@@ -25,8 +26,11 @@ import { messengerWebhooks } from './surfaces/messenger/index.ts'
 import { embedSurface } from './surfaces/embed/index.ts'
 import { ccaiSurface } from './surfaces/ccai/index.ts'
 import { agentSurface } from './surfaces/agent/index.ts'
+import { courierSurface } from './surfaces/courier/index.ts'
 import { filesSurface } from './surfaces/files/index.ts'
 import { FILES_PATH } from './core/files/index.ts'
+import { DirectoryFileJsonSchema } from './core/messaging/index.ts'
+import { consoleSurface } from './surfaces/console/index.ts'
 
 export interface AppOptions {
   services: Services
@@ -55,6 +59,8 @@ const APP_ERROR_SHAPE: ErrorShape = {
 /** The whole HTTP application as one Fastify instance (not listening yet). */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { services, metrics } = opts
+  const appFrameworkErrors = frameworkErrorsWith(APP_ERROR_SHAPE)
+  const jsonApiFrameworkErrors = frameworkErrorsWith(JSONAPI_ERROR_SHAPE)
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: redactingLogger(opts.logger) } : { logger: false }),
     bodyLimit: BODY_LIMIT,
@@ -71,7 +77,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // HEAD would run a GET route's handler, and some GETs of the vendor APIs create things.
     exposeHeadRoutes: false,
     // Errors raised before routing (a path with a broken %-escape) in the common `{"message"}` shape.
-    frameworkErrors: frameworkErrorsWith(APP_ERROR_SHAPE) as never,
+    // Under the messaging API's prefixes they are JSON:API error objects, like everything there.
+    frameworkErrors: ((err: never, req: { url: string }, reply: never) =>
+      (/^\/v[12](\/|$|\?)/.test(req.url) ? jsonApiFrameworkErrors : appFrameworkErrors)(err, req as never, reply)) as never,
   })
   decorateTenant(app)
   registerErrorHandling(app, APP_ERROR_SHAPE, { notFound: true })
@@ -107,6 +115,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           basic: { type: 'http', scheme: 'basic', description: 'client:token' },
           clientParams: { type: 'apiKey', in: 'query', name: 'auth', description: 'Legacy: `client` and `auth` URL parameters' },
           bearer: { type: 'http', scheme: 'bearer', description: 'Agent API token from POST /agent/v1/login' },
+          apiKeyBearer: { type: 'http', scheme: 'bearer', description: 'Messaging API key (`tenant create --json` → `courier.api_key`)' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'Messaging API key' },
+          consoleCookie: { type: 'apiKey', in: 'cookie', name: 'sb_console', description: 'Console session cookie from POST /console/api/session' },
         },
       },
     },
@@ -130,6 +141,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/schemas/threads.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(threadsSchema))
   const contactCenterSchema = JSON.stringify(contactCenterJsonSchema(), null, 2)
   app.get('/schemas/contact-center.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(contactCenterSchema))
+  const directorySchema = JSON.stringify(DirectoryFileJsonSchema, null, 2)
+  app.get('/schemas/directory.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(directorySchema))
   app.get('/readyz', async (_req, reply) => {
     try {
       await sql`SELECT 1`.execute(services.store.db)
@@ -157,6 +170,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(ccaiSurface, { services, prefix: '/apps/api/v1' })
   await app.register(agentSurface, { services, prefix: '/agent/v1' })
   await app.register(filesSurface, { services, prefix: FILES_PATH })
+  await app.register(courierSurface, { services })
+  // The web console (issue 11): its pages at /console and its small API at /console/api.
+  await app.register(consoleSurface, { services })
 
   return app
 }

@@ -11,13 +11,34 @@ import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts
 import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
-import { AgentEvents, AgentsService, ChatsService, QueuesService, RoutingService, SetupService } from './core/contact-center/index.ts'
+import { ChannelsService, ChannelSmsService, MessagesService, Organizations, OrgPreferences } from './core/messaging/index.ts'
+import { DirectoryService } from './core/messaging/index.ts'
+import { ReplicatorsService, SniffersService } from './core/messaging/index.ts'
+import { PluginsService, RespondersService } from './core/messaging/index.ts'
+import { AgentEvents, AgentsService, ChatsService, QueuesService, RoutingService, SessionQueueLoad, SetupService } from './core/contact-center/index.ts'
+import { SmsSessionsService } from './core/contact-center/index.ts'
+import { EndUsersService } from './core/contact-center/index.ts'
+import { ChatMediaService, ChatProfileService } from './core/contact-center/index.ts'
 import { presentChatWebhook } from './surfaces/ccai/presenters.ts'
 import { OutboundWebhooksService, type WebhookTargets } from './core/outbound-webhooks/index.ts'
 import type { WebhookRetryPolicy } from './jobs/outbound-webhook.job.ts'
 import { FilesService, LocalFileStore, StoreTooLargeError, type FileStore } from './core/files/index.ts'
 import { S3ObjectStore, S3ObjectTooLargeError } from './providers/storage/s3.ts'
 import type { TenantId } from './lib/tenant-id.ts'
+import { AttachmentsService, BookmarksService, type Thumbnailer } from './core/messaging/index.ts'
+import { jpegThumbnail, UnreadableImageError } from './providers/images/thumbnails.ts'
+import { BulkMessagesService } from './core/messaging/index.ts'
+import { defineMessagingJobs } from './jobs/definitions.ts'
+import type { BulkMessageJobOptions } from './jobs/bulk-message.job.ts'
+import { AggregationRequestsService, AnnouncersService } from './core/messaging/index.ts'
+import { defineAggregationJobs } from './jobs/definitions.ts'
+import { OperationsService, ProfilesService } from './core/messaging/index.ts'
+import { defineMessagingOperationJobs } from './jobs/definitions.ts'
+import type { OperationJobOptions } from './jobs/messaging-operation.job.ts'
+import { PrivacyService } from './core/privacy/index.ts'
+import { definePrivacyJobs } from './jobs/definitions.ts'
+import { ConsoleService } from './core/console/index.ts'
+import { PeopleSearch } from './core/people/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -96,15 +117,74 @@ export interface Services {
   readonly routing: RoutingService
   /** Contact-center chats: the Apps API's chat platform and the agent workspace. */
   readonly chats: ChatsService
+  /** Outbound SMS sessions (S1): started by the Apps API, joined by the consumer's replies, answered as SMS. */
+  readonly smsSessions: SmsSessionsService
   /** Queue status: wait times, agents, hours and capacity per queue (W1, Q1, O1); sessions through its QueueLoad port. */
   readonly queues: QueuesService
+  /** The messaging API's organisations (the tenant, and its clinics with the directory). */
+  readonly organizations: Organizations
+  /** Organisation preferences of the messaging API. */
+  readonly orgPreferences: OrgPreferences
+  /** Messaging channels and their subscribers. */
+  readonly channels: ChannelsService
+  /** Messages of channels: posts, edits, acks, reactions, receipts. */
+  readonly messages: MessagesService
+  /** A messaging channel's SMS path (#51): posts reach individuals by SMS, their replies come back. */
+  readonly channelSms: ChannelSmsService
+  /** Messaging plugins: named snippets and templates that expand into a message for a channel. */
+  readonly messagingPlugins: PluginsService
+  /** Messaging responders: a care team's auto-replies within their window and weekly calendar. */
+  readonly messagingResponders: RespondersService
+  /** The messaging directory: its import, individuals, care teams, users and their user tokens. */
+  readonly directory: DirectoryService
+  /** Sniffers (#89–#91) and replicators (#87, #88) of the messaging API. */
+  readonly sniffers: SniffersService
+  readonly replicators: ReplicatorsService
   /** The agent workspace's event stream (offers, chats, messages, status). */
   readonly agentEvents: AgentEvents
   /** Signed events to tenants' webhook endpoints (ccai.md §1.12), sent and retried by `webhooks.send`. */
   readonly outboundWebhooks: OutboundWebhooksService
   /** Attachments: presigned upload and download URLs, server-side stores. */
   readonly files: FilesService
+  /** Contact-center end users (E1/E2), identities of the core person; `forPhone` for SMS sessions and calls. */
+  readonly endUsers: EndUsersService
+  /** Photos, videos and agents' files of chats (H6–H11, the media download, agent attachments). */
+  readonly chatMedia: ChatMediaService
+  /** Customer flags and custom data of chats (H14–H17). */
+  readonly chatProfile: ChatProfileService
+  // Messaging attachments and bookmarks (#28–#35)
+  /** Attachments of messages: upload tickets, processing (type sniffing, thumbnails), soft removal. */
+  readonly attachments: AttachmentsService
+  /** Bookmarks of channels. */
+  readonly bookmarks: BookmarksService
+  // Bulk messages and bulk attachments (#36–#43)
+  /** Bulk messages: one message fanned out to many individuals by a resumable job. */
+  readonly bulkMessages: BulkMessagesService
+  // Announcers (#2–#5) and aggregation requests (#1)
+  /** Messaging announcers: an organisation's event hooks, fired as signed webhooks. */
+  readonly announcers: AnnouncersService
+  /** Aggregation requests: per-individual columns computed by a job. */
+  readonly aggregations: AggregationRequestsService
+  // Messaging operations (#63–#65)
+  /** Messaging operations (`move-group`): administrative jobs polled for status and logs. */
+  readonly operations: OperationsService
+  /** Channel members' profiles as another member sees them (#49). */
+  readonly profiles: ProfilesService
+  // Purge-data (#86)
+  /** Purge-data: erase or archive an individual everywhere, as a job, with an audit record. */
+  readonly privacy: PrivacyService
+  // The web console (issue 11)
+  /** Console users, sessions (cookie + CSRF token) and the sign-in lockout. */
+  readonly console: ConsoleService
+  /** The directory as a person at the console searches it, with identities per surface. */
+  readonly peopleSearch: PeopleSearch
 }
+
+/** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
+const sharpThumbnailer: Thumbnailer = (image) => jpegThumbnail(image).then((t) => ({ bytes: t.bytes, contentType: t.contentType }), (err: unknown) => {
+  if (err instanceof UnreadableImageError) return undefined
+  throw err
+})
 
 /** Options of `createServices` beyond the configuration. */
 export interface CreateServicesOptions {
@@ -119,12 +199,18 @@ export interface CreateServicesOptions {
   webhookTargets?: WebhookTargets
   /** Retry policy of `webhooks.send`. */
   webhookRetry?: WebhookRetryPolicy
+  /** Options of the bulk-message job (its concurrency; the tests' crash hook). */
+  bulkMessageJob?: BulkMessageJobOptions
+  /** Options of the messaging operation job (batch size; the tests' pacing hook). */
+  operationJob?: OperationJobOptions
 }
 
 /** Build the services over an open store. Jobs are defined here, before anything starts the queue. */
 export function createServices(config: Config, store: Store, options: CreateServicesOptions = {}): Services {
   const jobs = new JobQueue({
-    db: store.db, url: store.url, superviseIntervalSeconds: config.jobSuperviseSeconds, ...(options.logger ? { logger: options.logger } : {}), ...options.jobs,
+    db: store.db, url: store.url, superviseIntervalSeconds: config.jobSuperviseSeconds, ...(options.logger ? { logger: options.logger } : {}),
+    // Workers wake for jobs other processes commit (pg-boss's NOTIFY) instead of at their next poll.
+    notifier: store.notifier, ...options.jobs,
   })
   const tenants = new TenantsService(store.db, config.secretKey, store.notifier)
   // The registry is filled below; the settings service only asks it when a tenant configures.
@@ -147,7 +233,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
   // Tenant webhook URLs go through the guarded client: the outbound URL policy holds at every connection.
   const outboundWebhooks = new OutboundWebhooksService(store.db, jobs, {
     // The contact center's chat events go to the URL of its setup file, signed with its secrets.
-    targets: options.webhookTargets ?? { resolve: async (tenantId, topic) => (topic === 'ccai.chat' ? ccSetup.webhookTarget(tenantId) : null) },
+    // Messaging announcers' events (`messaging.<event>:<announcer id>`) go to that announcer's URL.
+    targets: options.webhookTargets ?? { resolve: async (tenantId, topic) => (topic === 'ccai.chat' ? ccSetup.webhookTarget(tenantId) : announcers.webhookTarget(tenantId, topic)) },
     urlPolicy: config.urlPolicy,
   })
   const agents = new AgentsService(store.db, jobs)
@@ -161,24 +248,79 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const bot = new BotService({ db: store.db, threads, delivery, scheduling, people, peopleLookups })
   const registration = new PersonRegistration({ people, bot })
   const webchat = new WebchatService({ db: store.db, notifier: store.notifier, tenants, people, peopleLookups, threads, bot, secretKey: config.secretKey })
+  // A consumer's reply to an active SMS session joins it (and never reaches the bot).
+  delivery.onInbound((message) => smsSessions.inboundHandler(message))
+  // Then a reply on a messaging channel's SMS path joins that channel (README "Messaging API: channel SMS").
+  delivery.onInbound((message) => channelSms.inboundHandler(message))
   delivery.onInbound(bot.inboundHandler)
   const firing = new NotificationFiring<ThreadSet>(store.db, { bot, threads })
   const ccSetup = new SetupService({ db: store.db, secretKey: config.secretKey, threadNames: async (id) => (await threads.current({ id })).names })
   const routing = new RoutingService(store.db, { onError: (err) => options.logger?.error({ err }, 'routing pass failed') })
   routing.useOfferTimeout(async (tenantId, trx) => (await ccSetup.settings(tenantId, trx))?.offerTimeoutSeconds ?? 30)
   agents.onEvents({ agentAvailable: (tenantId) => void routing.kick(tenantId) })
-  const chats = new ChatsService({
+  const chats: ChatsService = new ChatsService({
     db: store.db, jobs, routing,
     // The Apps API owns the wire shape of its webhooks; one ordering key per chat keeps them in order.
     webhook: async (trx, tenantId, event, key) => {
       await outboundWebhooks.enqueue(trx, tenantId, { topic: 'ccai.chat', body: presentChatWebhook(event), idempotencyKey: key, orderingKey: `chat:${event.chat.num}` })
     },
     wakeWebhooks: () => outboundWebhooks.wake(),
+    sms: { deliverAgentMessage: (trx, tenantId, chatNum, message): Promise<void> => smsSessions.deliverAgentMessage(trx, tenantId, chatNum, message), wake: () => delivery.wake() },
+    // A queue's virtual agent runs the tenant's bot thread named in its setup.
+    threads: (tenantId) => threads.current({ id: tenantId }),
+    onError: (err) => options.logger?.error({ err }, 'chat lifecycle sweep failed'),
+    media: (db, tenantId, sessionId) => chatMedia.forSession(db, tenantId, sessionId),
   })
+  const directory = new DirectoryService(store.db, people)
+  const organizations = new Organizations((tenantId) => directory.clinics(tenantId))
+  const orgPreferences = new OrgPreferences(store.db, organizations)
+  const channels = new ChannelsService({ db: store.db, peopleLookups, organizations, orgPreferences })
+  const smsSessions: SmsSessionsService = new SmsSessionsService({
+    db: store.db, chats, routing, delivery, suppression,
+    endUsers: { forPhone: (trx, tenantId, e164) => endUsers.forPhone(trx, tenantId, e164) },
+    webhook: async (trx, tenantId, event, key) => {
+      await outboundWebhooks.enqueue(trx, tenantId, { topic: 'ccai.chat', body: presentChatWebhook(event), idempotencyKey: key, orderingKey: `chat:${event.chat.num}` })
+    },
+    wakeWebhooks: () => outboundWebhooks.wake(),
+  })
+  const endUsers = new EndUsersService({ db: store.db, people: peopleLookups })
+  // --- messaging channels' SMS path (branch msgchan): posts go out by SMS; replies come back in.
+  const channelSms = new ChannelSmsService({ db: store.db, channels, delivery, people: peopleLookups })
   const files = new FilesService({
     store: fileStore(config), secretKey: config.secretKey, publicUrl: config.publicUrl,
     maxBytes: config.files.maxBytes, urlSeconds: config.files.urlSeconds,
   })
+  const attachments = new AttachmentsService({ db: store.db, files, channels, thumbnailer: sharpThumbnailer })
+  const messages = new MessagesService({ db: store.db, peopleLookups, channels, sms: channelSms, attachments: (db, tenantId, ids, thumbnails) => attachments.forMessages(db, tenantId, ids, thumbnails) })
+  const chatMedia: ChatMediaService = new ChatMediaService({ db: store.db, files, chats })
+  // Bulk messages (#36–#43): their job posts through the messages and channels above.
+  const bulkMessages = new BulkMessagesService({ db: store.db, jobs, channels, messages, directory, attachments, people: peopleLookups })
+  defineMessagingJobs(jobs, { bulkMessages, tenants, ...(options.bulkMessageJob ? { options: options.bulkMessageJob } : {}) })
+  const chatProfile = new ChatProfileService({ db: store.db, companySecret: (tenantId) => tenants.companySecret(tenantId) })
+  // ── Messaging plugins and responders (#66–#78): responders answer through the posting hook ──
+  const messagingPlugins = new PluginsService({ db: store.db, organizations, channels, directory })
+  const messagingResponders = new RespondersService({
+    db: store.db, organizations, directory, plugins: messagingPlugins, messages,
+    onError: (err, context) => options.logger?.error({ err, ...context }, 'messaging responder failed'),
+  })
+  messages.onPosted((tenant, message) => messagingResponders.onPosted(tenant, message), (tenant, ms) => messagingResponders.onPostedMany(tenant, ms))
+  // ── Announcers (#2–#5): events queued as signed webhooks in the transaction of the post or the sharing ──
+  const announcers: AnnouncersService = new AnnouncersService({ db: store.db, organizations, peopleLookups, webhooks: outboundWebhooks, secretKey: config.secretKey, urlPolicy: config.urlPolicy })
+  messages.addPostedPort({
+    posted: (trx, tenantId, m) => announcers.messagePosted(trx, tenantId, m), listening: (trx, tenantId) => announcers.anyListening(trx, tenantId, 'message-posted'), wake: () => announcers.wake(),
+  })
+  channels.addSharedPort({
+    shared: (trx, tenantId, s) => announcers.individualsShared(trx, tenantId, s), listening: (trx, tenantId) => announcers.anyListening(trx, tenantId, 'individual-shared'), wake: () => announcers.wake(),
+  })
+  // ── Aggregation requests (#1): computed by `messaging.aggregate` ──
+  const aggregations = new AggregationRequestsService({ db: store.db, jobs, peopleLookups })
+  defineAggregationJobs(jobs, { aggregations })
+  // ── Messaging operations (#63–#65) and the cleanup of attachments whose upload never completed ──
+  const operations = new OperationsService({ db: store.db, jobs, organizations, directory })
+  defineMessagingOperationJobs(jobs, { operations, attachments, ...(options.operationJob ? { options: options.operationJob } : {}) })
+  // Purge-data (#86): erases through every domain's tables in one transaction, files after it.
+  const privacy = new PrivacyService({ db: store.db, jobs, files, people: peopleLookups })
+  definePrivacyJobs(jobs, { privacy })
   return {
     config,
     store,
@@ -196,9 +338,20 @@ export function createServices(config: Config, store: Store, options: CreateServ
     agents,
     routing,
     chats,
-    // Sessions are not wired in yet: NO_QUEUE_LOAD (nothing queued, every agent free) until `queues.useLoad`.
-    queues: new QueuesService({ db: store.db }),
+    smsSessions,
+    // Wait estimates read the live sessions: queue lengths, recent handle times, each agent's load.
+    queues: new QueuesService({ db: store.db, load: new SessionQueueLoad(store.db) }),
     agentEvents: new AgentEvents(store.db, store.notifier),
+    organizations,
+    orgPreferences,
+    channels,
+    messages,
+    channelSms,
+    messagingPlugins,
+    messagingResponders,
+    directory,
+    sniffers: new SniffersService(store.db),
+    replicators: new ReplicatorsService(store.db),
     scheduling,
     firing,
     suppression,
@@ -207,5 +360,19 @@ export function createServices(config: Config, store: Store, options: CreateServ
     providers,
     outboundWebhooks,
     files,
+    endUsers,
+    chatMedia,
+    chatProfile,
+    attachments,
+    bookmarks: new BookmarksService({ db: store.db, channels, organizations }),
+    bulkMessages,
+    announcers,
+    aggregations,
+    operations,
+    profiles: new ProfilesService({ db: store.db, channels }),
+    privacy,
+    // The web console (issue 11)
+    console: new ConsoleService(store.db, config.secretKey),
+    peopleSearch: new PeopleSearch(store.db),
   }
 }

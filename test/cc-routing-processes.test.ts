@@ -28,7 +28,9 @@ it('an API-and-worker process and an API process route twelve chats to three age
   const tenant = JSON.parse(created.stdout) as { cass: { client: string; token: string }; ccai: { subdomain: string; token: string } }
   const cass = 'Basic ' + Buffer.from(`${tenant.cass.client}:${tenant.cass.token}`).toString('base64')
   const ccai = 'Basic ' + Buffer.from(`${tenant.ccai.subdomain}:${tenant.ccai.token}`).toString('base64')
-  const setup = `settings: { rate_limit: 10000 }
+  // A short offer timeout: an offer that goes unanswered (a stream that missed it under load) goes
+  // to the next agent well within the wait below, as §4.2 says it must.
+  const setup = `settings: { rate_limit: 10000, offer_timeout: 10s }
 teams: [{ name: Desk }]
 agents:
 ${[0, 1, 2].map((i) => `  - { email: p${i}@example.org, first_name: P, last_name: "${i}", teams: [Desk], chat_capacity: 2, password: "process-password-${i}" }`).join('\n')}
@@ -54,25 +56,33 @@ menus: [{ name: Site, type: web, children: [{ name: Help, channels: [chat], team
     agents.push({ auth, stream, acceptVia: apis[(i + 1) % 2]!.url })
   }
 
-  const chats = await Promise.all(Array.from({ length: 12 }, (_, i) => call(apis[i % 2]!.url, 'POST', '/apps/api/v1/chats', ccai, { chat: { menu_id: 2, end_user_id: 100 + i } })))
+  const endUsers = await Promise.all(Array.from({ length: 12 }, (_, i) => call(apis[i % 2]!.url, 'POST', '/apps/api/v1/end_users', ccai, { identifier: `visitor-${i}` })))
+  const chats = await Promise.all(endUsers.map((u, i) => call(apis[i % 2]!.url, 'POST', '/apps/api/v1/chats', ccai, { chat: { menu_id: 2, end_user_id: u.body!.id } })))
   for (const c of chats) expect(c.status).toBe(201)
   const ids = chats.map((c) => c.body!.id as number)
 
-  // Accept every offer as it arrives, through the other process, until the agents are full.
-  const accepted = new Set<string>()
+  // Accept every offer as it arrives, through the other process, until the agents are full. What
+  // was seen is kept so that a timeout says what went wrong (offers never heard, refused accepts).
+  const accepted = new Map<string, number>()
+  let assignedNow = 0
   await waitFor('six chats accepted', async () => {
     for (const a of agents) {
       for (const e of a.stream.events.filter((x) => x.event === 'offer')) {
         const offer = JSON.parse(e.data) as Json
         if (accepted.has(offer.offer_id)) continue
-        accepted.add(offer.offer_id)
         const r = await call(a.acceptVia, 'POST', `/agent/v1/offers/${offer.offer_id}/accept`, a.auth)
-        expect([200, 404]).toContain(r.status)
+        accepted.set(offer.offer_id, r.status)
       }
     }
     const states = await Promise.all(ids.map((id) => call(apis[0]!.url, 'GET', `/apps/api/v1/chats/${id}`, ccai)))
-    return states.filter((s) => s.body!.status === 'assigned').length === 6 ? states : undefined
-  }, 60_000, 200)
+    assignedNow = states.filter((s) => s.body!.status === 'assigned').length
+    return assignedNow === 6 ? states : undefined
+  }, 120_000, 200).catch((err: Error) => {
+    const offersHeard = agents.map((a) => a.stream.events.filter((x) => x.event === 'offer').length)
+    throw new Error(`${err.message}; ${assignedNow} assigned, offers heard per agent ${JSON.stringify(offersHeard)}, accept answers ${JSON.stringify([...accepted.values()])}`)
+  })
+  // Every accept answered 200 (ours) or 404 (the offer had gone); nothing else.
+  for (const status of accepted.values()) expect([200, 404]).toContain(status)
 
   const states = await Promise.all(ids.map((id) => call(apis[1]!.url, 'GET', `/apps/api/v1/chats/${id}`, ccai)))
   const perAgent = new Map<number, number>()

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, inject } from 'vitest'
 import pg from 'pg'
-import { MAIN, runCli, serversKilledAfterAll, startServer, storeEnv } from './helpers/process.ts'
+import { freePort, MAIN, runCli, serversKilledAfterAll, startServer, storeEnv } from './helpers/process.ts'
+import { waitFor } from './helpers/wait.ts'
 
 // These tests run the real CLI and server as child processes (the rest of the CLI is tested
 // in-process in src/cli/*.test.ts). On PGlite they use a fresh data dir
@@ -25,7 +26,7 @@ describe('switchboard CLI', () => {
     expect(created.stderr).toBe('')
     expect(created.code).toBe(0)
     const t = JSON.parse(created.stdout) as Record<string, Record<string, string>> & { id: string; name: string }
-    expect(Object.keys(t)).toEqual(['id', 'name', 'cass', 'ccai', 'courier'])
+    expect(Object.keys(t)).toEqual(['id', 'name', 'cass', 'ccai', 'courier', 'console'])
     expect(t.name).toBe(name)
     expect(Object.keys(t.cass!)).toEqual(['client', 'token'])
     expect(Object.keys(t.ccai!)).toEqual(['subdomain', 'token', 'company_secret'])
@@ -63,12 +64,43 @@ describe('switchboard CLI', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sb-first-'))
     const server = await startServer(baseEnv(dataDir), 'serve', 120_000)
     running.push(server)
+    // The port is bound (and /readyz answers) before the Demo tenant is made and printed.
+    await eventually(() => server.output().includes('(saved to '), 120_000)
     expect(server.output()).toContain('Tenant "Demo"')
     expect(server.output()).toMatch(/curl -s -u 'demo:[\w-]+'/)
     const saved = JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { cass: { client: string; token: string } }
     const auth = 'Basic ' + Buffer.from(`${saved.cass.client}:${saved.cass.token}`).toString('base64')
     const r = await fetch(server.url + '/external_person', { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: '{"first_name":"Jane","phone":"+14155552671","external_id":"jane-1"}' })
     expect(r.status).toBe(200)
+    // The demo contact center: four agents with passwords generated for this install, the SMS number.
+    const cc = (JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { contact_center: { agents: Array<{ id: number; email: string; password: string }>; sms_number: string } }).contact_center
+    expect(cc.sms_number).toBe('+14155550100')
+    expect(cc.agents.map((a) => [a.id, a.email])).toEqual([
+      [1, 'ana.front@demo.switchboard.local'], [2, 'ben.front@demo.switchboard.local'], [3, 'cleo.nurse@demo.switchboard.local'], [4, 'dev.lead@demo.switchboard.local'],
+    ])
+    for (const a of cc.agents) {
+      expect(a.password).toMatch(/^[A-Za-z0-9]{4}(-[A-Za-z0-9]{4}){3}$/)
+      expect(server.output()).toContain(`agent ${a.id}  ${a.email}  ${a.password}`)
+    }
+    const login = await fetch(server.url + '/agent/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: cc.agents[0]!.email, password: cc.agents[0]!.password, company: 'demo' }) })
+    expect(login.status).toBe(200)
+    expect(((await login.json()) as { agent: { id: number } }).agent.id).toBe(1)
+    // The demo directory: a clinician's user token that the messaging API takes, the care team, its patients.
+    const courier = (JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { courier: { user_id: string; user_token: string; individual_group_id: string; individual_ids: string[] } }).courier
+    expect(courier.individual_ids).toHaveLength(3)
+    const team = await fetch(`${server.url}/v1/individual-groups/${courier.individual_group_id}/`, { headers: { authorization: `Bearer ${courier.user_token}` } })
+    expect(team.status).toBe(200)
+    expect(((await team.json()) as { data: { attributes: { leaders: Array<{ id: string }> } } }).data.attributes.leaders).toContainEqual({ id: courier.user_id })
+    // The console (issue 11): the owner's sign-in is printed once and saved; it signs in; the page is served.
+    const owner = (JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { console: { email: string; password: string } }).console
+    expect(owner.email).toBe('owner@demo.switchboard.local')
+    expect(server.output()).toContain(`/console  sign in as ${owner.email}  password ${owner.password}`)
+    const consoleLogin = await fetch(server.url + '/console/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(owner) })
+    expect(consoleLogin.status).toBe(200)
+    expect(consoleLogin.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/)
+    const page = await fetch(server.url + '/console/people')
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<div id="root"></div>')
     expect(existsSync(join(dataDir, 'embedded.json'))).toBe(true)
     expect(await server.stop('SIGTERM')).toBe(0)
     expect(existsSync(join(dataDir, 'embedded.json'))).toBe(false)
@@ -104,6 +136,25 @@ describe('switchboard CLI', () => {
     await expect(fetch(server.url + '/healthz')).rejects.toThrow()
   })
 
+  it('`npm start` stops its server when npm is stopped (a supervisor signals npm, not node): nothing left listening', { timeout: 300_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sb-npm-'))
+    const port = await freePort()
+    const npm = spawn('npm', ['start'], { cwd: process.cwd(), env: { ...process.env, LOG_LEVEL: 'warn', ...baseEnv(dataDir), PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    npm.stdout.on('data', (d: Buffer) => { out += d })
+    npm.stderr.on('data', (d: Buffer) => { out += d })
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)))
+    const url = `http://127.0.0.1:${port}`
+    await waitFor('npm start to answer /readyz', async () => (await fetch(url + '/readyz').catch(() => undefined))?.ok, 150_000, 200).catch((err: Error) => {
+      npm.kill('SIGKILL')
+      throw new Error(`${err.message}\n${out}`)
+    })
+    npm.kill('SIGTERM')
+    expect(await exited, out).not.toBeNull()
+    // The server went with it (it used to keep running, orphaned, holding the port and the store).
+    await waitFor('the server to stop listening', async () => (await fetch(url + '/healthz').then(() => false, () => true)), 30_000, 200)
+  })
+
   it('binds the port before it creates or prints anything: a port in use stops the start naming it, nothing made', { timeout: 300_000 }, async () => {
     const taken = createServer()
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()))
@@ -136,9 +187,13 @@ describe('switchboard CLI', () => {
     expect((await fetch(printed[1] + '/healthz')).status).toBe(200)
     expect(await first.stop('SIGTERM')).toBe(0)
 
+    const savedFirst = readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')
     const later = spawnServe({ ...baseEnv(dataDir), PORT: '0' })
     await later.waitFor(/credentials are in .*demo-tenant\.json/)
     expect(later.stdout()).not.toContain('Tenant "Demo"')
+    expect(later.stdout()).not.toContain('agent 1 ')
+    // A second start neither reloads the demo contact center nor changes the saved passwords.
+    expect(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')).toBe(savedFirst)
     expect(await later.stop('SIGTERM')).toBe(0)
   })
 

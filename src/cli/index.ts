@@ -1,11 +1,14 @@
-import { migrate } from '../db/migrate.ts'
-import { openStore } from '../db/store.ts'
+import { openStore, type Store } from '../db/store.ts'
 import { createServices } from '../services.ts'
-import { CliExit, configFrom, fail, withStore, type CliIo } from './io.ts'
+import { CONTACT_CENTER_USAGE, contactCenterCommand } from './contact-center.ts'
+import { CliExit, configFrom, fail, migrateAll, withStore, type CliIo } from './io.ts'
 import { PROVIDER_USAGE, providerCommand } from './provider.ts'
 import { serveCommand } from './serve.ts'
 import { TENANT_USAGE, tenantCommand } from './tenant.ts'
 import { THREADS_USAGE, threadsCommand } from './threads.ts'
+import { DIRECTORY_USAGE, directoryCommand } from './directory.ts'
+import { PURGE_USAGE, purgeCommand } from './purge.ts'
+import { CONSOLE_USAGE, consoleCommand } from './console.ts'
 
 export type { CliIo } from './io.ts'
 
@@ -20,6 +23,10 @@ Commands:
 ${TENANT_USAGE}
 ${PROVIDER_USAGE}
 ${THREADS_USAGE}
+${CONTACT_CENTER_USAGE}
+${DIRECTORY_USAGE}
+${PURGE_USAGE}
+${CONSOLE_USAGE}
 
 Environment: PORT (8080), HOST (127.0.0.1), DATABASE_URL (PostgreSQL; default: embedded store),
 SWITCHBOARD_DATA_DIR (./data), SWITCHBOARD_SECRET_KEY (generated into the data dir), LOG_LEVEL (info).`
@@ -36,17 +43,18 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     case 'api': return serveCommand(config, { api: true, worker: false }, io)
     case 'worker': return serveCommand(config, { api: false, worker: true }, io)
     case 'migrate': {
-      const run = async (pool: Parameters<typeof migrate>[0]) => {
-        const result = await migrate(pool)
+      const run = async (store: Store) => {
+        const result = await migrateAll(store, config.secretKey)
         io.stdout.write(`migrations: ${result.applied.length} applied, ${result.total} in all\n`)
+        if (result.redactedSetupVersions > 0) io.stdout.write(`contact-center setup versions: ${result.redactedSetupVersions} rewritten without clear secrets\n`)
       }
       if (io.store) {
-        await run(io.store.pool)
+        await run(io.store)
         return 0
       }
       const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
       try {
-        await run(store.pool)
+        await run(store)
       } finally {
         await store.close()
       }
@@ -60,6 +68,18 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return 0
     case 'threads':
       await threadsCommand(config, args, io, USAGE)
+      return 0
+    case 'contact-center':
+      await contactCenterCommand(config, args, io, USAGE)
+      return 0
+    case 'directory':
+      await directoryCommand(config, args, io, USAGE)
+      return 0
+    case 'purge':
+      await purgeCommand(config, args, io, USAGE)
+      return 0
+    case 'console':
+      await consoleCommand(config, args, io, USAGE)
       return 0
     default: return fail(`unknown command "${command}"\n\n${USAGE}`)
   }

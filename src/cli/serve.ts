@@ -119,6 +119,9 @@ export async function serveCommand(initial: Config, roles: Roles, io: CliIo): Pr
     if (roles.worker) {
       services.routing.startSweeper()
       undo.push(async () => services.routing.stopSweeper())
+      // Chat lifecycle: dismissal of inactive chats and the end of agents' wrap-up (exactly once across processes).
+      services.chats.startSweeper()
+      undo.push(async () => services.chats.stopSweeper())
     }
     if (stopRequested) return interrupted()
     const app = roles.api ? await buildApp({ services, metrics, logger: log }) : undefined
@@ -155,6 +158,7 @@ export async function serveCommand(initial: Config, roles: Roles, io: CliIo): Pr
           // A firing batch in flight commits or rolls back whole; then no new one starts.
           await scheduler?.stop()
           services.routing.stopSweeper()
+          services.chats.stopSweeper()
           // Jobs in flight finish (or, past the deadline, are failed to be retried) before the store closes.
           await services.jobs.stop({ timeoutMs: 20_000 })
           log.info('job workers stopped')

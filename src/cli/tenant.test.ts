@@ -19,11 +19,20 @@ describe('switchboard tenant (in-process)', () => {
     expect(created.stderr).toBe('')
     expect(created.code).toBe(0)
     const c = JSON.parse(created.stdout) as Record<string, Record<string, string>> & { id: string; name: string }
-    expect(Object.keys(c)).toEqual(['id', 'name', 'cass', 'ccai', 'courier'])
+    expect(Object.keys(c)).toEqual(['id', 'name', 'cass', 'ccai', 'courier', 'console'])
     expect(c.name).toBe(name)
     expect(Object.keys(c.cass!)).toEqual(['client', 'token'])
     expect(Object.keys(c.ccai!)).toEqual(['subdomain', 'token', 'company_secret'])
     expect(Object.keys(c.courier!)).toEqual(['organization_id', 'api_key'])
+    // The console owner (issue 11): its sign-in works on the console API, and is stored hashed.
+    expect(c.console).toEqual({ email: `owner@${c.cass!.client}.switchboard.local`, password: expect.stringMatching(/^\w{4}-\w{4}-\w{4}-\w{4}$/) })
+    const signIn = await t.app.inject({ method: 'POST', url: '/console/api/session', remoteAddress: '10.99.0.1', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(c.console) })
+    expect(signIn.statusCode, signIn.body).toBe(200)
+    expect(JSON.parse(signIn.body)).toMatchObject({ user: { role: 'owner', email: c.console!.email }, organization: { id: c.id, name } })
+    const stored = await t.store.db.selectFrom('console_users').select('password_hash').where('tenant_id', '=', c.id as TenantId).execute()
+    expect(stored).toHaveLength(1)
+    expect(stored[0]!.password_hash).toMatch(/^scrypt\$/)
+    expect(stored[0]!.password_hash).not.toContain(c.console!.password)
 
     const auth = 'Basic ' + Buffer.from(`${c.cass!.client}:${c.cass!.token}`).toString('base64')
     const r = await t.app.inject({ method: 'POST', url: '/external_person', headers: { authorization: auth }, payload: { external_id: 'cli-1', protocol: 'web' } })
@@ -42,6 +51,42 @@ describe('switchboard tenant (in-process)', () => {
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/curl -s -u '[\w-]+:[\w-]+'/)
     expect(r.stdout).toContain(' https://sb.example.org/external_person')
+    expect(r.stdout).toMatch(/^Console: https:\/\/sb\.example\.org\/console {2}sign in as owner@plain-\d+\.switchboard\.local {2}password \w{4}-\w{4}-\w{4}-\w{4} {2}\(the owner; shown once\)$/m)
+  })
+
+  it('--owner-email names the console owner; a bad one exits 2 and creates no tenant', async () => {
+    const name = `Owned ${Date.now()}`
+    const r = await cli(['tenant', 'create', '--name', name, '--owner-email', 'Boss@Clinic.example', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect((JSON.parse(r.stdout) as { console: { email: string } }).console.email).toBe('Boss@Clinic.example')
+    const bad = await cli(['tenant', 'create', '--name', `${name} 2`, '--owner-email', 'boss'])
+    expect(bad).toMatchObject({ code: 2, stderr: 'tenant create: --owner-email must be an e-mail address\n' })
+    expect((await t.services.tenants.findByName(`${name} 2`))).toBeUndefined()
+    expect(await cli(['tenant', 'list', '--owner-email', 'a@b.c'])).toMatchObject({ code: 2, stderr: 'tenant list: unknown option --owner-email\n' })
+  })
+
+  it('console user create|list: users of a role with a generated password that signs in; bad input exits 1 or 2', async () => {
+    const name = `Console CLI ${Date.now()}`
+    expect((await cli(['tenant', 'create', '--name', name])).code).toBe(0)
+    const made = await cli(['console', 'user', 'create', '--tenant', name, '--email', 'nurse@clinic.example', '--role', 'clinician', '--name', 'Nurse Joy', '--json'])
+    expect(made.code, made.stderr).toBe(0)
+    const u = JSON.parse(made.stdout) as { email: string; role: string; password: string }
+    expect(u).toMatchObject({ email: 'nurse@clinic.example', role: 'clinician' })
+    const signIn = await t.app.inject({ method: 'POST', url: '/console/api/session', remoteAddress: '10.99.0.2', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email: u.email, password: u.password }) })
+    expect(signIn.statusCode, signIn.body).toBe(200)
+    const plain = await cli(['console', 'user', 'create', '--tenant', name, '--email', 'sup@clinic.example', '--role', 'supervisor'])
+    expect(plain.stdout).toMatch(/^Console user sup@clinic\.example \(supervisor\) of "Console CLI \d+": password \w{4}-\w{4}-\w{4}-\w{4}\n/)
+    const list = await cli(['console', 'user', 'list', '--tenant', name, '--json'])
+    expect((JSON.parse(list.stdout) as Array<{ role: string }>).map((x) => x.role)).toEqual(['owner', 'clinician', 'supervisor'])
+    expect((await cli(['console', 'user', 'list', '--tenant', name])).stdout).toContain('clinician   nurse@clinic.example  (Nurse Joy)')
+    // Refused: a taken email, a bad role (exit 1, nothing made); usage errors (exit 2).
+    expect(await cli(['console', 'user', 'create', '--tenant', name, '--email', 'NURSE@clinic.example', '--role', 'agent'])).toMatchObject({ code: 1 })
+    expect((await cli(['console', 'user', 'create', '--tenant', name, '--email', 'x@clinic.example', '--role', 'janitor'])).code).toBe(1)
+    expect((await cli(['console', 'user', 'create', '--tenant', `Nobody ${Date.now()}`, '--email', 'x@clinic.example', '--role', 'agent'])).code).toBe(1)
+    expect((JSON.parse((await cli(['console', 'user', 'list', '--tenant', name, '--json'])).stdout) as unknown[]).length).toBe(3)
+    expect(await cli(['console', 'user', 'create', '--tenant', name, '--email', 'x@clinic.example'])).toMatchObject({ code: 2, stderr: 'console user create: --email and --role are required\n' })
+    expect((await cli(['console', 'user', 'delete', '--tenant', name])).code).toBe(2)
+    expect(await cli(['console', 'user', 'list'])).toMatchObject({ code: 2, stderr: 'console user list: --tenant <name> is required\n' })
   })
 
   it('rotate-company-secret prints the new secret once (--json and plain); the old one stops authenticating', async () => {

@@ -6,8 +6,9 @@ import { fail, withStore, type CliIo } from './io.ts'
 import type { Config } from '../config.ts'
 
 /** The usage lines of `switchboard tenant`. */
-export const TENANT_USAGE = `  tenant create --name <name> [--json]
-                                     create a tenant and print its credentials (shown once)
+export const TENANT_USAGE = `  tenant create --name <name> [--owner-email <email>] [--json]
+                                     create a tenant and its console owner login, and print
+                                     their credentials (shown once)
   tenant list [--json]               list tenants
   tenant rotate-company-secret --tenant <name> [--json]
                                      issue a new contact-center company secret and print it (shown
@@ -20,7 +21,7 @@ export async function tenantCommand(config: Config, args: string[], io: CliIo, u
   const [sub, ...rest] = args
   const { values } = parseArgs({
     args: rest,
-    options: { name: { type: 'string' }, tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: { name: { type: 'string' }, tenant: { type: 'string' }, 'owner-email': { type: 'string' }, json: { type: 'boolean', default: false } },
     strict: true,
   })
   if (!(SUBCOMMANDS as readonly (string | undefined)[]).includes(sub)) fail(`tenant: unknown subcommand "${sub ?? ''}"\n\n${usage}`)
@@ -28,12 +29,20 @@ export async function tenantCommand(config: Config, args: string[], io: CliIo, u
   if (sub === 'rotate-company-secret' && !values.tenant) fail('tenant rotate-company-secret: --tenant <name> is required')
   // Each flag belongs to one subcommand: `rotate-company-secret --name x` must not rotate some default.
   if (sub !== 'create' && values.name !== undefined) fail(`tenant ${sub}: unknown option --name`)
+  if (sub !== 'create' && values['owner-email'] !== undefined) fail(`tenant ${sub}: unknown option --owner-email`)
   if (sub !== 'rotate-company-secret' && values.tenant !== undefined) fail(`tenant ${sub}: unknown option --tenant`)
   await withStore(config, io, async (store) => {
     const services = createServices(config, store)
     if (sub === 'create') {
+      const ownerEmail = values['owner-email']
+      // Checked before the tenant is made, so a bad address creates nothing.
+      if (ownerEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(ownerEmail)) fail('tenant create: --owner-email must be an e-mail address')
       const { tenant, credentials } = await services.tenants.create(values.name!)
-      io.stdout.write(values.json ? JSON.stringify(credentialsJson(tenant, credentials)) + '\n' : describeCredentials(config, tenant, credentials) + '\n')
+      const made = ownerEmail === undefined
+        ? await services.console.createOwner(tenant)
+        : await services.console.createUser(tenant.id, { email: ownerEmail, role: 'owner', name: 'Owner' })
+      const owner = { email: made.user.email, password: made.password }
+      io.stdout.write(values.json ? JSON.stringify(credentialsJson(tenant, credentials, owner)) + '\n' : describeCredentials(config, tenant, credentials, owner) + '\n')
       return
     }
     if (sub === 'rotate-company-secret') {

@@ -33,6 +33,25 @@ export const ERROR_CATALOG = {
   invalid_timezone: { kind: 'invalid', details: details<{ timezone?: string }>() },
   person_id_required: { kind: 'invalid', details: details() },
   phone_required: { kind: 'invalid', details: details<{ protocol?: string }>() },
+  // invalid: the messaging API
+  invalid_preference: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // invalid: sniffers (#89)
+  invalid_sniffer: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  invalid_patch: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  individual_required: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  message_removed: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  message_posted: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // invalid: a messaging channel's SMS path (#51; branch msgchan)
+  sms_unavailable: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // invalid: messaging plugins and responders
+  invalid_plugin: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  invalid_responder: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  // invalid: messaging operations (#63–#65)
+  invalid_operation: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // invalid: purge-data (#86)
+  invalid_purge: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  /** A directory file's problems, each `path: problem` (the import wrote nothing). */
+  invalid_directory: { kind: 'invalid', details: details<{ errors: string[] }>() },
   // invalid: the bot and its content
   invalid_placeholders: { kind: 'invalid', details: details<{ key?: string }>() },
   invalid_threads: { kind: 'invalid', details: details<{ errors: string[] }>() },
@@ -58,6 +77,36 @@ export const ERROR_CATALOG = {
   chat_not_dismissed: { kind: 'invalid', details: details() },
   chat_not_with_virtual_agent: { kind: 'invalid', details: details() },
   chat_not_queued: { kind: 'invalid', details: details() },
+  // invalid: SMS sessions (Apps API S1)
+  sms_not_enabled: { kind: 'invalid', details: details() },
+  outbound_sms_not_enabled: { kind: 'invalid', details: details() },
+  outbound_number_not_found: { kind: 'invalid', details: details<{ number: string }>() },
+  sms_agent_not_found: { kind: 'invalid', details: details() },
+  sms_session_active: { kind: 'invalid', details: details() },
+  sms_recipient_opted_out: { kind: 'invalid', details: details() },
+  // invalid: contact-center end users (E1/E2, a chat's end user, mid-session authentication)
+  end_user_phone_invalid: { kind: 'invalid', details: details<{ phone: string }>() },
+  end_user_unknown: { kind: 'invalid', details: details<{ endUserId: number }>() },
+  auth_request_duplicate: { kind: 'invalid', details: details<{ chatId: number }>() },
+  crm_unsupported: { kind: 'invalid', details: details() },
+  // invalid: the chat lifecycle (escalations, deflection, resume, transfers, wrap-up)
+  chat_not_assigned: { kind: 'invalid', details: details() },
+  invalid_deflection_channel: { kind: 'invalid', details: details<{ channel?: string }>() },
+  chat_resume_after_hours: { kind: 'invalid', details: details<{ message: string }>() },
+  invalid_transfer: { kind: 'invalid', details: details() },
+  transfer_target_unavailable: { kind: 'invalid', details: details<{ agentId: number }>() },
+  transfer_pending: { kind: 'invalid', details: details() },
+  not_in_wrap_up: { kind: 'invalid', details: details() },
+  disposition_not_found: { kind: 'invalid', details: details<{ disposition: string }>() },
+  // invalid: chat media (H6–H11, H3 with media), customer flags and custom data (H14–H17)
+  media_upload_unknown: { kind: 'invalid', details: details<{ s3Path: string }>() },
+  media_already_attached: { kind: 'invalid', details: details<{ s3Path: string }>() },
+  media_not_uploaded: { kind: 'invalid', details: details<{ s3Path: string }>() },
+  media_wrong_type: { kind: 'invalid', details: details<{ kind: string }>() },
+  media_id_not_found: { kind: 'invalid', details: details<{ mediaId: string }>() },
+  invalid_custom_data: { kind: 'invalid', details: details() },
+  invalid_signed_data: { kind: 'invalid', details: details() },
+  signed_data_expired: { kind: 'invalid', details: details() },
   // invalid: delivery (a message to send, a received one, a webhook)
   invalid_body: { kind: 'invalid', details: details<SendDetails>() },
   invalid_channel: { kind: 'invalid', details: details<SendDetails>() },
@@ -87,6 +136,22 @@ export const ERROR_CATALOG = {
   file_too_large: { kind: 'invalid', details: details<{ maxBytes: number }>() },
   invalid_file_key: { kind: 'invalid', details: details<{ key?: string }>() },
   invalid_file_options: { kind: 'invalid', details: details<{ field: string }>() },
+  // invalid: messaging attachments (#29, #31, #32) and bookmarks (#34)
+  invalid_content_type: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  upload_missing: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  upload_type_mismatch: { kind: 'invalid', details: details<{ pointer?: string; detected?: string }>() },
+  upload_size_mismatch: { kind: 'invalid', details: details<{ pointer?: string; size?: number }>() },
+  attachment_removed: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  message_not_in_channel: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  /** A files-surface form upload (multipart/form-data, as S3's presigned POST) that is not one. */
+  invalid_upload_form: { kind: 'invalid', details: details<{ field?: string }>() },
+  // invalid: messaging bulk messages and bulk attachments (#36–#43)
+  bulk_message_posted: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  message_required: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  recipients_required: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // invalid: messaging announcers (#2–#5) and aggregation requests (#1)
+  invalid_announcer: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  invalid_aggregation: { kind: 'invalid', details: details<{ pointer?: string }>() },
   // invalid: command line only (never reached over HTTP; mapped all the same)
   invalid_arguments: { kind: 'invalid', details: details() },
   tenant_not_found: { kind: 'invalid', details: details() },
@@ -105,25 +170,48 @@ export const ERROR_CATALOG = {
   bad_form_token: { kind: 'forbidden', details: details() },
   file_url_expired: { kind: 'forbidden', details: details<{ expiredAt: string }>() },
   forbidden: { kind: 'forbidden', details: details() },
+  not_a_subscriber: { kind: 'forbidden', details: details<{ pointer?: string; parameter?: string }>() },
+  not_the_author: { kind: 'forbidden', details: details<{ pointer?: string }>() },
+  // forbidden: messaging channels with a user token (branch msgchan)
+  not_your_individual: { kind: 'forbidden', details: details<{ pointer?: string; parameter?: string }>() },
+  user_without_individual: { kind: 'forbidden', details: details() },
+  // forbidden: messaging announcers are the organisation's (a user token may not touch them)
+  organization_key_required: { kind: 'forbidden', details: details() },
   // not found
   embed_not_found: { kind: 'not_found', details: details() },
   agent_not_found: { kind: 'not_found', details: details<{ agentId: string | number }>() },
   chat_not_found: { kind: 'not_found', details: details<{ chatId: number }>() },
+  end_user_not_found: { kind: 'not_found', details: details() },
   offer_not_found: { kind: 'not_found', details: details() },
+  escalation_not_found: { kind: 'not_found', details: details<{ escalationId: number }>() },
   file_not_found: { kind: 'not_found', details: details<{ key: string }>() },
+  media_not_found: { kind: 'not_found', details: details<{ mediaId: number }>() },
   message_not_found: { kind: 'not_found', details: details<{ messageId: string }>() },
   person_not_found: { kind: 'not_found', details: details<{ personId?: string | null; externalId?: string; index?: number }>() },
   person_not_in_tenant: { kind: 'not_found', details: details<{ personId: string }>() },
+  /** A JSON:API resource of `type` with this `id` (or a scoping parameter naming one) is not the tenant's. */
+  resource_not_found: { kind: 'not_found', details: details<{ type: string; id: string; parameter?: string; pointer?: string }>() },
   suppression_not_found: { kind: 'not_found', details: details() },
   webhook_not_configured: { kind: 'not_found', details: details<{ channel: string }>() },
   // conflict
   external_id_taken: { kind: 'conflict', details: details<{ externalId?: string }>() },
   phone_taken: { kind: 'conflict', details: details<{ phone?: string }>() },
   tenant_name_taken: { kind: 'conflict', details: details<{ name: string }>() },
+  // conflict: messaging plugins
+  plugin_name_taken: { kind: 'conflict', details: details<{ pointer?: string }>() },
+  plugin_disabled: { kind: 'conflict', details: details<{ pointer?: string }>() },
+  // conflict: purge-data (#86), a request id used for another purge
+  purge_request_conflict: { kind: 'conflict', details: details<{ pointer?: string }>() },
   // rate limited
   rate_limited: { kind: 'rate_limited', details: details<{ retryAfter: number }>() },
   // upstream failed
   delivery_failed: { kind: 'upstream_failed', details: details<{ error: string }>() },
+  // the web console's users and sessions (issue 11)
+  invalid_console_user: { kind: 'invalid', details: details<{ field?: string }>() },
+  invalid_query: { kind: 'invalid', details: details() },
+  console_sign_in_failed: { kind: 'unauthenticated', details: details<AuthDetails>() },
+  console_csrf_failed: { kind: 'forbidden', details: details() },
+  console_user_email_taken: { kind: 'conflict', details: details<{ email: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -563,3 +563,509 @@ export interface DB {
     created_at: Timestamp
   }
 }
+
+/** Messaging (JSON:API) organisation preferences (migrations/0022), merged into DB. */
+export interface DB {
+  msg_org_preferences: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    name: string
+    type: string
+    value: string | null
+    value_js: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+    created_at: Timestamp
+    updated_at: Timestamp
+  }
+}
+
+/** Messaging channels, subscribers, messages and reactions (migrations/0024), merged into DB. */
+export interface DB {
+  msg_channels: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    name: Generated<string>
+    label: string | null
+    subscription_type: Generated<string>
+    floating: Generated<boolean>
+    event_settings: ColumnType<Record<string, unknown>, string | undefined, string>
+    individual_group_id: string | null
+    text_number_id: string | null
+    created_by: string | null
+    archived_at: NullableTimestamp
+    sms_active: Generated<boolean>
+    sms_initial_message: string | null
+    sms_initial_message_js: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+    /** migrations/0027: when the SMS path was last switched on. */
+    sms_activated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  msg_channel_subscribers: {
+    tenant_id: TenantId
+    channel_id: string
+    individual_id: string
+    admin: Generated<boolean>
+    pinned: Generated<boolean>
+    preferences: ColumnType<Record<string, unknown>, string | undefined, string>
+    ack_seq: ColumnType<string, string | number | undefined, string | number>
+    ack_at: NullableTimestamp
+    created_at: Timestamp
+  }
+  msg_messages: {
+    id: Generated<string>
+    tenant_id: TenantId
+    channel_id: string
+    seq: ColumnType<string, never, never>
+    author_id: string | null
+    message: Generated<string>
+    draft: Generated<boolean>
+    removed: Generated<boolean>
+    source: Generated<string>
+    auto_ack: Generated<string>
+    include_destinations: ColumnType<string[], string | undefined, string>
+    posted_at: Timestamp
+    last_modified_at: Timestamp
+    /** migrations/0027: the SMS this message came in as (a reply on the channel's SMS path). */
+    inbound_message_id: ColumnType<string | null, string | null | undefined, string | null>
+  }
+  msg_reactions: {
+    tenant_id: TenantId
+    message_id: string
+    individual_id: string
+    reaction_type: string
+    created_at: Timestamp
+  }
+}
+
+/** SMS sessions (migrations/0018): the consumer's phone and the CRM ticket on the session, merged into CcSessionsTable. */
+export interface CcSessionsTable {
+  end_user_phone: ColumnType<string | null, string | null | undefined, string | null>
+  out_ticket_id: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** Where a session message came from (migrations/0018), merged into CcMessagesTable. */
+export interface CcMessagesTable {
+  source_key: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** Contact-center end users and mid-session authentication requests (migrations/0015), merged into DB. */
+export interface DB {
+  cc_end_users: CcEndUsersTable
+  cc_session_auth_requests: {
+    tenant_id: TenantId
+    session_num: number
+    requested_at: Timestamp
+  }
+}
+
+export interface CcEndUsersTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  num: number
+  identifier: string | null
+  name: string | null
+  email: string | null
+  phone: string | null
+  out_contact_id: string | null
+  person_id: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+/** The chat lifecycle's columns on sessions and agents (migrations/0019), merged into their tables. */
+export interface CcSessionsTable {
+  va_state: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+  deflection_channel: ColumnType<string | null, string | null | undefined, string | null>
+  preferred_agent_id: ColumnType<string | null, string | null | undefined, string | null>
+  disposition: ColumnType<string | null, string | null | undefined, string | null>
+}
+export interface CcAgentsTable {
+  wrap_up_until: ColumnType<Date | null, Date | null | undefined, Date | null>
+  wrap_up_session_id: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** Escalations (H4/H5) and transfers (§3.7) of chats (migrations/0019), merged into DB. */
+export interface DB {
+  cc_escalations: {
+    id: Generated<string>
+    tenant_id: TenantId
+    num: number
+    session_id: string
+    reason: string | null
+    force_escalate: Generated<boolean>
+    status: 'created' | 'deflection_offered' | 'escalated' | 'deflected' | 'failed'
+    deflection_channels: TextArray
+    deflection_channel: string | null
+    created_at: Timestamp
+  }
+  cc_transfers: {
+    id: Generated<string>
+    tenant_id: TenantId
+    num: number
+    session_id: string
+    status: 'transferring' | 'transferred' | 'failed'
+    fail_reason: Generated<string>
+    from_agent_id: string | null
+    to_agent_id: string | null
+    from_menu_id: string | null
+    to_menu_id: string | null
+    offer_id: string | null
+    created_at: Timestamp
+  }
+}
+
+/** Photos, videos and files of chats (migrations/0017), merged into DB. */
+export interface DB {
+  cc_media: CcMediaTable
+}
+
+export interface CcMediaTable {
+  id: Generated<string>
+  tenant_id: TenantId
+  /** The media id of the Apps API; null until attached. */
+  num: number | null
+  session_id: string
+  kind: 'photo' | 'video' | 'file'
+  storage_key: string
+  photo_type: string | null
+  content_type: string | null
+  /** int8 comes back from pg as a string. */
+  size: ColumnType<string | null, number | null | undefined, number | null>
+  file_name: string | null
+  uploaded_by: 'end_user' | 'agent'
+  agent_id: string | null
+  created_at: Timestamp
+  attached_at: NullableTimestamp
+}
+
+/** The messaging directory: clinics, individuals' own fields, users, care teams (migrations/0023), merged into DB. */
+export interface DB {
+  msg_organizations: {
+    id: Generated<string>
+    tenant_id: TenantId
+    external_id: string
+    name: string
+    display_name: string | null
+    timezone: Generated<string>
+    created_at: Timestamp
+    updated_at: Timestamp
+  }
+  msg_individuals: {
+    person_id: string
+    tenant_id: TenantId
+    account_type: Generated<string>
+    birth_date: ColumnType<string | null, string | null | undefined, string | null>
+    preferred_name: string | null
+    owner_id: string | null
+    synced_at: Timestamp
+  }
+  msg_users: {
+    id: Generated<string>
+    tenant_id: TenantId
+    email: string
+    username: string | null
+    first_name: string | null
+    last_name: string | null
+    phone: string | null
+    locale: string | null
+    tz: string | null
+    person_id: string | null
+    notifications: ColumnType<string[], string | undefined, string>
+    sms_mode: Generated<string>
+    state: Generated<string>
+    token_hash: string | null
+    synced_at: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
+  }
+  msg_individual_groups: {
+    id: Generated<string>
+    tenant_id: TenantId
+    external_id: string
+    name: string
+    parent_id: string | null
+    organization_id: string
+    synced_at: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
+  }
+  msg_group_individuals: { tenant_id: TenantId; group_id: string; person_id: string }
+  msg_group_users: { tenant_id: TenantId; group_id: string; user_id: string }
+}
+
+/** Messaging plugins, responders and their auto-replies (migrations/0029), merged into DB. */
+export interface DB {
+  msg_plugins: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    name: string
+    type: string
+    args: ColumnType<Record<string, unknown>, string | undefined, string>
+    enabled: Generated<boolean>
+    created_by: string | null
+    last_modified_by: string | null
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  msg_responders: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    individual_group_id: string
+    name: string
+    type: string
+    args: ColumnType<Record<string, unknown>, string | undefined, string>
+    calendar_args: ColumnType<Record<string, unknown>, string | undefined, string>
+    start_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+    end_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+    enabled: Generated<boolean>
+    armed_at: Timestamp
+    created_by: string | null
+    last_modified_by: string | null
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  msg_responder_replies: {
+    tenant_id: TenantId
+    responder_id: string
+    channel_id: string
+    window_start: ColumnType<Date, Date | string, Date | string>
+    message_id: string | null
+    created_at: Timestamp
+  }
+}
+
+// ── Contact-center loose ends (migration 0025): chat expiration, setup versions without clear secrets ──
+export interface CcSettingsTable {
+  chat_expiration_seconds: Generated<number>
+}
+export interface CcSetupVersionsTable {
+  /** False for rows written before 0025 (or by an older process): their clear secrets are still to be sealed. */
+  redacted: Generated<boolean>
+}
+
+/** Messaging attachments and bookmarks (migrations/0028), merged into DB. */
+export interface DB {
+  msg_attachments: {
+    id: Generated<string>
+    tenant_id: TenantId
+    message_id: string
+    content_type: string
+    filename: Generated<string>
+    declared_size: ColumnType<string | null, number | null | undefined, number | null>
+    content_size: ColumnType<string, number | undefined, number>
+    file_key: string
+    thumbnail_key: string | null
+    created_by: string | null
+    processed_at: NullableTimestamp
+    removed: Generated<boolean>
+    created_at: Timestamp
+    last_modified_at: Timestamp
+    /** When the upload ticket expires (0033); the cleanup removes it pending after that. */
+    upload_expires_at: NullableTimestamp
+  }
+  msg_bookmarks: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    channel_id: string
+    message_id: string
+    created_by: string
+    created_at: Timestamp
+  }
+}
+
+/** Replicators and sniffers of the messaging API (migrations/0031), merged into DB. */
+export interface DB {
+  msg_replicators: { id: Generated<string>; tenant_id: TenantId; classpath: string; created_at: Generated<Date>; last_poll_at: Generated<Date> }
+  msg_sniffers: { id: Generated<string>; tenant_id: TenantId; user_id: string; valid_until: Date; created_at: Generated<Date> }
+  msg_sniffer_logs: {
+    id: Generated<string>
+    tenant_id: TenantId
+    sniffer_id: string
+    method: string
+    path: string
+    query_string: string
+    content_type: string
+    body: string
+    response: string
+    status_code: number
+    message: string
+    user_agent: string
+    request_id: string
+    trace_id: string
+    created_at: Generated<Date>
+  }
+}
+
+/** What channels' SMS paths queued, per person (migrations/0027), merged into DB. */
+export interface DB {
+  msg_channel_sms: {
+    outbox_message_id: string
+    tenant_id: TenantId
+    channel_id: string
+    person_id: string
+    message_id: string
+    initial: Generated<boolean>
+    created_at: ColumnType<Date, Date | string | undefined, never>
+  }
+}
+
+// Bulk messages and bulk attachments of the messaging API (migration 0030).
+type JsonStringArray = ColumnType<string[], string | undefined, string>
+export interface DB {
+  msg_bulk_messages: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    created_by: string
+    draft: Generated<boolean>
+    message: Generated<string>
+    message_js: JsonObject
+    individual_ids: JsonStringArray
+    individual_group_ids: JsonStringArray
+    sender_individual_id: string | null
+    sender_individual_group_id: string | null
+    auto_ack: Generated<string>
+    auto_create_channel: Generated<boolean>
+    state: Generated<'draft' | 'sending' | 'posted'>
+    sending_at: NullableTimestamp
+    posted_at: NullableTimestamp
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  msg_bulk_recipients: {
+    tenant_id: TenantId
+    bulk_message_id: string
+    person_id: string
+    position: number
+    state: Generated<'pending' | 'posted' | 'skipped'>
+    reason: string | null
+    channel_id: string | null
+    message_id: string | null
+    done_at: NullableTimestamp
+  }
+  msg_bulk_attachments: {
+    id: Generated<string>
+    tenant_id: TenantId
+    bulk_message_id: string
+    content_type: string
+    filename: Generated<string>
+    declared_size: ColumnType<string | null, number | null | undefined, number | null>
+    content_size: ColumnType<string, number | undefined, number>
+    file_key: string
+    thumbnail_key: string | null
+    processed_at: NullableTimestamp
+    created_at: Timestamp
+    last_modified_at: Timestamp
+    upload_expires_at: NullableTimestamp
+  }
+}
+
+/** Announcers and aggregation requests of the messaging API (migrations/0032), merged into DB. */
+export interface DB {
+  msg_announcers: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    name: string
+    type: string
+    event: string
+    args: ColumnType<Record<string, unknown>, string | undefined, string>
+    secret_sealed: string | null
+    created_by: string | null
+    last_modified_by: string | null
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  msg_aggregation_requests: {
+    id: Generated<string>
+    tenant_id: TenantId
+    entries: ColumnType<Array<{ column: string; individualId: string }>, string, string>
+    status: Generated<'pending' | 'completed' | 'failed'>
+    results: ColumnType<Array<{ column: string; individualId: string; value: number | string | null }> | null, string | null | undefined, string | null>
+    error: string | null
+    created_by: string | null
+    created_at: Timestamp
+    completed_at: NullableTimestamp
+  }
+}
+// Messaging operations (#63–#65) and the expiry of pending attachment uploads (migrations/0033)
+export interface DB {
+  msg_operations: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    type: 'move-group'
+    args: JsonObject
+    status: Generated<'pending' | 'running' | 'completed' | 'failed'>
+    logs: ColumnType<OperationLogs, string | undefined, string>
+    created_by: string
+    created_at: Generated<Date>
+    last_modified_at: Generated<Date>
+  }
+}
+/** `logs` of a messaging operation: what its run did, entry by entry, and its counters. */
+export interface OperationLogs {
+  entries: { time: string; level: 'info' | 'error'; message: string }[]
+  [counter: string]: unknown
+}
+
+/** Purge-data (#86): audit records of purges and the archives of `archive: true` (migration 0034). */
+export interface DB {
+  privacy_purges: {
+    id: Generated<string>
+    tenant_id: TenantId
+    request_id: string
+    reference_id: string | null
+    entity_type: string
+    entity_id: string
+    archive: Generated<boolean>
+    requested_by: string
+    status: Generated<'queued' | 'running' | 'completed' | 'failed'>
+    counts: ColumnType<Record<string, number>, string | undefined, string>
+    pending_files: ColumnType<string[], string | undefined, string>
+    attempts: Generated<number>
+    last_error: string | null
+    created_at: Timestamp
+    started_at: NullableTimestamp
+    completed_at: NullableTimestamp
+  }
+  privacy_archives: {
+    purge_id: string
+    tenant_id: TenantId
+    document: ColumnType<Record<string, unknown>, string, string>
+    created_at: Timestamp
+  }
+}
+// The web console's users, sessions and failed sign-ins (issue 11; migrations/0036)
+export interface DB {
+  console_users: {
+    id: Generated<string>
+    tenant_id: TenantId
+    email: string
+    name: string | null
+    role: 'owner' | 'admin' | 'supervisor' | 'agent' | 'clinician'
+    password_hash: string
+    created_by: string | null
+    created_at: Generated<Date>
+    disabled_at: Date | null
+  }
+  console_sessions: {
+    id: Generated<string>
+    tenant_id: TenantId
+    user_id: string
+    token_hash: string
+    address: string | null
+    created_at: Generated<Date>
+    last_seen_at: Generated<Date>
+    expires_at: Date
+  }
+  console_sign_in_failures: {
+    id: Generated<string>
+    key: string
+    failed_at: Generated<Date>
+  }
+}

@@ -57,6 +57,9 @@ interface EmbeddedInfo { pid: number; port: number }
 
 async function canConnect(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
+  // A host that is stopping resets the connection; without a listener that 'error' event would
+  // crash this process instead of answering "not yet".
+  client.on('error', () => {})
   try {
     await client.connect()
     await client.query('SELECT 1')
@@ -100,7 +103,8 @@ export async function serveEmbedded(dir: string, loadDataDir?: Blob): Promise<Em
     },
     async stop() {
       await server.stop()
-      await pglite.close()
+      // PGlite may have closed itself already (an abort); closing again would only throw.
+      if (!pglite.closed) await pglite.close()
     },
   }
 }

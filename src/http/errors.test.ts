@@ -1,3 +1,4 @@
+import { PGlite } from '@electric-sql/pglite'
 import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -38,8 +39,13 @@ const SHAPES: Array<[string, ErrorShape, Record<string, unknown>]> = [
 ]
 
 const apps: FastifyInstance[] = []
+let pglite: PGlite | undefined
+async function database(): Promise<PGlite> {
+  return (pglite ??= new PGlite())
+}
 afterAll(async () => {
   for (const app of apps) await app.close()
+  await pglite?.close()
 })
 
 /** A bare app whose one route throws the catalog error named in the query, rendered by `shape`. */
@@ -58,6 +64,12 @@ async function throwingApp(shape: ErrorShape, config: Record<string, unknown>) {
     throw new (AppError as new (c: ErrorCode, m: string, d?: Record<string, unknown>) => AppError)(code, `core says ${code}`, SAMPLE[code])
   })
   app.post('/body', { config, schema: { body: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false } } }, async () => ({ ok: true }))
+  // The database refusing a client's value: a real PGlite error for each data exception we map.
+  app.get('/db', { config }, async (req) => {
+    const { cast, value } = req.query as { cast: string; value: string }
+    await (await database()).query(`SELECT $1::${cast === 'jsonb' ? 'jsonb' : cast === 'int' ? 'int' : cast === 'uuid' ? 'uuid' : 'text'}`, [value])
+    return { ok: true }
+  })
   app.get('/boom', { config }, async () => {
     throw new Error('a bug')
   })
@@ -101,6 +113,12 @@ describe('the error catalog', () => {
       expect((await app.inject({ method: 'POST', url: '/body', headers: { 'content-type': 'application/json' }, payload: `{"a":"${'x'.repeat(1024 * 1024)}"}` })).statusCode).toBe(413)
       expect((await app.inject('/nowhere?auth=secret')).statusCode).toBe(404)
       expect((await app.inject('/nowhere?auth=secret')).body).not.toContain('secret')
+      // A value only the database refuses (a NUL in text or JSON, a number past int, a bad uuid): 400.
+      for (const [cast, value] of [['text', 'a\u0000b'], ['jsonb', '{"a":"\\u0000"}'], ['int', '99999999999'], ['uuid', 'zz']]) {
+        const r = await app.inject({ url: '/db', query: { cast: cast!, value: value! } })
+        expect(r.statusCode, `${cast} → ${r.body}`).toBe(400)
+        expect(r.body).not.toMatch(/error[ _]id/)
+      }
       const boom = await app.inject('/boom')
       expect(boom.statusCode).toBe(500)
       expect(boom.body).toMatch(/error[ _]id/)

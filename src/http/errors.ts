@@ -66,6 +66,19 @@ export interface ErrorShape {
 /** The parsers' own codes (src/http/body-parsers.ts): bodies refused with a 400. */
 const BODY_CODES = new Set<FrameworkCode>(['invalid_json', 'invalid_utf8', 'invalid_form', 'invalid_body', 'too_deep'])
 
+/**
+ * The database's data exceptions that only a client's value can cause (a NUL in text, a number
+ * past a column's range, text that is not a uuid): a 400 with a plain sentence, never a 500. Each
+ * surface validates what it knows; this is the net under every field it did not think of. The
+ * statement failed, so its transaction rolled back and nothing was written.
+ */
+const DATA_EXCEPTIONS: Record<string, string> = {
+  '22021': 'Text must not contain NUL characters',
+  '22P05': 'Text must not contain NUL characters',
+  '22003': 'A number is out of range',
+  '22P02': 'A value is not in the expected format',
+}
+
 /** A thrown thing that is not ours: the framework's error in plain terms, or undefined for a 500. */
 export function frameworkProblem(err: FastifyError | Error, describe: (e: FastifyError) => string = (e) => describeValidation(e)): FrameworkProblem | undefined {
   const fe = err as FastifyError & { statusCode?: number; code?: string }
@@ -73,6 +86,8 @@ export function frameworkProblem(err: FastifyError | Error, describe: (e: Fastif
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'body_too_large', message: 'Request body is too large' }
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, code: 'unsupported_media_type', message: 'Unsupported Media Type' }
   if (typeof fe.code === 'string' && BODY_CODES.has(fe.code as FrameworkCode)) return { status: 400, code: fe.code as FrameworkCode, message: fe.message }
+  const data = typeof fe.code === 'string' ? DATA_EXCEPTIONS[fe.code] : undefined
+  if (data && 'severity' in err) return { status: 400, code: 'bad_request', message: data }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, code: fe.statusCode === 404 ? 'not_found' : 'bad_request', message: fe.message }
   }

@@ -64,7 +64,7 @@ ${chat}
 <ul>
 ${docs}
 </ul>
-<p class="muted">The console (a web app for care teams on these APIs) comes later at <code>/console</code>.</p>
+<p><a href="/console">Console</a>: sign in with the owner login that <code>tenant create</code> (or the first start, for the Demo tenant) printed.</p>
 </main>
 </body>
 </html>

@@ -29,6 +29,14 @@ export const SURFACE_DOCUMENTS = {
     title: 'Switchboard — Agent API',
     description: 'What an agent workspace needs: sign-in, status, the live event stream of offers and chats, accepting, messaging, transferring, ending and wrapping up. `Authorization: Bearer <token>` from `POST /agent/v1/login`.',
   },
+  courier: {
+    title: 'Switchboard — Messaging API (JSON:API, courier-compatible)',
+    description: 'Wire-compatible with the courier API definition 1.0.0: JSON:API documents with kebab-case attributes under `/v1/` and `/v2/`, paths with a trailing slash. Authenticate with `Authorization: Bearer <api key>` (or `X-Api-Key: <api key>`); every 4XX is `{"errors": [{status, code, detail, source, meta}]}`.',
+  },
+  console: {
+    title: 'Switchboard — Console API',
+    description: 'The small API of the web console at `/console`, only for what no other surface has: sign-in with a session cookie (HTTP-only, SameSite=Strict), console users, the people search and a person\'s one timeline. Every POST, PUT, PATCH and DELETE carries `X-CSRF-Token` (from the session). Errors are `{"message", "code"}`.',
+  },
 } as const
 
 export type SurfaceName = keyof typeof SURFACE_DOCUMENTS

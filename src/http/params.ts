@@ -28,6 +28,8 @@ export const SECURITY = {
   cass: [{ basic: [] }, { clientParams: [] }] as Array<Record<string, string[]>>,
   /** Basic `client:token` only (admin, sandbox). */
   basic: [{ basic: [] }] as Array<Record<string, string[]>>,
+  /** The messaging API key: `Authorization: Bearer <key>` or `X-Api-Key: <key>`. */
+  apiKey: [{ apiKeyBearer: [] }, { apiKeyHeader: [] }] as Array<Record<string, string[]>>,
 }
 
 /**

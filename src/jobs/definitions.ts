@@ -7,6 +7,16 @@ import { outboundWebhookJob, type WebhookRetryPolicy } from './outbound-webhook.
 import { pruneJobKeysJob } from './prune-job-keys.job.ts'
 import type { JobQueue } from './queue.ts'
 import { sendMessageJob, type SendRetryPolicy } from './send-message.job.ts'
+import { bulkMessageJob, type BulkMessageJobOptions } from './bulk-message.job.ts'
+import type { BulkMessagesService } from '../core/messaging/index.ts'
+import type { TenantsService } from '../core/tenants/index.ts'
+import type { AggregationRequestsService } from '../core/messaging/index.ts'
+import { aggregationRequestJob } from './aggregation-request.job.ts'
+import type { AttachmentsService, OperationsService } from '../core/messaging/index.ts'
+import { messagingOperationJob, type OperationJobOptions } from './messaging-operation.job.ts'
+import { prunePendingAttachmentsJob } from './prune-pending-attachments.job.ts'
+import type { PrivacyService } from '../core/privacy/index.ts'
+import { purgeJob } from './purge.job.ts'
 
 /**
  * Define every job of the application on `jobs` (before it starts). Kept apart from the queue's
@@ -26,4 +36,32 @@ export function defineJobs(jobs: JobQueue, deps: {
   jobs.define(inboundMessageJob(deps))
   if (deps.webhooks) jobs.define(outboundWebhookJob({ webhooks: deps.webhooks, retry: deps.webhookRetry }))
   if (deps.agents) jobs.define(forceLogoutJob({ agents: deps.agents }))
+}
+
+/**
+ * Define the messaging API's jobs: `messaging.bulk_post` (bulk messages, #41/#43). Apart from
+ * `defineJobs` because the services it posts through are built after the others; called by the
+ * composition root before anything starts the queue.
+ */
+export function defineMessagingJobs(jobs: JobQueue, deps: { bulkMessages: BulkMessagesService; tenants: TenantsService; options?: BulkMessageJobOptions }): void {
+  jobs.define(bulkMessageJob(deps))
+}
+
+/** Define `messaging.aggregate` (aggregation requests, #1); called by the composition root before the queue starts. */
+export function defineAggregationJobs(jobs: JobQueue, deps: { aggregations: AggregationRequestsService }): void {
+  jobs.define(aggregationRequestJob(deps))
+}
+
+/**
+ * Define the messaging operations' job (`messaging.operation`, #64) and the periodic cleanup of
+ * attachments whose upload never completed (`messaging.prune-pending-attachments`).
+ */
+export function defineMessagingOperationJobs(jobs: JobQueue, deps: { operations: OperationsService; attachments: AttachmentsService; options?: OperationJobOptions }): void {
+  jobs.define(messagingOperationJob(deps))
+  jobs.define(prunePendingAttachmentsJob(deps))
+}
+
+/** Define purge-data's job: `privacy.purge` (#86). Called by the composition root with the other messaging jobs. */
+export function definePrivacyJobs(jobs: JobQueue, deps: { privacy: PrivacyService }): void {
+  jobs.define(purgeJob(deps))
 }

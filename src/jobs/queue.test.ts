@@ -3,11 +3,12 @@ import { sql } from 'kysely'
 import { Registry } from 'prom-client'
 import { Type } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { postgresNotifier } from '../db/notifier.ts'
 import type { Store } from '../db/store.ts'
 import { openTestStore } from '../../test/helpers/store.ts'
 import { waitFor } from '../../test/helpers/wait.ts'
 import { registerJobMetrics } from './metrics.ts'
-import { JobQueue } from './queue.ts'
+import { bossNotifyChannel, JobQueue } from './queue.ts'
 import { PermanentJobError, type JobDefinition } from './types.ts'
 
 // Every test uses queues with names of its own, so on the shared PostgreSQL database no other test
@@ -179,6 +180,49 @@ describe('workers', () => {
     await stopping
     expect(await q.findKey(def, 'slow')).toMatchObject({ state: 'completed', attempts: 1 })
     expect((await runsOf(name)).map((r) => r.n)).toEqual([7])
+  })
+})
+
+describe('wake-up across processes', () => {
+  it('a worker of another process runs a job as soon as it is committed, not at its next poll', async () => {
+    const name = uniqueName('wake')
+    const def = counting(name, 'other')
+    // The enqueuing process: no workers of its own, so nothing here can wake one.
+    const producer = await openQueue([def], { work: false })
+    // The working process: its own pg-boss, its own notifications (on PostgreSQL its own LISTEN
+    // connection), and an idle worker polls only once a minute.
+    const notifier = store.kind === 'postgres' ? postgresNotifier(store.url) : store.notifier
+    const consumer = new JobQueue({ db: store.db, url: store.url, poolSize: 3, notifier })
+    queues.push(consumer)
+    consumer.define(def)
+    await consumer.start({ supervise: false })
+    await consumer.work({ pollingIntervalSeconds: 60 })
+    try {
+      // The first job may be found by the workers' first fetch; once it ran and they looked again,
+      // they sleep out their minute.
+      await producer.enqueue(store.db, def, { n: 1 }, { key: 'first' })
+      await waitFor('the first job', async () => (await consumer.findKey(def, 'first'))?.state === 'completed', 30_000)
+      await new Promise((r) => setTimeout(r, 1000))
+      await producer.enqueue(store.db, def, { n: 2 }, { key: 'second' })
+      // Well inside the minute: only the NOTIFY of the commit can have woken a worker.
+      await waitFor('the second job, woken by its NOTIFY', async () => (await consumer.findKey(def, 'second'))?.state === 'completed', 20_000)
+      // Inside a caller's transaction that began a while before the enqueue (a chat message, say):
+      // the job starts at the transaction's clock, so its commit NOTIFYs too.
+      await store.db.transaction().execute(async (trx) => {
+        await sql`SELECT 1`.execute(trx)
+        await new Promise((r) => setTimeout(r, 300))
+        await producer.enqueue(trx, def, { n: 3 }, { key: 'third' })
+      })
+      await waitFor('the third job, enqueued in an older transaction, woken by its NOTIFY', async () => (await consumer.findKey(def, 'third'))?.state === 'completed', 20_000)
+      expect((await runsOf(name)).map((r) => [r.n, r.worker])).toEqual([[1, 'other'], [2, 'other'], [3, 'other']])
+    } finally {
+      if (notifier !== store.notifier) await notifier.close()
+    }
+  }, 60_000)
+
+  it('pg-boss NOTIFYs on the channel the workers listen on', async () => {
+    const channel = await sql<{ channel: string }>`SELECT ('pgboss_' || left(encode(sha224('pgboss'::bytea), 'hex'), 24)) AS channel`.execute(store.db)
+    expect(bossNotifyChannel('pgboss')).toBe(channel.rows[0]!.channel)
   })
 })
 

@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { sql, type Kysely, type Transaction } from 'kysely'
-import { PgBoss, fromKysely, type JobResult, type JobWithMetadata, type QueueOptions } from 'pg-boss'
+import { PgBoss, fromKysely, type JobResult, type JobWithMetadata, type Queue } from 'pg-boss'
 import type { Static, TSchema } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
+import type { Notifier } from '../db/notifier.ts'
 import type { DB } from '../db/schema.ts'
 import { JobKeysRepository } from './job-keys.repository.ts'
 import {
@@ -55,6 +56,21 @@ export interface JobQueueOptions {
    */
   superviseIntervalSeconds?: number
   logger?: JobsLogger
+  /**
+   * The store's notifications (`Store.notifier`): through them this process's workers hear of jobs
+   * that other processes commit (pg-boss NOTIFYs on insert), and fetch them at once instead of at
+   * their next poll. Without it they poll only.
+   */
+  notifier?: Notifier
+}
+
+/**
+ * The channel pg-boss NOTIFYs on (with the queue's name as payload) when a job of a `notify` queue
+ * becomes runnable: pg-boss's `notifyChannelSql`, `'pgboss_'` and the first 24 hex digits of the
+ * SHA-224 of the schema name. The worker test of a cross-process wake fails if it ever changes.
+ */
+export function bossNotifyChannel(schema: string): string {
+  return `pgboss_${createHash('sha224').update(schema).digest('hex').slice(0, 24)}`
 }
 
 export interface StartOptions {
@@ -93,7 +109,7 @@ function outputText(output: unknown): string {
   return output === null || output === undefined ? 'unknown error' : errorText(output)
 }
 
-function queueOptions(def: JobDefinition): QueueOptions & { deadLetter: string } {
+function queueOptions(def: JobDefinition): Omit<Queue, 'name'> & { deadLetter: string } {
   const retryBackoff = def.retryBackoff ?? true
   return {
     retryLimit: def.retryLimit ?? 5,
@@ -103,6 +119,8 @@ function queueOptions(def: JobDefinition): QueueOptions & { deadLetter: string }
     expireInSeconds: def.expireInSeconds ?? 300,
     ...(def.heartbeatSeconds !== undefined ? { heartbeatSeconds: def.heartbeatSeconds } : {}),
     deadLetter: deadLetterQueue(def.name),
+    // A job that becomes runnable NOTIFYs in the transaction that makes it so (see `notifier`).
+    notify: true,
   }
 }
 
@@ -133,6 +151,7 @@ export class JobQueue {
   #starting: Promise<PgBoss> | undefined
   #working = false
   #stopped = false
+  #stopping: Promise<void> | undefined
   /** Whether this process runs maintenance and the cron scheduler (decided by the first `start`). */
   #supervising = false
   /** When each kind of pg-boss error was last logged, and how many were left out since. */
@@ -186,6 +205,9 @@ export class JobQueue {
       connectionString: this.#options.url,
       schema: this.schema,
       max: this.#options.poolSize ?? 4,
+      // pg-boss's default is 10 s; a busy embedded store (one PGlite serving several processes
+      // starting at once) can take longer to accept, and a refused connect at start ends `serve`.
+      connectionTimeoutMillis: 30_000,
       application_name: 'switchboard-jobs',
       supervise,
       // Supervision passes and the per-queue monitor (expiry, dead heartbeats) run at the same pace.
@@ -241,7 +263,7 @@ export class JobQueue {
     this.#log.error({ err: summary, ...(last?.suppressed ? { suppressedSinceLast: last.suppressed } : {}) }, 'job queue error')
   }
 
-  async #ensureQueue(boss: PgBoss, name: string, options: QueueOptions & { deadLetter?: string }): Promise<void> {
+  async #ensureQueue(boss: PgBoss, name: string, options: Omit<Queue, 'name'>): Promise<void> {
     await boss.createQueue(name, options)
     const queue = await boss.getQueue(name)
     const differs = queue && (Object.keys(options) as Array<keyof typeof options>).some((k) => queue[k] !== options[k])
@@ -284,6 +306,21 @@ export class JobQueue {
         for (const job of jobs) results.push(await this.#bury(registered, job))
         return results
       })
+    }
+    const notifier = this.#options.notifier
+    if (notifier) {
+      // A job another process committed: one worker of its queue fetches now (round robin, as after
+      // an enqueue here). After a gap in notifications (reconnect) every queue looks once.
+      notifier.onReset(() => {
+        for (const name of this.#workerIds.keys()) this.wake(name)
+      })
+      try {
+        await notifier.listen(bossNotifyChannel(this.schema), (queue) => {
+          if (this.#workerIds.has(queue)) this.wake(queue)
+        })
+      } catch (err) {
+        this.#log.warn({ err }, 'job queue: not listening for jobs of other processes; polling only')
+      }
     }
     if (this.#supervising) {
       for (const { def } of this.#defs.values()) {
@@ -338,7 +375,13 @@ export class JobQueue {
       const created = rows.filter((r) => free.has(r.item.key))
       const existing = created.length < rows.length ? await this.#keys.jobIds(trx, job.name, rows.filter((r) => !free.has(r.item.key)).map((r) => r.item.key)) : new Map<string, string>()
       if (created.length > 0) {
-        await boss.insert(job.name, created.map((r) => ({ id: r.jobId, data: { key: r.item.key, payload: r.item.payload } satisfies Envelope, startAfter: r.runAt.toISOString() })), { db: fromKysely(trx) })
+        // A job due now goes in without a start time, so it starts at the database's `now()`: the
+        // start of the caller's transaction. Our clock's "now" is later than that, and pg-boss only
+        // NOTIFYs the other processes' workers of a job whose start is not after `now()` — with
+        // it, a job enqueued inside a transaction waited for the next poll (up to 2 s).
+        await boss.insert(job.name, created.map((r) => ({
+          id: r.jobId, data: { key: r.item.key, payload: r.item.payload } satisfies Envelope, ...(r.runAt > now ? { startAfter: r.runAt.toISOString() } : {}),
+        })), { db: fromKysely(trx) })
       }
       return rows.map((r) => {
         if (free.has(r.item.key)) return { jobId: r.jobId, created: true }
@@ -562,7 +605,13 @@ export class JobQueue {
    * Stop: workers take no new jobs, jobs in flight get up to `timeoutMs` to finish (then they are
    * failed and will be retried), pg-boss's connections close. Idempotent. Close the store after.
    */
-  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
+  /** Stop (once: later calls wait for the first, whose options win). */
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#stopping ??= this.#stop(options)
+    return this.#stopping
+  }
+
+  async #stop(options: { timeoutMs?: number }): Promise<void> {
     this.#stopped = true
     const starting = this.#starting
     if (!starting) return

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto'
-import { sql } from 'kysely'
 import type { Channel, ChannelProviderSettings } from '../../src/core/delivery/index.ts'
 import { startTestApp, type TestApp } from './app.ts'
 
@@ -10,24 +8,14 @@ import { startTestApp, type TestApp } from './app.ts'
  * `stop()` closes it and drops the schema.
  */
 export async function startProviderTestApp(settings: Map<string, ChannelProviderSettings>, options: { listen?: boolean } = {}): Promise<TestApp & { stop(): Promise<void> }> {
-  const schema = `pgboss_prov_${randomUUID().slice(0, 8)}`
   const t = await startTestApp({
     listen: options.listen ?? false,
+    workers: true,
     config: { SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true' },
     services: {
-      jobs: { schema },
       sendRetry: { retryDelaySeconds: 1, retryLimit: 3 },
       channelSettings: async (tenantId: string, channel: Channel) => settings.get(`${tenantId}:${channel}`),
     },
   })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
-  return {
-    ...t,
-    async stop() {
-      await t.app.close()
-      await t.services.providers.close()
-      await sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`.execute(t.store.db)
-      await t.store.close()
-    },
-  }
+  return { ...t, stop: () => t.close() }
 }

@@ -56,8 +56,8 @@ function matching(secrets: readonly string[], timestamp: string, body: Buffer, h
   return found
 }
 
-/** Start a receiver accepting `secrets` on a loopback port. */
-export async function startWebhookReceiver(secrets: string[]): Promise<WebhookReceiver> {
+/** Start a receiver accepting `secrets` on a loopback port; `onRequest` sees each request as it is recorded (the bench times arrivals with it). */
+export async function startWebhookReceiver(secrets: string[], options: { onRequest?: (r: ReceivedWebhook) => void } = {}): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = []
   const faults: ReceiverFault[] = []
   const state = { secrets }
@@ -71,7 +71,9 @@ export async function startWebhookReceiver(secrets: string[]): Promise<WebhookRe
       const matched = req.method === 'POST' && timestamp && signature ? matching(state.secrets, timestamp, body, signature) : -1
       const fault = faults.shift()
       const answered = fault ? fault.status : matched >= 0 ? 204 : 401
-      received.push({ path: req.url ?? '/', headers: req.headers, body: body.toString('utf8'), timestamp, signature, matchedSecret: matched, answered })
+      const record: ReceivedWebhook = { path: req.url ?? '/', headers: req.headers, body: body.toString('utf8'), timestamp, signature, matchedSecret: matched, answered }
+      received.push(record)
+      options.onRequest?.(record)
       const answer = () => {
         if (fault?.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(fault.retryAfterSeconds))
         res.statusCode = answered

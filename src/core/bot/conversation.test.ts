@@ -36,8 +36,7 @@ threads:
 `
 
 beforeAll(async () => {
-  t = await startTestApp()
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true })
   acme = await createTenant(t.services)
   await t.services.threads.load(acme.tenant, THREADS, 'yaml')
 })

@@ -23,8 +23,7 @@ threads:
 `
 
 beforeAll(async () => {
-  t = await startTestApp()
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true })
   acme = await createTenant(t.services)
   other = await createTenant(t.services)
   for (const tt of [acme, other]) await t.services.threads.load(tt.tenant, THREADS)

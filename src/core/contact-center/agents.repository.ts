@@ -231,7 +231,7 @@ export class AgentsRepository {
   /** Lock agents for a status change (in id order, so concurrent changes never deadlock). */
   async lockAgents(trx: Transaction<DB>, tenantId: TenantId, agentIds: readonly string[]): Promise<void> {
     if (agentIds.length === 0) return
-    await trx.selectFrom('cc_agents').select('id').where('tenant_id', '=', tenantId).where('id', 'in', [...agentIds]).orderBy('id').forUpdate().execute()
+    await trx.selectFrom('cc_agents').select('id').where('tenant_id', '=', tenantId).where('id', 'in', [...agentIds]).orderBy('id').forNoKeyUpdate().execute()
   }
 
   /**

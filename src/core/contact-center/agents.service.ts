@@ -219,7 +219,7 @@ export class AgentsService {
   async runForceLogoutJob(tenantId: TenantId, jobNum: number, chunk = 50): Promise<void> {
     for (;;) {
       const done = await this.#db.transaction().execute(async (trx) => {
-        const job = await trx.selectFrom('cc_jobs').selectAll().where('tenant_id', '=', tenantId).where('num', '=', jobNum).forUpdate().executeTakeFirst()
+        const job = await trx.selectFrom('cc_jobs').selectAll().where('tenant_id', '=', tenantId).where('num', '=', jobNum).forNoKeyUpdate().executeTakeFirst()
         if (!job || job.status === 'finished') return true
         const ids = (job.input as { agentIds: string[] }).agentIds.slice(job.processed, job.processed + chunk)
         const results = await this.#logOut(trx, tenantId, ids)

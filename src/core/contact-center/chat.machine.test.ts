@@ -22,7 +22,7 @@ describe('chat machine (§4.2)', () => {
     expect(next('va_dismissed', { type: 'escalate' })).toBe('dismissed')
   })
   it('ends from every live status, releasing an agent or withdrawing an offer', () => {
-    expect(next('assigned', { type: 'end', by: 'agent' })).toEqual(['finished', ['participant_left:agent', 'release_agent', 'chat_ended']])
+    expect(next('assigned', { type: 'end', by: 'agent' })).toEqual(['finished', ['withdraw_offer', 'participant_left:agent', 'release_agent', 'chat_ended']])
     expect(next('queued', { type: 'end', by: 'end_user' })).toEqual(['finished', ['withdraw_offer', 'chat_ended']])
     expect(next('va_assigned', { type: 'end', by: 'system' })).toEqual(['finished', ['chat_ended']])
     expect(next('selecting', { type: 'end', by: 'end_user' })).toEqual(['finished', ['chat_ended']])
@@ -33,7 +33,7 @@ describe('chat machine (§4.2)', () => {
     }
   })
   it('dismisses inactive chats and resumes them', () => {
-    expect(next('assigned', { type: 'inactive' })).toEqual(['dismissed', ['participant_left:agent', 'release_agent', 'chat_dismissed']])
+    expect(next('assigned', { type: 'inactive' })).toEqual(['dismissed', ['withdraw_offer', 'participant_left:agent', 'release_agent', 'chat_dismissed']])
     expect(next('va_assigned', { type: 'inactive' })).toEqual(['va_dismissed', ['chat_dismissed']])
     expect(next('dismissed', { type: 'resume' })).toEqual(['queued', ['route']])
     expect(next('va_dismissed', { type: 'resume' })).toEqual(['va_assigned', []])
@@ -42,6 +42,31 @@ describe('chat machine (§4.2)', () => {
     expect(next('assigned', { type: 'end_user_message' })).toEqual(['assigned', []])
   })
   it('requeues an assigned chat (transfer to a queue)', () => {
-    expect(next('assigned', { type: 'requeue' })).toEqual(['queued', ['participant_left:agent', 'release_agent', 'route']])
+    expect(next('assigned', { type: 'requeue' })).toEqual(['queued', ['withdraw_offer', 'participant_left:agent', 'release_agent', 'route']])
+    expect(next('queued', { type: 'requeue' })).toBe('not_queued')
+  })
+  it('offers deflection on an escalation to a closed or full queue; the end user picks an option', () => {
+    expect(next('va_assigned', { type: 'offer_deflection' })).toEqual(['va_assigned', []])
+    expect(next('queued', { type: 'offer_deflection' })).toBe('no_virtual_agent')
+    expect(next('va_dismissed', { type: 'offer_deflection' })).toBe('dismissed')
+    expect(next('finished', { type: 'offer_deflection' })).toBe('ended')
+    expect(next('va_assigned', { type: 'deflection_chosen', option: 'stay' })).toEqual(['queued', ['participant_left:virtual_agent', 'route']])
+    expect(next('va_assigned', { type: 'deflection_chosen', option: 'sms' })).toEqual(['deflected', ['participant_left:virtual_agent', 'chat_ended']])
+    expect(next('va_assigned', { type: 'deflection_chosen', option: 'end' })).toEqual(['finished', ['chat_ended']])
+    expect(next('deflected', { type: 'deflection_chosen', option: 'sms' })).toBe('ended')
+  })
+  it('queued → deflected by the queue’s configuration', () => {
+    expect(next('queued', { type: 'deflection_chosen', option: 'voicemail' })).toEqual(['deflected', ['withdraw_offer', 'chat_ended']])
+    expect(next('queued', { type: 'deflection_chosen', option: 'stay' })).toEqual(['queued', []])
+  })
+  it('assigned → assigned on an accepted agent transfer: the old agent leaves, the new one joins', () => {
+    expect(next('assigned', { type: 'transferred' })).toEqual(['assigned', ['participant_left:agent', 'release_agent', 'participant_joined:agent']])
+    expect(next('queued', { type: 'transferred' })).toBe('not_assigned')
+    expect(next('finished', { type: 'transferred' })).toBe('ended')
+  })
+  it('expires queued and assigned chats (timeout)', () => {
+    expect(next('assigned', { type: 'expire' })).toEqual(['timeout', ['withdraw_offer', 'participant_left:agent', 'release_agent', 'chat_ended']])
+    expect(next('queued', { type: 'expire' })).toEqual(['timeout', ['withdraw_offer', 'chat_ended']])
+    expect(next('va_assigned', { type: 'expire' })).toBe('not_queued')
   })
 })

@@ -33,6 +33,17 @@ export type ChatEvent =
   | { type: 'resume' }
   /** An end-user message (H3). */
   | { type: 'end_user_message' }
+  /** H4 / hand-off while the target queue is closed or full: deflection options offered, the virtual agent keeps the chat. */
+  | { type: 'offer_deflection' }
+  /**
+   * The end user picked a deflection option (H5, or H1 with `escalation_id`), or the queue's
+   * configuration deflected a new chat: `stay` waits for a human, `end` ends, any other channel deflects.
+   */
+  | { type: 'deflection_chosen'; option: string }
+  /** An agent transfer was accepted by the new agent: the chat stays assigned, to them. */
+  | { type: 'transferred' }
+  /** Scheduler: the chat expired (Chat Expiration/Timeout). */
+  | { type: 'expire' }
 
 export type ChatEffect =
   | { type: 'webhook'; event: 'participant_joined' | 'participant_left' | 'chat_ended' | 'chat_dismissed'; who?: 'end_user' | 'agent' | 'virtual_agent' }
@@ -44,7 +55,7 @@ export type ChatEffect =
   | { type: 'withdraw_offer' }
 
 /** Why an event was refused, as the service maps it to the catalog. */
-export type ChatRefusal = 'ended' | 'not_dismissed' | 'dismissed' | 'no_virtual_agent' | 'not_queued'
+export type ChatRefusal = 'ended' | 'not_dismissed' | 'dismissed' | 'no_virtual_agent' | 'not_queued' | 'not_assigned'
 
 export type Transition = { ok: true; status: ChatStatus; effects: ChatEffect[] } | { ok: false; refusal: ChatRefusal }
 
@@ -68,16 +79,17 @@ export function transition(status: ChatStatus | null, event: ChatEvent): Transit
         ? ok('queued', { type: 'webhook', event: 'participant_left', who: 'virtual_agent' }, { type: 'route' })
         : no(status === 'va_dismissed' || status === 'dismissed' ? 'dismissed' : 'no_virtual_agent')
     case 'requeue':
-      return status === 'assigned' ? ok('queued', { type: 'webhook', event: 'participant_left', who: 'agent' }, { type: 'release_agent' }, { type: 'route' }) : no('not_queued')
+      return status === 'assigned' ? ok('queued', { type: 'withdraw_offer' }, { type: 'webhook', event: 'participant_left', who: 'agent' }, { type: 'release_agent' }, { type: 'route' }) : no('not_queued')
     case 'end': {
       const effects: ChatEffect[] = []
+      // A pending offer goes: the queue's (queued) or an agent transfer's (assigned).
+      if (status === 'queued' || status === 'assigned') effects.push({ type: 'withdraw_offer' })
       if (status === 'assigned') effects.push({ type: 'webhook', event: 'participant_left', who: 'agent' }, { type: 'release_agent' })
-      if (status === 'queued') effects.push({ type: 'withdraw_offer' })
       effects.push({ type: 'webhook', event: 'chat_ended' })
       return ok('finished', ...effects)
     }
     case 'inactive':
-      if (status === 'assigned') return ok('dismissed', { type: 'webhook', event: 'participant_left', who: 'agent' }, { type: 'release_agent' }, { type: 'webhook', event: 'chat_dismissed' })
+      if (status === 'assigned') return ok('dismissed', { type: 'withdraw_offer' }, { type: 'webhook', event: 'participant_left', who: 'agent' }, { type: 'release_agent' }, { type: 'webhook', event: 'chat_dismissed' })
       if (status === 'va_assigned') return ok('va_dismissed', { type: 'webhook', event: 'chat_dismissed' })
       return no('not_queued')
     case 'resume':
@@ -86,5 +98,27 @@ export function transition(status: ChatStatus | null, event: ChatEvent): Transit
       return no('not_dismissed')
     case 'end_user_message':
       return status === 'dismissed' || status === 'va_dismissed' ? no('dismissed') : ok(status)
+    case 'offer_deflection':
+      return status === 'va_assigned' ? ok('va_assigned') : no(status === 'va_dismissed' || status === 'dismissed' ? 'dismissed' : 'no_virtual_agent')
+    case 'deflection_chosen':
+      if (status === 'va_assigned') {
+        if (event.option === 'stay') return transition(status, { type: 'escalate' })
+        if (event.option === 'end') return transition(status, { type: 'end', by: 'end_user' })
+        return ok('deflected', { type: 'webhook', event: 'participant_left', who: 'virtual_agent' }, { type: 'webhook', event: 'chat_ended' })
+      }
+      if (status === 'queued') {
+        if (event.option === 'stay') return ok('queued')
+        if (event.option === 'end') return transition(status, { type: 'end', by: 'end_user' })
+        return ok('deflected', { type: 'withdraw_offer' }, { type: 'webhook', event: 'chat_ended' })
+      }
+      return no(status === 'va_dismissed' || status === 'dismissed' ? 'dismissed' : 'no_virtual_agent')
+    case 'transferred':
+      return status === 'assigned'
+        ? ok('assigned', { type: 'webhook', event: 'participant_left', who: 'agent' }, { type: 'release_agent' }, { type: 'webhook', event: 'participant_joined', who: 'agent' })
+        : no('not_assigned')
+    case 'expire':
+      if (status === 'assigned') return ok('timeout', { type: 'withdraw_offer' }, { type: 'webhook', event: 'participant_left', who: 'agent' }, { type: 'release_agent' }, { type: 'webhook', event: 'chat_ended' })
+      if (status === 'queued') return ok('timeout', { type: 'withdraw_offer' }, { type: 'webhook', event: 'chat_ended' })
+      return no('not_queued')
   }
 }

@@ -9,6 +9,8 @@ export interface CcSettings {
   readonly chatDismissalSeconds: number
   readonly offerTimeoutSeconds: number
   readonly wrapUpSeconds: number
+  /** `queued`/`assigned` → `timeout` after this (§4.2, `chat_expiration_timeout`). */
+  readonly chatExpirationSeconds: number
   readonly rateLimitPerSecond: number
   readonly webhookUrl: string | null
   /** How many webhook secrets are set (0–2); the secrets themselves never leave the service unsealed except to sign. */

@@ -150,6 +150,19 @@ export function nextChange(hours: HoursOfOperation, at: Date): { at: Date; open:
   return null
 }
 
+/**
+ * When the open stretch that contains `at` began (merged intervals, looking back at most eight
+ * days: a longer stretch reads as begun eight local days back); null when closed at `at`.
+ * Messaging responders (src/core/messaging/responder-calendar.ts) use it to tell one active window
+ * from the next.
+ */
+export function openSince(hours: HoursOfOperation, at: Date): Date | null {
+  const t = requireInstant('at', at)
+  const day = localDay(at, hours.timeZone)
+  const interval = openIntervals(hours, day - HORIZON_DAYS, day + 1).find(([s, e]) => s <= t && t < e)
+  return interval ? new Date(interval[0]) : null
+}
+
 /** The weekly hours in Q1's wire-neutral form, Monday first, then by opening time. */
 export function hoursOfOperation(hours: HoursOfOperation): WeeklyHours[] {
   return hours.weekly

@@ -3,8 +3,13 @@ import type { DB, OfferEventRow } from '../../db/schema.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { SYSTEM_STATUSES } from './setup.schema.ts'
 
-/** An agent event to record (and stream) in the caller's transaction. */
+/**
+ * An agent event to record (and stream) in the caller's transaction. The agent's row is locked
+ * first (until the caller commits), so one agent's events get their ids in the order they commit:
+ * a stream that read up to an id never misses an event that takes a smaller id but commits later.
+ */
 export async function recordAgentEvent(trx: Kysely<DB> | Transaction<DB>, tenantId: TenantId, agentId: string, type: string, data: Record<string, unknown>): Promise<void> {
+  await trx.selectFrom('cc_agents').select('id').where('tenant_id', '=', tenantId).where('id', '=', agentId).forNoKeyUpdate().execute()
   await trx.insertInto('cc_agent_events').values({ tenant_id: tenantId, agent_id: agentId, type, data: JSON.stringify(data) }).execute()
 }
 
@@ -35,7 +40,9 @@ export class RoutingService {
 
   constructor(db: Kysely<DB>, options: RoutingOptions = {}) {
     this.#db = db
-    this.#batch = options.batch ?? 20
+    // Small passes: a pass's offers reach the agents when it commits, so the first offer of an
+    // agent who just became available does not wait for twenty sessions' worth of candidate queries.
+    this.#batch = options.batch ?? 5
     this.#onError = options.onError ?? (() => {})
   }
 
@@ -104,7 +111,7 @@ export class RoutingService {
   async expireOffers(now = new Date()): Promise<TenantId[]> {
     const tenants = await this.#db.transaction().execute(async (trx) => {
       const due = await trx.selectFrom('cc_offers').select(['id', 'tenant_id', 'session_id', 'agent_id']).where('result', '=', 'pending')
-        .where('expires_at', '<=', now).orderBy('expires_at').limit(200).forUpdate().skipLocked().execute()
+        .where('expires_at', '<=', now).orderBy('expires_at').limit(200).forNoKeyUpdate().skipLocked().execute()
       for (const o of due) await this.resolveOffer(trx, o.tenant_id, o, 'timeout')
       return due.map((o) => o.tenant_id)
     })
@@ -128,24 +135,44 @@ export class RoutingService {
     }
     await trx.updateTable('cc_sessions').set({ offer_events: JSON.stringify(events) }).where('tenant_id', '=', tenantId).where('id', '=', offer.session_id).execute()
     if (result !== 'accepted') await recordAgentEvent(trx, tenantId, offer.agent_id, 'offer_closed', { offer_id: offer.id, chat_id: session.num, result })
+    if (result !== 'accepted') await this.#failTransfer(trx, tenantId, offer.id, session.num, result)
+  }
+
+  /** An agent transfer's offer was declined, expired or withdrawn: the transfer failed, and its agent is told (the chat stays theirs). */
+  async #failTransfer(trx: Transaction<DB>, tenantId: TenantId, offerId: string, chatNum: number, result: 'rejected' | 'timeout' | 'withdrawn'): Promise<void> {
+    const failed = await trx.updateTable('cc_transfers').set({ status: 'failed', fail_reason: result === 'rejected' ? 'declined' : result })
+      .where('tenant_id', '=', tenantId).where('offer_id', '=', offerId).where('status', '=', 'transferring').returning(['num', 'from_agent_id']).executeTakeFirst()
+    if (failed?.from_agent_id) await recordAgentEvent(trx, tenantId, failed.from_agent_id, 'transfer_failed', { chat_id: chatNum, transfer_id: failed.num, reason: result === 'rejected' ? 'declined' : result })
   }
 
   /** One pass: offers for up to `batch` waiting sessions of the tenant; how many were made. */
   async #pass(tenantId: TenantId): Promise<number> {
     return this.#db.transaction().execute(async (trx) => {
-      const sessions = await trx.selectFrom('cc_sessions as s').select(['s.id', 's.num', 's.menu_id', 's.offer_events', 's.channel'])
+      const sessions = await trx.selectFrom('cc_sessions as s').select(['s.id', 's.num', 's.menu_id', 's.offer_events', 's.channel', 's.preferred_agent_id'])
         .where('s.tenant_id', '=', tenantId).where('s.status', '=', 'queued')
         .where((eb) => eb.not(eb.exists(eb.selectFrom('cc_offers as o').select(sql`1`.as('one')).whereRef('o.tenant_id', '=', 's.tenant_id').whereRef('o.session_id', '=', 's.id').where('o.result', '=', 'pending'))))
         .orderBy('s.priority', 'desc').orderBy('s.queued_at').orderBy('s.num')
-        .limit(this.#batch).forUpdate().skipLocked().execute()
+        .limit(this.#batch).forNoKeyUpdate().skipLocked().execute()
       if (sessions.length === 0) return 0
+      // Read again now that the rows are locked: this statement's snapshot is newer than the
+      // select's, which may predate another router's commit of an offer for one of them (the lock
+      // waits for that commit, but the re-check of a locked row does not see the new offer row).
+      const offered = new Set((await trx.selectFrom('cc_offers').select('session_id').where('tenant_id', '=', tenantId)
+        .where('session_id', 'in', sessions.map((s) => s.id)).where('result', '=', 'pending').execute()).map((r) => r.session_id))
       const timeout = await this.#offerTimeoutSeconds(tenantId, trx)
       let made = 0
+      // Queues for which no agent at all was free in this pass (asked excluding nobody): later
+      // sessions of the same queue would get none either (capacity only shrinks within the pass,
+      // and a preferred agent only changes the order), so they are not asked again.
+      const full = new Set<string>()
       for (const s of sessions) {
-        if (!s.menu_id) continue
+        if (!s.menu_id || full.has(s.menu_id) || offered.has(s.id)) continue
         const tried = s.offer_events.filter((e) => e.result === 'rejected' || e.result === 'timeout').map((e) => e.agent_id)
-        const agent = await this.#candidate(trx, tenantId, s.menu_id, tried)
-        if (!agent) continue
+        const agent = await this.#candidate(trx, tenantId, s.menu_id, tried, s.preferred_agent_id)
+        if (!agent) {
+          if (tried.length === 0) full.add(s.menu_id)
+          continue
+        }
         const offeredAt = new Date()
         const expiresAt = new Date(offeredAt.getTime() + timeout * 1000)
         const offer = await trx.insertInto('cc_offers').values({ tenant_id: tenantId, session_id: s.id, agent_id: agent.id, offered_at: offeredAt, expires_at: expiresAt })
@@ -163,13 +190,31 @@ export class RoutingService {
    * The agent to offer a session of `menuId` to: active, signed in and chose Available (Available or
    * already In-chat), not leaving, in a team serving the queue, with free capacity (assigned
    * sessions plus pending offers below their chat capacity), not among those who declined or let
-   * the offer lapse; the longest idle first. Locked, skipping agents another router holds.
+   * the offer lapse; the preferred agent (a resumed chat's previous one), then the longest idle first. Locked, skipping agents another router holds.
    */
-  async #candidate(trx: Transaction<DB>, tenantId: TenantId, menuId: string, tried: readonly number[]): Promise<{ id: string; num: number } | undefined> {
+  async #candidate(trx: Transaction<DB>, tenantId: TenantId, menuId: string, tried: readonly number[], preferred: string | null = null): Promise<{ id: string; num: number } | undefined> {
+    // The capacity test of the select ran on a snapshot that may predate another router's commit of
+    // an offer to the agent it then locked (no row of cc_agents changed, so nothing is re-checked):
+    // count again under the lock, which every offer to the agent takes first, and pass over an agent
+    // found full.
+    const full: string[] = []
+    for (let tries = 0; tries < 20; tries++) {
+      const row = await this.#lockCandidate(trx, tenantId, menuId, tried, preferred, full)
+      if (!row) return undefined
+      const load = await trx.selectFrom('cc_agents as a').select(sql<number>`(SELECT count(*) FROM cc_sessions x WHERE x.tenant_id = a.tenant_id AND x.agent_id = a.id AND x.status = 'assigned')
+        + (SELECT count(*) FROM cc_offers o WHERE o.tenant_id = a.tenant_id AND o.agent_id = a.id AND o.result = 'pending')`.as('n'))
+        .where('a.tenant_id', '=', tenantId).where('a.id', '=', row.id).executeTakeFirstOrThrow()
+      if (Number(load.n) < row.chat_capacity) return { id: row.id, num: row.num }
+      full.push(row.id)
+    }
+    return undefined
+  }
+
+  async #lockCandidate(trx: Transaction<DB>, tenantId: TenantId, menuId: string, tried: readonly number[], preferred: string | null, full: readonly string[]): Promise<{ id: string; num: number; chat_capacity: number } | undefined> {
     let q = trx.selectFrom('cc_agents as a')
       .innerJoin('cc_statuses as s', (j) => j.onRef('s.tenant_id', '=', 'a.tenant_id').onRef('s.id', '=', 'a.status_id'))
       .innerJoin('cc_statuses as cs', (j) => j.onRef('cs.tenant_id', '=', 'a.tenant_id').onRef('cs.id', '=', 'a.chosen_status_id'))
-      .select(['a.id', 'a.num'])
+      .select(['a.id', 'a.num', 'a.chat_capacity'])
       .where('a.tenant_id', '=', tenantId).where('a.deactivated_at', 'is', null).where('a.logout_pending', '=', false)
       .where('cs.kind', '=', 'available').where('s.name', 'in', [SYSTEM_STATUSES.available, SYSTEM_STATUSES.inChat])
       .where((eb) => eb.exists(eb.selectFrom('cc_agent_teams as at')
@@ -180,6 +225,9 @@ export class RoutingService {
       .where(sql<boolean>`(SELECT count(*) FROM cc_sessions x WHERE x.tenant_id = a.tenant_id AND x.agent_id = a.id AND x.status = 'assigned')
         + (SELECT count(*) FROM cc_offers o WHERE o.tenant_id = a.tenant_id AND o.agent_id = a.id AND o.result = 'pending') < a.chat_capacity`)
     if (tried.length) q = q.where('a.num', 'not in', [...tried])
+    if (full.length) q = q.where('a.id', 'not in', [...full])
+    // A resumed chat goes to its previous agent first when they can take it.
+    if (preferred) q = q.orderBy(sql`CASE WHEN a.id = ${preferred} THEN 0 ELSE 1 END`)
     const row = await q.orderBy(sql`a.idle_since ASC NULLS LAST`).orderBy('a.num').limit(1).forUpdate('a').skipLocked().executeTakeFirst()
     return row
   }

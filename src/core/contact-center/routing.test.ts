@@ -25,7 +25,8 @@ it('four routers at once: no double offer, no agent over capacity, nothing lost'
   await db.updateTable('cc_agents').set({ status_id: available, chosen_status_id: available, idle_since: new Date() }).where('tenant_id', '=', id).execute()
 
   const routers = Array.from({ length: 4 }, () => new RoutingService(db))
-  const starts = Array.from({ length: 30 }, (_, i) => t.services.chats.start(id, { menuNum: 2, endUserNum: 1000 + i }))
+  const endUsers = await Promise.all(Array.from({ length: 30 }, (_, i) => t.services.endUsers.upsert(id, { identifier: `visitor-${i}` })))
+  const starts = endUsers.map((u) => t.services.chats.start(id, { menuNum: 2, endUserNum: u.num }))
   await Promise.all([...starts, ...routers.map((r) => r.kick(id)), ...routers.map((r) => r.sweep())])
   await Promise.all(routers.map((r) => r.kick(id)))
 

@@ -7,7 +7,7 @@ import type { CcChannel, MenuType } from './setup.schema.ts'
 type Executor = Kysely<DB> | Transaction<DB>
 
 /** The kinds of per-tenant integer ids the Apps API hands out. */
-export type NumKind = 'team' | 'status' | 'agent' | 'menu' | 'end_user' | 'chat' | 'message' | 'participant' | 'escalation' | 'media' | 'job'
+export type NumKind = 'team' | 'status' | 'agent' | 'menu' | 'end_user' | 'chat' | 'message' | 'participant' | 'escalation' | 'media' | 'job' | 'transfer'
 
 /**
  * `count` fresh per-tenant ids of `kind`, in ascending order. The counter row is locked until the
@@ -15,12 +15,28 @@ export type NumKind = 'team' | 'status' | 'agent' | 'menu' | 'end_user' | 'chat'
  * them back).
  */
 export async function nextNums(trx: Transaction<DB>, tenantId: TenantId, kind: NumKind, count = 1): Promise<number[]> {
+  return takeNums(trx, tenantId, kind, count)
+}
+
+async function takeNums(db: Executor, tenantId: TenantId, kind: NumKind, count: number): Promise<number[]> {
   if (count <= 0) return []
-  const row = await trx.insertInto('cc_counters').values({ tenant_id: tenantId, kind, last: count })
+  const row = await db.insertInto('cc_counters').values({ tenant_id: tenantId, kind, last: count })
     .onConflict((oc) => oc.columns(['tenant_id', 'kind']).doUpdateSet({ last: sql`cc_counters.last + ${count}` }))
     .returning('last').executeTakeFirstOrThrow()
   const last = Number(row.last)
   return Array.from({ length: count }, (_, i) => last - count + 1 + i)
+}
+
+/**
+ * `count` fresh per-tenant ids of `kind` taken at once, outside any transaction (`db` must not be
+ * one): the counter row is locked only for this one statement. For the busy paths (messages, chat
+ * starts, accepts), whose transactions would otherwise queue one behind another on the tenant's
+ * counter row until each commits. An id taken here and then not used (the caller's transaction
+ * refused or rolled back) is a gap; ids of concurrent callers may commit out of order.
+ */
+export async function reserveNums(db: Kysely<DB>, tenantId: TenantId, kind: NumKind, count = 1): Promise<number[]> {
+  if (db.isTransaction) throw new Error('reserveNums takes ids outside a transaction; use nextNums inside one')
+  return takeNums(db, tenantId, kind, count)
 }
 
 /** Settings as stored (webhook secrets still sealed). */
@@ -44,7 +60,7 @@ export class SetupRepository {
     const r = await db.selectFrom('cc_settings').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst()
     return r && {
       timeZone: r.time_zone, smsEnabled: r.sms_enabled, outboundSmsEnabled: r.outbound_sms_enabled,
-      chatDismissalSeconds: r.chat_dismissal_seconds, offerTimeoutSeconds: r.offer_timeout_seconds, wrapUpSeconds: r.wrap_up_seconds,
+      chatDismissalSeconds: r.chat_dismissal_seconds, chatExpirationSeconds: r.chat_expiration_seconds, offerTimeoutSeconds: r.offer_timeout_seconds, wrapUpSeconds: r.wrap_up_seconds,
       rateLimitPerSecond: r.rate_limit_per_second, webhookUrl: r.webhook_url, webhookSecretsSealed: r.webhook_secrets_sealed,
     }
   }
@@ -52,7 +68,7 @@ export class SetupRepository {
   async saveSettings(trx: Transaction<DB>, tenantId: TenantId, s: StoredSettings): Promise<void> {
     const row = {
       time_zone: s.timeZone, sms_enabled: s.smsEnabled, outbound_sms_enabled: s.outboundSmsEnabled,
-      chat_dismissal_seconds: s.chatDismissalSeconds, offer_timeout_seconds: s.offerTimeoutSeconds, wrap_up_seconds: s.wrapUpSeconds,
+      chat_dismissal_seconds: s.chatDismissalSeconds, chat_expiration_seconds: s.chatExpirationSeconds, offer_timeout_seconds: s.offerTimeoutSeconds, wrap_up_seconds: s.wrapUpSeconds,
       rate_limit_per_second: s.rateLimitPerSecond, webhook_url: s.webhookUrl, webhook_secrets_sealed: [...s.webhookSecretsSealed],
       updated_at: new Date(),
     }
@@ -170,16 +186,16 @@ export class SetupRepository {
   async insertVersion(trx: Transaction<DB>, tenantId: TenantId, document: object, source: string, format: 'yaml' | 'json'): Promise<number> {
     const row = await trx.insertInto('cc_setup_versions')
       .values({
-        tenant_id: tenantId, document: JSON.stringify(document), source, format,
+        tenant_id: tenantId, document: JSON.stringify(document), source, format, redacted: true,
         version: sql<number>`(SELECT coalesce(max(version), 0) + 1 FROM cc_setup_versions WHERE tenant_id = ${tenantId})`,
       })
       .returning('version').executeTakeFirstOrThrow()
     return row.version
   }
 
-  async currentVersion(db: Executor, tenantId: TenantId): Promise<{ version: number; source: string; format: 'yaml' | 'json'; createdAt: Date } | undefined> {
-    const r = await db.selectFrom('cc_setup_versions').select(['version', 'source', 'format', 'created_at']).where('tenant_id', '=', tenantId)
+  async currentVersion(db: Executor, tenantId: TenantId): Promise<{ version: number; document: unknown; source: string; format: 'yaml' | 'json'; createdAt: Date } | undefined> {
+    const r = await db.selectFrom('cc_setup_versions').select(['version', 'document', 'source', 'format', 'created_at']).where('tenant_id', '=', tenantId)
       .orderBy('version', 'desc').limit(1).executeTakeFirst()
-    return r && { version: r.version, source: r.source, format: r.format, createdAt: r.created_at }
+    return r && { version: r.version, document: r.document, source: r.source, format: r.format, createdAt: r.created_at }
   }
 }

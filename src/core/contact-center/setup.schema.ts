@@ -5,6 +5,7 @@ import { dedupeProblems, describeIssue, schemaIssues, type SchemaIssue } from '.
 import { isTimeZone } from '../../lib/timezone.ts'
 import { checkUrlSyntax } from '../../lib/url-safety.ts'
 import { parseDuration, parseLocalTime } from '../scheduling/index.ts'
+import { isMaskedSecret, WEBHOOK_SECRET_KEYS } from './setup-redaction.ts'
 
 /**
  * The contact-center setup file (`GET /schemas/contact-center.json`): what an operator declares for
@@ -126,11 +127,12 @@ export const ContactCenterSetupSchema = Type.Object({
     chat_dismissal_timeout: Type.Optional(Duration('Dismiss a chat inactive this long (default 10m)')),
     offer_timeout: Type.Optional(Duration('An offer not accepted within this goes to the next agent (default 30s)')),
     wrap_up_timeout: Type.Optional(Duration('Wrap-up ends by itself after this (default 2m; 0s = no wrap-up)')),
+    chat_expiration_timeout: Type.Optional(Duration('A chat queued this long with no agent, or assigned with the awaited reply this long overdue, times out (default 24h)')),
     rate_limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'Apps API requests per second (default 10)' })),
     webhook: Type.Optional(Type.Object({
       url: Type.String({ minLength: 1, maxLength: 2000, description: 'Chat events are POSTed here (signed, see README)' }),
-      primary_secret: Type.String({ minLength: 16, maxLength: 200 }),
-      secondary_secret: Type.Optional(Type.String({ minLength: 16, maxLength: 200 })),
+      primary_secret: Type.Optional(Type.String({ minLength: 4, maxLength: 200, description: 'Signs webhooks: at least 16 characters; or the masked value the server serves (****abcd) to keep the stored one; left out, the stored one is kept' })),
+      secondary_secret: Type.Optional(Type.String({ minLength: 4, maxLength: 200, description: 'Also signs webhooks while consumers move to a new primary; left out: none' })),
     }, { additionalProperties: false })),
     dispositions: Type.Optional(Type.Array(Name('Wrap-up disposition'), { maxItems: 100, uniqueItems: true })),
   }, { additionalProperties: false })),
@@ -168,7 +170,7 @@ let validator: Validator | undefined
 
 function special(where: string, issue: SchemaIssue): string | undefined {
   if (issue.keyword !== 'pattern') return undefined
-  if (/\.(offer_timeout|chat_dismissal_timeout|wrap_up_timeout|max_wait)$/.test(where)) return `${where}: not a duration (use 30s, 10m, 2h)`
+  if (/\.(offer_timeout|chat_dismissal_timeout|wrap_up_timeout|chat_expiration_timeout|max_wait)$/.test(where)) return `${where}: not a duration (use 30s, 10m, 2h)`
   if (/\.(open|close)$/.test(where)) return `${where}: not a local time HH:MM`
   if (where.endsWith('.email')) return `${where}: not an email address`
   if (/\.languages\[\d+\]$/.test(where)) return `${where}: not a language code (en, es, pt-BR)`
@@ -200,10 +202,14 @@ export function validateSetupDocument(doc: unknown, threadExists?: (name: string
 
   const s = d.settings ?? {}
   if (s.time_zone !== undefined && !isTimeZone(s.time_zone)) errors.push(`settings.time_zone: unknown time zone "${s.time_zone}"`)
-  for (const key of ['chat_dismissal_timeout', 'offer_timeout', 'wrap_up_timeout'] as const) {
+  for (const key of ['chat_dismissal_timeout', 'offer_timeout', 'wrap_up_timeout', 'chat_expiration_timeout'] as const) {
     const v = s[key]
     const ms = v === undefined ? undefined : parseDuration(v)
     if (v !== undefined && (ms === undefined || (ms === 0 && key !== 'wrap_up_timeout'))) errors.push(`settings.${key}: not a duration (use 30s, 10m, 2h)`)
+  }
+  for (const key of WEBHOOK_SECRET_KEYS) {
+    const v = s.webhook?.[key]
+    if (v !== undefined && !isMaskedSecret(v) && v.length < 16) errors.push(`settings.webhook.${key}: at least 16 characters (or the masked value the server serves, to keep the stored secret)`)
   }
   if (s.webhook) {
     try {

@@ -10,6 +10,7 @@ import { parseDuration } from '../scheduling/index.ts'
 import { AgentsRepository, type AgentProfile } from './agents.repository.ts'
 import type { CcSettings, Menu, MenuConfig, PhoneNumber, SetupLoadResult, StatusKind } from './contact-center.types.ts'
 import { SetupRepository, type StoredSettings } from './setup.repository.ts'
+import { isMaskedSecret, maskSecret, openWebhookSecret, rewriteSetupSecrets, sealWebhookSecret, WEBHOOK_SECRET_KEYS, type WebhookSecretKey } from './setup-redaction.ts'
 import { MENU_TYPES, SYSTEM_STATUSES, validateSetupDocument, type SetupDocument, type SetupMenu } from './setup.schema.ts'
 
 /** Largest setup file accepted. */
@@ -27,7 +28,7 @@ const SYSTEM_STATUS_KINDS: ReadonlyArray<{ name: string; kind: StatusKind }> = [
 
 /** Defaults of the settings a file leaves out. */
 export const SETUP_DEFAULTS = {
-  timeZone: 'UTC', chatDismissal: '10m', offerTimeout: '30s', wrapUp: '2m', rateLimit: 10,
+  timeZone: 'UTC', chatDismissal: '10m', chatExpiration: '24h', offerTimeout: '30s', wrapUp: '2m', rateLimit: 10,
 } as const
 
 /**
@@ -104,25 +105,42 @@ export class SetupService {
     for (const a of doc.agents ?? []) if (a.password !== undefined) given.set(a.email.trim().toLowerCase(), a.password)
     return this.#db.transaction().execute(async (trx) => {
       await this.#repo.lockTenant(trx, tenantId)
-      await this.#saveSettings(trx, tenantId, doc)
+      const secrets = await this.#webhookSecrets(trx, tenantId, doc)
+      await this.#saveSettings(trx, tenantId, doc, secrets)
       const statuses = await this.#syncStatuses(trx, tenantId, doc)
       const teams = await this.#syncTeams(trx, tenantId, doc)
-      const { generated, deactivated, agentCount } = await this.#syncAgents(trx, tenantId, doc, teams, statuses.offline, given)
+      const { generated, deactivated, agentCount, hashes } = await this.#syncAgents(trx, tenantId, doc, teams, statuses.offline, given)
       const menus = await this.#syncMenus(trx, tenantId, doc, teams)
       const numbers = (doc.phone_numbers ?? []).map((p): PhoneNumber => {
         const number = toE164(p.number)!
         return { number, sms: p.sms ?? true, voice: p.voice ?? true, us: phoneCountry(number) === 'US' }
       })
       await this.#repo.replacePhoneNumbers(trx, tenantId, numbers)
-      const version = await this.#repo.insertVersion(trx, tenantId, doc, source, fmt)
+      // Kept with each clear password replaced by its hash and each webhook secret sealed (see setup-redaction.ts).
+      const kept = await rewriteSetupSecrets(doc, source, fmt, {
+        password: (email) => hashes.get(email)!,
+        webhook: (k) => sealWebhookSecret(this.#deps.secretKey, tenantId, secrets[k]!),
+      })
+      const version = await this.#repo.insertVersion(trx, tenantId, kept.document, kept.source, fmt)
       return { version, teams: teams.size, agents: agentCount, menus, phoneNumbers: numbers.length, deactivatedAgents: deactivated, generatedPasswords: generated }
     })
   }
 
-  /** The file of the current version as it was loaded; undefined when none was. */
+  /**
+   * The file of the current version as it was loaded, with agents' clear passwords replaced by
+   * their hashes and webhook secrets masked (`****` + the last four characters; loading the masked
+   * value again keeps the secret); undefined when none was loaded.
+   */
   async currentSource(tenantId: TenantId): Promise<{ version: number; source: string; format: 'yaml' | 'json'; loadedAt: Date } | undefined> {
     const v = await this.#repo.currentVersion(this.#db, tenantId)
-    return v && { version: v.version, source: v.source, format: v.format, loadedAt: v.createdAt }
+    if (!v) return undefined
+    const served = await rewriteSetupSecrets(v.document as SetupDocument, v.source, v.format, {
+      webhook: (_k, sealed) => {
+        const clear = openWebhookSecret(this.#deps.secretKey, tenantId, sealed)
+        return clear === undefined ? '****' : maskSecret(clear)
+      },
+    })
+    return { version: v.version, source: served.source, format: v.format, loadedAt: v.createdAt }
   }
 
   /** The tenant's settings, or undefined when no contact center was loaded. */
@@ -140,15 +158,57 @@ export class SetupService {
     return { url: s.webhookUrl, secrets: s.webhookSecretsSealed.map((x) => decrypt(this.#deps.secretKey, x)) }
   }
 
-  async #saveSettings(trx: Transaction<DB>, tenantId: TenantId, doc: SetupDocument): Promise<void> {
+  /**
+   * The webhook secrets a file sets, in clear: a secret given in clear is that secret; the masked
+   * value the server serves (`****` + last four) is the stored secret (primary or secondary) it
+   * masks; a missing `primary_secret` keeps the stored primary; a missing `secondary_secret` means
+   * none (how a rotation ends). Throws `invalid_contact_center` when a masked value matches no stored
+   * secret or a primary is needed and none is stored.
+   */
+  async #webhookSecrets(trx: Transaction<DB>, tenantId: TenantId, doc: SetupDocument): Promise<Partial<Record<WebhookSecretKey, string>>> {
+    const w = doc.settings?.webhook
+    if (!w) return {}
+    // A stored secret that no longer opens (the master key changed) is as good as none: a clear one must be given.
+    const stored = ((await this.#repo.settings(trx, tenantId))?.webhookSecretsSealed ?? []).flatMap((x) => {
+      try {
+        return [decrypt(this.#deps.secretKey, x)]
+      } catch {
+        return []
+      }
+    })
+    const errors: string[] = []
+    const out: Partial<Record<WebhookSecretKey, string>> = {}
+    for (const k of WEBHOOK_SECRET_KEYS) {
+      const given = w[k]
+      if (given === undefined) {
+        if (k === 'primary_secret') {
+          if (stored[0] === undefined) errors.push('settings.webhook.primary_secret: required (no webhook secret is stored to keep)')
+          else out[k] = stored[0]
+        }
+        continue
+      }
+      if (!isMaskedSecret(given)) {
+        out[k] = given
+        continue
+      }
+      const match = stored.find((x) => maskSecret(x) === given)
+      if (match === undefined) errors.push(`settings.webhook.${k}: the masked value matches no stored webhook secret`)
+      else out[k] = match
+    }
+    if (errors.length > 0) throw new ValidationError('invalid_contact_center', errors[0]!, { errors })
+    return out
+  }
+
+  async #saveSettings(trx: Transaction<DB>, tenantId: TenantId, doc: SetupDocument, given: Partial<Record<WebhookSecretKey, string>>): Promise<void> {
     const s = doc.settings ?? {}
     const seconds = (text: string) => Math.round(parseDuration(text)! / 1000)
-    const secrets = s.webhook ? [s.webhook.primary_secret, ...(s.webhook.secondary_secret ? [s.webhook.secondary_secret] : [])] : []
+    const secrets = s.webhook ? [given.primary_secret!, ...(given.secondary_secret ? [given.secondary_secret] : [])] : []
     const stored: StoredSettings = {
       timeZone: s.time_zone ?? SETUP_DEFAULTS.timeZone,
       smsEnabled: s.sms_enabled ?? false,
       outboundSmsEnabled: s.outbound_sms_enabled ?? false,
       chatDismissalSeconds: seconds(s.chat_dismissal_timeout ?? SETUP_DEFAULTS.chatDismissal),
+      chatExpirationSeconds: seconds(s.chat_expiration_timeout ?? SETUP_DEFAULTS.chatExpiration),
       offerTimeoutSeconds: seconds(s.offer_timeout ?? SETUP_DEFAULTS.offerTimeout),
       wrapUpSeconds: seconds(s.wrap_up_timeout ?? SETUP_DEFAULTS.wrapUp),
       rateLimitPerSecond: s.rate_limit ?? SETUP_DEFAULTS.rateLimit,
@@ -188,6 +248,7 @@ export class SetupService {
     }))
     const ids = await this.#agents.upsertProfiles(trx, tenantId, profiles, offlineStatusId, existing)
     const generated: Array<{ email: string; password: string }> = []
+    const hashes = new Map<string, string>()
     for (const a of agents) {
       const key = a.email.trim().toLowerCase()
       const id = ids.get(key)!
@@ -196,7 +257,13 @@ export class SetupService {
       if (a.password_hash !== undefined) {
         if (a.password_hash !== had) await this.#agents.setPasswordHash(trx, tenantId, id, a.password_hash)
       } else if (plain !== undefined) {
-        if (had === null || !(await verifyPassword(plain, had))) await this.#agents.setPasswordHash(trx, tenantId, id, await hashPassword(plain))
+        if (had === null || !(await verifyPassword(plain, had))) {
+          const hash = await hashPassword(plain)
+          await this.#agents.setPasswordHash(trx, tenantId, id, hash)
+          hashes.set(key, hash)
+        } else {
+          hashes.set(key, had)
+        }
       } else if (had === null) {
         const password = generatePassword()
         await this.#agents.setPasswordHash(trx, tenantId, id, await hashPassword(password))
@@ -208,7 +275,7 @@ export class SetupService {
     await this.#agents.signOutDeactivated(trx, tenantId, offlineStatusId)
     const links = agents.flatMap((a) => (a.teams ?? []).map((t) => ({ agentId: ids.get(a.email.trim().toLowerCase())!, teamId: teams.get(t.trim())! })))
     await this.#agents.setAgentTeams(trx, tenantId, links)
-    return { generated, deactivated: deactivatedNow.length + inactive, agentCount: profiles.length }
+    return { generated, deactivated: deactivatedNow.length + inactive, agentCount: profiles.length, hashes }
   }
 
   async #syncMenus(trx: Transaction<DB>, tenantId: TenantId, doc: SetupDocument, teams: Map<string, string>): Promise<number> {
@@ -235,3 +302,4 @@ export class SetupService {
     return ids.size
   }
 }
+

@@ -16,6 +16,7 @@ const settingsByTenant = new Map<string, ChannelProviderSettings>()
 beforeAll(async () => {
   peer = await new TwilioPeer({ numbers: [SENDER], dedupe: false }).start()
   t = await startTestApp({
+    workers: true,
     isolated: true,
     // the Twilio peer listens on loopback, which the outbound URL policy refuses by default
     config: { SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true' },
@@ -24,7 +25,6 @@ beforeAll(async () => {
       channelSettings: async (tenantId, channel) => (channel === 'sms' ? settingsByTenant.get(tenantId) : undefined),
     },
   })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
 })
 afterAll(async () => {
   await t?.close()
@@ -52,7 +52,10 @@ describe('a retried Twilio send', () => {
     expect(peer.sentTo(to)).toHaveLength(1)
     expect(peer.listRequests - lists).toBeGreaterThanOrEqual(1)
     const row = await t.services.delivery.getOutbox(tt.tenant, message.id)
-    expect(row).toMatchObject({ attempts: 2, providerMessageId: peer.sentTo(to)[0]!.sid, provider: 'twilio' })
+    // Retried (at least once more: under load the lookup itself may time out and wait its turn),
+    // and the one message Twilio holds is the one recorded.
+    expect(row.attempts).toBeGreaterThanOrEqual(2)
+    expect(row).toMatchObject({ providerMessageId: peer.sentTo(to)[0]!.sid, provider: 'twilio' })
   })
 
   it('is sent when the lookup finds nothing (the first attempt never got there)', async () => {

@@ -7,7 +7,7 @@ import { isFileKey, isFilePurpose, newFileKey, normalizeMediaType, tenantOfKey }
 import {
   StoreTooLargeError,
   type CreateUploadInput, type DownloadTicket, type FileContent, type FileInfo, type FileKey, type FilesOptions, type FileStore,
-  type PutFileInput, type SignedDownload, type SignedUpload, type UploadTicket,
+  type FormUploadTicket, type PutFileInput, type SignedDownload, type SignedUpload, type UploadTicket,
 } from './files.types.ts'
 
 /** The path the files surface serves signed URLs under. */
@@ -66,6 +66,23 @@ export class FilesService {
     return { key, url, method: 'PUT', headers: contentType ? { 'content-type': contentType } : {}, expiresAt, maxBytes }
   }
 
+  /**
+   * A form upload for a new file of `tenantId` (the messaging API's upload ticket): always through
+   * the files surface (`POST /files/`), whatever the store, so the size limit holds on S3 too. Its
+   * signature is the upload URL's: the same fields also take a PUT to `/files/<key>?…`.
+   */
+  createFormUpload(tenantId: TenantId, input: CreateUploadInput): FormUploadTicket {
+    const purpose = this.#purpose(input.purpose)
+    const contentType = input.contentType === undefined ? undefined : this.#contentType(input.contentType)
+    const maxBytes = this.#limit(input.maxBytes)
+    const key = newFileKey(tenantId, purpose, contentType)
+    const expiresAt = this.#expiry()
+    const expires = String(expiresAt.getTime() / 1000)
+    const signature = this.#sign(uploadText(key, expires, contentType ?? ANY_TYPE, String(maxBytes)))
+    const fields: Record<string, string> = { key, ...(contentType ? { 'Content-Type': contentType } : {}), expires, max: String(maxBytes), signature }
+    return { key, url: `${this.#base}/`, fields, expiresAt, maxBytes }
+  }
+
   /** Store a file of `tenantId` from the server side (an agent's attachment). */
   async put(tenantId: TenantId, input: PutFileInput): Promise<FileInfo> {
     const purpose = this.#purpose(input.purpose)
@@ -101,6 +118,21 @@ export class FilesService {
   /** A signed GET URL for a file of `tenantId`; `file_not_found` when there is none. */
   async downloadUrl(tenantId: TenantId, key: string): Promise<DownloadTicket> {
     if (!(await this.stat(tenantId, key))) throw notFound(key)
+    const expiresAt = this.#expiry()
+    const direct = this.#store.presignGet?.(key, { expiresAt })
+    if (direct) return { url: direct, expiresAt }
+    const expires = String(expiresAt.getTime() / 1000)
+    const signature = this.#sign(downloadText(key, expires))
+    return { url: `${this.#base}/${key}?${new URLSearchParams({ expires, signature })}`, expiresAt }
+  }
+
+  /**
+   * A signed GET URL for a key of `tenantId` the caller knows is stored (an attached chat photo),
+   * without asking the store first: for lists that show many files. `file_not_found` for another
+   * tenant's key.
+   */
+  signedDownload(tenantId: TenantId, key: string): DownloadTicket {
+    if (!this.#owns(tenantId, key)) throw notFound(key)
     const expiresAt = this.#expiry()
     const direct = this.#store.presignGet?.(key, { expiresAt })
     if (direct) return { url: direct, expiresAt }

@@ -35,6 +35,19 @@ export interface UploadTicket {
   readonly maxBytes: number
 }
 
+/**
+ * A form upload, as S3's presigned POST: POST `multipart/form-data` to `url` with every member of
+ * `fields` as a form field and then the file as the field `file` (`curl -F k=v … -F file=@x url`).
+ * The same signature takes a PUT of the bytes to `<url><key>?expires=…&max=…&signature=…` too.
+ */
+export interface FormUploadTicket {
+  readonly key: FileKey
+  readonly url: string
+  readonly fields: Readonly<Record<string, string>>
+  readonly expiresAt: Date
+  readonly maxBytes: number
+}
+
 /** A presigned download: GET `url` before `expiresAt`. */
 export interface DownloadTicket {
   readonly url: string

@@ -17,6 +17,9 @@ const MAX_KEY = 200
 export const MAX_WEBHOOK_BODY_BYTES = 262_144
 /** What is kept of an endpoint's answer, for the error text. */
 const MAX_ANSWER_BYTES = 4096
+/** How often, and how far apart, a settled event looks for the next one's put-off job (see `#settle`). */
+const RESCHEDULE_TRIES = 40
+const RESCHEDULE_WAIT_MS = 50
 /** A `Retry-After` longer than this is not honoured beyond it (the queue's backoff ceiling). */
 const MAX_RETRY_AFTER_MS = 3_600_000
 
@@ -244,7 +247,19 @@ export class OutboundWebhooksService {
     const settled = await this.#repo.record(hook.tenantId, hook.id, outcome)
     if (!settled) return
     const next = await this.#repo.pendingAfter(hook.tenantId, hook)
-    if (next && (await this.#jobs.reschedule(SEND_WEBHOOK_JOB, webhookJobKey(next.id), new Date()))) this.wake()
+    if (!next) return
+    const key = webhookJobKey(next.id)
+    // The next event's attempt may be running right now: it saw this one still pending and is
+    // putting itself off (for orderRecheckMs); its new job exists once that commits, which takes
+    // milliseconds. Look again for a little while, instead of leaving it to wait the whole delay.
+    for (let tries = 0; tries < RESCHEDULE_TRIES; tries++) {
+      if (await this.#jobs.reschedule(SEND_WEBHOOK_JOB, key, new Date())) {
+        this.wake()
+        return
+      }
+      if ((await this.#jobs.findKey(SEND_WEBHOOK_JOB, key))?.state !== 'running') return
+      await new Promise((r) => setTimeout(r, RESCHEDULE_WAIT_MS))
+    }
   }
 
   #check(input: EnqueueWebhookInput): { topic: string; orderingKey: string | null; idempotencyKey: string; body: string } {

@@ -34,6 +34,32 @@ describe('reads by id stay fresh when the person changes elsewhere', () => {
     expect((await eventually(byLegacy, (p) => p.firstName === 'Cy')).firstName).toBe('Cy')
   })
 
+  it('one statement changing 160 people (more than one notification holds) leaves none of them stale', async () => {
+    const created = await Promise.all(Array.from({ length: 160 }, (_, n) => t.services.people.create(acme.tenant, { phone: uniquePhone(), firstName: `Many ${n}` })))
+    const people = created.map((c) => c.person)
+    for (const p of people) expect((await t.services.people.getByRef(acme.tenant, p.cassId)).firstName).toMatch(/^Many /)
+    await other.query(`UPDATE people SET first_name = 'Changed' WHERE id = ANY($1::uuid[])`, [people.map((p) => p.id)])
+    const stale = await eventually(async () => {
+      const now = await Promise.all(people.map((p) => t.services.people.getByRef(acme.tenant, p.cassId)))
+      return now.filter((p) => p.firstName !== 'Changed').length
+    }, (n) => n === 0)
+    expect(stale).toBe(0)
+  })
+
+  it('a statement announces its changed people in one notification; a statement changing nobody announces nothing', async () => {
+    const people = (await Promise.all(Array.from({ length: 4 }, () => t.services.people.create(acme.tenant, { phone: uniquePhone() })))).map((c) => c.person)
+    const [last, ...three] = people
+    const heard: string[] = []
+    await t.store.notifier.listen('switchboard_person_changed', (payload) => heard.push(payload))
+    await other.query(`UPDATE people SET last_name = 'Nobody' WHERE id = '00000000-0000-4000-8000-000000000000'`)
+    await other.query(`UPDATE people SET last_name = 'Three' WHERE id = ANY($1::uuid[])`, [three.map((p) => p.id)])
+    // Notifications arrive in commit order: once the last statement's is heard, the others' are too.
+    await other.query(`UPDATE people SET last_name = 'Last' WHERE id = $1`, [last!.id])
+    await eventually(async () => heard.length, () => heard.includes(last!.id))
+    const ours = heard.filter((h) => h === '' || h.split(',').some((id) => people.some((p) => p.id === id)))
+    expect(ours.map((h) => h.split(',').sort())).toEqual([three.map((p) => p.id).sort(), [last!.id]])
+  })
+
   it('a PATCH through the API is visible to the very next GET of the same process', async () => {
     const { person } = await t.services.people.create(acme.tenant, { phone: uniquePhone(), firstName: 'Dee' })
     const get = () => t.app.inject({ url: `/external_person/${person.cassId}`, headers: { authorization: acme.cassAuth } })

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB, PersonUpdateRow } from '../../db/schema.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
-import { PERSON_COLUMNS, toPerson } from './people.repository.ts'
+import { PeopleRepository, PERSON_COLUMNS, toPerson } from './people.repository.ts'
 import type { AnswerField, Person } from './people.types.ts'
 
 /** The connection or the caller's transaction: every lookup runs where the caller is. */
@@ -49,6 +49,14 @@ export class PeopleLookups {
     if (ids.length === 0) return new Map()
     const rows = await this.#select(db, tenantId).where('p.id', 'in', [...ids]).execute()
     return new Map(rows.map((r) => [r.id, toPerson(r)]))
+  }
+
+  /** The tenant's people of these Cass person ids (the messaging API's individual ids), by Cass id. One statement. */
+  async findManyByCassIds(db: PeopleExecutor, tenantId: TenantId, cassIds: readonly string[]): Promise<Map<string, Person>> {
+    const ids = [...new Set(cassIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id)).map((id) => id.toLowerCase()))]
+    if (ids.length === 0) return new Map()
+    const rows = await this.#select(db, tenantId).where('i.public_id', 'in', ids).execute()
+    return new Map(rows.map((r) => { const p = toPerson(r); return [p.cassId, p] }))
   }
 
   /** The tenant's person with this Cass person id (a UUID, any case); undefined for anything else. */
@@ -104,6 +112,47 @@ export class PeopleLookups {
   }
 
   /**
+   * The core id of the tenant's person with this E.164 phone, creating the person (protocol `sms`,
+   * with a Cass identity, as the person API would) when there is none, in the caller's
+   * transaction. `names` fill a new person only. Safe under concurrency: the unique phone index
+   * decides, and the loser reads the winner's person.
+   */
+  async ensureByPhone(trx: Transaction<DB>, tenantId: TenantId, phone: string, names: { firstName?: string | null; lastName?: string | null } = {}): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const found = (await this.idsByPhones(trx, tenantId, [phone])).get(phone)
+      if (found) return found
+      const created = await new PeopleRepository(trx).insertIfAbsent(tenantId, { phone, protocol: 'sms', first_name: names.firstName ?? null, last_name: names.lastName ?? null })
+      if (created) return created.id
+      if (attempt >= 3) throw new Error('inserting a person by phone keeps conflicting but none has the phone')
+    }
+  }
+
+  /**
+   * A new person without a phone or external id (protocol `web`, a Cass identity like any other
+   * person), in the caller's transaction: someone known only to another surface so far.
+   */
+  async createUnreachable(trx: Transaction<DB>, tenantId: TenantId, names: { firstName?: string | null; lastName?: string | null } = {}): Promise<string> {
+    const created = await new PeopleRepository(trx).insertIfAbsent(tenantId, { protocol: 'web', first_name: names.firstName ?? null, last_name: names.lastName ?? null })
+    // Nothing unique is set, so nothing can conflict.
+    if (!created) throw new Error('inserting a person without phone conflicted')
+    return created.id
+  }
+
+  /**
+   * Give the person this E.164 phone if they have none and no other person of the tenant has it,
+   * in the caller's transaction; whether it was given. Announced as every change of a person is.
+   */
+  async claimPhone(trx: Transaction<DB>, tenantId: TenantId, personId: string, phone: string): Promise<boolean> {
+    const r = await trx.updateTable('people').set({ phone, updated_at: sql`now()` })
+      .where('tenant_id', '=', tenantId).where('id', '=', personId).where('phone', 'is', null)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('people as o').select('o.id').where('o.tenant_id', '=', tenantId).where('o.phone', '=', phone))))
+      .executeTakeFirst()
+    const changed = Number(r.numUpdatedRows) > 0
+    if (changed) this.#onChange(personId)
+    return changed
+  }
+
+  /**
    * Store one value in a person's field, in the caller's transaction (the bot's stored answers);
    * external_id only while it is unset. Announced as every change of a person is: the database's
    * trigger (migration 0003) tells every process on commit, and `onChange` drops this process's
@@ -115,5 +164,23 @@ export class PeopleLookups {
     if (column === 'external_id') q = q.where('external_id', 'is', null)
     await q.execute()
     this.#onChange(personId)
+  }
+
+  /** Purge-data (#86): the person's stored phone and e-mail address, for matching their delivery records. */
+  async addressesOf(db: PeopleExecutor, tenantId: TenantId, personId: string): Promise<string[]> {
+    const row = await db.selectFrom('people').select(['phone', 'email']).where('tenant_id', '=', tenantId).where('id', '=', personId).executeTakeFirst()
+    return [row?.phone ?? null, row?.email?.toLowerCase() ?? null].filter((a): a is string => a !== null && a !== '')
+  }
+
+  /**
+   * Purge-data (#86): delete the person and its identity on every surface in the caller's
+   * transaction (what still points at the person cascades). Answers the rows as they were, for an
+   * archive. Announced like any change of a person, so no process keeps it cached.
+   */
+  async erase(trx: Transaction<DB>, tenantId: TenantId, personId: string): Promise<{ people: unknown[]; identities: unknown[] }> {
+    const identities = await trx.deleteFrom('person_identities').where('tenant_id', '=', tenantId).where('person_id', '=', personId).returningAll().execute()
+    const people = await trx.deleteFrom('people').where('tenant_id', '=', tenantId).where('id', '=', personId).returningAll().execute()
+    this.#onChange(personId)
+    return { people, identities }
   }
 }

@@ -39,6 +39,8 @@ export interface PersonFields {
   externalData2?: string
   externalData3?: string
   timezone?: string
+  /** The person's language (`language_type`): a locale (`es-US`, `es_US`), a code (`es`) or a name (`Spanish`). */
+  languageType?: string
 }
 
 export interface CreatePersonInput extends PersonFields {

@@ -41,8 +41,7 @@ threads:
 
 beforeAll(async () => {
   // A database of its own: the firing here must not fire (or be raced by) other files' notifications.
-  t = await startTestApp({ isolated: true })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true, isolated: true })
   acme = await createTenant(t.services)
   await t.services.threads.load(acme.tenant, THREADS, 'yaml')
 })

@@ -13,11 +13,10 @@ let t: TestApp
 const reachedConversation: InboundMessage[] = []
 
 beforeAll(async () => {
-  t = await startTestApp()
+  t = await startTestApp({ workers: true })
   t.services.delivery.onInbound(async (m) => {
     reachedConversation.push(m)
   })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
 })
 afterAll(async () => t?.close())
 

@@ -85,6 +85,14 @@ export class TenantsRepository {
     return row ? { tenant: toTenant(row), secretHash: row.secret_hash } : undefined
   }
 
+  /** The key of the live credential whose secret hashes to `secretHash` (keys that are the secret alone). */
+  async findKeyByHash(surface: Surface, kind: CredentialKind, secretHash: string): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('tenant_credentials').select('key')
+      .where('surface', '=', surface).where('kind', '=', kind).where('secret_hash', '=', secretHash).where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    return row?.key
+  }
+
   /** The tenant's name and its settings object, or undefined when it is gone. */
   async findSettings(id: TenantId): Promise<{ name: string; settings: Record<string, unknown> } | undefined> {
     return this.#db.selectFrom('tenants').select(['name', 'settings']).where('id', '=', id).executeTakeFirst()

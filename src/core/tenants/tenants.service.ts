@@ -36,6 +36,8 @@ export class TenantsService {
   readonly #repo: TenantsRepository
   readonly #cache = new Map<string, { tenant: Tenant; secretHash: string; at: number }>()
   readonly #verified = new Map<string, { tenant: Tenant; at: number }>()
+  /** The key of a secret presented alone (`authenticateSecret`): which credential to verify it against. */
+  readonly #keysBySecret = new Map<string, string>()
   /** Bumped whenever cached credentials are dropped: a read that raced it is not kept. */
   #generation = 0
 
@@ -183,6 +185,24 @@ export class TenantsService {
    */
   async authenticate(surface: Surface, kind: CredentialKind, key: string, secret: string): Promise<Tenant> {
     return this.authenticateCached(surface, kind, key, secret) ?? this.#authenticate(surface, kind, key, secret)
+  }
+
+  /**
+   * The tenant whose `kind` credential on `surface` is `secret` alone, without a key beside it (the
+   * messaging API's `Bearer <api key>`): the key is found by the secret's hash, then verified as
+   * `authenticate` does (cached the same way). Throws AuthError `bad_secret` when no key has it.
+   */
+  async authenticateSecret(surface: Surface, kind: CredentialKind, secret: string): Promise<Tenant> {
+    const known = this.#keysBySecret.get(`${surface}\u0000${kind}\u0000${secret}`)
+    if (known !== undefined) {
+      const hit = this.authenticateCached(surface, kind, known, secret)
+      if (hit) return hit
+    }
+    const key = await this.#repo.findKeyByHash(surface, kind, hashSecret(secret))
+    if (key === undefined) throw new AuthError('bad_secret', 'no such key')
+    if (this.#keysBySecret.size >= AUTH_CACHE_MAX) this.#keysBySecret.clear()
+    this.#keysBySecret.set(`${surface}\u0000${kind}\u0000${secret}`, key)
+    return this.authenticate(surface, kind, key, secret)
   }
 
   /**

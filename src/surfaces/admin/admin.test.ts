@@ -14,8 +14,7 @@ let other: TestTenant
 
 beforeAll(async () => {
   peer = await new TwilioPeer().start()
-  t = await startTestApp({ config: { SWITCHBOARD_ALLOWED_URL_HOSTS: '127.0.0.1' }, services: { sendRetry: { retryDelaySeconds: 1, retryLimit: 1 } } })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true, config: { SWITCHBOARD_ALLOWED_URL_HOSTS: '127.0.0.1' }, services: { sendRetry: { retryDelaySeconds: 1, retryLimit: 1 } } })
   acme = await createTenant(t.services)
   other = await createTenant(t.services)
 })

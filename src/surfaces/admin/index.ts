@@ -7,6 +7,7 @@ import { setTenant } from '../../http/tenant.ts'
 import { ADMIN_ERROR_SHAPE } from './errors.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { contactCenterRoutes } from './routes/contact-center.ts'
+import { directoryRoutes } from './routes/directory.ts'
 
 /**
  * The tenant's admin API (`/admin`): provider settings per channel, the suppression list,
@@ -19,4 +20,5 @@ export async function adminSurface(app: FastifyInstance, { services }: { service
   app.addHook('onRequest', async (req) => setTenant(req, await authenticateBasic(req, services.tenants)))
   await app.register(adminRoutes, { services })
   await app.register(contactCenterRoutes, { services })
+  await app.register(directoryRoutes, { services })
 }

@@ -45,6 +45,11 @@ describe('agent API', () => {
     expect(JSON.parse(wrong.body)).toEqual({ message: 'Wrong email or password', code: 'agent_sign_in_failed' })
     const unknown = await login('nobody@example.org', 'ada-password-1')
     expect(JSON.parse(unknown.body)).toEqual(JSON.parse(wrong.body))
+    // A NUL in the email (or company) is bad input, not a server error (PostgreSQL text holds none).
+    expect((await login('ada\u0000@example.org', 'ada-password-1')).statusCode).toBe(400)
+    company = 'x\u0000'
+    expect((await login('ada@example.org', 'ada-password-1')).statusCode).toBe(400)
+    company = tt.credentials.ccai.subdomain
     const ok = await login('ADA@example.org', 'ada-password-1')
     expect(ok.statusCode, ok.body).toBe(200)
     const body = JSON.parse(ok.body) as Json
@@ -101,5 +106,6 @@ describe('agent API', () => {
     for (let i = 0; i < 11; i++) codes.push((await login(`guess${i}@example.org`, 'x', ip)).statusCode)
     expect(codes.slice(0, 10).every((c) => c === 401)).toBe(true)
     expect(codes[10]).toBe(429)
-  })
+  // Eleven memory-hard hashes: seconds each on a loaded machine.
+  }, 120_000)
 })

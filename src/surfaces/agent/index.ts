@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Agent, AgentStatus } from '../../core/contact-center/index.ts'
-import { AuthError, NotFoundError } from '../../core/errors.ts'
+import { AuthError, NotFoundError, ValidationError } from '../../core/errors.ts'
 import { registerErrorHandling } from '../../http/errors.ts'
 import { declareSurface } from '../../http/openapi.ts'
 import { requireJson } from '../../http/params.ts'
@@ -11,6 +11,7 @@ import type { Services } from '../../services.ts'
 import { presentChat, presentMessage } from '../ccai/presenters.ts'
 import { AGENT_ERROR_SHAPE } from './errors.ts'
 import { LoginAnswer, LoginBody, Me, Message, StatusBody } from './schemas.ts'
+import { TransferBody, WrapUpBody } from './schemas.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -162,11 +163,68 @@ export async function agentSurface(fastify: FastifyInstance, { services }: { ser
       return reply.code(201).send(presentMessage(m))
     })
 
+    // Attachments: the body is the file, streamed into the files store (never buffered by a parser).
+    await a.register(async (raw) => {
+      raw.removeAllContentTypeParsers()
+      raw.addContentTypeParser('*', (_req, _payload, done) => done(null))
+      const r = raw.withTypeProvider<TypeBoxTypeProvider>()
+      r.post('/chats/:id/attachments', {
+        schema: {
+          tags, summary: 'Send a file into one of my chats',
+          description: 'The body is the file, `Content-Type` its media type (images, videos, documents), `?file_name=` its name (optional). It becomes an agent message of type `photo`, `video` or `file` with a `media_id`, delivered through the tenant’s chat webhook (`message_received`); the tenant downloads it with `GET /apps/api/v1/chats/:chat_id/media/:media_id`. 400 `file_too_large` over the files limit.',
+          security, params: ChatId,
+          querystring: Type.Object({ file_name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }, { additionalProperties: true }),
+          response: { 201: Type.Object({}, { additionalProperties: true }), 400: Message, 401: Message, 404: Message },
+        },
+      }, async (req, reply) => {
+        try {
+          const contentType = req.headers['content-type']
+          if (!contentType) throw new ValidationError('invalid_file_options', 'Content-Type must be the file’s media type', { field: 'contentType' })
+          const { message } = await services.chatMedia.sendFromAgent(sessionOf(req).agent, chatNum(req.params.id), {
+            contentType, stream: req.raw, fileName: req.query.file_name ?? null,
+          })
+          return await reply.code(201).send(presentMessage(message))
+        } catch (err) {
+          // Refused before the body was read: drain it, so the connection is not left half-read.
+          if (!req.raw.readableEnded && !req.raw.destroyed) req.raw.resume()
+          throw err
+        }
+      })
+    })
+
     a.post('/chats/:id/end', {
       schema: { tags, summary: 'End one of my chats', security, params: ChatId, response: { 200: ChatOut, 400: Message, 401: Message, 404: Message } },
     }, async (req) => {
       const { agent } = sessionOf(req)
       return presentChat(await chats.end(agent.tenantId, chatNum(req.params.id), 'agent', agent.id))
+    })
+
+    a.post('/chats/:id/transfer', {
+      schema: {
+        tags, summary: 'Transfer one of my chats to another agent or to a queue',
+        description: 'Exactly one of `agent_id` (the agent is offered the chat as an `offer` event with `transfer_from`; when they accept they join and I leave, when they decline or let it lapse I get `transfer_failed` and keep the chat) or `menu_id` (a leaf chat queue: the chat waits there for the next agent and I leave at once). The chat’s `transfers` list every attempt with its status.',
+        security, params: ChatId, body: TransferBody,
+        response: { 200: ChatOut, 400: Message, 401: Message, 404: Message, 415: Message },
+      },
+      preValidation: requireJson,
+    }, async (req) => {
+      const { agent } = sessionOf(req)
+      const { agent_id: agentNum, menu_id: menuNum } = req.body
+      if ((agentNum === undefined) === (menuNum === undefined)) throw new ValidationError('invalid_transfer', 'Give exactly one of agent_id and menu_id')
+      return presentChat(await chats.transfer(agent, chatNum(req.params.id), agentNum !== undefined ? { agentNum } : { menuNum: menuNum! }))
+    })
+
+    a.post('/chats/:id/wrap-up', {
+      schema: {
+        tags, summary: 'Finish my wrap-up of a chat',
+        description: 'After a chat ends I am in Wrap-up (no offers) for the setup’s `wrap_up_timeout`, or until I post the disposition here (one of the setup’s `dispositions` when it lists any); then back to the status I chose, or Offline when a force logout waited. Answers me.',
+        security, params: ChatId, body: WrapUpBody, response: { 200: Me, 400: Message, 401: Message, 404: Message, 415: Message },
+      },
+      preValidation: requireJson,
+    }, async (req) => {
+      const { agent } = sessionOf(req)
+      await chats.wrapUp(agent, chatNum(req.params.id), req.body.disposition)
+      return presentMe(await agents.get(agent.tenantId, agent.id), await agents.statuses(agent.tenantId))
     })
 
     a.put('/status', {

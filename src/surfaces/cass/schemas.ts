@@ -1,6 +1,8 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { NO_NUL } from '../../http/validation.ts'
 
+/** A language: letters (a code or a name), optionally a region or script after - or _. */
+const LANGUAGE = '^[A-Za-z\\u00C0-\\u024F]{2,24}([_-][A-Za-z0-9]{2,8})?$'
 const Text = (description: string, maxLength = 1000) => Type.Optional(Type.String({ maxLength, pattern: NO_NUL, description }))
 
 /** Credentials that legacy (v1) callers pass as parameters instead of the Basic header. */
@@ -20,6 +22,10 @@ const PersonFields = {
   external_data_2: Text('Any additional information you want to pass through'),
   external_data_3: Text('Any additional information you want to pass through'),
   phone: Text('Phone number including country code (required if protocol is sms or WHATSAPP)'),
+  language_type: Type.Optional(Type.String({
+    maxLength: 32, pattern: LANGUAGE,
+    description: 'The person’s language (extension): a locale (es-US, es_US), a code (es) or a name (Spanish); bulk messages pick their message-js text by it',
+  })),
 }
 
 /** Parameters of `add_external_person` and `external_person` creation: query, JSON or form. */

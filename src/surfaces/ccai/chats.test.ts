@@ -17,8 +17,7 @@ let receiver: WebhookReceiver
 let hash: string
 const streams: SseStream[] = []
 beforeAll(async () => {
-  t = await startTestApp({ listen: true, config: { SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true' }, services: { webhookRetry: { retryDelaySeconds: 1 } } })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true, listen: true, config: { SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true' }, services: { webhookRetry: { retryDelaySeconds: 1 } } })
   receiver = await startWebhookReceiver([SECONDARY])
   hash = await hashPassword('agent-password')
 })
@@ -30,7 +29,7 @@ afterAll(async () => {
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 const SETUP = (capacity: number) => `
-settings: { rate_limit: 1000, offer_timeout: 30s, webhook: { url: "${receiver.url}/hooks", primary_secret: "${PRIMARY}", secondary_secret: "${SECONDARY}" } }
+settings: { rate_limit: 1000, offer_timeout: 30s, wrap_up_timeout: 0s, webhook: { url: "${receiver.url}/hooks", primary_secret: "${PRIMARY}", secondary_secret: "${SECONDARY}" } }
 teams: [{ name: Desk }]
 agents:
   - { email: ann@example.org, first_name: Ann, last_name: A, teams: [Desk], chat_capacity: ${capacity}, password_hash: "${hash}" }
@@ -65,6 +64,7 @@ async function nextEvent(s: SseStream, type: string, where: (d: Json) => boolean
 
 describe('chats and routing', () => {
   let tt: TestTenant
+  let eu: number
   let ann: { auth: string; tabs: SseStream[] }
   let bob: { auth: string; tabs: SseStream[] }
   const api = (method: string, path: string, body?: unknown) => http(method, `/apps/api/v1${path}`, { auth: tt.ccaiAuth, ...(body !== undefined ? { body } : {}) })
@@ -80,9 +80,10 @@ describe('chats and routing', () => {
   })
 
   it('offers a new chat to the longest-idle agent (both tabs), cascades on decline, and assigns on accept', async () => {
-    const started = await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: '87', lang: 'en', context: { topic: 'billing' } } })
+    eu = (await api('POST', '/end_users', { identifier: 'visitor-87', name: 'Vee Sitor' })).body!.id as number
+    const started = await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: String(eu), lang: 'en', context: { topic: 'billing' } } })
     expect(started.status, JSON.stringify(started.body)).toBe(201)
-    expect(started.body).toMatchObject({ status: 'queued', chat_type: 'Web', lang: 'en', agent_info: null, assigned_at: null, end_user: { id: 87 }, context: { topic: 'billing' } })
+    expect(started.body).toMatchObject({ status: 'queued', chat_type: 'Web', lang: 'en', agent_info: null, assigned_at: null, end_user: { id: eu, identifier: 'visitor-87', out_contact_id: null }, context: { topic: 'billing' } })
     expect(started.body!.created_at).toMatch(/\.\d{3}Z$/)
     const chatId = started.body!.id as number
 
@@ -106,9 +107,9 @@ describe('chats and routing', () => {
 
   it('carries messages both ways: end user → the agent’s stream, agent → a signed webhook; ending frees the agent', async () => {
     const chatId = ((await http('GET', '/agent/v1/chats', { auth: bob.auth })).body as unknown as Json[])[0]!.id as number
-    const said = await api('POST', `/chats/${chatId}/message`, { from_user_id: 87, message: { type: 'text', content: 'Is my bill right?' } })
+    const said = await api('POST', `/chats/${chatId}/message`, { from_user_id: eu, message: { type: 'text', content: 'Is my bill right?' } })
     expect(said.status, JSON.stringify(said.body)).toBe(201)
-    expect(said.body).toMatchObject({ chat_id: chatId, from_user_id: 87, from_agent_id: null, type: 'text', content: 'Is my bill right?' })
+    expect(said.body).toMatchObject({ chat_id: chatId, from_user_id: eu, from_agent_id: null, type: 'text', content: 'Is my bill right?' })
     for (const tab of bob.tabs) await nextEvent(tab, 'message', (d) => d.content === 'Is my bill right?')
 
     const reply = await http('POST', `/agent/v1/chats/${chatId}/messages`, { auth: bob.auth, body: { content: 'Yes, it is.' } })
@@ -124,17 +125,18 @@ describe('chats and routing', () => {
     expect(ended.body).toMatchObject({ status: 'finished', disconnected_by: 'disconnected_by_agent' })
     expect((await http('GET', '/agent/v1/me', { auth: bob.auth })).body!.status.name).toBe('Available')
     await waitFor('the chat_ended webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'chat_ended' && (h.json as Json).chat_id === chatId), 15_000)
-    const late = await api('POST', `/chats/${chatId}/message`, { from_user_id: 87, message: { type: 'text', content: 'hello?' } })
+    const late = await api('POST', `/chats/${chatId}/message`, { from_user_id: eu, message: { type: 'text', content: 'hello?' } })
     expect(late).toEqual({ status: 400, body: { message: 'Chat is already ended' } })
   })
 
   it('offers a waiting chat at once when an agent frees capacity; expired offers cascade', async () => {
     // Ann is away: every chat goes to Bob, whose capacity is 1.
     expect((await http('PUT', '/agent/v1/status', { auth: ann.auth, body: { status: 'Unavailable' } })).status).toBe(200)
-    const first = (await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: 90 } })).body!.id as number
+    const [eu1, eu2] = [(await api('POST', '/end_users', { identifier: 'visitor-90' })).body!.id as number, (await api('POST', '/end_users', { identifier: 'visitor-91' })).body!.id as number]
+    const first = (await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: eu1 } })).body!.id as number
     const offer1 = await nextEvent(bob.tabs[0]!, 'offer', (d) => d.chat_id === first)
     await http('POST', `/agent/v1/offers/${offer1.offer_id}/accept`, { auth: bob.auth })
-    const second = (await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: 91 } })).body!.id as number
+    const second = (await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: eu2 } })).body!.id as number
     await new Promise((r) => setTimeout(r, 300))
     expect(eventsOf(bob.tabs[0]!, 'offer').some((d) => d.chat_id === second)).toBe(false)
     expect((await api('GET', `/chats/${second}`)).body!.status).toBe('queued')
@@ -150,7 +152,7 @@ describe('chats and routing', () => {
     expect((await http('POST', `/agent/v1/offers/${toAnn.offer_id}/accept`, { auth: ann.auth })).status).toBe(200)
     expect((await api('GET', `/chats/${second}`)).body!.offer_events.map((e: Json) => [e.agent_id, e.result])).toEqual([[2, 'timeout'], [1, 'accepted']])
     // The end user ends it (H1).
-    const done = await api('PATCH', `/chats/${second}`, { chat: { status: 'finished' }, finished_by_user_id: 91 })
+    const done = await api('PATCH', `/chats/${second}`, { chat: { status: 'finished' }, finished_by_user_id: eu2 })
     expect(done.body).toMatchObject({ status: 'finished', disconnected_by: 'disconnected_by_end_user' })
   })
 
@@ -159,6 +161,10 @@ describe('chats and routing', () => {
     expect(await api('POST', '/chats', { chat: { menu_id: 99, end_user_id: 1 } })).toEqual({ status: 400, body: { message: 'menu_id 99 is not found' } })
     expect(await api('POST', '/chats', { chat: { menu_id: 1, end_user_id: 1 } })).toEqual({ status: 400, body: { message: 'menu_id 1 is not found' } })
     expect(await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: 1, lang: 'fr' } })).toEqual({ status: 400, body: { message: "Language 'fr' is not available" } })
+    // An end user must exist (E1 makes them); the refusal starts no chat.
+    const before = (await t.store.db.selectFrom('cc_sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()).n
+    expect(await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: 424242 } })).toEqual({ status: 400, body: { message: 'end_user_id 424242 is not found' } })
+    expect((await t.store.db.selectFrom('cc_sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()).n).toBe(before)
     expect(await api('PATCH', '/chats/1', { chat: { status: 'queued' } })).toEqual({ status: 400, body: { message: 'Invalid status' } })
     expect((await api('GET', '/chats/9999')).status).toBe(404)
     const other = await createTenant(t.services)

@@ -51,6 +51,30 @@ export const CCAI_ERRORS: ErrorMapping = byKind({
   not_a_participant: () => message(400, 'from_user_id is invalid'),
   chat_ended: () => message(400, 'Chat is already ended'),
   chat_not_dismissed: () => message(400, 'This chat is not in dismissed state'),
+  sms_not_enabled: () => message(400, 'SMS is not enabled'),
+  outbound_sms_not_enabled: () => message(400, 'Outbound SMS is not enabled'),
+  outbound_number_not_found: () => message(400, 'outbound_number is not found'),
+  sms_agent_not_found: () => message(400, 'Agent not found'),
+  sms_session_active: () => message(400, 'Outbound SMS failed. Consumer is already in an active SMS session.'),
+  sms_recipient_opted_out: () => message(400, 'Outbound SMS failed. Consumer has opted out of SMS (replied STOP).'),
+  end_user_phone_invalid: () => message(400, 'phone is invalid'),
+  end_user_unknown: (err) => message(400, `end_user_id ${err.details.endUserId} is not found`),
+  end_user_not_found: () => message(404, 'Not Found'),
+  auth_request_duplicate: () => message(400, 'Duplicate request: Please wait for the interval to expire'),
+  crm_unsupported: () => message(400, 'Unsupported CRM request'),
+  chat_not_with_virtual_agent: () => message(400, 'Chat is not handled by a virtual agent'),
+  invalid_deflection_channel: () => message(400, 'Invalid deflection channel'),
+  // H2 after hours: the body is the tenant's configured after-hours text.
+  chat_resume_after_hours: (err) => message(400, err.details.message),
+  // Chat media and custom data: core's texts are the Apps API's, lower-case parameter names first.
+  media_upload_unknown: (err) => message(400, err.message),
+  media_already_attached: (err) => message(400, err.message),
+  media_not_uploaded: (err) => message(400, err.message),
+  media_wrong_type: (err) => message(400, err.message),
+  media_id_not_found: (err) => message(400, err.message),
+  invalid_custom_data: (err) => message(400, err.message),
+  invalid_signed_data: () => message(400, 'Invalid signed_data'),
+  signed_data_expired: () => message(400, 'signed_data has expired'),
 })
 
 /** A schema failure in the vendor's words: a missing parameter as Rails says it, anything else `<name> is invalid`. */

@@ -10,8 +10,12 @@ import { authenticateCcai } from './auth.ts'
 import { CCAI_ERROR_SHAPE } from './errors.ts'
 import { agentStatusRoutes } from './routes/agent-statuses.ts'
 import { chatRoutes } from './routes/chats.ts'
+import { chatMediaRoutes } from './routes/chat-media.ts'
+import { chatProfileRoutes } from './routes/chat-profile.ts'
 import { queueRoutes } from './routes/queues.ts'
+import { smsRoutes } from './routes/sms.ts'
 import { usersRoutes } from './routes/users.ts'
+import { endUserRoutes } from './routes/end-users.ts'
 
 /** The default of §1.6 when a tenant has no contact-center settings yet. */
 const DEFAULT_RATE = 10
@@ -49,4 +53,8 @@ export async function ccaiSurface(app: FastifyInstance, { services }: { services
   await app.register(agentStatusRoutes, { services })
   await app.register(chatRoutes, { services })
   await app.register(queueRoutes, { services })
+  await app.register(smsRoutes, { services })
+  await app.register(endUserRoutes, { services })
+  await app.register(chatMediaRoutes, { services })
+  await app.register(chatProfileRoutes, { services })
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
+import { operations } from '../../../test/helpers/openapi-ops.ts'
 
 // Every operation of the Apps API and the agent API, from their OpenAPI documents, with random
 // parameters and bodies (right names with wrong types, hostile strings, nesting): never a 5xx, every
@@ -22,24 +23,10 @@ menus: [{ name: Site, type: web, children: [{ name: Help, channels: [chat], team
 `, 'yaml')
   const login = await t.app.inject({ method: 'POST', url: '/agent/v1/login', headers: { 'content-type': 'application/json' }, payload: { email: 'f@example.org', password: 'fuzz-password-1', company: tt.credentials.ccai.subdomain } })
   bearer = `Bearer ${JSON.parse(login.body).token}`
-  await t.services.chats.start(tt.tenant.id, { menuNum: 2, endUserNum: 5 })
+  const endUser = await t.services.endUsers.upsert(tt.tenant.id, { identifier: 'fuzz-visitor' })
+  await t.services.chats.start(tt.tenant.id, { menuNum: 2, endUserNum: endUser.num })
 })
 afterAll(async () => t?.close())
-
-type Op = { method: string; path: string; fields: string[]; query: string[] }
-async function operations(doc: string, prefix: string): Promise<Op[]> {
-  const spec = JSON.parse((await t.app.inject({ method: 'GET', url: `/openapi/${doc}.json` })).body) as { paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> }; parameters?: Array<{ in: string; name: string }> }>> }
-  const ops: Op[] = []
-  for (const [path, methods] of Object.entries(spec.paths)) {
-    for (const [method, op] of Object.entries(methods)) {
-      const full = path.startsWith(prefix) ? path : `${prefix}${path}`
-      if (SKIP.has(`${method.toUpperCase()} ${full}`)) continue
-      const schema = op.requestBody?.content?.['application/json']?.schema
-      ops.push({ method: method.toUpperCase(), path: full, fields: Object.keys(schema?.properties ?? {}), query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name) })
-    }
-  }
-  return ops
-}
 
 const hostile = fc.constantFrom('', ' ', '\u0000', 'a\u0000b', '%00', '-1', '0', '1', '2', '99999999999999999999', 'true', 'null', '[]', '{}', '<script>', '../../etc/passwd', 'Available', 'finished', '10.0.0.0/8', 'x'.repeat(3000))
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -48,7 +35,7 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('status', 'type', 'content', 'menu_id', 'end_user_id', 'a'), tie('v'), { maxKeys: 3 })),
 })).v
 
-const COUNTED = ['cc_sessions', 'cc_messages', 'cc_offers', 'cc_participants', 'cc_jobs', 'cc_agent_sessions', 'cc_teams', 'cc_agents'] as const
+const COUNTED = ['cc_sessions', 'cc_media', 'cc_messages', 'cc_offers', 'cc_participants', 'cc_jobs', 'cc_agent_sessions', 'cc_teams', 'cc_agents'] as const
 async function counts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {}
   for (const table of COUNTED) {
@@ -59,7 +46,7 @@ async function counts(): Promise<Record<string, number>> {
 }
 
 it('no operation answers 5xx; refusals are {"message"} and write nothing', async () => {
-  const ops = [...await operations('ccai', '/apps/api/v1'), ...await operations('agent', '/agent/v1')]
+  const ops = [...await operations(t.app, 'ccai', '/apps/api/v1', SKIP), ...await operations(t.app, 'agent', '/agent/v1', SKIP)]
   expect(ops.length).toBeGreaterThan(15)
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(...ops), hostile, fc.dictionary(fc.string({ maxLength: 12 }), value, { maxKeys: 3 }), fc.array(value, { maxLength: 4 }), fc.array(hostile, { maxLength: 3 }),
@@ -80,4 +67,5 @@ it('no operation answers 5xx; refusals are {"message"} and write nothing', async
       }
     },
   ), { numRuns: 300 })
-})
+// 300 requests with a count of every table around each: a minute or more on a loaded machine.
+}, 300_000)

@@ -24,12 +24,18 @@ export function rangeParam(query: Query, name: string): { from?: string; to?: st
   return { ...(from !== undefined ? { from: String(Array.isArray(from) ? from[0] : from) } : {}), ...(to !== undefined ? { to: String(Array.isArray(to) ? to[0] : to) } : {}) }
 }
 
-/** An integer id as clients send it: a number or a numeric string (§1.3); undefined when it is neither. */
+/** The largest Apps API id: ids are int4 columns, and a larger one reached the database as a 500. */
+export const MAX_ID = 2_147_483_647
+
+/**
+ * An integer id as clients send it: a number or a numeric string (§1.3); undefined when it is
+ * neither, or past the int4 range (no id is that large).
+ */
 export function toId(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 && value <= MAX_ID ? value : undefined
   if (typeof value === 'string' && /^\s*\d{1,15}\s*$/.test(value)) {
     const n = Number(value)
-    return n > 0 ? n : undefined
+    return n > 0 && n <= MAX_ID ? n : undefined
   }
   return undefined
 }

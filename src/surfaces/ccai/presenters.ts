@@ -1,5 +1,8 @@
-import type { Agent, Chat, ChatAgent, ChatMessage, ChatParticipant, ChatWebhookEvent, Menu } from '../../core/contact-center/index.ts'
+import type { Agent, Chat, ChatAgent, ChatEscalation, ChatMessage, ChatParticipant, ChatTransfer, ChatWebhookEvent, Menu } from '../../core/contact-center/index.ts'
 import type { AgentStatusResult, ForceLogoutJob } from '../../core/contact-center/index.ts'
+import type { EndUser } from '../../core/contact-center/index.ts'
+import type { ChatMedia, CustomerFlags } from '../../core/contact-center/index.ts'
+import type { UploadTicket } from '../../core/files/index.ts'
 
 /** §1.7: ISO 8601 UTC with milliseconds and `Z`, or null. */
 export function ts(date: Date | null | undefined): string | null {
@@ -101,25 +104,27 @@ export function presentChat(c: Chat) {
     menus: c.menuPath.map((m) => ({ id: m.num, name: m.name })),
     selected_menu: c.menu ? presentMenu(c.menu) : null,
     menu_path: menuPath,
-    end_user: { id: c.endUserNum, identifier: null, out_contact_id: null },
+    end_user: { id: c.endUserNum, identifier: c.endUserIdentifier, out_contact_id: c.endUserOutContactId },
     agent_info: c.agent ? presentAgentInfo(c.agent) : null,
     rating: null,
     has_feedback: false,
-    out_ticket_id: null,
+    out_ticket_id: c.outTicketId ?? null,
     out_ticket_url: null,
     verified: c.verified,
+    bad_actor: c.badActor,
+    repeat_customer: c.repeatCustomer,
     disconnected_by: c.disconnectedBy,
     fail_reason: null,
-    photos: [] as unknown[],
-    videos: [] as unknown[],
-    transfers: [] as unknown[],
+    transfers: c.transfers.map(presentTransfer),
+    photos: c.photos.map((m) => ({ id: m.num, photo_type: m.photoType ?? 'photo', url: m.url })),
+    videos: c.videos.map((m) => ({ id: m.num, url: m.url })),
     participants: c.participants.map((p) => presentParticipant(c.num, p)),
     offer_type: c.offerType,
     offer_events: c.offerEvents.map((e) => ({ agent_id: e.agent_id, offered_at: e.offered_at, result: e.result })),
     answer_type: c.answerType,
     outbound_number: c.outboundNumber,
-    deflection_channel: null,
-    escalations: [] as unknown[],
+    deflection_channel: c.deflectionChannel,
+    escalations: c.escalations.map(presentEscalation),
     context: c.context,
     custom_data: c.customData,
   }
@@ -136,4 +141,51 @@ export function presentChatWebhook(e: ChatWebhookEvent) {
     : e.type === 'participant_joined' || e.type === 'participant_left' ? presentParticipant(e.chat.num, e.participant)
       : presentChat(e.chat)
   return { type: e.type, chat_id: e.chat.num, timestamp: new Date().toISOString(), data }
+}
+
+/** An end user as E1/E2 answer it (§3.6): `{id, identifier}`. */
+export function presentEndUser(u: EndUser) {
+  return { id: u.num, identifier: u.identifier }
+}
+
+/** An escalation (§3.16). */
+export function presentEscalation(e: ChatEscalation) {
+  return {
+    id: e.num, chat_id: e.chatNum, reason: e.reason, force_escalate: e.forceEscalate, status: e.status,
+    deflection_channels: [...e.deflectionChannels], deflection_channel: e.deflectionChannel, created_at: ts(e.createdAt),
+  }
+}
+
+/** A MenuPath (§3.4) of one queue: its names from the root. */
+function presentMenuPath(m: Menu | null) {
+  return m ? { items_count: m.depth, name: m.name, materialized_path: m.path } : null
+}
+
+/** A transfer (§3.7): agent transfers name the agents, queue transfers the queues. */
+export function presentTransfer(x: ChatTransfer) {
+  return {
+    id: x.num, status: x.status, fail_reason: x.failReason, created_at: ts(x.createdAt),
+    from_menu: presentMenuPath(x.fromMenu), to_menu: presentMenuPath(x.toMenu),
+    from_agent: x.fromAgent ? presentAgentInfo(x.fromAgent) : null, to_agent: x.toAgent ? presentAgentInfo(x.toAgent) : null,
+  }
+}
+
+/** A Photo (§3.7; `id` is the media id). */
+export function presentPhoto(m: ChatMedia) {
+  return { id: m.num, photo_type: m.photoType ?? 'photo', url: m.url }
+}
+
+/** A Video (§3.7; `id` is the media id). */
+export function presentVideo(m: ChatMedia) {
+  return { id: m.num, url: m.url }
+}
+
+/** UploadUrl (§3.16): the presigned PUT and the `s3_path` to attach afterwards. */
+export function presentUploadUrl(u: UploadTicket) {
+  return { url: u.url, s3_path: u.key, method: u.method, headers: { ...u.headers }, expires_at: ts(u.expiresAt) }
+}
+
+/** CustomerFlag (§3.13): `repeat_customer` and the request's spelling `repeat_customers`, both. */
+export function presentCustomerFlag(f: CustomerFlags) {
+  return { verified_customer: f.verified, bad_actor: f.badActor, repeat_customer: f.repeatCustomer, repeat_customers: f.repeatCustomer }
 }

@@ -10,7 +10,7 @@ const DOMAIN = 'cc.example.test'
 let t: TestApp
 let hash: string
 beforeAll(async () => {
-  t = await startTestApp({ config: { SWITCHBOARD_CCAI_DOMAIN: DOMAIN } })
+  t = await startTestApp({ workers: 'later', config: { SWITCHBOARD_CCAI_DOMAIN: DOMAIN } })
   hash = await hashPassword('agent-password')
 })
 afterAll(async () => t?.close())

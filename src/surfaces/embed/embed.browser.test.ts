@@ -20,8 +20,7 @@ let hostPage: Server
 let hostUrl: string
 
 beforeAll(async () => {
-  t = await startTestApp({ listen: true })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true, listen: true })
   acme = await createTenant(t.services)
   await t.services.threads.load(acme.tenant, TEST_THREADS, 'yaml')
   browser = await launchBrowser()

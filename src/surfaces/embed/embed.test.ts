@@ -21,8 +21,7 @@ let acme: TestTenant
 let other: TestTenant
 
 beforeAll(async () => {
-  t = await startTestApp({ listen: true })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true, listen: true })
   acme = await createTenant(t.services)
   other = await createTenant(t.services)
   await t.services.threads.load(acme.tenant, TEST_THREADS, 'yaml')

@@ -1,8 +1,10 @@
+import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { FileContent, FileInfo } from '../../core/files/index.ts'
 import { registerErrorHandling } from '../../http/errors.ts'
 import type { Services } from '../../services.ts'
 import { FILES_ERROR_SHAPE } from './errors.ts'
+import { boundaryOf, FORM_OVERHEAD, parseUploadForm, readLimited } from './form.ts'
 
 /** Media a browser may show in place; anything else downloads, so an uploaded page never runs on our origin. */
 const INLINE = /^(image\/(?!svg)|video\/|audio\/)/
@@ -40,6 +42,19 @@ export async function filesSurface(app: FastifyInstance, { services }: { service
       body: req.raw,
     })
     return reply.code(200).send(presentStored(stored))
+  })
+
+  // A form upload (the messaging API's upload tickets), as S3's presigned POST: the ticket's fields,
+  // then the file as `file`. Held in memory up to the limit, then checked exactly as a PUT is.
+  app.post('/', async (req, reply) => {
+    const boundary = boundaryOf(req.headers['content-type'])
+    const form = parseUploadForm(await readLimited(req.raw, services.files.maxBytes + FORM_OVERHEAD), boundary)
+    const field = (name: string) => form.fields.get(name) ?? ''
+    const stored = await services.files.acceptUpload({
+      key: field('key'), expires: field('expires'), maxBytes: field('max'), signature: field('signature'),
+      contentType: form.fields.get('content-type'), contentLength: form.file.length, body: Readable.from([form.file]),
+    })
+    return reply.code(201).send(presentStored(stored))
   })
 
   app.get('/*', async (req, reply) => {

@@ -11,8 +11,7 @@ let acme: TestTenant
 let browser: TestBrowser
 
 beforeAll(async () => {
-  t = await startTestApp({ listen: true })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true, listen: true })
   acme = await createTenant(t.services)
   browser = await launchBrowser()
 }, 60_000)

@@ -8,9 +8,8 @@ let acme: TestTenant
 let other: TestTenant
 
 beforeAll(async () => {
-  t = await startTestApp()
-  // The app only enqueues; this file also runs the workers, as `serve` does.
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true })
+  // `workers`: this file also runs the job workers, as `serve` does.
   acme = await createTenant(t.services)
   other = await createTenant(t.services)
 })
@@ -117,6 +116,22 @@ describe('POST /sandbox/api/outbox', () => {
   })
 })
 
+describe('person ids', () => {
+  it('names people by the person API’s person_id (an imported individual’s too), which the person API finds', async () => {
+    const phone = uniquePhone()
+    await t.services.directory.import(acme.tenant, { format: 'yaml', text: `individuals:\n  - { external_id: sandbox-imported, first_name: Ima, last_name: Ported, phone: "${phone}" }\n` })
+    const person = JSON.parse((await t.app.inject({ url: '/external_person?external_id=sandbox-imported', headers: { authorization: acme.cassAuth } })).body) as { person_id: string }
+    const sent = await post(acme, '/sandbox/api/outbox', { channel: 'sms', to: phone, body: 'hello Ima' })
+    expect(sent.statusCode, sent.body).toBe(201)
+    const inbound = await post(acme, '/sandbox/api/inbound', { channel: 'sms', from: phone, body: 'hi back' })
+    const listed = list(await get(acme, '/sandbox/api/outbox')).find((m) => m.id === data(sent).id)
+    for (const m of [data(sent), listed, data(inbound)]) {
+      expect(m?.person_id).toBe(person.person_id)
+      expect((await t.app.inject({ url: `/external_person/${String(m?.person_id)}`, headers: { authorization: acme.cassAuth } })).statusCode).toBe(200)
+    }
+  })
+})
+
 describe('POST /sandbox/api/inbound', () => {
   it('enters the answer as an inbound message of its channel, with the person found by phone', async () => {
     const phone = uniquePhone()
@@ -126,6 +141,8 @@ describe('POST /sandbox/api/inbound', () => {
     expect(r.statusCode).toBe(201)
     const msg = data(r)
     expect(msg).toMatchObject({ channel: 'sms', from: phone, body: 'STOP', provider: 'sandbox', person_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'received' })
+    // The person API's person_id: the one an operator can look up.
+    expect(msg.person_id).toBe((JSON.parse(created.body) as { person_id: string }).person_id)
     await waitFor('the inbound handlers', async () => list(await get(acme, '/sandbox/api/inbound')).find((m) => m.id === msg.id)?.status === 'processed')
     expect(list(await get(other, '/sandbox/api/inbound')).map((m) => m.id)).not.toContain(msg.id)
 

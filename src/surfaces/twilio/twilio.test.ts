@@ -22,6 +22,7 @@ beforeAll(async () => {
   peer = await new TwilioPeer({ numbers: [SENDER], optedOut: ['+14155550199'] }).start()
   const port = await freePort()
   t = await startTestApp({
+    workers: true,
     listen: true, port, isolated: true,
     // The peer is on loopback: allowed by the operator's list, as a closed network would.
     config: { SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`, SWITCHBOARD_ALLOWED_URL_HOSTS: '127.0.0.1' },
@@ -30,7 +31,6 @@ beforeAll(async () => {
       channelSettings: async (tenantId, channel) => (channel === 'whatsapp' || (channel === 'sms' && !whatsappOnly.has(tenantId)) ? settingsByTenant.get(tenantId) : undefined),
     },
   })
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
 })
 afterAll(async () => {
   await t?.close()

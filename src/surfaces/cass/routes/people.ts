@@ -19,7 +19,7 @@ function fieldsOf(p: Params): UpdatePersonInput {
     firstName: p.first_name, lastName: p.last_name, externalId: p.external_id,
     externalUsername: p.external_username, externalOrg: p.external_org,
     externalData1: p.external_data_1, externalData2: p.external_data_2, externalData3: p.external_data_3,
-    phone: p.phone, timezone: p.timezone,
+    phone: p.phone, timezone: p.timezone, languageType: p.language_type,
   }
 }
 

@@ -30,8 +30,7 @@ threads:
 `
 
 beforeAll(async () => {
-  t = await startTestApp()
-  await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
+  t = await startTestApp({ workers: true })
   acme = await createTenant(t.services)
   other = await createTenant(t.services)
   const r = await t.app.inject({ method: 'PUT', url: '/admin/threads', headers: { authorization: acme.cassAuth, 'content-type': 'application/yaml' }, payload: THREADS })

@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Services } from '../../../services.ts'
 import { requireJson, SECURITY } from '../../../http/params.ts'
 import { tenantOf } from '../../../http/tenant.ts'
-import { presentInbound, presentOutbox } from '../presenters.ts'
+import type { TenantId } from '../../../lib/tenant-id.ts'
+import { presentInbound, presentOutbox, type PersonIds } from '../presenters.ts'
 import { InboundBody, InboundList, InboundOne, ListQuery, Message, MessageIdParams, OutboxList, OutboxOne, SendBody } from '../schemas.ts'
 
 const security = SECURITY.basic
@@ -13,6 +14,13 @@ const errors = { 400: Message, 401: Message }
 export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { delivery } = services
+  /** The person API's ids of the people the messages name (one query for a page). */
+  const personIds = async (tenantId: TenantId, messages: ReadonlyArray<{ personId: string | null }>): Promise<PersonIds> => {
+    const ids = [...new Set(messages.flatMap((m) => (m.personId ? [m.personId] : [])))]
+    if (ids.length === 0) return new Map()
+    const people = await services.peopleLookups.findMany(services.store.db, tenantId, ids)
+    return new Map([...people].map(([id, p]) => [id, p.cassId]))
+  }
 
   app.get('/api/outbox', {
     schema: {
@@ -22,7 +30,8 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
     },
   }, async (req) => {
     const messages = await delivery.listOutbox(tenantOf(req), { limit: req.query.limit, channel: req.query.channel })
-    return { data: messages.map(presentOutbox) }
+    const ids = await personIds(tenantOf(req).id, messages)
+    return { data: messages.map((m) => presentOutbox(m, ids)) }
   })
 
   app.get('/api/outbox/:id', {
@@ -30,7 +39,10 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
       tags: ['sandbox'], summary: 'Get one outbox message',
       params: MessageIdParams, security, response: { 200: OutboxOne, 404: Message, ...errors },
     },
-  }, async (req) => ({ data: presentOutbox(await delivery.getOutbox(tenantOf(req), req.params.id)) }))
+  }, async (req) => {
+    const message = await delivery.getOutbox(tenantOf(req), req.params.id)
+    return { data: presentOutbox(message, await personIds(tenantOf(req).id, [message])) }
+  })
 
   app.post('/api/outbox', {
     schema: {
@@ -44,7 +56,7 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
     const { message, created } = await delivery.send(tenantOf(req), {
       channel: b.channel, to: b.to, body: b.body, subject: b.subject, from: b.from, idempotencyKey: b.idempotency_key,
     })
-    return reply.code(created ? 201 : 200).send({ data: presentOutbox(message) })
+    return reply.code(created ? 201 : 200).send({ data: presentOutbox(message, await personIds(tenantOf(req).id, [message])) })
   })
 
   app.get('/api/inbound', {
@@ -54,7 +66,8 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
     },
   }, async (req) => {
     const messages = await delivery.listInbound(tenantOf(req), { limit: req.query.limit, channel: req.query.channel })
-    return { data: messages.map(presentInbound) }
+    const ids = await personIds(tenantOf(req).id, messages)
+    return { data: messages.map((m) => presentInbound(m, ids)) }
   })
 
   app.post('/api/inbound', {
@@ -67,6 +80,6 @@ export async function sandboxApiRoutes(fastify: FastifyInstance, { services }: {
   }, async (req, reply) => {
     const b = req.body
     const { message } = await delivery.receive(tenantOf(req), { channel: b.channel, from: b.from, to: b.to, body: b.body, provider: 'sandbox' })
-    return reply.code(201).send({ data: presentInbound(message) })
+    return reply.code(201).send({ data: presentInbound(message, await personIds(tenantOf(req).id, [message])) })
   })
 }

@@ -1,0 +1,6 @@
+export { PrivacyService } from './privacy.service.ts'
+export type { PurgeFiles } from './privacy.service.ts'
+export { PURGE_AREAS, PURGED_COLUMNS } from './purge.areas.ts'
+export type { PurgeArea, PurgeScope, PurgeSubject } from './purge.areas.ts'
+export { PURGE_JOB, PURGE_ENTITY_TYPES } from './privacy.types.ts'
+export type { Purge, PurgeInput, PurgeStatus, PurgeEntityType } from './privacy.types.ts'

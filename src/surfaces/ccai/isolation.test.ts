@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { endUserNum } from '../../../test/factories/end-users.ts'
+import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
+import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
+import { operations, type Op } from '../../../test/helpers/openapi-ops.ts'
+import { waitFor } from '../../../test/helpers/wait.ts'
+
+// Tenant isolation across every operation of the Apps API and the agent API, from their OpenAPI
+// documents: tenant A has one of everything (an end user, a chat an agent accepted, messages, an
+// offer, a transfer attempt, a customer flag and custom data); tenant B, with a contact center of
+// its own, calls every operation with A's ids. A's ids must be indistinguishable from ids that exist
+// nowhere (same status, same body), nothing of A may show in any answer B gets (lists included),
+// and A's data is unchanged afterwards.
+let t: TestApp
+let a: TestTenant
+let b: TestTenant
+let aAgent: string
+let bAgent: string
+const ids = { chat: 0, endUser: 0, offer: '' }
+const MARKERS = ['iso-visitor-of-a', 'iso-secret-message-of-a', 'ann.isolation@a.example', 'Isolation-Team-A', 'Isolation-Menu-A', 'iso-custom-a']
+const NOWHERE = { chat: 987_654, endUser: 987_653, offer: '00000000-0000-4000-8000-00000000abcd' }
+const SKIP = new Set(['POST /agent/v1/logout', 'GET /agent/v1/events'])
+
+const setup = (team: string, menu: string, email: string) => `
+settings: { rate_limit: 100000, wrap_up_timeout: 0s }
+teams: [{ name: ${team} }, { name: Spare }]
+agents:
+  - { email: ${email}, first_name: Ann, last_name: A, teams: [${team}], chat_capacity: 5, password: "isolation-pass-1" }
+  - { email: spare.${email}, first_name: Sam, last_name: S, teams: [Spare], password: "isolation-pass-1" }
+menus: [{ name: Site, type: web, children: [{ name: ${menu}, channels: [chat], teams: [${team}] }] }]
+`
+
+async function login(tt: TestTenant, email: string): Promise<string> {
+  const r = await t.app.inject({ method: 'POST', url: '/agent/v1/login', headers: { 'content-type': 'application/json' }, payload: { email, password: 'isolation-pass-1', company: tt.credentials.ccai.subdomain } })
+  expect(r.statusCode, r.body).toBe(200)
+  return `Bearer ${(JSON.parse(r.body) as { token: string }).token}`
+}
+
+function call(method: string, url: string, auth: string, body?: unknown) {
+  return t.app.inject({
+    method: method as 'GET', url, headers: { authorization: auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+  })
+}
+
+/** What A looks like from its own side: compared before and after B's calls. */
+async function aState() {
+  const chat = JSON.parse((await call('GET', `/apps/api/v1/chats/${ids.chat}`, a.ccaiAuth)).body) as Record<string, unknown>
+  const messages = (await call('GET', `/agent/v1/chats/${ids.chat}/messages`, aAgent)).body
+  const flag = (await call('GET', `/apps/api/v1/chats/${ids.chat}/customer_flag`, a.ccaiAuth)).body
+  return { status: chat.status, agent: chat.agent_info, custom: chat.custom_data, messages, flag }
+}
+
+beforeAll(async () => {
+  t = await startTestApp()
+  a = await createTenant(t.services)
+  b = await createTenant(t.services)
+  await t.services.ccSetup.load(a.tenant.id, setup('Isolation-Team-A', 'Isolation-Menu-A', 'ann.isolation@a.example'), 'yaml')
+  await t.services.ccSetup.load(b.tenant.id, setup('Desk', 'Help', 'bea@b.example'), 'yaml')
+  aAgent = await login(a, 'ann.isolation@a.example')
+  bAgent = await login(b, 'bea@b.example')
+  // B has an end user and nothing else: its own ids never coincide with A's chat.
+  await endUserNum(t.services, b.tenant.id, 'of-b')
+
+  ids.endUser = (await t.services.endUsers.upsert(a.tenant.id, { identifier: 'iso-visitor-of-a', name: 'Iso Visitor' })).num
+  expect((await call('PUT', '/agent/v1/status', aAgent, { status: 'Available' })).statusCode).toBe(200)
+  const started = await call('POST', '/apps/api/v1/chats', a.ccaiAuth, { chat: { menu_id: 2, end_user_id: ids.endUser } })
+  expect(started.statusCode, started.body).toBe(201)
+  ids.chat = (JSON.parse(started.body) as { id: number }).id
+  // Routing offers it to Ann after the start commits.
+  const offer = await waitFor('the offer to Ann', () => t.store.db.selectFrom('cc_offers').select('id').where('tenant_id', '=', a.tenant.id).where('result', '=', 'pending').executeTakeFirst())
+  ids.offer = offer.id
+  expect((await call('POST', `/agent/v1/offers/${ids.offer}/accept`, aAgent)).statusCode).toBe(200)
+  expect((await call('POST', `/apps/api/v1/chats/${ids.chat}/message`, a.ccaiAuth, { from_user_id: ids.endUser, message: { type: 'text', content: 'iso-secret-message-of-a' } })).statusCode).toBe(201)
+  expect((await call('POST', `/agent/v1/chats/${ids.chat}/messages`, aAgent, { content: 'answer to iso-secret-message-of-a' })).statusCode).toBe(201)
+  expect((await call('PUT', `/apps/api/v1/chats/${ids.chat}/customer_flag`, a.ccaiAuth, { bad_actor: true })).statusCode).toBe(200)
+  expect((await call('POST', `/apps/api/v1/chats/${ids.chat}/custom_data`, a.ccaiAuth, { signed: false, data: { note: { label: 'Note', value: 'iso-custom-a' } } })).statusCode).toBe(200)
+})
+afterAll(async () => t?.close())
+
+/** The path with `which`'s ids: A's, or ids that exist nowhere. */
+function pathWith(op: Op, which: typeof ids | typeof NOWHERE): string {
+  return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    if (op.path.startsWith('/agent/v1/offers/')) return which.offer
+    if (name === 'media_id' || name === 'escalation_id') return '1'
+    if (op.path.includes('/force_logout/')) return '1'
+    return String(which.chat)
+  })
+}
+
+/** A plausible body, the same for both calls (so any difference comes from the ids alone). */
+const BODY: Record<string, unknown> = {
+  from_user_id: 1, message: { type: 'text', content: 'from b' }, content: 'from b', status: 'Available', agent_id: 1, menu_id: 2,
+  disposition: 'done', bad_actor: true, signed: false, data: { k: { value: 'v' } }, photo: [{ s3_path: 'x' }], video: { s3_path: 'x' },
+  deflection_channel: 'stay', escalation_id: 1, reason: 'r', force_escalate: true,
+}
+
+it('another tenant’s ids answer as ids that exist nowhere, on every operation, and leave its data alone', async () => {
+  const ops = [...await operations(t.app, 'ccai', '/apps/api/v1', SKIP), ...await operations(t.app, 'agent', '/agent/v1', SKIP)]
+  const withIds = ops.filter((op) => op.path.includes('{'))
+  expect(withIds.length).toBeGreaterThan(15)
+  const before = await aState()
+  for (const op of withIds) {
+    const auth = op.path.startsWith('/agent') ? bAgent : b.ccaiAuth
+    const body = op.method === 'GET' ? undefined : Object.fromEntries(op.fields.filter((f) => f in BODY).map((f) => [f, BODY[f]]))
+    const nowhere = await call(op.method, pathWith(op, NOWHERE), auth, body)
+    const theirs = await call(op.method, pathWith(op, ids), auth, body)
+    const what = `${op.method} ${op.path}`
+    expect(theirs.statusCode, `${what} → ${theirs.body.slice(0, 200)}`).toBe(nowhere.statusCode)
+    expect(theirs.statusCode, what).toBeGreaterThanOrEqual(400)
+    expect(theirs.body.replaceAll(String(ids.chat), '#').replaceAll(ids.offer, '#'), what)
+      .toBe(nowhere.body.replaceAll(String(NOWHERE.chat), '#').replaceAll(NOWHERE.offer, '#'))
+    for (const m of MARKERS) expect(theirs.body, what).not.toContain(m)
+  }
+  expect(await aState()).toEqual(before)
+})
+
+it('no list or status answer of another tenant shows anything of this one', async () => {
+  const ops = [...await operations(t.app, 'ccai', '/apps/api/v1', SKIP), ...await operations(t.app, 'agent', '/agent/v1', SKIP)]
+  const gets = ops.filter((op) => op.method === 'GET' && !op.path.includes('{'))
+  expect(gets.map((op) => op.path)).toEqual(expect.arrayContaining(['/apps/api/v1/end_users', '/apps/api/v1/users', '/agent/v1/chats']))
+  for (const op of gets) {
+    const r = await call('GET', op.path, op.path.startsWith('/agent') ? bAgent : b.ccaiAuth)
+    for (const m of MARKERS) expect(r.body, `GET ${op.path}`).not.toContain(m)
+  }
+  // E2 looks up by identifier (A's answers as an unknown one) or by id (ids are per tenant: B's own
+  // end user 1, never A's).
+  const byIdentifier = await call('GET', '/apps/api/v1/end_users?identifier=iso-visitor-of-a', b.ccaiAuth)
+  const nobody = await call('GET', '/apps/api/v1/end_users?identifier=nobody-anywhere', b.ccaiAuth)
+  expect([byIdentifier.statusCode, byIdentifier.body]).toEqual([nobody.statusCode, nobody.body])
+  expect(byIdentifier.statusCode).toBe(404)
+  const byId = await call('GET', `/apps/api/v1/end_users?id=${ids.endUser}`, b.ccaiAuth)
+  for (const m of MARKERS) expect(byId.body).not.toContain(m)
+  // …while A's own answers do show them (the markers are real).
+  const mine = (await call('GET', '/apps/api/v1/end_users?identifier=iso-visitor-of-a', a.ccaiAuth)).body + (await call('GET', '/apps/api/v1/users', a.ccaiAuth)).body
+  expect(mine).toContain('iso-visitor-of-a')
+  expect(mine).toContain('ann.isolation@a.example')
+})

@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
+import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
+import { seedPerson } from '../../../test/helpers/cass.ts'
+import { operations, type Op } from '../../../test/helpers/openapi-ops.ts'
+
+// Tenant isolation across every operation of the messaging API, from its OpenAPI document: tenant A
+// has one of everything (individuals, a care team and its user, a channel, a message with a
+// reaction, an attachment, a bookmark, a bulk message and its attachment, a plugin, a responder, an
+// announcer, an aggregation request, an org preference, a sniffer, a replicator); tenant B calls every
+// operation with A's ids — in the path, in the scoping query parameters, and in the body's
+// references — and with ids that exist nowhere. A's ids must be indistinguishable from the nowhere
+// ones (same status, same body once the ids are blanked), nothing of A may show in any answer B gets,
+// and A's data is unchanged afterwards. A new resource type must name A's id of it below, or this
+// test fails.
+let t: TestApp
+let a: TestTenant
+let b: TestTenant
+const A: Record<string, string> = {}
+const MARKERS = ['Isomarker-Patient', 'iso-secret-text-of-a', 'iso.clinician@a.example', 'Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a']
+let nowhereN = 0
+/** An id of the right shape that exists nowhere (a fresh one for each use, so bodies differ only by ids). */
+const nowhere = () => `00000000-0000-4000-8000-${String(++nowhereN).padStart(12, '0')}`
+
+function call(tt: TestTenant, method: string, url: string, body?: unknown) {
+  return t.app.inject({
+    method: method as 'GET', url,
+    headers: { authorization: `Bearer ${tt.credentials.courier.api_key}`, ...(body !== undefined ? { 'content-type': 'application/vnd.api+json' } : {}) },
+    ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+  })
+}
+
+async function created(tt: TestTenant, url: string, type: string, attributes: Record<string, unknown>): Promise<string> {
+  const r = await call(tt, 'POST', url, { data: { type, attributes } })
+  expect(r.statusCode, `${url} ${r.body}`).toBe(201)
+  return (JSON.parse(r.body) as { data: { id: string } }).data.id
+}
+
+/** The path's resource type → A's id of it (for `{id}`). */
+const PATH_TYPES: Array<[string, string]> = [
+  ['/v1/messaging-channels/', 'channel'], ['/v1/messaging-messages/', 'message'], ['/v1/organizations/', 'organization'],
+  ['/v1/individuals/', 'individual'], ['/v1/individual-groups/', 'group'], ['/v1/users/', 'user'],
+  ['/v1/messaging-attachments/', 'attachment'], ['/v1/messaging-bookmarks/', 'bookmark'], ['/v1/replicators/', 'replicator'],
+  ['/v1/sniffers/', 'sniffer'], ['/v1/messaging-plugins/', 'plugin'], ['/v1/messaging-responders/', 'responder'],
+  ['/v1/messaging-bulk-messages/', 'bulk'], ['/v1/messaging-bulk-attachments/', 'bulkAttachment'], ['/v1/announcers/', 'announcer'],
+  ['/v1/aggregation-requests/', 'aggregation'], ['/v1/org-preferences/', 'preference'], ['/v1/messaging-operations/', 'operation'], ['/v1/purge-data/', 'purge'],
+]
+/** A reference's name (query parameter or attribute) → A's id it names. */
+const REFERENCES: Record<string, string> = {
+  'organization-id': 'organization', 'channel-id': 'channel', 'individual-id': 'individual', 'filter[individual-id]': 'individual',
+  'message-id': 'message', 'user-id': 'user', 'individual-group-id': 'group', 'filter[individual-group-id]': 'group',
+  'filter[channel-id]': 'channel', 'bulk-message-id': 'bulk', 'sender-individual-id': 'individual', 'sender-individual-group-id': 'group',
+  'filter[created-by]': 'individual', 'profile-individual-id': 'individual', 'entity-id': 'individual',
+}
+const LISTS: Record<string, string> = { 'individual-ids': 'individual', 'individual-group-ids': 'group' }
+
+beforeAll(async () => {
+  t = await startTestApp()
+  a = await createTenant(t.services)
+  b = await createTenant(t.services)
+  const patient = await seedPerson(t, a, { phone: uniquePhone(), firstName: 'Isomarker-Patient', externalId: 'iso-patient' })
+  const other = await seedPerson(t, b, { phone: uniquePhone(), externalId: 'b-person' })
+  await t.services.directory.import(a.tenant, { format: 'yaml', text: `individuals:
+  - { external_id: iso-clinician, first_name: Iso, last_name: Clinician, account_type: clinician }
+users:
+  - { email: iso.clinician@a.example, first_name: Iso, last_name: Clinician, individual: iso-clinician }
+groups:
+  - { external_id: iso-team, name: Iso-Team-A, individuals: [iso-patient], users: [iso.clinician@a.example] }
+  - { external_id: iso-team-2, name: Iso-Team-A2, individuals: [] }
+` })
+  void other
+  const org = a.credentials.courier.organization_id
+  A.organization = org
+  A.individual = patient.cassId
+  A.group = (await t.store.db.selectFrom('msg_individual_groups').select('id').where('tenant_id', '=', a.tenant.id).where('external_id', '=', 'iso-team').executeTakeFirstOrThrow()).id
+  const team2 = (await t.store.db.selectFrom('msg_individual_groups').select('id').where('tenant_id', '=', a.tenant.id).where('external_id', '=', 'iso-team-2').executeTakeFirstOrThrow()).id
+  A.user = (await t.store.db.selectFrom('msg_users').select('id').where('tenant_id', '=', a.tenant.id).executeTakeFirstOrThrow()).id
+  A.channel = await created(a, '/v1/messaging-channels/', 'messaging-channels', { 'organization-id': org, 'individual-group-id': A.group, 'individual-ids': [A.individual], name: 'Iso channel' })
+  A.message = await created(a, '/v1/messaging-messages/', 'messaging-messages', { 'channel-id': A.channel, 'individual-id': A.individual, message: 'iso-secret-text-of-a' })
+  expect((await call(a, 'POST', `/v1/messaging-messages/${A.message}/add-reaction/`, { 'reaction-type': 'like', 'individual-id': A.individual })).statusCode).toBe(201)
+  A.attachment = (await t.services.attachments.create(a.tenant, { messageId: A.message, contentType: 'image/png' })).id
+  A.bookmark = (await t.services.bookmarks.create(a.tenant, { channelId: A.channel, messageId: A.message })).id
+  const bulk = await t.services.bulkMessages.create(a.tenant, { createdBy: A.individual, draft: true, individualIds: [A.individual], message: 'iso-secret-text-of-a in bulk' })
+  A.bulk = bulk.id
+  A.bulkAttachment = (await t.services.attachments.createForBulk(a.tenant, { bulkMessageId: bulk.id, contentType: 'application/pdf' })).id
+  A.plugin = (await t.services.messagingPlugins.create(a.tenant, { organizationId: org, name: 'iso-plugin-a', type: 'template', args: { template: 'Hi {{name}}' } }, org)).id
+  A.responder = (await t.services.messagingResponders.create(a.tenant, { organizationId: org, individualGroupId: A.group, name: 'iso-responder-a', type: 'auto-reply', args: { message: 'Away' } }, org)).id
+  A.announcer = (await t.services.announcers.create(a.tenant, { organizationId: org, name: 'iso-announcer-a', type: 'webhook', event: 'message-posted', args: { url: 'https://hooks.example.com/iso', secret: 'iso-secret-0123456789abc' } }, org)).id
+  A.aggregation = (await t.services.aggregations.create(a.tenant, [{ column: 'unread-count', individualId: A.individual }], org)).id
+  A.preference = await created(a, '/v1/org-preferences/', 'org-preferences', { name: 'default-channel-title', 'organization-id': org, type: 'string', value: 'Iso-Team-A title' })
+  A.sniffer = await created(a, '/v1/sniffers/', 'sniffers', { 'user-id': A.user, 'valid-until': new Date(Date.now() + 3_600_000).toISOString() })
+  A.operation = (await t.services.operations.create(a.tenant, { organizationId: org, type: 'move-group', args: { 'from-individual-group-id': team2, 'to-individual-group-id': A.group } }, org)).id
+  // A purge of another individual of A's, recorded (no workers here: it stays queued).
+  const leaving = await seedPerson(t, a, { phone: uniquePhone(), externalId: 'iso-leaving' })
+  A.purge = 'iso-purge-request-of-a'
+  expect((await call(a, 'POST', '/v1/purge-data/', { data: { type: 'system-purges', attributes: { 'entity-id': leaving.cassId, 'entity-type': 'individual', 'request-id': A.purge } } })).statusCode).toBe(201)
+  const replicators = JSON.parse((await call(a, 'GET', '/v1/replicators/')).body) as { data: Array<{ id: string }> }
+  expect(replicators.data.length).toBeGreaterThan(0)
+  A.replicator = replicators.data[0]!.id
+})
+afterAll(async () => t?.close())
+
+/** What A looks like from its own side: every row of the messaging tables, compared before and after. */
+async function aState(): Promise<string> {
+  const tables = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers', 'msg_messages', 'msg_reactions', 'msg_channel_sms', 'msg_attachments', 'msg_bookmarks',
+    'msg_sniffers', 'msg_plugins', 'msg_responders', 'msg_bulk_messages', 'msg_bulk_recipients', 'msg_bulk_attachments', 'msg_announcers', 'msg_aggregation_requests',
+    'msg_individual_groups', 'msg_users', 'msg_operations', 'privacy_purges'] as const
+  const out: Record<string, unknown> = {}
+  for (const table of tables) {
+    out[table] = await t.store.db.selectFrom(table).selectAll().where('tenant_id', '=', a.tenant.id).execute()
+  }
+  return JSON.stringify(out, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))
+}
+
+/** The A-id or nowhere-id of a reference name, or undefined when the name references nothing. */
+function refOf(name: string, theirs: boolean, used: string[]): string | undefined {
+  const kind = REFERENCES[name]
+  if (!kind) return undefined
+  const id = theirs ? A[kind]! : nowhere()
+  used.push(id)
+  return id
+}
+
+/** One request of B aimed at A (`theirs`) or at nothing: the URL, the body and every id it used. */
+function request(op: Op, theirs: boolean): { url: string; body: unknown; used: string[] } {
+  const used: string[] = []
+  const type = PATH_TYPES.find(([prefix]) => op.path.startsWith(prefix))
+  let url = op.path
+  if (url.includes('{id}')) {
+    expect(type, `${op.method} ${op.path}: name tenant A's id of this resource type in PATH_TYPES`).toBeDefined()
+    const id = theirs ? A[type![1]]! : nowhere()
+    used.push(id)
+    url = url.replace('{id}', id)
+  }
+  const query = op.query.map((q) => [q, refOf(q, theirs, used)] as const).filter(([, v]) => v !== undefined)
+  if (query.length > 0) url += `?${query.map(([q, v]) => `${encodeURIComponent(q)}=${v}`).join('&')}`
+  if (op.method === 'GET') return { url, body: undefined, used }
+  const refs = (names: string[]) => Object.fromEntries(names.flatMap((n): Array<[string, unknown]> => {
+    if (LISTS[n]) {
+      const id = theirs ? A[LISTS[n]]! : nowhere()
+      used.push(id)
+      return [[n, [id]]]
+    }
+    const v = refOf(n, theirs, used)
+    return v === undefined ? [] : [[n, v]]
+  }))
+  if (op.attributes.length > 0 || op.fields.includes('data')) {
+    const resourceType = op.path.split('/')[2]!
+    const data: Record<string, unknown> = { type: resourceType, attributes: refs(op.attributes) }
+    if (op.method === 'PATCH') data.id = used[0]
+    return { url, body: { data }, used }
+  }
+  return { url, body: refs(op.fields), used }
+}
+
+/** An answer with the ids it was asked about blanked: what must not differ between A's ids and nowhere. */
+function blanked(body: string, used: string[]): string {
+  let out = body
+  for (const id of used) out = out.replaceAll(id, '#')
+  return out
+}
+
+it('another tenant’s ids answer as ids that exist nowhere, on every operation, and leave its data alone', async () => {
+  const ops = await operations(t.app, 'courier', '')
+  expect(ops.length).toBeGreaterThan(60)
+  const before = await aState()
+  const aimed = ops.filter((op) => op.path.includes('{id}') || op.query.some((q) => REFERENCES[q]) || [...op.attributes, ...op.fields].some((f) => REFERENCES[f] || LISTS[f]))
+  expect(aimed.length).toBeGreaterThan(50)
+  for (const op of aimed) {
+    const n = request(op, false)
+    const theirs = request(op, true)
+    const rn = await call(b, op.method, n.url, n.body)
+    const rt = await call(b, op.method, theirs.url, theirs.body)
+    const what = `${op.method} ${theirs.url}`
+    expect(rt.statusCode, `${what} → ${rt.body.slice(0, 300)}`).toBe(rn.statusCode)
+    // A path id or a scoping reference of A's is refused; a filter on A's id just matches nothing (as on a nowhere id).
+    const scoped = op.path.includes('{id}') || op.query.some((q) => REFERENCES[q] && !q.startsWith('filter[')) || op.method !== 'GET'
+    if (scoped) expect(rt.statusCode, `${what} → ${rt.body.slice(0, 300)}`).toBeGreaterThanOrEqual(400)
+    expect(blanked(rt.body, theirs.used), what).toBe(blanked(rn.body, n.used))
+    for (const m of MARKERS) expect(rt.body, what).not.toContain(m)
+  }
+  expect(await aState()).toEqual(before)
+}, 120_000)
+
+it('no list of another tenant shows anything of this one, while this one’s own lists do', async () => {
+  const ops = await operations(t.app, 'courier', '')
+  const lists = ops.filter((op) => op.method === 'GET' && !op.path.includes('{'))
+  expect(lists.length).toBeGreaterThan(10)
+  let mine = ''
+  for (const op of lists) {
+    // Lists that need a scope get the caller's own organisation.
+    const url = op.query.includes('organization-id') ? `${op.path}?organization-id=${b.credentials.courier.organization_id}` : op.path
+    const r = await call(b, 'GET', url)
+    for (const m of MARKERS) expect(r.body, `GET ${url}`).not.toContain(m)
+    const own = op.query.includes('organization-id') ? `${op.path}?organization-id=${A.organization}` : op.path
+    mine += (await call(a, 'GET', own)).body
+  }
+  // The markers are real: A's own answers show them.
+  for (const m of ['Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a']) expect(mine).toContain(m)
+}, 120_000)

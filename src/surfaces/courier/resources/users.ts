@@ -1,0 +1,74 @@
+import { Type } from 'typebox'
+import type { DirectoryUser } from '../../../core/messaging/index.ts'
+import { defineResource } from '../../../http/jsonapi/resource.ts'
+import type { Services } from '../../../services.ts'
+import { Uuid } from '../schemas.ts'
+import { viewerOf } from '../viewer.ts'
+
+const Notification = Type.Enum(['email', 'sms', 'push'])
+const Attributes = Type.Object({
+  'auto-sign-up': Type.Boolean(),
+  'communication-preferences': Type.Object({}, { additionalProperties: true }),
+  email: Type.String(),
+  'email-verified': Type.Boolean(),
+  'first-name': Type.Union([Type.String(), Type.Null()]),
+  'last-name': Type.Union([Type.String(), Type.Null()]),
+  'last-sync-time': Type.String(),
+  locale: Type.Union([Type.String(), Type.Null()]),
+  'locale-explicit': Type.Boolean(),
+  notifications: Type.Array(Type.String()),
+  phone: Type.Union([Type.String(), Type.Null()]),
+  'phone-unsubscribed': Type.Boolean(),
+  'phone-verified': Type.Boolean(),
+  'primary-individual-id': Type.Union([Uuid, Type.Null()]),
+  'sms-mode': Type.String(),
+  state: Type.String(),
+  tz: Type.Union([Type.String(), Type.Null()]),
+  'tz-explicit': Type.Boolean(),
+  username: Type.Union([Type.String(), Type.Null()]),
+})
+
+const Update = Type.Object({
+  notifications: Type.Array(Notification, { uniqueItems: true, maxItems: 3, description: 'How the user is told of new messages' }),
+})
+
+/** `users` (#135–#137): care-team members (imported, keyed by email); a user token sees only itself. */
+export function usersResource(services: Services) {
+  return defineResource({
+    type: 'users',
+    path: '/v1/users/',
+    tags: ['users'],
+    attributes: Attributes,
+    present: (u: DirectoryUser) => ({
+      id: u.id,
+      attributes: {
+        // The directory's users come from the operator's system: signed up by it, their email and
+        // phone taken as verified there; locale and zone explicit when the directory gives them.
+        'auto-sign-up': true, 'communication-preferences': {}, email: u.email, 'email-verified': true,
+        'first-name': u.firstName, 'last-name': u.lastName, 'last-sync-time': u.lastSyncAt.toISOString(),
+        locale: u.locale, 'locale-explicit': u.locale !== null, notifications: [...u.notifications], phone: u.phone,
+        'phone-unsubscribed': false, 'phone-verified': u.phone !== null, 'primary-individual-id': u.primaryIndividualId,
+        'sms-mode': u.smsMode, state: u.state, tz: u.tz, 'tz-explicit': u.tz !== null, username: u.username,
+      },
+    }),
+    list: {
+      filters: { email: Type.String({ format: 'email', maxLength: 320 }), 'individual-id': Uuid, username: Type.String({ maxLength: 255 }) },
+      run: async ({ tenant, req }, q) => {
+        const f = q.filters as { email?: string; 'individual-id'?: string; username?: string }
+        return services.directory.users(tenant, {
+          ...(f.email !== undefined ? { email: f.email } : {}), ...(f['individual-id'] !== undefined ? { individualId: f['individual-id'] } : {}),
+          ...(f.username !== undefined ? { username: f.username } : {}),
+        }, { limit: q.limit, offset: q.offset }, viewerOf(req))
+      },
+    },
+    read: { run: async ({ tenant, req }, id) => services.directory.user(tenant, id, viewerOf(req)) },
+    update: {
+      summary: 'Set the user’s notifications (deprecated)',
+      attributes: Update,
+      run: async ({ tenant, req }, id, a) => {
+        if (a.notifications === undefined) return services.directory.user(tenant, id, viewerOf(req))
+        return services.directory.setNotifications(tenant, id, a.notifications, viewerOf(req))
+      },
+    },
+  })
+}

@@ -1,0 +1,73 @@
+// The console API client: same-origin fetches with the session cookie; every state-changing
+// request carries the session's CSRF token in `X-CSRF-Token` (the server refuses it otherwise).
+
+export type Role = 'owner' | 'admin' | 'supervisor' | 'agent' | 'clinician'
+
+export interface Me {
+  user: { id: string; email: string; name: string | null; role: Role }
+  organization: { id: string; name: string }
+  csrf_token: string
+  expires_at: string
+}
+
+export interface PersonSummary {
+  id: string
+  first_name: string | null
+  last_name: string | null
+  phone: string | null
+  email: string | null
+  external_id: string | null
+  created_at: string
+}
+
+export interface PersonDetail extends PersonSummary {
+  identities: Array<{ surface: string; public_id: string; legacy_id: string | null; created_at: string }>
+  suppressions: Array<{ scope: string; address: string; reason: string; source: string; created_at: string }>
+}
+
+export interface TimelineEvent {
+  id: string
+  direction: 'in' | 'out'
+  channel: string
+  text: string
+  thread_name: string | null
+  created_at: string
+}
+
+/** An answer other than 2xx: its status and the server's message. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string | undefined
+  constructor(status: number, message: string, code?: string) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+let csrf = ''
+
+/** Remember the session's CSRF token (from sign-in or GET /session). */
+export function setCsrf(token: string): void {
+  csrf = token
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf
+  const res = await fetch(`/console/api${path}`, { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
+  if (res.status === 204) return undefined as T
+  const json = await res.json().catch(() => ({})) as { message?: string; code?: string }
+  if (!res.ok) throw new ApiError(res.status, json.message ?? res.statusText, json.code)
+  return json as T
+}
+
+export const api = {
+  session: () => call<Me>('GET', '/session'),
+  signIn: (email: string, password: string) => call<Me>('POST', '/session', { email, password }),
+  signOut: () => call<void>('DELETE', '/session'),
+  searchPeople: (q: string) => call<{ people: PersonSummary[] }>('GET', `/people?q=${encodeURIComponent(q)}`),
+  person: (id: string) => call<PersonDetail>('GET', `/people/${encodeURIComponent(id)}`),
+  timeline: (id: string) => call<{ events: TimelineEvent[] }>('GET', `/people/${encodeURIComponent(id)}/timeline`),
+}

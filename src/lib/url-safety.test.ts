@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig, ConfigError } from '../config.ts'
 import {
-  checkOutboundUrl, checkUrlSyntax, classifyAddress, embeddedIpv4, isValidAllowEntry, safeLookup, safeRequest, STRICT_URL_POLICY,
+  checkOutboundUrl, checkUrlSyntax, classifyAddress, embeddedIpv4, GuardedHttpClient, isValidAllowEntry, safeLookup, safeRequest, STRICT_URL_POLICY,
   UnsafeUrlError, type Resolver, type UrlPolicy,
 } from './url-safety.ts'
 
@@ -160,5 +160,36 @@ describe('requests to tenant URLs', () => {
       }).on('error', reject)
     })
     expect(status).toBe(200)
+  })
+
+  it('sends a request again on a fresh connection when the kept-alive socket it reused was closed unanswered', async () => {
+    // The peer answers the first request on a connection and closes the connection, unanswered, at
+    // the second: what a server that drops idle sockets does to a client that reuses one.
+    const requestsOn = new WeakMap<object, number>()
+    const connections = new Set<object>()
+    const peer = createServer((req, res) => {
+      const n = (requestsOn.get(req.socket) ?? 0) + 1
+      requestsOn.set(req.socket, n)
+      connections.add(req.socket)
+      if (n > 1) {
+        req.socket.destroy()
+        return
+      }
+      res.end(`answer ${req.url}`)
+    })
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r))
+    const peerPort = (peer.address() as AddressInfo).port
+    const client = new GuardedHttpClient({ policy: { allowPrivate: true, allowedHosts: [] } })
+    try {
+      const first = await client.request(`http://127.0.0.1:${peerPort}/one`, { method: 'POST', body: 'a' })
+      expect(first).toMatchObject({ status: 200 })
+      const second = await client.request(`http://127.0.0.1:${peerPort}/two`, { method: 'POST', body: 'b' })
+      expect({ status: second.status, body: second.body.toString() }).toEqual({ status: 200, body: 'answer /two' })
+      expect(connections.size).toBe(2)
+    } finally {
+      client.close()
+      peer.closeAllConnections()
+      await new Promise<void>((r) => peer.close(() => r()))
+    }
   })
 })

@@ -415,14 +415,40 @@ export class GuardedHttpClient {
     }
   }
 
-  /** One request; answers any status. Throws the refusal, a network error, or a `TimeoutError`. */
-  request(raw: string | URL, options: GuardedRequestOptions = {}): Promise<GuardedResponse> {
+  /**
+   * One request; answers any status. Throws the refusal, a network error, or a `TimeoutError`.
+   * A kept-alive socket the server closed while it sat idle fails the next request with
+   * ECONNRESET before any answer: such a request is sent once more, on a fresh connection (what
+   * Node's documentation for `request.reusedSocket` recommends). The server closed that socket
+   * without answering; should it have read the request first, the receiver sees it twice, which
+   * it can tell by the webhook's id, as with any retry.
+   */
+  async request(raw: string | URL, options: GuardedRequestOptions = {}): Promise<GuardedResponse> {
     const url = this.check(raw)
+    try {
+      return await this.#requestOnce(url, options)
+    } catch (err) {
+      if (!(err instanceof StaleSocketError)) throw err
+    }
+    const Base = url.protocol === 'https:' ? https.Agent : http.Agent
+    const once = guardedAgent(Base, { ...this.#agentOptions, keepAlive: false }, this.policy, this.#refuse, this.#resolve)
+    try {
+      return await this.#requestOnce(url, options, once)
+    } finally {
+      once.destroy()
+    }
+  }
+
+  /** One request on the shared agent, or on `fresh` (a one-off agent, never reported stale). */
+  #requestOnce(url: URL, options: GuardedRequestOptions, fresh?: http.Agent): Promise<GuardedResponse> {
     const client = url.protocol === 'https:' ? https : http
     const maxBody = options.maxBodyBytes ?? 1024 * 1024
     const timeoutMs = options.timeoutMs ?? 10_000
     return new Promise<GuardedResponse>((resolvePromise, reject) => {
-      const req = client.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: this.agent(url.protocol), signal: options.signal }, (res) => {
+      let answered = false
+      const agent = fresh ?? this.agent(url.protocol)
+      const req = client.request(url, { method: options.method ?? 'GET', headers: options.headers, agent, signal: options.signal }, (res) => {
+        answered = true
         const chunks: Buffer[] = []
         let size = 0
         res.on('data', (chunk: Buffer) => {
@@ -441,9 +467,10 @@ export class GuardedHttpClient {
       const timer = setTimeout(() => {
         req.destroy(Object.assign(new Error(`no answer from ${url.host} in ${timeoutMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' }))
       }, timeoutMs)
-      req.on('error', (err) => {
+      req.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer)
-        reject(err)
+        const stale = fresh === undefined && !answered && req.reusedSocket && err.code === 'ECONNRESET'
+        reject(stale ? new StaleSocketError(err) : err)
       })
       req.end(options.body)
     })
@@ -479,6 +506,13 @@ export class GuardedHttpClient {
   close(): void {
     this.#http?.destroy()
     this.#https?.destroy()
+  }
+}
+
+/** A reused kept-alive socket the server had closed (the request is sent again, fresh). */
+class StaleSocketError extends Error {
+  constructor(readonly original: Error) {
+    super(original.message)
   }
 }
 

@@ -95,6 +95,7 @@ export const ERROR_CATALOG = {
   chat_resume_after_hours: { kind: 'invalid', details: details<{ message: string }>() },
   invalid_transfer: { kind: 'invalid', details: details() },
   transfer_target_unavailable: { kind: 'invalid', details: details<{ agentId: number }>() },
+  transfer_target_full: { kind: 'invalid', details: details<{ agentId: number }>() },
   transfer_pending: { kind: 'invalid', details: details() },
   not_in_wrap_up: { kind: 'invalid', details: details() },
   disposition_not_found: { kind: 'invalid', details: details<{ disposition: string }>() },

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import { normalizeLanguage } from '../../lib/languages.ts'
-import { dedupeProblems, describeIssue, schemaIssues } from '../../lib/schema-problems.ts'
+import { dedupeProblems, describeIssue, schemaIssues, type SchemaIssue } from '../../lib/schema-problems.ts'
 import { compileText, LIQUID_LIMITS } from './liquid.ts'
 import type { TemplateDefinition, TemplatesDocument } from './templates.types.ts'
 import { checkDataSchema } from './data-schema.ts'
@@ -70,6 +70,13 @@ export const TemplatesFileJsonSchema = Type.Object({
 export type TemplateFileItem = Static<typeof Template>
 
 let validator: Validator | undefined
+/** Patterns worded for people. */
+const special = (where: string, issue: SchemaIssue): string | undefined => {
+  if (issue.keyword !== 'pattern') return undefined
+  if (where.endsWith('.category')) return `${where}: a category is letters, digits, _ . - (at most 64)`
+  if (where.endsWith('.language')) return `${where}: not a language code or locale (es, es-US)`
+  return undefined
+}
 const PART_NAMES = ['push', 'sms', 'email', 'in-app'] as const
 
 /** Each Liquid text of a set of parts, with its path (`push.title`, `sms`, …). */
@@ -93,7 +100,7 @@ export function validateTemplatesDocument(doc: unknown): { ok: true; document: T
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { ok: false, errors: ['(document): must be an object with "templates"'] }
   validator ??= Compile(TemplatesFileSchema) as unknown as Validator
   const issues = schemaIssues(validator, doc)
-  if (issues.length > 0) return { ok: false, errors: dedupeProblems(issues.map((i) => describeIssue('', i))) }
+  if (issues.length > 0) return { ok: false, errors: dedupeProblems(issues.map((i) => describeIssue('', i, special))) }
   const errors: string[] = []
   const templates = (doc as { templates: Record<string, TemplateFileItem> }).templates
   for (const [id, t] of Object.entries(templates)) {

@@ -58,7 +58,7 @@ const Template = Type.Object({
 const TemplatesFileSchema = Type.Object({
   templates: Type.Record(Type.String(), Type.Object({
     description: Template.properties.description, language: Template.properties.language, 'data-schema': Template.properties['data-schema'],
-    ...Parts, languages: Type.Optional(Type.Record(Type.String(), Variant)),
+    ...Parts, languages: Type.Optional(Type.Record(Type.String(), Variant, { maxProperties: MAX_LANGUAGES })),
   }, { additionalProperties: false }), { maxProperties: MAX_TEMPLATES }),
 }, { additionalProperties: false })
 

@@ -136,6 +136,20 @@ describe('rendering', () => {
     }
   })
 
+  it('takes a data schema with local references and boolean subschemas', () => {
+    const p = prepared({
+      'data-schema': { type: 'object', $defs: { hhmm: { type: 'string', pattern: '^[0-2][0-9]:[0-5][0-9]$' } }, properties: { at: { $ref: '#/$defs/hhmm' }, tags: { type: 'array', items: true, maxItems: 2 } }, additionalProperties: false },
+      sms: 'At {{ data.at }}{% for t in data.tags %} #{{ t }}{% endfor %}',
+    })
+    expect(p.render({ at: '09:30', tags: ['a', 'b'] }, { name: null, language: null }).sms).toBe('At 09:30 #a #b')
+    try {
+      p.render({ at: '9.30', tags: [1, 2, 3] }, { name: null, language: null })
+      throw new Error('it rendered')
+    } catch (err) {
+      expect((err as AppError<'invalid_template_data'>).details.errors).toEqual(['data.at: must match pattern "^[0-2][0-9]:[0-5][0-9]$"', 'data.tags: must not have more than 2 items'])
+    }
+  })
+
   it('refuses a variable the data lacks (strict), except in if and default; escapes HTML in html only', () => {
     const p = prepared({ sms: 'Hi {{ data.name }}{% if data.note %} ({{ data.note }}){% endif %}', email: { subject: '{{ data.name }}', html: '<p>{{ data.name }}</p>{{ data.raw | raw }}' }, languages: { es: { sms: 'Hola {{ data.nombre }}' } } })
     expect(p.render({ name: '<b>Ana</b>', raw: '<i>x</i>' }, { name: null, language: 'en' })).toMatchObject({

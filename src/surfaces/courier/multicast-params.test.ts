@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recipientOf } from '../../core/messaging/index.ts'
 import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 
@@ -78,6 +79,14 @@ describe('POST /v1/users/{id}/validate-multicast-params/', () => {
     const r = await validate(a, ids.user, params(a, ids.maya, 'medication-refill', { medication: 'Amoxicillin', pharmacy: 'Main St' }))
     expect([r.statusCode, r.body]).toEqual([201, '{"info":"template medication-refill renders push, sms, in-app in en for this individual","success":true}'])
     expect(await outbox()).toBe(before)
+  })
+
+  it('addresses the individual by preferred name, else first and last name, in their language', async () => {
+    const of = async (id: string) => recipientOf(t.services.people, a.tenant, await t.services.directory.individual(a.tenant, id))
+    expect(await of(ids.lu)).toEqual({ name: 'Lu', language: 'es-US' })
+    expect(await of(ids.maya)).toEqual({ name: 'Maya Patel', language: null })
+    const rendered = await t.services.templates.render(undefined, a.tenant, 'hello', { saludo: 'bienvenida' }, await of(ids.lu))
+    expect(rendered).toEqual({ templateId: 'hello', language: 'es', sms: 'Hola Lu, BIENVENIDA' })
   })
 
   it('answers success false with what stops it: an unknown template, data the data-schema refuses, a part that does not render', async () => {

@@ -39,6 +39,7 @@ import { PrivacyService } from './core/privacy/index.ts'
 import { definePrivacyJobs } from './jobs/definitions.ts'
 import { ConsoleService } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
+import { TemplatesService } from './core/templates/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -178,6 +179,9 @@ export interface Services {
   readonly console: ConsoleService
   /** The directory as a person at the console searches it, with identities per surface. */
   readonly peopleSearch: PeopleSearch
+  // Message templates (issue 13)
+  /** Message templates: the template file, and rendering a template for one recipient. */
+  readonly templates: TemplatesService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -374,5 +378,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     // The web console (issue 11)
     console: new ConsoleService(store.db, config.secretKey),
     peopleSearch: new PeopleSearch(store.db),
+    // Message templates (issue 13)
+    templates: new TemplatesService(store.db),
   }
 }

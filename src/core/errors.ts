@@ -153,6 +153,11 @@ export const ERROR_CATALOG = {
   // invalid: messaging announcers (#2–#5) and aggregation requests (#1)
   invalid_announcer: { kind: 'invalid', details: details<{ pointer?: string }>() },
   invalid_aggregation: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // invalid: message templates (issue 13): the template file, and data or a rendering a template refuses
+  /** A template file's problems, each `path: problem` (nothing was loaded). */
+  invalid_templates: { kind: 'invalid', details: details<{ errors: string[] }>() },
+  invalid_template_data: { kind: 'invalid', details: details<{ templateId: string; errors: string[]; pointer?: string }>() },
+  template_render_failed: { kind: 'invalid', details: details<{ templateId: string; errors: string[]; pointer?: string }>() },
   // invalid: command line only (never reached over HTTP; mapped all the same)
   invalid_arguments: { kind: 'invalid', details: details() },
   tenant_not_found: { kind: 'invalid', details: details() },
@@ -192,6 +197,7 @@ export const ERROR_CATALOG = {
   person_not_in_tenant: { kind: 'not_found', details: details<{ personId: string }>() },
   /** A JSON:API resource of `type` with this `id` (or a scoping parameter naming one) is not the tenant's. */
   resource_not_found: { kind: 'not_found', details: details<{ type: string; id: string; parameter?: string; pointer?: string }>() },
+  template_not_found: { kind: 'not_found', details: details<{ templateId: string; pointer?: string }>() },
   suppression_not_found: { kind: 'not_found', details: details() },
   webhook_not_configured: { kind: 'not_found', details: details<{ channel: string }>() },
   // conflict

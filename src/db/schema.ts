@@ -1069,3 +1069,20 @@ export interface DB {
     failed_at: Generated<Date>
   }
 }
+// Message templates: every load of a tenant's template file, and its current templates (issue 13; migrations/0038)
+export interface DB {
+  template_versions: {
+    tenant_id: TenantId
+    version: number
+    document: ColumnType<Record<string, unknown>, string, string>
+    source: string
+    format: 'yaml' | 'json'
+    created_at: Generated<Date>
+  }
+  templates: {
+    tenant_id: TenantId
+    template_id: string
+    definition: ColumnType<Record<string, unknown>, string, string>
+    version: number
+  }
+}

@@ -17,7 +17,7 @@ let t: TestApp
 let a: TestTenant
 let b: TestTenant
 const A: Record<string, string> = {}
-const MARKERS = ['Isomarker-Patient', 'iso-secret-text-of-a', 'iso.clinician@a.example', 'Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a']
+const MARKERS = ['Isomarker-Patient', 'iso-secret-text-of-a', 'iso.clinician@a.example', 'Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a', 'iso-template-text-of-a']
 let nowhereN = 0
 /** An id of the right shape that exists nowhere (a fresh one for each use, so bodies differ only by ids). */
 const nowhere = () => `00000000-0000-4000-8000-${String(++nowhereN).padStart(12, '0')}`
@@ -97,6 +97,8 @@ groups:
   const replicators = JSON.parse((await call(a, 'GET', '/v1/replicators/')).body) as { data: Array<{ id: string }> }
   expect(replicators.data.length).toBeGreaterThan(0)
   A.replicator = replicators.data[0]!.id
+  // Message templates are the tenant's (validate-multicast-params, #139): A has one, B asks for it by id.
+  await t.services.templates.load(a.tenant, 'templates:\n  iso-template-a:\n    sms: "iso-template-text-of-a {{ data.x }}"\n', 'yaml')
 })
 afterAll(async () => t?.close())
 

@@ -112,8 +112,9 @@ export class AppCredentialsService {
   }
 
   /**
-   * #9: change any member but `type`; `archived: true` archives (false brings it back). New `data`
-   * replaces the old; its private key may be left out or given masked (`****`) to keep the stored one.
+   * #9: change any member but `type`; `archived: true` archives (false brings it back). `data`
+   * members given replace the stored ones, those left out are kept; the private key may be left
+   * out or given masked (`****`) to keep the stored one. The result is checked as at create.
    */
   async update(tenant: Tenant, id: string, input: UpdateAppCredential): Promise<AppCredential> {
     const row = await this.#row(tenant.id, id)
@@ -133,7 +134,8 @@ export class AppCredentialsService {
     if (input.archived !== undefined) set.archived = input.archived
     if (input.data !== undefined) {
       const stored = this.#openSecret(row)
-      const { publicData, secret } = checkData(row.type, input.data, stored)
+      // Members left out keep their stored values (so `data: {}` changes nothing).
+      const { publicData, secret } = checkData(row.type, { ...row.data, ...input.data }, stored)
       set.data = JSON.stringify(publicData)
       if (secret !== stored) set.secret_sealed = sealSecret(this.#secretKey, context(tenant.id, id), secret)
     }

@@ -43,7 +43,7 @@ export interface PushResult {
  * peers): APNs per environment with the CA of a private TLS peer, and FCM's base URL.
  */
 export interface PushEndpoints {
-  readonly apns?: { readonly production?: string; readonly sandbox?: string; readonly ca?: string }
+  readonly apns?: { readonly production?: { readonly url: string; readonly ca?: string }; readonly sandbox?: { readonly url: string; readonly ca?: string } }
   readonly fcm?: string
 }
 
@@ -136,10 +136,10 @@ export class PushService {
     if (!cred) return undefined
     if (cred.type === 'apn') {
       const environment = cred.testMode || device.sandbox ? 'sandbox' : 'production'
-      const baseUrl = this.#endpoints.apns?.[environment]
+      const endpoint = this.#endpoints.apns?.[environment]
       return {
         provider: 'apns', teamId: cred.teamId, keyId: cred.keyId, privateKey: cred.privateKey, topic: device.topic !== '' ? device.topic : cred.bundleId, environment,
-        ...(baseUrl ? { baseUrl } : {}), ...(this.#endpoints.apns?.ca ? { ca: this.#endpoints.apns.ca } : {}),
+        ...(endpoint ? { baseUrl: endpoint.url } : {}), ...(endpoint?.ca ? { ca: endpoint.ca } : {}),
       }
     }
     return { provider: 'fcm', serviceAccount: cred.serviceAccount, projectId: cred.projectId, ...(this.#endpoints.fcm ? { baseUrl: this.#endpoints.fcm } : {}) }

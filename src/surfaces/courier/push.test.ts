@@ -239,6 +239,37 @@ describe('user devices (#118, #119) and badge counts (#18–#21)', () => {
   })
 })
 
+describe('with a user token', () => {
+  it('app credentials are the organisation\'s; devices and badge counts are the user\'s own individual\'s', async () => {
+    await services.directory.import(tt.tenant, { format: 'yaml', text: `individuals:
+  - { external_id: tok-clinician, first_name: Tok, last_name: Clinician, account_type: clinician }
+users:
+  - { email: tok.clinician@push.example, first_name: Tok, last_name: Clinician, individual: tok-clinician }
+` })
+    const { token: userToken } = await services.directory.issueUserToken(tt.tenant, 'tok.clinician@push.example')
+    const user = await store.db.selectFrom('msg_users as u').innerJoin('person_identities as i', (j) => j.onRef('i.person_id', '=', 'u.person_id').on('i.surface', '=', 'cass'))
+      .select('i.public_id').where('u.tenant_id', '=', tt.tenant.id).where('u.email', '=', 'tok.clinician@push.example').executeTakeFirstOrThrow()
+    const own = user.public_id
+    const other = (await seedPerson({ services } as unknown as TestApp, tt, { phone: uniquePhone() })).cassId
+    const as = (method: 'GET' | 'POST', url: string, body?: unknown) => client.call(userToken, method, url, body)
+
+    expect(expectJsonApiError(await as('GET', '/v1/app-credentials/'), 403).code).toBe('organization_key_required')
+    const mine = await as('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': own, token: hexToken(), type: 'apn' } } })
+    expect(mine.statusCode, mine.body).toBe(201)
+    expect(expectJsonApiError(await as('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': other, token: hexToken(), type: 'apn' } } }), 403, { pointer: '/data/attributes/individual-id' }).code).toBe('not_your_individual')
+    await ok('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': other, token: hexToken(), type: 'apn' } } })
+    const listed = JSON.parse((await as('GET', '/v1/user-devices/')).body) as Json
+    expect(listed.data.map((d: Json) => d.attributes['individual-id'])).toEqual([own])
+    expectJsonApiError(await as('GET', '/v1/user-devices/?all-users=true'), 403, { parameter: 'all-users' })
+
+    const badge = await as('POST', '/v1/badge-counts/', { data: { type: 'badge-counts', attributes: { count: 1, 'individual-id': own, 'organization-id': org, type: 'message' } } })
+    expect(badge.statusCode, badge.body).toBe(201)
+    expectJsonApiError(await as('POST', '/v1/badge-counts/', { data: { type: 'badge-counts', attributes: { count: 1, 'individual-id': other, 'organization-id': org, type: 'message' } } }), 403, { pointer: '/data/attributes/individual-id' })
+    expectJsonApiError(await as('GET', `/v1/badge-counts/?individual-id=${other}`), 403, { parameter: 'individual-id' })
+    expect((JSON.parse((await as('GET', `/v1/badge-counts/?individual-id=${own}`)).body) as Json).data).toHaveLength(1)
+  })
+})
+
 describe('push.sendToIndividual', () => {
   it('pushes to every active device through APNs (production and sandbox), FCM and Web Push with the badge, logs each, deactivates unregistered tokens and honours the suppression list', async () => {
     const p = await seedPerson({ services } as unknown as TestApp, tt, { phone: uniquePhone() })

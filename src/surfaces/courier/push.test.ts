@@ -360,6 +360,24 @@ describe('push.sendToIndividual', () => {
     await expect(services.push.sendToIndividual(tt.tenant, '00000000-0000-4000-8000-000000000006', { title: 'x', body: 'y' })).rejects.toMatchObject({ code: 'resource_not_found' })
   })
 
+  it('purge-data (#86) erases an individual\'s devices, the log of pushes to them and their badge counts', async () => {
+    const p = await seedPerson({ services } as unknown as TestApp, tt, { phone: uniquePhone() })
+    const device = (await ok('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': p.cassId, token: hexToken(), type: 'apn', 'app-name': 'care-ios' } } })).data.id as string
+    await ok('POST', '/v1/badge-counts/', { data: { type: 'badge-counts', attributes: { count: 2, 'individual-id': p.cassId, 'organization-id': org, type: 'appointment' } } })
+    await services.push.sendToIndividual(tt.tenant, p.cassId, { title: 'Before', body: 'the purge' })
+    expect((await ok('GET', `/v1/user-devices/${device}/get-logs/`)).data).toHaveLength(1)
+    const purge = await call('POST', '/v1/purge-data/', { data: { type: 'system-purges', attributes: { 'entity-id': p.cassId, 'entity-type': 'individual', 'request-id': `push-purge-${p.cassId}` } } })
+    expect(purge.statusCode, purge.body).toBe(201)
+    // The purge job's work, run here (this file runs no workers).
+    const row = await store.db.selectFrom('privacy_purges').select('id').where('tenant_id', '=', tt.tenant.id).where('request_id', '=', `push-purge-${p.cassId}`).executeTakeFirstOrThrow()
+    await services.privacy.run(tt.tenant.id, row.id)
+    const done = await services.privacy.find(tt.tenant, row.id)
+    expect(done.counts).toMatchObject({ devices: 1, push_logs: 1, badge_counts: 1 })
+    expect(await store.db.selectFrom('msg_user_devices').select('id').where('tenant_id', '=', tt.tenant.id).where('person_id', '=', p.id).execute()).toEqual([])
+    expect(await store.db.selectFrom('msg_user_device_logs').select('id').where('tenant_id', '=', tt.tenant.id).where('device_id', '=', device).execute()).toEqual([])
+    expect(await store.db.selectFrom('msg_badge_counts').select('id').where('tenant_id', '=', tt.tenant.id).where('person_id', '=', p.id).execute()).toEqual([])
+  })
+
   it('never serves or logs a private key', async () => {
     // Every answer of this file (the credential answers included) and the whole log, at debug.
     expect(bodies.length).toBeGreaterThan(20)

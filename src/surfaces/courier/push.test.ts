@@ -314,7 +314,16 @@ describe('push.sendToIndividual', () => {
     expect(logs.data).toHaveLength(1)
     expect(logs.data[0]).toMatchObject({ type: 'user-device-logs', attributes: { 'badge-count': 5, body: 'Tomorrow at 10:00', category: 'appointment', data: { visitId: 'v-42' }, title: 'Appointment', status: 'sent', error: null } })
     expect(logs.meta).toEqual({ 'page[limit]': 100, 'page[offset]': 0, 'page[total]': 1 })
+    // The documented log attributes, plus `status` and `error` (README).
+    expect(Object.keys(logs.data[0].attributes).sort()).toEqual(['badge-count', 'body', 'category', 'created-at', 'data', 'error', 'status', 'title'])
     expect((await ok('GET', `/v1/user-devices/${orphan}/get-logs/`)).data[0].attributes).toMatchObject({ status: 'no-credentials' })
+
+    // A vendor failure is logged `failed` with the vendor's answer; the device stays active, the others are reached.
+    fcm.failNext.push({ status: 500, errorCode: 'INTERNAL' })
+    const failing = await services.push.sendToIndividual(tt.tenant, p.cassId, { title: 'Failing', body: 'fcm down' })
+    expect(failing.devices.find((d) => d.deviceId === android)).toMatchObject({ status: 'failed', error: expect.stringContaining('fcm 500') })
+    expect(failing.devices.find((d) => d.deviceId === ios)?.status).toBe('sent')
+    expect((await ok('GET', `/v1/user-devices/${android}/get-logs/?page[limit]=1`)).data[0].attributes).toMatchObject({ title: 'Failing', status: 'failed', error: expect.stringContaining('INTERNAL') })
 
     // APNs reports a token unregistered, FCM another: both devices are deactivated, and not pushed to again.
     production.unregistered.add(iosToken)

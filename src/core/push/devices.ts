@@ -12,8 +12,11 @@ type LogRow = Selectable<DB['msg_user_device_logs']>
 /** The device types (`spec/courier.md` §1.9). */
 export const DEVICE_TYPES = ['apn', 'fcm', 'web'] as const
 export type DeviceType = (typeof DEVICE_TYPES)[number]
-/** A token's longest form: a Web Push subscription JSON is several hundred characters. */
-export const DEVICE_TOKEN_MAX = 4096
+/**
+ * A token's longest form: a Web Push subscription JSON is several hundred characters. Tokens are
+ * printable ASCII, so this also keeps the unique index's entries under PostgreSQL's btree limit.
+ */
+export const DEVICE_TOKEN_MAX = 2048
 /** What a push to a device came to. */
 export type PushStatus = 'sent' | 'failed' | 'suppressed' | 'unregistered' | 'no-credentials'
 
@@ -102,7 +105,7 @@ export class UserDevicesService {
   async register(tenant: Tenant, input: RegisterDevice, viewer: DirectoryViewer): Promise<UserDevice> {
     if (!(DEVICE_TYPES as readonly string[]).includes(input.type)) throw bad(`type must be one of ${DEVICE_TYPES.join(', ')}`, 'type')
     const token = input.token.trim()
-    if (token.length === 0 || token.length > DEVICE_TOKEN_MAX || token.includes('\u0000')) throw bad(`token must be 1 to ${DEVICE_TOKEN_MAX} characters`, 'token')
+    if (token.length === 0 || token.length > DEVICE_TOKEN_MAX || !/^[\x20-\x7e]+$/.test(token)) throw bad(`token must be 1 to ${DEVICE_TOKEN_MAX} printable ASCII characters`, 'token')
     if (input.type === 'apn' && !/^[0-9a-fA-F]{32,200}$/.test(token)) throw bad('an apn token is the device token in hex', 'token')
     if (input.type === 'web') checkSubscription(token)
     const texts: Record<string, string | undefined> = { 'app-name': input.appName, 'app-version': input.appVersion, model: input.model, 'os-version': input.osVersion, topic: input.topic }

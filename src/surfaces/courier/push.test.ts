@@ -193,10 +193,16 @@ describe('user devices (#118, #119) and badge counts (#18–#21)', () => {
     const before = await countRows('msg_user_devices')
     expectJsonApiError(await call('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': p.cassId, token: 'string', type: 'apn' } } }), 400, { pointer: '/data/attributes/token' })
     expectJsonApiError(await call('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': p.cassId, token: 'not json', type: 'web' } } }), 400, { pointer: '/data/attributes/token' })
+    // Tokens are printable ASCII of at most 2048 characters (random text of that size would not fit the unique index).
+    expectJsonApiError(await call('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': p.cassId, token: 'é'.repeat(2000), type: 'fcm' } } }), 400, { pointer: '/data/attributes/token' })
+    expectJsonApiError(await call('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': p.cassId, token: randomBytes(1100).toString('hex'), type: 'fcm' } } }), 400, { pointer: '/data/attributes/token' })
+
     expectJsonApiError(await call('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': p.cassId, token: hexToken(), type: 'sms' } } }), 400, { pointer: '/data/attributes/type' })
     expectJsonApiError(await call('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': '00000000-0000-4000-8000-000000000002', token: hexToken(), type: 'apn' } } }), 404, { pointer: '/data/attributes/individual-id' })
     expect(await countRows('msg_user_devices')).toBe(before)
     expectJsonApiError(await call('GET', '/v1/user-devices/00000000-0000-4000-8000-000000000003/get-logs/'), 404)
+    const long = await ok('POST', '/v1/user-devices/', { data: { type: 'user-devices', attributes: { 'individual-id': p.cassId, token: randomBytes(1536).toString('base64'), type: 'fcm' } } })
+    expect(long.data.attributes.token).toHaveLength(2048)
   })
 
   it('sets badge counts (one per individual, organisation and type), reads and lists them, and sets many at once', async () => {

@@ -219,6 +219,10 @@ export const ERROR_CATALOG = {
   console_sign_in_failed: { kind: 'unauthenticated', details: details<AuthDetails>() },
   console_csrf_failed: { kind: 'forbidden', details: details() },
   console_user_email_taken: { kind: 'conflict', details: details<{ email: string }>() },
+  // push: app credentials, user devices, badge counts (issue 13, item 3)
+  invalid_app_credential: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  invalid_user_device: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  invalid_badge_count: { kind: 'invalid', details: details<{ pointer?: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -8,7 +8,7 @@ import { ProviderError, ProviderRegistry, registerChannelVendors, type Channel a
 import type { SendRetryPolicy } from './jobs/send-message.job.ts'
 import { PeopleLookups, PeopleService, PersonRegistration } from './core/people/index.ts'
 import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts'
-import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
+import { DncService, keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
 import { ChannelsService, ChannelSmsService, MessagesService, Organizations, OrgPreferences } from './core/messaging/index.ts'
@@ -178,6 +178,8 @@ export interface Services {
   readonly console: ConsoleService
   /** The directory as a person at the console searches it, with identities per surface. */
   readonly peopleSearch: PeopleSearch
+  /** The company Do-Not-Call list of the Apps API (D1–D3): entries of the one suppression list. */
+  readonly dnc: DncService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -374,5 +376,6 @@ export function createServices(config: Config, store: Store, options: CreateServ
     // The web console (issue 11)
     console: new ConsoleService(store.db, config.secretKey),
     peopleSearch: new PeopleSearch(store.db),
+    dnc: new DncService(store.db),
   }
 }

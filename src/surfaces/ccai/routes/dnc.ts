@@ -18,10 +18,12 @@ const SOURCE = 'apps-api-dnc'
 const DncAddBody = Type.Object({
   contacts: Type.Optional(Type.Unknown({ description: `Array (1-${MAX_DNC_ITEMS}) of {"phone_number": "+1 415-555-0100", "expires_at": "2030-10-29 00:00:00 UTC"}; without expires_at the entry is permanent` })),
 }, { additionalProperties: true })
+// Every key optional in the schema so that the serializer keeps the documented key order
+// (phone_number, expires_at, status, error); phone_number and status are always there.
 const DncAddResult = Type.Object({
-  phone_number: Type.Unknown({ description: 'As sent' }),
+  phone_number: Type.Optional(Type.Unknown({ description: 'As sent (always present; null when the item had none)' })),
   expires_at: Type.Optional(Type.Unknown({ description: 'As sent; absent when not sent' })),
-  status: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('failed')]),
+  status: Type.Optional(Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('failed')], { description: 'Always present' })),
   error: Type.Optional(Type.String({ description: 'Only when failed' })),
 })
 const DncRemoveBody = Type.Object({
@@ -142,7 +144,10 @@ export async function dncRoutes(fastify: FastifyInstance, { services }: { servic
   })
   app.post('/outbound_dialer/dnc/remove', { schema: removeSchema('Remove numbers from the company DNC list') },
     async (req) => remove((req.body as Record<string, unknown>).phone_numbers, req))
-  app.delete('/outbound_dialer/dnc/remove', { schema: { ...removeSchema('Remove numbers from the company DNC list (alias)'), querystring: DncRemoveQuery } },
+  // The alias takes the same JSON body, or `phone_numbers[]` in the query from a client that sends
+  // DELETE without a body (so no body schema here: an absent body is not a refusal).
+  const { body: _body, ...aliasSchema } = removeSchema('Remove numbers from the company DNC list (alias of POST)')
+  app.delete('/outbound_dialer/dnc/remove', { schema: { ...aliasSchema, querystring: DncRemoveQuery } },
     async (req) => {
       const body = (req.body ?? {}) as Record<string, unknown>
       const raw = body.phone_numbers ?? listParam(req.query as Query, 'phone_numbers')

@@ -73,29 +73,26 @@ export class SuppressionRepository {
 
   /**
    * Put a phone on the company DNC list (scope `all`, reason `dnc`) or change the expiry of the
-   * live `all` entry it has: `created` or `updated`. An expired entry is replaced (`created`).
-   * Locks the row, so concurrent adds of one number serialise; run it in a transaction.
+   * live `all` entry it has: `created` or `updated`. An expired entry is replaced (`created`). One
+   * statement; two transactions adding one new number at once both answer `created`.
    */
-  async upsertDnc(db: Transaction<DB>, tenantId: TenantId, address: string, expiresAt: Date | null, source: string): Promise<'created' | 'updated'> {
-    const prior = await db.selectFrom('suppressions').select(['id', 'expires_at'])
-      .where('tenant_id', '=', tenantId).where('address', '=', address).where('scope', '=', 'all')
-      .forUpdate().executeTakeFirst()
-    if (prior && isLive(prior)) {
-      await db.updateTable('suppressions').set({ expires_at: expiresAt }).where('tenant_id', '=', tenantId).where('id', '=', prior.id).execute()
-      return 'updated'
-    }
-    const row = await db.insertInto('suppressions')
-      .values({ tenant_id: tenantId, scope: 'all', address, reason: 'dnc', source, expires_at: expiresAt })
-      .onConflict((oc) => oc.columns(['tenant_id', 'address', 'scope']).doUpdateSet((eb) => ({
-        // Expired (absent): the entry starts over as this DNC entry. Live (added meanwhile): only the expiry changes.
-        reason: sql`CASE WHEN suppressions.expires_at <= now() THEN excluded.reason ELSE suppressions.reason END`,
-        source: sql`CASE WHEN suppressions.expires_at <= now() THEN excluded.source ELSE suppressions.source END`,
-        created_at: sql`CASE WHEN suppressions.expires_at <= now() THEN now() ELSE suppressions.created_at END`,
-        expires_at: eb.ref('excluded.expires_at'),
-      })))
-      .returning(sql<boolean>`xmax = 0`.as('inserted'))
-      .executeTakeFirstOrThrow()
-    return (row.inserted || prior !== undefined) ? 'created' : 'updated'
+  async upsertDnc(db: Executor, tenantId: TenantId, address: string, expiresAt: Date | null, source: string): Promise<'created' | 'updated'> {
+    const result = await sql<{ was_live: boolean }>`
+      WITH prior AS (
+        SELECT expires_at FROM suppressions WHERE tenant_id = ${tenantId} AND address = ${address} AND scope = 'all'
+      ), written AS (
+        INSERT INTO suppressions (tenant_id, scope, address, reason, source, expires_at)
+        VALUES (${tenantId}, 'all', ${address}, 'dnc', ${source}, ${expiresAt})
+        ON CONFLICT (tenant_id, address, scope) DO UPDATE SET
+          -- Expired (absent): the entry starts over as this DNC entry. Live: only the expiry changes.
+          reason = CASE WHEN suppressions.expires_at <= now() THEN excluded.reason ELSE suppressions.reason END,
+          source = CASE WHEN suppressions.expires_at <= now() THEN excluded.source ELSE suppressions.source END,
+          created_at = CASE WHEN suppressions.expires_at <= now() THEN now() ELSE suppressions.created_at END,
+          expires_at = excluded.expires_at
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM prior WHERE expires_at IS NULL OR expires_at > now()) AS was_live FROM written`.execute(db)
+    return result.rows[0]?.was_live ? 'updated' : 'created'
   }
 
   /**

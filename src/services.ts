@@ -8,7 +8,7 @@ import { ProviderError, ProviderRegistry, registerChannelVendors, type Channel a
 import type { SendRetryPolicy } from './jobs/send-message.job.ts'
 import { PeopleLookups, PeopleService, PersonRegistration } from './core/people/index.ts'
 import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts'
-import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
+import { DncService, keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
 import { ChannelsService, ChannelSmsService, MessagesService, Organizations, OrgPreferences } from './core/messaging/index.ts'
@@ -192,6 +192,8 @@ export interface Services {
   readonly badgeCounts: BadgeCountsService
   /** `push.sendToIndividual`: a notification to every active device of an individual. */
   readonly push: PushService
+  /** The company Do-Not-Call list of the Apps API (D1–D3): entries of the one suppression list. */
+  readonly dnc: DncService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -404,5 +406,6 @@ export function createServices(config: Config, store: Store, options: CreateServ
     userDevices,
     badgeCounts,
     push,
+    dnc: new DncService(store.db),
   }
 }

@@ -125,6 +125,8 @@ export const ERROR_CATALOG = {
   invalid_reason: { kind: 'invalid', details: details<{ reason?: unknown }>() },
   invalid_scope: { kind: 'invalid', details: details<{ scope?: unknown }>() },
   invalid_source: { kind: 'invalid', details: details() },
+  /** A suppression's expiry that is not a time in the future. */
+  invalid_expiry: { kind: 'invalid', details: details<{ expiresAt?: unknown }>() },
   invalid_avatar: { kind: 'invalid', details: details() },
   invalid_cursor: { kind: 'invalid', details: details() },
   invalid_text: { kind: 'invalid', details: details() },

@@ -158,6 +158,8 @@ export interface SuppressionsTable {
   reason: 'stop_keyword' | 'dnc' | 'consent_withdrawn' | 'manual'
   source: string
   created_at: Timestamp
+  /** NULL: permanent; past: treated as absent (migrations/0037). */
+  expires_at: NullableTimestamp
 }
 
 /** A tenant's vendor and sealed (AES-256-GCM) options per channel (migrations/0005). */

@@ -37,7 +37,7 @@ import { defineMessagingOperationJobs } from './jobs/definitions.ts'
 import type { OperationJobOptions } from './jobs/messaging-operation.job.ts'
 import { PrivacyService } from './core/privacy/index.ts'
 import { definePrivacyJobs } from './jobs/definitions.ts'
-import { ConsoleService } from './core/console/index.ts'
+import { ConsoleService, PersonActions } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
@@ -178,6 +178,8 @@ export interface Services {
   readonly console: ConsoleService
   /** The directory as a person at the console searches it, with identities per surface. */
   readonly peopleSearch: PeopleSearch
+  /** A person's one timeline (paged, live) and the person page's actions: edit, consent, suppression. */
+  readonly personActions: PersonActions
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -374,5 +376,6 @@ export function createServices(config: Config, store: Store, options: CreateServ
     // The web console (issue 11)
     console: new ConsoleService(store.db, config.secretKey),
     peopleSearch: new PeopleSearch(store.db),
+    personActions: new PersonActions({ db: store.db, suppression, people: peopleLookups, notifier: store.notifier }),
   }
 }

@@ -212,6 +212,9 @@ export const ERROR_CATALOG = {
   console_sign_in_failed: { kind: 'unauthenticated', details: details<AuthDetails>() },
   console_csrf_failed: { kind: 'forbidden', details: details() },
   console_user_email_taken: { kind: 'conflict', details: details<{ email: string }>() },
+  // the console's person actions (issue 11, second slice)
+  invalid_person_action: { kind: 'invalid', details: details<{ field?: string }>() },
+  suppression_needs_consent: { kind: 'conflict', details: details<{ reason: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

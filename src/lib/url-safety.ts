@@ -511,8 +511,10 @@ export class GuardedHttpClient {
 
 /** A reused kept-alive socket the server had closed (the request is sent again, fresh). */
 class StaleSocketError extends Error {
-  constructor(readonly original: Error) {
+  readonly original: Error
+  constructor(original: Error) {
     super(original.message)
+    this.original = original
   }
 }
 

@@ -222,7 +222,7 @@ export class PersonActions {
     const note = this.#note(input.note)
     return this.#db.transaction().execute(async (trx) => {
       const { scope, address } = await this.#ownAddress(trx, by.tenantId, personId, input)
-      const entry = (await this.#suppression.list({ id: by.tenantId }, { scope, address })).find((s) => s.scope === scope)
+      const entry = await this.#suppression.find({ id: by.tenantId }, { scope, address }, { trx })
       if (!entry) throw new NotFoundError('suppression_not_found', `${address} is not suppressed on ${scope}`)
       if ((OWN_OPT_OUTS as readonly string[]).includes(entry.reason)) {
         throw new ConflictError('suppression_needs_consent', `this suppression is the person's own opt-out (${REASON_TEXT[entry.reason]}): record their consent to lift it`, { reason: entry.reason })
@@ -253,7 +253,8 @@ export class PersonActions {
         return { lifted: [], remaining: [], added: entry }
       }
       const lifted = await this.#suppression.remove({ id: by.tenantId }, { scope, address, reasons: OWN_OPT_OUTS }, { trx })
-      const remaining = (await this.#suppression.list({ id: by.tenantId }, { scope, address })).filter((s) => s.scope === scope && s.id !== lifted?.id)
+      const left = await this.#suppression.find({ id: by.tenantId }, { scope, address }, { trx })
+      const remaining = left ? [left] : []
       const parts = [`Consent given for ${address} on ${scopeLabel(scope)}`]
       if (lifted) parts.push(`lifted ${REASON_TEXT[lifted.reason]}`)
       if (remaining.length > 0) parts.push(`still suppressed by ${remaining.map((s) => REASON_TEXT[s.reason]).join(', ')}`)
@@ -283,7 +284,7 @@ export class PersonActions {
       : undefined
     if (!person) throw new NotFoundError('person_not_found', 'no such person', { personId })
     // The suppression list's own checks first: an unknown scope or a malformed address.
-    await this.#suppression.list({ id: tenantId }, { scope: input.scope, address: input.address, limit: 1 })
+    await this.#suppression.find({ id: tenantId }, input, { trx })
     const scope = input.scope
     const address = normalizeAddress(scope as SuppressionScope, input.address)
     const own = [person.phone, person.email?.toLowerCase() ?? null].filter((a): a is string => a !== null)

@@ -44,6 +44,8 @@ function kindOf(text: string): string {
     return `WITH … ${verb ? `${verb[1]} ${verb[2]}` : ''}`.trim()
   }
   const m = /^(insert into|update|delete from|select|begin|commit|rollback|listen|unlisten|set|show)\b\s*("?[\w.]+"?)?/i.exec(words.join(' '))
+  // A statement with no plain name after its verb (`select *`, `select (…)`, `select exists …`) is told by its opening words.
+  if (m && m[2] === undefined) return words.slice(0, 8).join(' ')
   return m ? `${m[1]!.toUpperCase()} ${m[2] ?? ''}`.trim() : head
 }
 

@@ -31,6 +31,7 @@ import { filesSurface } from './surfaces/files/index.ts'
 import { FILES_PATH } from './core/files/index.ts'
 import { DirectoryFileJsonSchema } from './core/messaging/index.ts'
 import { consoleSurface } from './surfaces/console/index.ts'
+import { TemplatesFileJsonSchema } from './core/templates/index.ts'
 
 export interface AppOptions {
   services: Services
@@ -143,6 +144,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/schemas/contact-center.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(contactCenterSchema))
   const directorySchema = JSON.stringify(DirectoryFileJsonSchema, null, 2)
   app.get('/schemas/directory.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(directorySchema))
+  const templatesSchema = JSON.stringify(TemplatesFileJsonSchema, null, 2)
+  app.get('/schemas/templates.json', async (_req, reply) => reply.type('application/schema+json; charset=utf-8').send(templatesSchema))
   app.get('/readyz', async (_req, reply) => {
     try {
       await sql`SELECT 1`.execute(services.store.db)

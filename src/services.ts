@@ -8,7 +8,7 @@ import { ProviderError, ProviderRegistry, registerChannelVendors, type Channel a
 import type { SendRetryPolicy } from './jobs/send-message.job.ts'
 import { PeopleLookups, PeopleService, PersonRegistration } from './core/people/index.ts'
 import { ProviderSettingsService, TenantsService } from './core/tenants/index.ts'
-import { keywordHandler, SuppressionService } from './core/suppression/index.ts'
+import { DncService, keywordHandler, SuppressionService } from './core/suppression/index.ts'
 import { NotificationFiring, SchedulingService } from './core/scheduling/index.ts'
 import { WebchatService } from './core/webchat/index.ts'
 import { ChannelsService, ChannelSmsService, MessagesService, Organizations, OrgPreferences } from './core/messaging/index.ts'
@@ -39,6 +39,8 @@ import { PrivacyService } from './core/privacy/index.ts'
 import { definePrivacyJobs } from './jobs/definitions.ts'
 import { ConsoleService, PersonActions } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
+import { TemplatesService } from './core/templates/index.ts'
+import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, type PushEndpoints } from './core/push/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -180,6 +182,20 @@ export interface Services {
   readonly peopleSearch: PeopleSearch
   /** A person's one timeline (paged, live) and the person page's actions: edit, consent, suppression. */
   readonly personActions: PersonActions
+  // Message templates (issue 13)
+  /** Message templates: the template file, and rendering a template for one recipient. */
+  readonly templates: TemplatesService
+  // Push (issue 13, item 3)
+  /** App credentials (#6–#9): APNs token keys and FCM service accounts, sealed, served masked. */
+  readonly appCredentials: AppCredentialsService
+  /** User devices (#118–#120): push tokens of individuals, and the log of pushes to each. */
+  readonly userDevices: UserDevicesService
+  /** Badge counts (#18–#21): per individual, organisation and category. */
+  readonly badgeCounts: BadgeCountsService
+  /** `push.sendToIndividual`: a notification to every active device of an individual. */
+  readonly push: PushService
+  /** The company Do-Not-Call list of the Apps API (D1–D3): entries of the one suppression list. */
+  readonly dnc: DncService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -205,6 +221,8 @@ export interface CreateServicesOptions {
   bulkMessageJob?: BulkMessageJobOptions
   /** Options of the messaging operation job (batch size; the tests' pacing hook). */
   operationJob?: OperationJobOptions
+  /** Where APNs and FCM live when not at their public hosts (an operator's proxy; the tests' local peers). */
+  pushEndpoints?: PushEndpoints
 }
 
 /** Build the services over an open store. Jobs are defined here, before anything starts the queue. */
@@ -323,6 +341,14 @@ export function createServices(config: Config, store: Store, options: CreateServ
   // Purge-data (#86): erases through every domain's tables in one transaction, files after it.
   const privacy = new PrivacyService({ db: store.db, jobs, files, people: peopleLookups })
   definePrivacyJobs(jobs, { privacy })
+  // ── Push (issue 13, item 3): app credentials, devices, badge counts, and the push to an individual ──
+  const appCredentials = new AppCredentialsService({ db: store.db, organizations, secretKey: config.secretKey })
+  const userDevices = new UserDevicesService({ db: store.db, peopleLookups })
+  const badgeCounts = new BadgeCountsService({ db: store.db, organizations, peopleLookups })
+  const push = new PushService({
+    db: store.db, peopleLookups, devices: userDevices, credentials: appCredentials, badges: badgeCounts, suppression, providers: providerResolver(providers),
+    channelSettings: options.channelSettings ?? providerSettings.channelSettings, ...(options.pushEndpoints ? { endpoints: options.pushEndpoints } : {}),
+  })
   return {
     config,
     store,
@@ -377,5 +403,12 @@ export function createServices(config: Config, store: Store, options: CreateServ
     console: new ConsoleService(store.db, config.secretKey),
     peopleSearch: new PeopleSearch(store.db),
     personActions: new PersonActions({ db: store.db, suppression, people: peopleLookups, notifier: store.notifier }),
+    // Message templates (issue 13)
+    templates: new TemplatesService(store.db),
+    appCredentials,
+    userDevices,
+    badgeCounts,
+    push,
+    dnc: new DncService(store.db),
   }
 }

@@ -91,6 +91,14 @@ describe('switchboard CLI', () => {
     const team = await fetch(`${server.url}/v1/individual-groups/${courier.individual_group_id}/`, { headers: { authorization: `Bearer ${courier.user_token}` } })
     expect(team.status).toBe(200)
     expect(((await team.json()) as { data: { attributes: { leaders: Array<{ id: string }> } } }).data.attributes.leaders).toContainEqual({ id: courier.user_id })
+    // The demo message templates (issue 13): their ids saved; the clinician validates a reminder for a patient (#139).
+    const demo = JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { courier: { template_ids: string[]; organization_id: string } }
+    expect(demo.courier.template_ids).toEqual(['appointment-reminder', 'medication-refill', 'care-check-in'])
+    const validated = await fetch(`${server.url}/v1/users/${courier.user_id}/validate-multicast-params/`, {
+      method: 'POST', headers: { authorization: `Bearer ${courier.user_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ 'template-id': 'appointment-reminder', 'individual-id': courier.individual_ids[0], 'organization-id': demo.courier.organization_id, data: { clinic: 'North Clinic', date: '2026-12-24', time: '09:30' } }),
+    })
+    expect([validated.status, await validated.json()]).toEqual([201, { info: 'template appointment-reminder renders push, sms, email in en for this individual', success: true }])
     // The console (issue 11): the owner's sign-in is printed once and saved; it signs in; the page is served.
     const owner = (JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { console: { email: string; password: string } }).console
     expect(owner.email).toBe('owner@demo.switchboard.local')

@@ -133,6 +133,22 @@ async function loadDemoDirectory(services: Services, tenant: Tenant, log: Logger
 }
 // --- end of the demo directory ---
 
+// --- The demo message templates (issue 13): an appointment reminder with a Spanish variant, and more. ---
+const DEMO_TEMPLATES = fileURLToPath(new URL('../../examples/templates/demo.yaml', import.meta.url))
+
+/** Load the demo templates; their ids for `demo-tenant.json` (`courier.template_ids`), none if they failed to load. */
+async function loadDemoTemplates(services: Services, tenant: Tenant, log: Logger): Promise<{ template_ids: string[] } | Record<string, never>> {
+  try {
+    const loaded = await services.templates.load(tenant, readFileSync(DEMO_TEMPLATES, 'utf8'), 'yaml')
+    log.info({ tenantId: tenant.id, version: loaded.version, templates: loaded.templates }, 'loaded the demo templates')
+    return { template_ids: [...loaded.templates] }
+  } catch (err) {
+    log.warn({ err }, 'could not load the demo templates')
+    return {}
+  }
+}
+// --- end of the demo message templates ---
+
 /** The Demo tenant's console owner (a failure must not stop the server: then none). */
 async function createConsoleOwner(services: Services, tenant: Tenant, log: Logger): Promise<ConsoleLogin | undefined> {
   try {
@@ -195,9 +211,10 @@ export async function ensureDemoTenant(config: Config, services: Services, log: 
     await loadDemoThreads(services, tenant, log)
     const contactCenter = await loadDemoContactCenter(services, tenant, log)
     const directory = await loadDemoDirectory(services, tenant, log)
+    const templates = await loadDemoTemplates(services, tenant, log)
     mkdirSync(config.dataDir, { recursive: true })
     const json = credentialsJson(tenant, credentials, owner)
-    const saved = { ...json, courier: { ...json.courier, ...directory }, ...(contactCenter ? { contact_center: contactCenter } : {}) }
+    const saved = { ...json, courier: { ...json.courier, ...directory, ...templates }, ...(contactCenter ? { contact_center: contactCenter } : {}) }
     writeFileSync(file, JSON.stringify(saved, null, 2) + '\n', { mode: 0o600 })
     return { kind: 'created' as const, tenant, credentials, contactCenter, owner }
   })

@@ -9,6 +9,7 @@ import { THREADS_USAGE, threadsCommand } from './threads.ts'
 import { DIRECTORY_USAGE, directoryCommand } from './directory.ts'
 import { PURGE_USAGE, purgeCommand } from './purge.ts'
 import { CONSOLE_USAGE, consoleCommand } from './console.ts'
+import { TEMPLATES_USAGE, templatesCommand } from './templates.ts'
 
 export type { CliIo } from './io.ts'
 
@@ -27,6 +28,7 @@ ${CONTACT_CENTER_USAGE}
 ${DIRECTORY_USAGE}
 ${PURGE_USAGE}
 ${CONSOLE_USAGE}
+${TEMPLATES_USAGE}
 
 Environment: PORT (8080), HOST (127.0.0.1), DATABASE_URL (PostgreSQL; default: embedded store),
 SWITCHBOARD_DATA_DIR (./data), SWITCHBOARD_SECRET_KEY (generated into the data dir), LOG_LEVEL (info).`
@@ -80,6 +82,9 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return 0
     case 'console':
       await consoleCommand(config, args, io, USAGE)
+      return 0
+    case 'templates':
+      await templatesCommand(config, args, io, USAGE)
       return 0
     default: return fail(`unknown command "${command}"\n\n${USAGE}`)
   }

@@ -95,6 +95,7 @@ export const ERROR_CATALOG = {
   chat_resume_after_hours: { kind: 'invalid', details: details<{ message: string }>() },
   invalid_transfer: { kind: 'invalid', details: details() },
   transfer_target_unavailable: { kind: 'invalid', details: details<{ agentId: number }>() },
+  transfer_target_full: { kind: 'invalid', details: details<{ agentId: number }>() },
   transfer_pending: { kind: 'invalid', details: details() },
   not_in_wrap_up: { kind: 'invalid', details: details() },
   disposition_not_found: { kind: 'invalid', details: details<{ disposition: string }>() },
@@ -124,6 +125,8 @@ export const ERROR_CATALOG = {
   invalid_reason: { kind: 'invalid', details: details<{ reason?: unknown }>() },
   invalid_scope: { kind: 'invalid', details: details<{ scope?: unknown }>() },
   invalid_source: { kind: 'invalid', details: details() },
+  /** A suppression's expiry that is not a time in the future. */
+  invalid_expiry: { kind: 'invalid', details: details<{ expiresAt?: unknown }>() },
   invalid_avatar: { kind: 'invalid', details: details() },
   invalid_cursor: { kind: 'invalid', details: details() },
   invalid_text: { kind: 'invalid', details: details() },
@@ -152,6 +155,11 @@ export const ERROR_CATALOG = {
   // invalid: messaging announcers (#2–#5) and aggregation requests (#1)
   invalid_announcer: { kind: 'invalid', details: details<{ pointer?: string }>() },
   invalid_aggregation: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // invalid: message templates (issue 13): the template file, and data or a rendering a template refuses
+  /** A template file's problems, each `path: problem` (nothing was loaded). */
+  invalid_templates: { kind: 'invalid', details: details<{ errors: string[] }>() },
+  invalid_template_data: { kind: 'invalid', details: details<{ templateId: string; errors: string[]; pointer?: string }>() },
+  template_render_failed: { kind: 'invalid', details: details<{ templateId: string; errors: string[]; pointer?: string }>() },
   // invalid: command line only (never reached over HTTP; mapped all the same)
   invalid_arguments: { kind: 'invalid', details: details() },
   tenant_not_found: { kind: 'invalid', details: details() },
@@ -191,6 +199,7 @@ export const ERROR_CATALOG = {
   person_not_in_tenant: { kind: 'not_found', details: details<{ personId: string }>() },
   /** A JSON:API resource of `type` with this `id` (or a scoping parameter naming one) is not the tenant's. */
   resource_not_found: { kind: 'not_found', details: details<{ type: string; id: string; parameter?: string; pointer?: string }>() },
+  template_not_found: { kind: 'not_found', details: details<{ templateId: string; pointer?: string }>() },
   suppression_not_found: { kind: 'not_found', details: details() },
   webhook_not_configured: { kind: 'not_found', details: details<{ channel: string }>() },
   // conflict
@@ -212,6 +221,10 @@ export const ERROR_CATALOG = {
   console_sign_in_failed: { kind: 'unauthenticated', details: details<AuthDetails>() },
   console_csrf_failed: { kind: 'forbidden', details: details() },
   console_user_email_taken: { kind: 'conflict', details: details<{ email: string }>() },
+  // push: app credentials, user devices, badge counts (issue 13, item 3)
+  invalid_app_credential: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  invalid_user_device: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  invalid_badge_count: { kind: 'invalid', details: details<{ pointer?: string }>() },
   // the console's person actions (issue 11, second slice)
   invalid_person_action: { kind: 'invalid', details: details<{ field?: string }>() },
   suppression_needs_consent: { kind: 'conflict', details: details<{ reason: string }>() },

@@ -158,6 +158,8 @@ export interface SuppressionsTable {
   reason: 'stop_keyword' | 'dnc' | 'consent_withdrawn' | 'manual'
   source: string
   created_at: Timestamp
+  /** NULL: permanent; past: treated as absent (migrations/0037). */
+  expires_at: NullableTimestamp
 }
 
 /** A tenant's vendor and sealed (AES-256-GCM) options per channel (migrations/0005). */
@@ -1067,6 +1069,83 @@ export interface DB {
     id: Generated<string>
     key: string
     failed_at: Generated<Date>
+  }
+}
+// Message templates: every load of a tenant's template file, and its current templates (issue 13; migrations/0038)
+export interface DB {
+  template_versions: {
+    tenant_id: TenantId
+    version: number
+    document: ColumnType<Record<string, unknown>, string, string>
+    source: string
+    format: 'yaml' | 'json'
+    created_at: Generated<Date>
+  }
+  templates: {
+    tenant_id: TenantId
+    template_id: string
+    definition: ColumnType<Record<string, unknown>, string, string>
+    version: number
+  }
+}
+// Push: app credentials, user devices and their logs, badge counts (issue 13; migrations/0039)
+export interface DB {
+  msg_app_credentials: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    type: 'apn' | 'fcm'
+    app_name: string
+    display_name: Generated<string>
+    store_id: Generated<string>
+    test_mode: Generated<boolean>
+    archived: Generated<boolean>
+    data: ColumnType<Record<string, unknown>, string | undefined, string>
+    secret_sealed: string
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  msg_user_devices: {
+    id: Generated<string>
+    tenant_id: TenantId
+    person_id: string
+    type: 'apn' | 'fcm' | 'web'
+    token: string
+    app_name: Generated<string>
+    app_version: Generated<string>
+    model: Generated<string>
+    os_version: Generated<string>
+    topic: Generated<string>
+    sandbox: Generated<boolean>
+    allow_notification: Generated<boolean>
+    active: Generated<boolean>
+    deactivated_reason: string | null
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  msg_user_device_logs: {
+    id: Generated<string>
+    tenant_id: TenantId
+    device_id: string
+    title: Generated<string>
+    body: Generated<string>
+    category: Generated<string>
+    badge_count: Generated<number>
+    data: ColumnType<Record<string, unknown>, string | undefined, string>
+    status: 'sent' | 'failed' | 'suppressed' | 'unregistered' | 'no-credentials'
+    error: string | null
+    provider_message_id: string | null
+    created_at: Timestamp
+  }
+  msg_badge_counts: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    person_id: string
+    type: string
+    count: number
+    timestamp: NullableTimestamp
+    last_modified_at: Timestamp
   }
 }
 // A person's activities from the console and their one timeline (issue 11; migrations/0040)

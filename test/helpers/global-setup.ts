@@ -64,7 +64,7 @@ function templateKey(): string {
 /**
  * The PGlite dumps: made once (initdb alone takes seconds) and kept in the system's temporary
  * directory under a key of everything they depend on, so later runs on this machine reuse them.
- * The few most recently used keys are kept (a run touches its own).
+ * Keys unused for a day are removed (a run touches its own).
  */
 async function pgliteTemplates(): Promise<{ empty: string; migrated: string }> {
   const cache = join(tmpdir(), 'switchboard-test-templates')
@@ -84,9 +84,10 @@ async function pgliteTemplates(): Promise<{ empty: string; migrated: string }> {
       return 0 // removed meanwhile by another run
     }
   }
+  // Only keys unused for a day go: another run on this machine (another checkout, a run of other
+  // migrations) may be using its key right now, and evicting by count removed a running CI's dumps.
   const others = readdirSync(cache).map((d) => join(cache, d)).filter((d) => d !== dir)
-  others.sort((a, b) => used(b) - used(a))
-  for (const old of others.slice(3)) rmSync(old, { recursive: true, force: true })
+  for (const old of others.filter((d) => now.getTime() - used(d) > 24 * 3600_000)) rmSync(old, { recursive: true, force: true })
   const served = await serveEmbedded('memory://')
   // Written under a name of this process's own, then renamed: runs at once never see half a file.
   const dump = async (file: string) => {

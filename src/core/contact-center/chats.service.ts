@@ -573,11 +573,18 @@ export class ChatsService {
         return
       }
       this.#refuse(transition(s.status as ChatStatus, { type: 'transferred' }))
+      // The target is locked as routing locks an agent it offers to (every offer to an agent takes
+      // that lock first), so its load counted below cannot change until this transaction ends.
       const target = await trx.selectFrom('cc_agents as a').innerJoin('cc_statuses as st', (j) => j.onRef('st.tenant_id', '=', 'a.tenant_id').onRef('st.id', '=', 'a.status_id'))
-        .select(['a.id', 'a.num', 'a.deactivated_at', 'a.logout_pending', 'st.name as status']).where('a.tenant_id', '=', tenantId).where('a.num', '=', to.agentNum).executeTakeFirst()
+        .select(['a.id', 'a.num', 'a.deactivated_at', 'a.logout_pending', 'a.chat_capacity', 'st.name as status']).where('a.tenant_id', '=', tenantId).where('a.num', '=', to.agentNum)
+        .forUpdate('a').executeTakeFirst()
       if (!target) throw new NotFoundError('agent_not_found', 'no such agent', { agentId: to.agentNum })
       if (target.id === agent.id) throw new ValidationError('invalid_transfer', 'The chat is already yours')
       if (target.deactivated_at || target.logout_pending || target.status === SYSTEM_STATUSES.offline) throw new ValidationError('transfer_target_unavailable', 'That agent is not signed in', { agentId: to.agentNum })
+      // A transfer is an offer like routing's: the target's chats plus pending offers stay within its capacity.
+      const load = await trx.selectNoFrom(sql<number>`(SELECT count(*) FROM cc_sessions x WHERE x.tenant_id = ${tenantId} AND x.agent_id = ${target.id} AND x.status = 'assigned')
+        + (SELECT count(*) FROM cc_offers o WHERE o.tenant_id = ${tenantId} AND o.agent_id = ${target.id} AND o.result = 'pending')`.as('n')).executeTakeFirstOrThrow()
+      if (Number(load.n) >= target.chat_capacity) throw new ValidationError('transfer_target_full', 'That agent has no free chat capacity', { agentId: to.agentNum })
       const pending = await trx.selectFrom('cc_offers').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('result', '=', 'pending').executeTakeFirst()
       if (pending) throw new ValidationError('transfer_pending', 'A transfer of this chat is waiting for an answer')
       const timeout = (await this.#setup.settings(trx, tenantId))?.offerTimeoutSeconds ?? 30

@@ -113,7 +113,7 @@ export class DeliveryRepository {
   /**
    * Take messages (each `{tenantId, id}`) for an attempt, in one statement: `queued` or `sending` (a
    * crashed attempt) becomes `sending` — or `suppressed`, with the reason, when its recipient is on
-   * the tenant's suppression list (for its channel or all channels) and it is not a compliance
+   * the tenant's suppression list (a live entry for its channel or all channels) and it is not a compliance
    * reply, so a STOP that committed before the attempt always wins. Answers the messages taken, by
    * id; a finished one is absent. Rows are locked in id order, so concurrent batches cannot deadlock.
    */
@@ -126,6 +126,7 @@ export class DeliveryRepository {
           WHERE s.tenant_id = o.tenant_id
             AND s.address = CASE WHEN o.channel = 'email' THEN lower(o.recipient) ELSE o.recipient END
             AND s.scope IN (o.channel, 'all')
+            AND (s.expires_at IS NULL OR s.expires_at > now())
           ORDER BY s.created_at LIMIT 1) END AS reason
         FROM outbox_messages o
         JOIN unnest(${messages.map((m) => m.tenantId)}::uuid[], ${messages.map((m) => m.id)}::uuid[]) AS v(tenant_id, id)
@@ -155,6 +156,7 @@ export class DeliveryRepository {
     const rows = await db.selectFrom('suppressions').select(['address', 'scope', 'reason'])
       .where('tenant_id', '=', tenantId)
       .where('address', 'in', [...new Set(wanted.map((w) => norm(w.channel, w.address)))])
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
       .orderBy('created_at')
       .execute()
     const found = new Map<string, SuppressionReason>()
@@ -177,6 +179,7 @@ export class DeliveryRepository {
       WHERE o.tenant_id = ${tenantId} AND o.id = ${id} AND o.status = 'sending' AND NOT o.compliance_reply
         AND s.tenant_id = o.tenant_id AND s.scope IN (o.channel, 'all')
         AND s.address = CASE WHEN o.channel = 'email' THEN lower(o.recipient) ELSE o.recipient END
+        AND (s.expires_at IS NULL OR s.expires_at > now())
       RETURNING o.id`.execute(this.#db)
     return result.rows.length > 0
   }

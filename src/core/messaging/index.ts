@@ -29,3 +29,5 @@ export { AggregationRequestsService, AGGREGATION_COLUMNS, AGGREGATION_JOB, MAX_A
 export { OperationsService, OPERATION_JOB, OPERATION_TYPES, type Operation, type OperationType, type OperationStatus, type CreateOperation, type MoveGroupArgs, type OperationRunHooks } from './operations.ts'
 // Profiles of channel members (#49)
 export { ProfilesService, type IndividualProfile } from './profiles.ts'
+// Multicast parameters (#139): templates rendered for one individual without sending
+export { validateMulticastParams, recipientOf, type MulticastParams, type MulticastParamsDeps } from './multicast-params.ts'

@@ -150,29 +150,35 @@ export class MessagesService {
   async post(tenant: Tenant, input: PostMessage): Promise<Message> {
     let queued = false
     let announced: MessagePostedPort[] = []
-    const id = await this.#db.transaction().execute(async (trx) => {
-      await this.#channel(trx, tenant.id, input.channelId, { pointer: '/data/attributes/channel-id' })
+    const done = await this.#db.transaction().execute(async (trx) => {
+      // A post (not a draft) touches the channel's modification time: that update is also the
+      // channel's existence check, and says whether its SMS path is active (one statement).
+      const channel = input.draft
+        ? await this.#channel(trx, tenant.id, input.channelId, { pointer: '/data/attributes/channel-id' })
+        : await this.#touchChannel(trx, tenant.id, input.channelId, { pointer: '/data/attributes/channel-id' })
       const author = input.individualId ? await this.#channels.individual(trx, tenant.id, input.individualId, { pointer: '/data/attributes/individual-id' }) : undefined
       if (author) await this.#subscriber(trx, tenant.id, input.channelId, author, { pointer: '/data/attributes/individual-id' })
       const row = await trx.insertInto('msg_messages').values({
         tenant_id: tenant.id, channel_id: input.channelId, author_id: author?.id ?? null, message: input.message, draft: input.draft ?? false,
         auto_ack: input.autoAck ?? '', include_destinations: JSON.stringify(input.includeDestinations ?? []),
         ...(input.source !== undefined ? { source: input.source } : {}),
-      }).returning(['id', 'seq']).executeTakeFirstOrThrow()
+      }).returningAll().executeTakeFirstOrThrow()
       if (!input.draft) {
-        await trx.updateTable('msg_channels').set({ last_modified_at: sql`now()` }).where('tenant_id', '=', tenant.id).where('id', '=', input.channelId).execute()
         if (author && TRUTHY.has((input.autoAck ?? '').toLowerCase())) await this.#mark(trx, tenant.id, input.channelId, author.id, Number(row.seq), false)
-        queued = (await this.#sms?.posted(trx, tenant.id, { id: row.id, channelId: input.channelId, authorId: author?.id ?? null, message: input.message })) ?? false
+        // The SMS path only acts on channels where it is active (it answers false for the others).
+        if (channel.smsActive) queued = (await this.#sms?.posted(trx, tenant.id, { id: row.id, channelId: input.channelId, authorId: author?.id ?? null, message: input.message })) ?? false
         announced = await this.#announcePosted(trx, tenant.id, { id: row.id, channelId: input.channelId, authorId: author?.id ?? null, message: input.message })
       }
       if (input.inTransaction) await input.inTransaction(trx, { id: row.id, seq: Number(row.seq) })
-      return row.id
+      return { row, author }
     })
     if (queued) this.#sms?.wake()
     for (const port of announced) port.wake()
-    const posted = await this.get(tenant, id, input.individualId)
-    if (!posted.draft) await this.#notifyPosted(tenant, posted)
-    return posted
+    // Presented from what the post wrote and read (no re-read): a message just posted has no
+    // reactions yet, and its author has read it; attachments added in `inTransaction` are read.
+    const [posted] = await this.#present(this.#db, tenant.id, [done.row], done.author, false, false, { fresh: true, attachments: input.inTransaction !== undefined, known: done.author ? [done.author] : [] })
+    if (!posted!.draft) await this.#notifyPosted(tenant, posted!)
+    return posted!
   }
 
   /**
@@ -427,9 +433,17 @@ export class MessagesService {
     await this.#channels.assertVisible(tenant, row.channel_id, viewer, {}, notFound)
   }
 
-  async #channel(db: Executor, tenantId: TenantId, id: string, where: { pointer?: string; parameter?: string }): Promise<void> {
-    const row = await db.selectFrom('msg_channels').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
+  async #channel(db: Executor, tenantId: TenantId, id: string, where: { pointer?: string; parameter?: string }): Promise<{ smsActive: boolean }> {
+    const row = await db.selectFrom('msg_channels').select('sms_active').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst()
     if (!row) throw new NotFoundError('resource_not_found', `No messaging-channels with id ${id}`, { type: 'messaging-channels', id, ...where })
+    return { smsActive: row.sms_active }
+  }
+
+  /** The channel's modification time set to now (a message was posted), or NotFoundError at `where`. */
+  async #touchChannel(trx: Transaction<DB>, tenantId: TenantId, id: string, where: { pointer?: string; parameter?: string }): Promise<{ smsActive: boolean }> {
+    const row = await trx.updateTable('msg_channels').set({ last_modified_at: sql`now()` }).where('tenant_id', '=', tenantId).where('id', '=', id).returning('sms_active').executeTakeFirst()
+    if (!row) throw new NotFoundError('resource_not_found', `No messaging-channels with id ${id}`, { type: 'messaging-channels', id, ...where })
+    return { smsActive: row.sms_active }
   }
 
   async #subscriber(db: Executor, tenantId: TenantId, channelId: string, who: Person, where: { pointer?: string; parameter?: string }): Promise<void> {
@@ -447,18 +461,25 @@ export class MessagesService {
     await q.execute()
   }
 
-  async #present(db: Executor, tenantId: TenantId, rows: readonly MessageRow[], acting: Person | undefined, withReceipts: boolean, thumbnails = false): Promise<Message[]> {
+  /**
+   * Messages as the surface shows them. `fresh`: the rows were just inserted by `acting` (or the
+   * organisation), so there are no reactions and no one else's markers to read; `known`: people
+   * already read, not looked up again.
+   */
+  async #present(db: Executor, tenantId: TenantId, rows: readonly MessageRow[], acting: Person | undefined, withReceipts: boolean, thumbnails = false, opts: { fresh?: boolean; attachments?: boolean; known?: readonly Person[] } = {}): Promise<Message[]> {
     if (rows.length === 0) return []
     const ids = rows.map((r) => r.id)
     const channels = [...new Set(rows.map((r) => r.channel_id))]
-    const attachments = this.#attachments ? await this.#attachments(db, tenantId, ids, thumbnails) : new Map<string, readonly MessageAttachment[]>()
-    const [reactions, subs] = await Promise.all([
+    const attachments = this.#attachments && opts.attachments !== false ? await this.#attachments(db, tenantId, ids, thumbnails) : new Map<string, readonly MessageAttachment[]>()
+    const [reactions, subs] = opts.fresh === true && !withReceipts ? [[], []] : await Promise.all([
       db.selectFrom('msg_reactions').selectAll().where('tenant_id', '=', tenantId).where('message_id', 'in', ids).orderBy('created_at').execute(),
       db.selectFrom('msg_channel_subscribers').select(['channel_id', 'individual_id', 'ack_seq', 'ack_at']).where('tenant_id', '=', tenantId).where('channel_id', 'in', channels).execute(),
     ])
-    const people = await this.#people.findMany(db, tenantId, [...new Set([
+    const wanted = [...new Set([
       ...rows.flatMap((r) => (r.author_id ? [r.author_id] : [])), ...reactions.map((r) => r.individual_id), ...(withReceipts ? subs.map((s) => s.individual_id) : []),
-    ])])
+    ])]
+    const known = new Map((opts.known ?? []).map((p) => [p.id, p]))
+    const people = wanted.every((id) => known.has(id)) ? known : await this.#people.findMany(db, tenantId, wanted)
     const authors = [...new Set(rows.flatMap((r) => (r.author_id ? [r.author_id] : [])))]
     const users = authors.length === 0 ? [] : await db.selectFrom('msg_users').select(['id', 'username', 'person_id']).where('tenant_id', '=', tenantId).where('person_id', 'in', authors).execute()
     const marker = (channelId: string, personId: string) => subs.find((s) => s.channel_id === channelId && s.individual_id === personId)

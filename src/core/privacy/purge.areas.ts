@@ -251,10 +251,29 @@ const person: PurgeArea = {
 }
 
 /**
+ * Push (issue 13): their devices with the log of pushes to them, and their badge counts.
+ */
+const push: PurgeArea = {
+  name: 'push',
+  columns: ['msg_user_devices.person_id', 'msg_badge_counts.person_id'],
+  async run(scope) {
+    const { trx, subject: s } = scope
+    const t = s.tenantId
+    const devices = trx.selectFrom('msg_user_devices').select('id').where('tenant_id', '=', t).where('person_id', '=', s.personId)
+    const logs = await trx.deleteFrom('msg_user_device_logs').where('tenant_id', '=', t).where('device_id', 'in', devices).returningAll().execute()
+    erased(scope, 'msg_user_device_logs', 'push_logs', logs)
+    const gone = await trx.deleteFrom('msg_user_devices').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
+    erased(scope, 'msg_user_devices', 'devices', gone)
+    const badges = await trx.deleteFrom('msg_badge_counts').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
+    erased(scope, 'msg_badge_counts', 'badge_counts', badges)
+  },
+}
+
+/**
  * Every area, in the order they run (messaging and the contact center before delivery, whose
  * rows they point at; the person last). A new table with a person reference joins one of them.
  */
-export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, person]
+export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, person]
 
 /** Every `table.column` person reference the purge covers (the schema guard compares against it). */
 export const PURGED_COLUMNS: ReadonlySet<string> = new Set(PURGE_AREAS.flatMap((a) => a.columns))

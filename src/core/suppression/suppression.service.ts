@@ -34,18 +34,20 @@ export class SuppressionService {
   }
 
   /**
-   * Suppress an address on a channel (`scope` or `channel`) or on `all` channels. An entry that
-   * exists for that scope and address is kept as it is and returned, `created: false`. Runs in
-   * `trx` when given. Throws ValidationError `invalid_scope`, `invalid_address`, `invalid_reason`,
-   * `invalid_source`; nothing is written then.
+   * Suppress an address on a channel (`scope` or `channel`) or on `all` channels, until
+   * `expiresAt` (permanently without). A live entry that exists for that scope and address is kept
+   * as it is and returned, `created: false`; an expired one is replaced. Runs in `trx` when given.
+   * Throws ValidationError `invalid_scope`, `invalid_address`, `invalid_reason`, `invalid_source`,
+   * `invalid_expiry` (not in the future); nothing is written then.
    */
   async add(tenant: TenantRef, input: AddSuppressionInput, opts: { trx?: Transaction<DB> } = {}): Promise<{ entry: Suppression; created: boolean }> {
     const scope = this.#scope(input.scope ?? input.channel)
     const address = normalizeAddress(scope, input.address)
     const reason = this.#reason(input.reason)
     const source = this.#source(input.source)
+    const expiresAt = futureOrNull(input.expiresAt)
     const write = async (trx: Transaction<DB> | Kysely<DB>) => {
-      const entry = await this.#repo.insert(trx, tenant.id, { scope, address, reason, source })
+      const entry = await this.#repo.insert(trx, tenant.id, { scope, address, reason, source, expiresAt })
       if (entry) return { entry, created: true }
       const existing = await this.#repo.find(trx, tenant.id, scope, address)
       if (!existing) throw new Error('suppression conflicted but none exists')
@@ -66,7 +68,7 @@ export class SuppressionService {
   }
 
   /**
-   * The entry that holds back sends on `channel` to `address` (for that channel, else for all
+   * The live entry that holds back sends on `channel` to `address` (for that channel, else for all
    * channels), or undefined when the address may be sent to. Throws ValidationError
    * `invalid_scope` (for a channel that does not exist), `invalid_address`.
    */
@@ -115,6 +117,15 @@ export class SuppressionService {
     }
     return text
   }
+}
+
+/** A valid expiry in the future, or null (permanent). Throws ValidationError `invalid_expiry`. */
+export function futureOrNull(expiresAt: Date | null | undefined): Date | null {
+  if (expiresAt === undefined || expiresAt === null) return null
+  if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= Date.now()) {
+    throw new ValidationError('invalid_expiry', 'expires_at must be a time in the future', { expiresAt: String(expiresAt) })
+  }
+  return expiresAt
 }
 
 /**

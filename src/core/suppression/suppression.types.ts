@@ -21,6 +21,8 @@ export interface Suppression {
   /** What added it: `inbound:<message id>` (a STOP), `admin-api`, `cli`, a surface's name. */
   readonly source: string
   readonly createdAt: Date
+  /** When it stops holding sends back; null: permanent. An expired entry is treated as absent. */
+  readonly expiresAt: Date | null
 }
 
 /** What `SuppressionService.add` needs. `channel` is a synonym of `scope`. */
@@ -30,6 +32,8 @@ export interface AddSuppressionInput {
   readonly address: string
   readonly reason: string
   readonly source: string
+  /** When the entry lapses (must be in the future); absent or null: permanent. */
+  readonly expiresAt?: Date | null | undefined
 }
 
 /** Which entry `SuppressionService.remove` removes. */

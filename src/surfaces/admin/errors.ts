@@ -23,6 +23,7 @@ export const ADMIN_ERRORS: ErrorMapping = byKind({
   // A setup file's problems, every one at its path.
   invalid_contact_center: (err) => ({ status: 400, body: { message: err.message, code: err.code, errors: err.details.errors } }),
   invalid_directory: (err) => ({ status: 400, body: { message: err.message, code: err.code, errors: err.details.errors } }),
+  invalid_templates: (err) => ({ status: 400, body: { message: err.message, code: err.code, errors: err.details.errors } }),
 })
 
 /** Errors of the admin API: `{"message", "code"}` with a documented status; never internals. */

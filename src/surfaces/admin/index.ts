@@ -8,6 +8,7 @@ import { ADMIN_ERROR_SHAPE } from './errors.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { contactCenterRoutes } from './routes/contact-center.ts'
 import { directoryRoutes } from './routes/directory.ts'
+import { templatesRoutes } from './routes/templates.ts'
 
 /**
  * The tenant's admin API (`/admin`): provider settings per channel, the suppression list,
@@ -21,4 +22,5 @@ export async function adminSurface(app: FastifyInstance, { services }: { service
   await app.register(adminRoutes, { services })
   await app.register(contactCenterRoutes, { services })
   await app.register(directoryRoutes, { services })
+  await app.register(templatesRoutes, { services })
 }

@@ -8,7 +8,7 @@ export function presentProvider(p: ProviderSetting) {
 
 /** A suppression list entry on the admin API. */
 export function presentSuppression(s: Suppression) {
-  return { id: s.id, scope: s.scope, address: s.address, reason: s.reason, source: s.source, created_at: s.createdAt.toISOString() }
+  return { id: s.id, scope: s.scope, address: s.address, reason: s.reason, source: s.source, created_at: s.createdAt.toISOString(), expires_at: s.expiresAt?.toISOString() ?? null }
 }
 
 /** The tenant's messaging settings on the admin API, with the HELP answer used while none is set. */

@@ -32,6 +32,7 @@ export const SuppressionItem = Type.Object({
   reason: Type.Enum(SUPPRESSION_REASONS),
   source: Type.String(),
   created_at: DateTime('Added at'),
+  expires_at: Type.Union([DateTime('When it lapses (expired entries are not listed)'), Type.Null()], { description: 'null: permanent' }),
 })
 export const SuppressionOne = Type.Object({ data: SuppressionItem })
 export const SuppressionList = Type.Object({ data: Type.Array(SuppressionItem) })

@@ -194,6 +194,21 @@ describe('the chat lifecycle', { timeout: 180_000 }, () => {
     expect((await http('PATCH', `/apps/api/v1/chats/${chat}/resume`, { auth: other.ccaiAuth })).status).toBe(404)
   })
 
+  it('refuses a transfer to an agent with no free chat capacity (their chats and pending offers count)', async () => {
+    const { tt, api } = await contactCenter()
+    const ann = await signIn(tt, 'ann@example.org')
+    const bob = await signIn(tt, 'bob@example.org')
+    await setStatus(bob, 'Available')
+    await assign(api, bob, 41)
+    await assign(api, bob, 42) // Bob is full: two chats of capacity 2
+    await setStatus(ann, 'Available')
+    const chat = await assign(api, ann, 43)
+    const refused = await http('POST', `/agent/v1/chats/${chat}/transfer`, { auth: ann.auth, body: { agent_id: 2 } })
+    expect(refused).toMatchObject({ status: 400, body: { code: 'transfer_target_full' } })
+    expect((await api('GET', `/chats/${chat}`)).body).toMatchObject({ status: 'assigned', agent: { id: 1 }, transfers: [] })
+    expect(eventsOf(bob.tab, 'offer').filter((d) => d.chat_id === chat)).toEqual([])
+  })
+
   it('transfers a chat to another agent (declined: failed; accepted: left/joined, all_agents grows) and to a queue', async () => {
     const { tt, api } = await contactCenter()
     const ann = await signIn(tt, 'ann@example.org')

@@ -136,3 +136,21 @@ it('no list or status answer of another tenant shows anything of this one', asyn
   expect(mine).toContain('iso-visitor-of-a')
   expect(mine).toContain('ann.isolation@a.example')
 })
+
+it('the company DNC list is per tenant: another tenant neither sees, removes nor changes this one’s entries', async () => {
+  const phone = '+14155550142'
+  const dnc = '/apps/api/v1/outbound_dialer/dnc'
+  expect(JSON.parse((await call('POST', dnc, a.ccaiAuth, { contacts: [{ phone_number: phone, expires_at: '2099-01-01 00:00:00 UTC' }] })).body)).toEqual([{ phone_number: phone, expires_at: '2099-01-01 00:00:00 UTC', status: 'created' }])
+  const aCheck = (await call('GET', `${dnc}/check?phone_number=${encodeURIComponent(phone)}`, a.ccaiAuth)).body
+  expect(JSON.parse(aCheck)).toEqual({ phone_number: phone, dnc: true, expires_at: '2099-01-01 00:00:00 UTC' })
+
+  // B: A's number answers as a number nobody listed.
+  expect(JSON.parse((await call('GET', `${dnc}/check?phone_number=${encodeURIComponent(phone)}`, b.ccaiAuth)).body)).toEqual({ phone_number: phone, dnc: false, expires_at: null })
+  expect(JSON.parse((await call('POST', `${dnc}/remove`, b.ccaiAuth, { phone_numbers: [phone] })).body)).toEqual([{ phone_number: phone, status: 'failed', error: 'phone_number is not found' }])
+  expect(JSON.parse((await call('DELETE', `${dnc}/remove`, b.ccaiAuth, { phone_numbers: [phone] })).body)).toEqual([{ phone_number: phone, status: 'failed', error: 'phone_number is not found' }])
+  // B listing the same number is B's own entry ("created"), and changes nothing of A's.
+  expect(JSON.parse((await call('POST', dnc, b.ccaiAuth, { contacts: [{ phone_number: phone }] })).body)).toEqual([{ phone_number: phone, status: 'created' }])
+  expect((await call('GET', `${dnc}/check?phone_number=${encodeURIComponent(phone)}`, a.ccaiAuth)).body).toBe(aCheck)
+  expect(await t.services.suppression.isSuppressed(b.tenant, 'sms', phone)).toMatchObject({ tenantId: b.tenant.id })
+  expect((await t.services.suppression.list(a.tenant)).map((s) => [s.address, s.expiresAt?.toISOString()])).toEqual([[phone, '2099-01-01T00:00:00.000Z']])
+})

@@ -189,3 +189,8 @@ export function presentUploadUrl(u: UploadTicket) {
 export function presentCustomerFlag(f: CustomerFlags) {
   return { verified_customer: f.verified, bad_actor: f.badActor, repeat_customer: f.repeatCustomer, repeat_customers: f.repeatCustomer }
 }
+
+/** A DNC time as the DNC endpoints write it (§1.7): `"2022-10-29 00:00:00 UTC"`. */
+export function formatDncTime(at: Date): string {
+  return `${at.toISOString().slice(0, 19).replace('T', ' ')} UTC`
+}

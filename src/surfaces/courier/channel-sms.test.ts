@@ -187,3 +187,22 @@ describe('the SMS path (#51)', () => {
     expect(after.attributes['last-modified-time']).toBe(c.attributes['last-modified-time'])
   })
 })
+
+describe('the company DNC list (Apps API D1)', () => {
+  it('holds back care-team SMS to a number the contact center listed, until D2 removes it', async () => {
+    const phone = uniquePhone()
+    const dee = await register(a, 'Dee', phone)
+    const dnc = (path: string, body: unknown) => t.app.inject({ method: 'POST', url: `/apps/api/v1/outbound_dialer/dnc${path}`, headers: { authorization: a.ccaiAuth, 'content-type': 'application/json' }, payload: JSON.stringify(body) })
+    const added = await dnc('', { contacts: [{ phone_number: phone.replace('+1', '+1 ') }] })
+    expect(JSON.parse(added.body)).toEqual([{ phone_number: phone.replace('+1', '+1 '), status: 'created' }])
+    const c = await channel([dee])
+    await ok(a, 'POST', `/v1/messaging-channels/${c.id}/sms/`, { active: true })
+    await post(c.id, nurse, 'Do not text me')
+    const held = (await outbox(a, phone)).filter((m) => (m.body as string).includes('Do not text me'))
+    expect(held).toEqual([expect.objectContaining({ status: 'suppressed', suppressed_reason: 'dnc' })])
+
+    expect(JSON.parse((await dnc('/remove', { phone_numbers: [phone] })).body)).toEqual([{ phone_number: phone, status: 'removed' }])
+    await post(c.id, nurse, 'Now you may')
+    await waitFor('the SMS after removal', async () => (await outbox(a, phone)).find((m) => (m.body as string).includes('Now you may') && m.status === 'sent'))
+  })
+})

@@ -26,6 +26,9 @@ import { announcersResource } from './resources/announcers.ts'
 import { aggregationRequestsResource } from './resources/aggregation-requests.ts'
 import { messagingOperationsResource } from './resources/messaging-operations.ts'
 import { systemPurgesResource } from './resources/system-purges.ts'
+import { appCredentialsResource } from './resources/app-credentials.ts'
+import { userDevicesResource } from './resources/user-devices.ts'
+import { badgeCountsResource, bulkBadgeCountsResource } from './resources/badge-counts.ts'
 
 /** Where the messaging API lives; an unknown path under them is a JSON:API 404. */
 const PREFIXES = ['/v1', '/v2'] as const
@@ -56,6 +59,8 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
   resources.push(messagingOperationsResource(services))
   // Purge-data (#86)
   resources.push(systemPurgesResource(services))
+  // Push: app credentials (#6–#9), badge counts (#18–#21), user devices (#118–#120)
+  resources.push(appCredentialsResource(services), badgeCountsResource(services), bulkBadgeCountsResource(services), userDevicesResource(services))
   for (const prefix of PREFIXES) {
     await app.register(async (scope) => {
       declareSurface(scope, 'courier')

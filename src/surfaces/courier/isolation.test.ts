@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
@@ -17,7 +18,7 @@ let t: TestApp
 let a: TestTenant
 let b: TestTenant
 const A: Record<string, string> = {}
-const MARKERS = ['Isomarker-Patient', 'iso-secret-text-of-a', 'iso.clinician@a.example', 'Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a']
+const MARKERS = ['Isomarker-Patient', 'iso-secret-text-of-a', 'iso.clinician@a.example', 'Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a', 'iso-template-text-of-a', 'iso-app-cred-a', 'iso-device-model-a']
 let nowhereN = 0
 /** An id of the right shape that exists nowhere (a fresh one for each use, so bodies differ only by ids). */
 const nowhere = () => `00000000-0000-4000-8000-${String(++nowhereN).padStart(12, '0')}`
@@ -44,6 +45,7 @@ const PATH_TYPES: Array<[string, string]> = [
   ['/v1/sniffers/', 'sniffer'], ['/v1/messaging-plugins/', 'plugin'], ['/v1/messaging-responders/', 'responder'],
   ['/v1/messaging-bulk-messages/', 'bulk'], ['/v1/messaging-bulk-attachments/', 'bulkAttachment'], ['/v1/announcers/', 'announcer'],
   ['/v1/aggregation-requests/', 'aggregation'], ['/v1/org-preferences/', 'preference'], ['/v1/messaging-operations/', 'operation'], ['/v1/purge-data/', 'purge'],
+  ['/v1/app-credentials/', 'appCredential'], ['/v1/badge-counts/', 'badgeCount'], ['/v1/user-devices/', 'device'],
 ]
 /** A reference's name (query parameter or attribute) → A's id it names. */
 const REFERENCES: Record<string, string> = {
@@ -94,9 +96,17 @@ groups:
   const leaving = await seedPerson(t, a, { phone: uniquePhone(), externalId: 'iso-leaving' })
   A.purge = 'iso-purge-request-of-a'
   expect((await call(a, 'POST', '/v1/purge-data/', { data: { type: 'system-purges', attributes: { 'entity-id': leaving.cassId, 'entity-type': 'individual', 'request-id': A.purge } } })).statusCode).toBe(201)
+  // Push: an app credential, a device of the patient (with one push logged) and a badge count.
+  const p8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  A.appCredential = await created(a, '/v1/app-credentials/', 'app-credentials', { 'app-name': 'iso-app', 'display-name': 'iso-app-cred-a', 'organization-id': org, 'store-id': 'org.example.iso', type: 'apn', data: { 'key-id': 'ISOKEY0001', 'team-id': 'ISOTEAM001', p8 } })
+  A.device = await created(a, '/v1/user-devices/', 'user-devices', { 'individual-id': A.individual, type: 'fcm', token: 'iso-token-of-a', model: 'iso-device-model-a', 'app-name': 'iso-app' })
+  await t.services.push.sendToIndividual(a.tenant, A.individual, { title: 'iso', body: 'iso-secret-text-of-a' })
+  A.badgeCount = await created(a, '/v1/badge-counts/', 'badge-counts', { 'individual-id': A.individual, 'organization-id': org, count: 3, type: 'appointment' })
   const replicators = JSON.parse((await call(a, 'GET', '/v1/replicators/')).body) as { data: Array<{ id: string }> }
   expect(replicators.data.length).toBeGreaterThan(0)
   A.replicator = replicators.data[0]!.id
+  // Message templates are the tenant's (validate-multicast-params, #139): A has one, B asks for it by id.
+  await t.services.templates.load(a.tenant, 'templates:\n  iso-template-a:\n    sms: "iso-template-text-of-a {{ data.x }}"\n', 'yaml')
 })
 afterAll(async () => t?.close())
 
@@ -104,7 +114,8 @@ afterAll(async () => t?.close())
 async function aState(): Promise<string> {
   const tables = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers', 'msg_messages', 'msg_reactions', 'msg_channel_sms', 'msg_attachments', 'msg_bookmarks',
     'msg_sniffers', 'msg_plugins', 'msg_responders', 'msg_bulk_messages', 'msg_bulk_recipients', 'msg_bulk_attachments', 'msg_announcers', 'msg_aggregation_requests',
-    'msg_individual_groups', 'msg_users', 'msg_operations', 'privacy_purges'] as const
+    'msg_individual_groups', 'msg_users', 'msg_operations', 'privacy_purges',
+    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts'] as const
   const out: Record<string, unknown> = {}
   for (const table of tables) {
     out[table] = await t.store.db.selectFrom(table).selectAll().where('tenant_id', '=', a.tenant.id).execute()
@@ -196,5 +207,5 @@ it('no list of another tenant shows anything of this one, while this one’s own
     mine += (await call(a, 'GET', own)).body
   }
   // The markers are real: A's own answers show them.
-  for (const m of ['Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a']) expect(mine).toContain(m)
+  for (const m of ['Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a', 'iso-app-cred-a', 'iso-device-model-a']) expect(mine).toContain(m)
 }, 120_000)

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
@@ -42,6 +43,13 @@ beforeAll(async () => {
   const team2 = await t.store.db.selectFrom('msg_individual_groups').select('id').where('tenant_id', '=', tt.tenant.id).where('external_id', '=', 'team2').executeTakeFirstOrThrow()
   const operation = await t.services.operations.create(tt.tenant, { organizationId: org, type: 'move-group', args: { 'from-individual-group-id': team.id, 'to-individual-group-id': team2.id } }, org)
   ids.push(team2.id, operation.id)
+  // Push (#6–#9, #18–#21, #118–#120): an APNs credential, a device of p1 with a push logged, a badge count.
+  const p8 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const credential = await t.services.appCredentials.create(tt.tenant, { organizationId: org, type: 'apn', appName: 'fuzz-app', storeId: 'org.example.fuzz', data: { 'key-id': 'FUZZKEY001', 'team-id': 'FUZZTEAM01', p8 } })
+  const device = await t.services.userDevices.register(tt.tenant, { individualId: p1!.cassId, type: 'fcm', token: 'fuzz-token', appName: 'fuzz-app' }, { kind: 'organization' })
+  await t.services.push.sendToIndividual(tt.tenant, p1!.cassId, { title: 'fuzz', body: 'fuzz' })
+  const badge = await t.services.badgeCounts.set(tt.tenant, { count: 1, individualId: p1!.cassId, organizationId: org, type: 'appointment' }, { kind: 'organization' })
+  ids.push(credential.id, device.id, badge.id)
 })
 afterAll(async () => t?.close())
 
@@ -58,7 +66,9 @@ const COUNTED = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers
   'msg_bulk_messages', 'msg_bulk_recipients', 'msg_bulk_attachments',
   'msg_announcers', 'msg_aggregation_requests', 'msg_operations',
   // Purge-data (#86): a refused purge records nothing and erases nothing.
-  'privacy_purges', 'people', 'person_identities'] as const
+  'privacy_purges', 'people', 'person_identities',
+  // Push: app credentials, user devices and their logs, badge counts.
+  'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts'] as const
 async function counts(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const table of COUNTED) {
@@ -73,7 +83,10 @@ async function counts(): Promise<Record<string, unknown>> {
   const bm = await t.store.db.selectFrom('msg_bulk_messages').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
   const ba = await t.store.db.selectFrom('msg_bulk_attachments').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
   const an = await t.store.db.selectFrom('msg_announcers').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
-  out.changed = [String(c.at), String(m.at), String(pl.at), String(re.at), String(bm.at), String(ba.at), String(an.at)]
+  const ac = await t.store.db.selectFrom('msg_app_credentials').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
+  const ud = await t.store.db.selectFrom('msg_user_devices').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
+  const bc = await t.store.db.selectFrom('msg_badge_counts').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
+  out.changed = [String(c.at), String(m.at), String(pl.at), String(re.at), String(bm.at), String(ba.at), String(an.at), String(ac.at), String(ud.at), String(bc.at)]
   return out
 }
 
@@ -89,11 +102,14 @@ it('no operation answers 5xx; refusals are §1.7 error objects and write nothing
     'GET /v1/announcers/', 'POST /v1/announcers/', 'GET /v1/announcers/{id}/', 'PATCH /v1/announcers/{id}/', 'POST /v1/aggregation-requests/', 'GET /v1/aggregation-requests/{id}/',
     'GET /v1/messaging-operations/', 'POST /v1/messaging-operations/', 'GET /v1/messaging-operations/{id}/', 'GET /v1/messaging-channels/{id}/get-profile/',
     'POST /v1/purge-data/', 'GET /v1/purge-data/{id}/',
+    'GET /v1/app-credentials/', 'POST /v1/app-credentials/', 'GET /v1/app-credentials/{id}/', 'PATCH /v1/app-credentials/{id}/',
+    'GET /v1/badge-counts/', 'POST /v1/badge-counts/', 'GET /v1/badge-counts/{id}/', 'POST /v1/bulk-badge-counts/',
+    'GET /v1/user-devices/', 'POST /v1/user-devices/', 'GET /v1/user-devices/{id}/get-logs/',
   ]))
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(...ops), fc.oneof(hostile, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)),
     fc.array(fc.oneof(value, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)), { maxLength: 5 }),
-    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
+    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
     async (op, id, attributeValues, queryValues, type, extra) => {
       const attributes = Object.fromEntries(op.attributes.map((f, i) => [f, attributeValues[i % Math.max(1, attributeValues.length)]]).filter(([, v]) => v !== undefined))
       const query = op.query.slice(0, queryValues.length).map((q, i) => `${encodeURIComponent(q)}=${encodeURIComponent(queryValues[i]!)}`).join('&')

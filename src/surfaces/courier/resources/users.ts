@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import type { DirectoryUser } from '../../../core/messaging/index.ts'
+import { validateMulticastParams, type DirectoryUser } from '../../../core/messaging/index.ts'
 import { defineResource } from '../../../http/jsonapi/resource.ts'
 import type { Services } from '../../../services.ts'
 import { Uuid } from '../schemas.ts'
@@ -27,6 +27,14 @@ const Attributes = Type.Object({
   'tz-explicit': Type.Boolean(),
   username: Type.Union([Type.String(), Type.Null()]),
 })
+
+/** #139's body: every member required (`spec/courier.md`). */
+const ValidateMulticastParams = Type.Object({
+  data: Type.Object({}, { additionalProperties: true, description: 'The template data' }),
+  'individual-id': Uuid,
+  'organization-id': Uuid,
+  'template-id': Type.String({ maxLength: 255, description: 'The template (README "Templates")' }),
+}, { additionalProperties: false })
 
 const Update = Type.Object({
   notifications: Type.Array(Notification, { uniqueItems: true, maxItems: 3, description: 'How the user is told of new messages' }),
@@ -70,5 +78,18 @@ export function usersResource(services: Services) {
         return services.directory.setNotifications(tenant, id, a.notifications, viewerOf(req))
       },
     },
+    actions: [{
+      name: 'validate-multicast-params',
+      method: 'POST',
+      summary: 'Check a multicast’s template data and render every part for the individual, sending nothing (201 {info, success})',
+      body: ValidateMulticastParams,
+      run: async ({ tenant, req }, id, body) => {
+        const b = body as { data: Record<string, unknown>; 'individual-id': string; 'organization-id': string; 'template-id': string }
+        const payload = await validateMulticastParams(services, tenant, id, {
+          templateId: b['template-id'], data: b.data, individualId: b['individual-id'], organizationId: b['organization-id'],
+        }, viewerOf(req))
+        return { payload: { info: payload.info, success: payload.success } }
+      },
+    }],
   })
 }

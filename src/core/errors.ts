@@ -225,6 +225,9 @@ export const ERROR_CATALOG = {
   invalid_app_credential: { kind: 'invalid', details: details<{ pointer?: string }>() },
   invalid_user_device: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
   invalid_badge_count: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // the console's person actions (issue 11, second slice)
+  invalid_person_action: { kind: 'invalid', details: details<{ field?: string }>() },
+  suppression_needs_consent: { kind: 'conflict', details: details<{ reason: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -280,7 +280,7 @@ export class PersonActions {
    */
   async #ownAddress(trx: Transaction<DB>, tenantId: TenantId, personId: string, input: AddressScope): Promise<{ scope: string; address: string }> {
     const person: PersonRow | undefined = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(personId)
-      ? await trx.selectFrom('people').select(['id', 'first_name', 'last_name', 'phone', 'email']).where('tenant_id', '=', tenantId).where('id', '=', personId).forUpdate().executeTakeFirst()
+      ? await this.#people.lockContact(trx, tenantId, personId)
       : undefined
     if (!person) throw new NotFoundError('person_not_found', 'no such person', { personId })
     // The suppression list's own checks first: an unknown scope or a malformed address.

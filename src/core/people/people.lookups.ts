@@ -190,6 +190,16 @@ export class PeopleLookups {
     return { firstName: before.first_name, lastName: before.last_name, phone: before.phone, email: before.email }
   }
 
+  /**
+   * The console's person actions (issue 11): a person's name, phone and e-mail, the row locked for
+   * the caller's transaction (so an edit cannot slip in between the check and the action), or
+   * undefined when the tenant has no such person.
+   */
+  async lockContact(trx: Transaction<DB>, tenantId: TenantId, personId: string): Promise<{ id: string; first_name: string | null; last_name: string | null; phone: string | null; email: string | null } | undefined> {
+    return trx.selectFrom('people').select(['id', 'first_name', 'last_name', 'phone', 'email'])
+      .where('tenant_id', '=', tenantId).where('id', '=', personId).forUpdate().executeTakeFirst()
+  }
+
   /** Purge-data (#86): the person's stored phone and e-mail address, for matching their delivery records. */
   async addressesOf(db: PeopleExecutor, tenantId: TenantId, personId: string): Promise<string[]> {
     const row = await db.selectFrom('people').select(['phone', 'email']).where('tenant_id', '=', tenantId).where('id', '=', personId).executeTakeFirst()

@@ -225,6 +225,10 @@ export const ERROR_CATALOG = {
   invalid_app_credential: { kind: 'invalid', details: details<{ pointer?: string }>() },
   invalid_user_device: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
   invalid_badge_count: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // user emails and their attachments (issue 13, item 6)
+  invalid_user_email: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  /** The email was sent already: it cannot be sent again, nor take attachments. */
+  user_email_sent: { kind: 'invalid', details: details<{ pointer?: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

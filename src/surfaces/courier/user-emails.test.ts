@@ -318,3 +318,27 @@ users:
     expect((await ok(token, 'GET', `/v1/user-emails/?individual-id=${own.public_id}`)).data.map((x: Json) => x.id)).toEqual([mine.id])
   })
 })
+
+describe('purge-data (#86)', () => {
+  it('erases the individual\'s emails and their attachments, with the stored files', async () => {
+    const person = await seedPerson(t, smtp, { phone: uniquePhone() })
+    const draft = (await ok(smtp, 'POST', '/v1/user-emails/', { data: { type: 'user-emails', attributes: { 'individual-id': person.cassId, subject: 'Private', message: 'Private', to: address() } } })).data
+    const tk = JSON.parse((await call(smtp, 'POST', '/v1/user-email-attachments/', { data: { type: 'user-email-attachments', attributes: { 'content-type': 'application/pdf', 'email-id': draft.id, filename: 'x.pdf' } } })).body) as Json
+    expect((await upload(tk, PDF, 'x.pdf')).status).toBe(201)
+    await ok(smtp, 'POST', `/v1/user-email-attachments/${tk.id}/process-upload/`, {})
+    const key = (tk['upload-data'] as Record<string, string>).key!
+    expect(await t.services.files.stat(smtp.tenant.id, key)).toBeDefined()
+
+    const requestId = `purge-${randomUUID()}`
+    const purge = await call(smtp, 'POST', '/v1/purge-data/', { data: { type: 'system-purges', attributes: { 'entity-id': person.cassId, 'entity-type': 'individual', 'request-id': requestId } } })
+    expect(purge.statusCode, purge.body).toBe(201)
+    const audit = await waitFor('the purge to complete', async () => {
+      const doc = await ok(smtp, 'GET', `/v1/purge-data/${requestId}/`)
+      return doc.data.attributes.status === 'completed' ? doc : undefined
+    }, 30_000)
+    expect(audit.data.attributes.counts).toMatchObject({ user_emails: 1, email_attachments: 1 })
+    expectJsonApiError(await call(smtp, 'GET', `/v1/user-emails/${draft.id}/`), 404)
+    expectJsonApiError(await call(smtp, 'GET', `/v1/user-email-attachments/${tk.id}/`), 404)
+    await waitFor('the stored file deleted', async () => (await t.services.files.stat(smtp.tenant.id, key)) === undefined, 30_000)
+  })
+})

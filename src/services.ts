@@ -42,6 +42,7 @@ import { PeopleSearch } from './core/people/index.ts'
 import { TemplatesService } from './core/templates/index.ts'
 import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, type PushEndpoints } from './core/push/index.ts'
 import { UserEmailsService } from './core/emails/index.ts'
+import { defineUserEmailJobs } from './jobs/definitions.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -353,6 +354,9 @@ export function createServices(config: Config, store: Store, options: CreateServ
     db: store.db, peopleLookups, devices: userDevices, credentials: appCredentials, badges: badgeCounts, suppression, providers: providerResolver(providers),
     channelSettings: options.channelSettings ?? providerSettings.channelSettings, ...(options.pushEndpoints ? { endpoints: options.pushEndpoints } : {}),
   })
+  // ── User emails (issue 13, item 6): sent through delivery; pending attachments pruned periodically ──
+  const userEmails = new UserEmailsService({ db: store.db, delivery, files, peopleLookups, organizations })
+  defineUserEmailJobs(jobs, { userEmails })
   return {
     config,
     store,
@@ -413,7 +417,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     badgeCounts,
     push,
     dnc: new DncService(store.db),
-    userEmails: new UserEmailsService({ db: store.db, delivery, files, peopleLookups, organizations }),
+    userEmails,
   }
 }
 

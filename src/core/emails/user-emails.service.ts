@@ -6,6 +6,7 @@ import type { DeliveryService, OutboxStatus, SendMessageInput, StoredFileRef } f
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts'
 import { fitsDeclaredType, normalizeMediaType, SNIFF_BYTES, type FilesService } from '../files/index.ts'
 import type { DirectoryViewer } from '../messaging/directory.service.ts'
+import { PENDING_UPLOAD_GRACE_MS } from '../messaging/index.ts'
 import type { Organizations } from '../messaging/organizations.ts'
 import type { PeopleLookups } from '../people/index.ts'
 import type { Tenant } from '../tenants/index.ts'
@@ -260,6 +261,22 @@ export class UserEmailsService {
     await this.#db.updateTable('user_email_attachments').set({ processed_at: sql`now()`, content_size: info.size })
       .where('tenant_id', '=', tenant.id).where('id', '=', id).where('processed_at', 'is', null).execute()
     return this.getAttachment(tenant, id, false, viewer)
+  }
+
+  /**
+   * Remove up to `limit` attachments of every tenant whose upload never completed: still pending
+   * `PENDING_UPLOAD_GRACE_MS` after their ticket expired at `now` (as messaging attachments). Their
+   * rows go, then any bytes that were uploaded. Answers how many went (the job calls it until 0).
+   */
+  async prunePending(now: Date, limit = 500): Promise<number> {
+    const cutoff = new Date(now.getTime() - PENDING_UPLOAD_GRACE_MS)
+    const gone = await this.#db.deleteFrom('user_email_attachments')
+      .where('id', 'in', (eb) => eb.selectFrom('user_email_attachments').select('id').where('processed_at', 'is', null).where('upload_expires_at', '<', cutoff)
+        .orderBy('upload_expires_at').limit(limit).forUpdate().skipLocked())
+      .where('processed_at', 'is', null).returning(['tenant_id', 'file_key']).execute()
+    // After the commit: a failed delete leaves an unreachable file, never a row without bytes.
+    for (const r of gone) await this.#files.delete(r.tenant_id, r.file_key)
+    return gone.length
   }
 
   // --- internals ---

@@ -12,6 +12,7 @@ import { courierClient, type Json } from '../../../test/helpers/courier.ts'
 import { expectJsonApi, expectJsonApiError } from '../../../test/helpers/jsonapi.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 import { SmtpPeer } from '../../../test/peers/smtp.ts'
+import { prunePendingEmailAttachments, prunePendingEmailAttachmentsJob } from '../../jobs/prune-pending-email-attachments.job.ts'
 
 // User emails (#125–#128) and their attachments (#121–#124) through HTTP: the documented samples as
 // contract tests (every success document checked as JSON:API 1.0), sending through the delivery
@@ -340,5 +341,30 @@ describe('purge-data (#86)', () => {
     expectJsonApiError(await call(smtp, 'GET', `/v1/user-emails/${draft.id}/`), 404)
     expectJsonApiError(await call(smtp, 'GET', `/v1/user-email-attachments/${tk.id}/`), 404)
     await waitFor('the stored file deleted', async () => (await t.services.files.stat(smtp.tenant.id, key)) === undefined, 30_000)
+  })
+})
+
+describe('pending uploads', () => {
+  it('an attachment whose upload never completed goes an hour after its ticket expired, with any bytes uploaded; a ready one stays', async () => {
+    const draft = (await ok(smtp, 'POST', '/v1/user-emails/', { data: { type: 'user-emails', attributes: { 'individual-id': patient, subject: 'x', message: 'x', to: address() } } })).data
+    const ticket = async () => JSON.parse((await call(smtp, 'POST', '/v1/user-email-attachments/', { data: { type: 'user-email-attachments', attributes: { 'content-type': 'application/pdf', 'email-id': draft.id } } })).body) as Json
+    const [stale, fresh, done] = [await ticket(), await ticket(), await ticket()]
+    expect((await upload(stale, PDF, 'a.pdf')).status).toBe(201)
+    expect((await upload(done, PDF, 'c.pdf')).status).toBe(201)
+    await ok(smtp, 'POST', `/v1/user-email-attachments/${done.id}/process-upload/`, {})
+    // Only this file's rows are backdated: the job runs as of now, so other files' pending uploads are never touched.
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000)
+    await t.store.db.updateTable('user_email_attachments').set({ upload_expires_at: twoHoursAgo }).where('id', 'in', [stale.id, done.id]).execute()
+    const key = (tk: Json) => (tk['upload-data'] as Record<string, string>).key!
+    expect(await prunePendingEmailAttachments(t.services.userEmails, new Date())).toBeGreaterThanOrEqual(1)
+    expectJsonApiError(await call(smtp, 'GET', `/v1/user-email-attachments/${stale.id}/`), 404)
+    expect(await t.services.files.stat(smtp.tenant.id, key(stale))).toBeUndefined()
+    expect((await ok(smtp, 'GET', `/v1/user-email-attachments/${fresh.id}/`)).data.attributes['ready-to-use']).toBe(false)
+    expect((await ok(smtp, 'GET', `/v1/user-email-attachments/${done.id}/`)).data.attributes['ready-to-use']).toBe(true)
+    expect(await t.services.files.stat(smtp.tenant.id, key(done))).toBeDefined()
+    const job = prunePendingEmailAttachmentsJob({ userEmails: t.services.userEmails })
+    expect(job.schedule?.cron).toBe('*/15 * * * *')
+    // Defined on the app's queue (a second definition of the name is refused).
+    expect(() => t.services.jobs.define(job)).toThrow()
   })
 })

@@ -224,7 +224,7 @@ export class UserEmailsService {
 
   /** #121: an email's attachments, oldest first (pending ones too, `ready-to-use: false`). */
   async listAttachments(tenant: Tenant, q: { emailId: string; limit: number; offset: number }, viewer: DirectoryViewer): Promise<{ items: UserEmailAttachment[]; total: number }> {
-    await this.#email(this.#db, tenant.id, q.emailId, viewer, { parameter: 'email-id' }, true)
+    await this.#email(this.#db, tenant.id, q.emailId, viewer, { parameter: 'email-id' })
     const query = this.#db.selectFrom('user_email_attachments').where('tenant_id', '=', tenant.id).where('email_id', '=', q.emailId)
     const [rows, total] = await Promise.all([
       query.selectAll().orderBy('created_at').orderBy('id').limit(q.limit).offset(q.offset).execute(),
@@ -258,8 +258,14 @@ export class UserEmailsService {
       const what = fit.detected ? `a ${fit.detected} file` : 'of no known type'
       await refuse(new ValidationError('upload_type_mismatch', `The uploaded bytes are ${what}, not ${row.content_type} as declared`, { pointer: '', ...(fit.detected ? { detected: fit.detected } : {}) }))
     }
-    await this.#db.updateTable('user_email_attachments').set({ processed_at: sql`now()`, content_size: info.size })
-      .where('tenant_id', '=', tenant.id).where('id', '=', id).where('processed_at', 'is', null).execute()
+    await this.#db.transaction().execute(async (trx) => {
+      // A send of the email takes its row FOR UPDATE: this waits for it, and then finds it sent
+      // (the file did not go with it, so it may not look ready to go).
+      const current = await trx.selectFrom('user_emails').select('task_id').where('tenant_id', '=', tenant.id).where('id', '=', row.email_id).forShare().executeTakeFirstOrThrow()
+      if (current.task_id !== null) throw new ValidationError('user_email_sent', 'the email was sent without this file', { pointer: '' })
+      await trx.updateTable('user_email_attachments').set({ processed_at: sql`now()`, content_size: info.size })
+        .where('tenant_id', '=', tenant.id).where('id', '=', id).where('processed_at', 'is', null).execute()
+    })
     return this.getAttachment(tenant, id, false, viewer)
   }
 

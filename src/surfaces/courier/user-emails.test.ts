@@ -256,6 +256,9 @@ describe('user emails over SMTP (the local SMTP peer)', () => {
     const mail = peer.mails.filter((m) => m.envelope.to.includes(draft.attributes.to[0]))
     expect(mail).toHaveLength(1)
     expect(mail[0]!.mail.attachments).toHaveLength(0)
+    // It cannot be made ready afterwards: the email went without it.
+    expect(expectJsonApiError(await call(smtp, 'POST', `/v1/user-email-attachments/${tk.id}/process-upload/`, {}), 400).code).toBe('user_email_sent')
+    expect((await ok(smtp, 'GET', `/v1/user-email-attachments/${tk.id}/`)).data.attributes['ready-to-use']).toBe(false)
   })
 })
 

@@ -37,7 +37,7 @@ import { defineMessagingOperationJobs } from './jobs/definitions.ts'
 import type { OperationJobOptions } from './jobs/messaging-operation.job.ts'
 import { PrivacyService } from './core/privacy/index.ts'
 import { definePrivacyJobs } from './jobs/definitions.ts'
-import { ConsoleService } from './core/console/index.ts'
+import { ConsoleService, PersonActions } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
 import { TemplatesService } from './core/templates/index.ts'
 import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, type PushEndpoints } from './core/push/index.ts'
@@ -182,6 +182,8 @@ export interface Services {
   readonly console: ConsoleService
   /** The directory as a person at the console searches it, with identities per surface. */
   readonly peopleSearch: PeopleSearch
+  /** A person's one timeline (paged, live) and the person page's actions: edit, consent, suppression. */
+  readonly personActions: PersonActions
   // Message templates (issue 13)
   /** Message templates: the template file, and rendering a template for one recipient. */
   readonly templates: TemplatesService
@@ -410,6 +412,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     // The web console (issue 11)
     console: new ConsoleService(store.db, config.secretKey),
     peopleSearch: new PeopleSearch(store.db),
+    personActions: new PersonActions({ db: store.db, suppression, people: peopleLookups, notifier: store.notifier }),
     // Message templates (issue 13)
     templates: new TemplatesService(store.db),
     appCredentials,

@@ -225,6 +225,9 @@ export const ERROR_CATALOG = {
   invalid_app_credential: { kind: 'invalid', details: details<{ pointer?: string }>() },
   invalid_user_device: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
   invalid_badge_count: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // the console's person actions (issue 11, second slice)
+  invalid_person_action: { kind: 'invalid', details: details<{ field?: string }>() },
+  suppression_needs_consent: { kind: 'conflict', details: details<{ reason: string }>() },
   // user emails and their attachments (issue 13, item 6)
   invalid_user_email: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
   /** The email was sent already: it cannot be sent again, nor take attachments. */

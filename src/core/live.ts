@@ -64,7 +64,8 @@ export class LiveChannel {
   async #listen(): Promise<void> {
     try {
       await this.#notifier.listen(this.#channel, (payload) => {
-        for (const sub of this.#subscribers.get(payload) ?? []) sub.poke()
+        // One key, or several comma-separated (a statement that touched many announces them together).
+        for (const key of payload.split(',')) for (const sub of this.#subscribers.get(key) ?? []) sub.poke()
       })
     } catch {
       // Not listening: the poll below keeps subscribers up to date.

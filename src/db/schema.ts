@@ -1148,6 +1148,31 @@ export interface DB {
     last_modified_at: Timestamp
   }
 }
+// A person's activities from the console and their one timeline (issue 11; migrations/0040)
+export interface DB {
+  person_activities: {
+    id: Generated<string>
+    tenant_id: TenantId
+    person_id: string
+    kind: string
+    text: string
+    actor: string
+    details: ColumnType<Record<string, unknown>, string | undefined, string>
+    created_at: Generated<Date>
+  }
+  person_timeline: {
+    id: string
+    tenant_id: TenantId
+    person_id: string
+    kind: string
+    direction: 'in' | 'out' | null
+    channel: string
+    text: string
+    thread_name: string | null
+    actor: string | null
+    created_at: Date
+  }
+}
 
 // User emails and their attachments (issue 13, item 6; migrations/0041)
 export interface DB {

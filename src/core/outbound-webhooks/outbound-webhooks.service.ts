@@ -18,7 +18,8 @@ export const MAX_WEBHOOK_BODY_BYTES = 262_144
 /** What is kept of an endpoint's answer, for the error text. */
 const MAX_ANSWER_BYTES = 4096
 /** How often, and how far apart, a settled event looks for the next one's put-off job (see `#settle`). */
-const RESCHEDULE_TRIES = 40
+/** How long a settled event waits for the next one's running attempt to put itself off (then wakes it). */
+const RESCHEDULE_WITHIN_MS = 15_000
 const RESCHEDULE_WAIT_MS = 50
 /** A `Retry-After` longer than this is not honoured beyond it (the queue's backoff ceiling). */
 const MAX_RETRY_AFTER_MS = 3_600_000
@@ -251,8 +252,9 @@ export class OutboundWebhooksService {
     const key = webhookJobKey(next.id)
     // The next event's attempt may be running right now: it saw this one still pending and is
     // putting itself off (for orderRecheckMs); its new job exists once that commits, which takes
-    // milliseconds. Look again for a little while, instead of leaving it to wait the whole delay.
-    for (let tries = 0; tries < RESCHEDULE_TRIES; tries++) {
+    // milliseconds — seconds on a loaded machine (2 s was seen to be too short). Look again while it
+    // runs, up to RESCHEDULE_WITHIN_MS, instead of leaving it to wait the whole delay.
+    for (const until = Date.now() + RESCHEDULE_WITHIN_MS; Date.now() < until;) {
       if (await this.#jobs.reschedule(SEND_WEBHOOK_JOB, key, new Date())) {
         this.wake()
         return

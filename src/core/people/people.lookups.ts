@@ -166,6 +166,30 @@ export class PeopleLookups {
     this.#onChange(personId)
   }
 
+  /**
+   * The console's edit of a person (issue 11): set first and last name, phone (E.164, already
+   * normalised by the caller) and e-mail in the caller's transaction; null clears a name or the
+   * e-mail. Answers the values as they were, or undefined when the tenant has no such person.
+   * A phone another person of the tenant has fails with the `people_tenant_phone` unique violation.
+   * Announced like every change of a person.
+   */
+  async updateContact(trx: Transaction<DB>, tenantId: TenantId, personId: string,
+    changes: { firstName?: string | null; lastName?: string | null; phone?: string; email?: string | null }): Promise<{ firstName: string | null; lastName: string | null; phone: string | null; email: string | null } | undefined> {
+    const before = await trx.selectFrom('people').select(['first_name', 'last_name', 'phone', 'email'])
+      .where('tenant_id', '=', tenantId).where('id', '=', personId).forUpdate().executeTakeFirst()
+    if (!before) return undefined
+    const set: PersonUpdateRow = {}
+    if (changes.firstName !== undefined) set.first_name = changes.firstName
+    if (changes.lastName !== undefined) set.last_name = changes.lastName
+    if (changes.phone !== undefined) set.phone = changes.phone
+    if (changes.email !== undefined) set.email = changes.email
+    if (Object.keys(set).length > 0) {
+      await trx.updateTable('people').set({ ...set, updated_at: sql`now()` }).where('tenant_id', '=', tenantId).where('id', '=', personId).execute()
+      this.#onChange(personId)
+    }
+    return { firstName: before.first_name, lastName: before.last_name, phone: before.phone, email: before.email }
+  }
+
   /** Purge-data (#86): the person's stored phone and e-mail address, for matching their delivery records. */
   async addressesOf(db: PeopleExecutor, tenantId: TenantId, personId: string): Promise<string[]> {
     const row = await db.selectFrom('people').select(['phone', 'email']).where('tenant_id', '=', tenantId).where('id', '=', personId).executeTakeFirst()

@@ -87,6 +87,15 @@ export class SuppressionService {
     return this.#repo.list(tenant.id, { scope, address, limit })
   }
 
+  /**
+   * The entry of exactly this scope and address, or undefined; in `trx` when given. Throws
+   * ValidationError `invalid_scope`, `invalid_address`.
+   */
+  async find(tenant: TenantRef, input: { scope: string; address: string }, opts: { trx?: Transaction<DB> } = {}): Promise<Suppression | undefined> {
+    const scope = this.#scope(input.scope)
+    return this.#repo.find(opts.trx ?? this.#db, tenant.id, scope, normalizeAddress(scope, input.address))
+  }
+
   #scope(raw: string | undefined): SuppressionScope {
     if (typeof raw !== 'string' || !(SUPPRESSION_SCOPES as readonly string[]).includes(raw)) {
       throw new ValidationError('invalid_scope', `scope must be one of ${SUPPRESSION_SCOPES.join(', ')}`, { scope: raw ?? null })

@@ -56,6 +56,8 @@ describe('odd input on the chat endpoints', () => {
     expect(await api('PATCH', `/chats/${chat}/escalations/${HUGE}`, { deflection_channel: 'stay' })).toEqual(NOT_FOUND)
     expect(await api('POST', '/chats', { chat: { menu_id: Number(HUGE), end_user_id: endUser } })).toEqual({ status: 400, body: { message: `menu_id ${HUGE} is not found` } })
     expect(await api('POST', '/chats', { chat: { menu_id: 2, end_user_id: HUGE } })).toEqual({ status: 400, body: { message: 'end_user_id is invalid' } })
+    // A body that is not an object names the body, not an empty member.
+    expect(await api('POST', '/chats', [1, 2])).toEqual({ status: 400, body: { message: 'body is invalid' } })
     expect((await api('POST', `/chats/${chat}/message`, { from_user_id: HUGE, message: { type: 'text', content: 'hi' } })).status).toBe(400)
     expect((await api('POST', `/chats/${chat}/end_user`, { identifier: 'x', end_user_id: HUGE })).status).toBeLessThan(500)
   })

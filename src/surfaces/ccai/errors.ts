@@ -83,7 +83,8 @@ function describeValidation(err: FastifyError): string {
   if (!first) return 'Invalid request'
   const params = first.params as { missingProperty?: string }
   if (first.keyword === 'required' && params.missingProperty) return `param is missing or the value is empty: ${params.missingProperty}`
-  const name = first.instancePath.replace(/^\//, '').split('/').filter((s) => !/^\d+$/.test(s)).pop() ?? err.validationContext ?? 'request'
+  // The innermost named member (array indexes skipped); the part of the request when the whole of it is at fault.
+  const name = first.instancePath.split('/').filter((s) => s !== '' && !/^\d+$/.test(s)).pop() ?? err.validationContext ?? 'request'
   return `${name} is invalid`
 }
 

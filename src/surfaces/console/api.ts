@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { canManageUsers, SESSION_MS, type ConsoleSession, type ConsoleUser } from '../../core/console/index.ts'
+import { canAct, canManageUsers, PERSON_ACTIONS, SESSION_MS, type ConsoleSession, type ConsoleUser } from '../../core/console/index.ts'
 import { AppError, AuthError, ForbiddenError, NotFoundError } from '../../core/errors.ts'
 import type { Suppression } from '../../core/suppression/index.ts'
 import { requireJson } from '../../http/params.ts'
 import type { Services } from '../../services.ts'
-import { CreatedUser, CreateUserBody, Message, PeopleQuery, PersonDetail, PersonId, PersonSummary as PersonSummarySchema, Session, SignInBody, Timeline, TimelineQuery, User } from './schemas.ts'
+import { Type } from 'typebox'
+import { AddSuppressionBody, ConsentBody, ConsentResult, CreatedUser, CreateUserBody, EditPersonBody, LiftSuppressionBody, Message, PeopleQuery, PersonDetail, PersonId, PersonSummary as PersonSummarySchema, Session, SignInBody, SuppressionEntry, SuppressionResult, Timeline, TimelineQuery, User } from './schemas.ts'
 
 /** The session cookie: HTTP-only, `SameSite=Strict`, only sent to /console. */
 export const SESSION_COOKIE = 'sb_console'
@@ -71,6 +72,11 @@ export async function consoleApi(fastify: FastifyInstance, { services }: { servi
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${SESSION_COOKIE}=${value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`
   fastify.decorateRequest('consoleSession', null)
+  // Open timeline streams, ended when the server closes (a hijacked reply is not closed for us).
+  const streams = new Set<() => void>()
+  fastify.addHook('onClose', async () => {
+    for (const end of [...streams]) end()
+  })
   const publicHost = new URL(services.config.publicUrl).host
   fastify.addHook('onRequest', async (req) => {
     if (crossOrigin(req, publicHost)) throw new ForbiddenError('console_csrf_failed', 'a request from another site')
@@ -152,11 +158,11 @@ export async function consoleApi(fastify: FastifyInstance, { services }: { servi
       return person
     }
 
-    a.get('/people/:id', {
-      schema: { tags, summary: 'A person', description: 'Who they are, their ids per surface, and the suppression entries of their phone and email (with what put each there).', security, params: PersonId, response: { 200: PersonDetail, 401: Message, 404: Message } },
-    }, async (req) => {
+    const presentSuppression = (s: Suppression) => ({ scope: s.scope, address: s.address, reason: s.reason, source: s.source, created_at: s.createdAt.toISOString() })
+    const detailOf = async (req: FastifyRequest, id: string) => {
+      const { user } = sessionOf(req).session
       const tenant = tenantOf(req)
-      const person = await personOf(req, req.params.id)
+      const person = await personOf(req, id)
       const identities = await services.peopleSearch.identities(tenant.id, person.id)
       const suppressions: Suppression[] = []
       for (const address of [person.phone, person.email]) {
@@ -171,19 +177,88 @@ export async function consoleApi(fastify: FastifyInstance, { services }: { servi
       return {
         ...presentPerson(person),
         identities: identities.map((i) => ({ surface: i.surface, public_id: i.publicId, legacy_id: i.legacyId, created_at: i.createdAt.toISOString() })),
-        suppressions: suppressions.map((s) => ({ scope: s.scope, address: s.address, reason: s.reason, source: s.source, created_at: s.createdAt.toISOString() })),
+        suppressions: suppressions.map(presentSuppression),
+        actions: PERSON_ACTIONS.filter((action) => canAct(user.role, action)),
       }
-    })
+    }
+
+    a.get('/people/:id', {
+      schema: { tags, summary: 'A person', description: 'Who they are, their ids per surface, the suppression entries of their phone and email (with what put each there), and what the signed-in user may do to them.', security, params: PersonId, response: { 200: PersonDetail, 401: Message, 404: Message } },
+    }, async (req) => detailOf(req, req.params.id))
 
     a.get('/people/:id/timeline', {
-      schema: { tags, summary: 'A person’s one timeline', description: 'Everything in and out across surfaces — bot transcript, messages sent and received on every channel, care-team channel messages — newest first (the newest `limit`).', security, params: PersonId, querystring: TimelineQuery, response: { 200: Timeline, 400: Message, 401: Message, 404: Message } },
+      schema: { tags, summary: 'A person’s one timeline', description: 'Everything in and out across surfaces — bot transcript, messages sent and received on every channel, care-team channel messages — and what console users did to the person, newest first: the newest `limit` (default 200), or those older than `before` (a `next_cursor`).', security, params: PersonId, querystring: TimelineQuery, response: { 200: Timeline, 400: Message, 401: Message, 404: Message } },
     }, async (req) => {
       const tenant = tenantOf(req)
       const person = await personOf(req, req.params.id)
-      const entries = await services.bot.transcript(tenant, person.id, { limit: req.query.limit ?? 200 })
+      const page = await services.personActions.timeline(tenant.id, person.id, { limit: req.query.limit ?? 200, before: req.query.before })
       return {
-        events: entries.reverse().map((e) => ({ id: e.id, direction: e.direction, channel: e.channel, text: e.text, thread_name: e.threadName, created_at: e.createdAt.toISOString() })),
+        events: page.events.map((e) => ({ id: e.id, kind: e.kind, direction: e.direction, channel: e.channel, text: e.text, thread_name: e.threadName, actor: e.actor, created_at: e.createdAt.toISOString() })),
+        next_cursor: page.next,
       }
+    })
+
+    a.get('/people/:id/timeline/stream', {
+      schema: { tags, summary: 'Live timeline changes (Server-Sent Events)', description: '`text/event-stream`: a `changed` event (data `{}`) whenever the person’s timeline may have gained entries — read the newest page again. Announced through the database, so it works with any number of API processes; a `ready` event when listening starts.', security, params: PersonId, response: { 401: Message, 404: Message } },
+    }, async (req, reply) => {
+      const tenant = tenantOf(req)
+      const person = await personOf(req, req.params.id)
+      reply.hijack()
+      const res = reply.raw
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': req.id })
+      res.write('retry: 2000\n\n')
+      let closed = false
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000)
+      const watch = await services.personActions.watch(tenant.id, person.id, () => {
+        if (!closed) res.write('event: changed\ndata: {}\n\n')
+      })
+      const end = () => {
+        if (closed) return
+        closed = true
+        clearInterval(heartbeat)
+        watch.close()
+        streams.delete(end)
+        res.end()
+      }
+      streams.add(end)
+      req.raw.on('close', end)
+      if (!closed) res.write('event: ready\ndata: {}\n\n')
+    })
+
+    a.patch('/people/:id', {
+      schema: { tags, summary: 'Edit a person', description: 'First and last name, phone and email (null clears a name or the email; the phone is changed, never removed). Recorded in the person’s timeline. Owners, admins, supervisors, agents and clinicians. Needs `X-CSRF-Token`.', security, params: PersonId, body: EditPersonBody, response: { 200: PersonDetail, 400: Message, 401: Message, 403: Message, 404: Message, 409: Message, 415: Message } },
+      preValidation: requireJson,
+    }, async (req) => {
+      const person = await personOf(req, req.params.id)
+      await services.personActions.edit(sessionOf(req).session.user, person.id, { firstName: req.body.first_name, lastName: req.body.last_name, phone: req.body.phone, email: req.body.email })
+      return detailOf(req, person.id)
+    })
+
+    a.post('/people/:id/suppressions', {
+      schema: { tags, summary: 'Suppress one of the person’s addresses', description: 'On one channel or `all`, reason `manual` or `dnc`, source `console:<email>`. 201 with the new entry (recorded in the timeline), or 200 with the entry that already holds that scope and address. Every role. Needs `X-CSRF-Token`.', security, params: PersonId, body: AddSuppressionBody, response: { 200: SuppressionResult, 201: SuppressionResult, 400: Message, 401: Message, 403: Message, 404: Message, 415: Message } },
+      preValidation: requireJson,
+    }, async (req, reply) => {
+      const person = await personOf(req, req.params.id)
+      const { entry, created } = await services.personActions.addSuppression(sessionOf(req).session.user, person.id, { scope: req.body.scope, address: req.body.address, reason: req.body.reason, note: req.body.note })
+      return reply.code(created ? 201 : 200).send({ suppression: presentSuppression(entry), created })
+    })
+
+    a.post('/people/:id/suppressions/lift', {
+      schema: { tags, summary: 'Lift a suppression of the person', description: 'Only what the organisation put there (`manual`, `dnc`); the person’s own opt-out (STOP, a withdrawn consent) answers 409 `suppression_needs_consent`: record their consent instead. Recorded in the timeline. Owners, admins and supervisors. Needs `X-CSRF-Token`.', security, params: PersonId, body: LiftSuppressionBody, response: { 200: Type.Object({ lifted: SuppressionEntry }), 400: Message, 401: Message, 403: Message, 404: Message, 409: Message, 415: Message } },
+      preValidation: requireJson,
+    }, async (req) => {
+      const person = await personOf(req, req.params.id)
+      const lifted = await services.personActions.liftSuppression(sessionOf(req).session.user, person.id, { scope: req.body.scope, address: req.body.address, note: req.body.note })
+      return { lifted: presentSuppression(lifted) }
+    })
+
+    a.post('/people/:id/consents', {
+      schema: { tags, summary: 'Record a consent of the person', description: '`given`: lifts the person’s own opt-outs (STOP, withdrawn consent) of that scope and address — owners, admins and supervisors. `withdrawn`: suppresses the address with reason `consent_withdrawn` — every role. Always recorded in the timeline with the note. Needs `X-CSRF-Token`.', security, params: PersonId, body: ConsentBody, response: { 201: ConsentResult, 400: Message, 401: Message, 403: Message, 404: Message, 415: Message } },
+      preValidation: requireJson,
+    }, async (req, reply) => {
+      const person = await personOf(req, req.params.id)
+      const r = await services.personActions.recordConsent(sessionOf(req).session.user, person.id, { scope: req.body.scope, address: req.body.address, state: req.body.state, note: req.body.note })
+      return reply.code(201).send({ state: req.body.state, lifted: r.lifted.map(presentSuppression), remaining: r.remaining.map(presentSuppression), added: r.added ? presentSuppression(r.added) : null })
     })
   })
 }

@@ -22,17 +22,30 @@ export interface PersonSummary {
 
 export interface PersonDetail extends PersonSummary {
   identities: Array<{ surface: string; public_id: string; legacy_id: string | null; created_at: string }>
-  suppressions: Array<{ scope: string; address: string; reason: string; source: string; created_at: string }>
+  suppressions: Suppression[]
+  /** What the signed-in user may do to this person. */
+  actions: PersonAction[]
 }
+
+export type PersonAction = 'edit' | 'add_suppression' | 'consent_withdrawn' | 'consent_given' | 'lift_suppression'
+
+export interface Suppression { scope: string; address: string; reason: string; source: string; created_at: string }
+
+export interface PersonEdit { first_name?: string | null; last_name?: string | null; phone?: string; email?: string | null }
 
 export interface TimelineEvent {
   id: string
-  direction: 'in' | 'out'
+  /** `message`, or a console action (`person_edited`, `consent_given`, …). */
+  kind: string
+  direction: 'in' | 'out' | null
   channel: string
   text: string
   thread_name: string | null
+  actor: string | null
   created_at: string
 }
+
+export interface TimelinePage { events: TimelineEvent[]; next_cursor: string | null }
 
 /** An answer other than 2xx: its status and the server's message. */
 export class ApiError extends Error {
@@ -69,5 +82,15 @@ export const api = {
   signOut: () => call<void>('DELETE', '/session'),
   searchPeople: (q: string) => call<{ people: PersonSummary[] }>('GET', `/people?q=${encodeURIComponent(q)}`),
   person: (id: string) => call<PersonDetail>('GET', `/people/${encodeURIComponent(id)}`),
-  timeline: (id: string) => call<{ events: TimelineEvent[] }>('GET', `/people/${encodeURIComponent(id)}/timeline`),
+  timeline: (id: string, opts: { limit?: number; before?: string | null } = {}) =>
+    call<TimelinePage>('GET', `/people/${encodeURIComponent(id)}/timeline?limit=${opts.limit ?? 200}${opts.before ? `&before=${encodeURIComponent(opts.before)}` : ''}`),
+  /** The URL of the person's live timeline stream (Server-Sent Events). */
+  timelineStream: (id: string) => `/console/api/people/${encodeURIComponent(id)}/timeline/stream`,
+  editPerson: (id: string, body: PersonEdit) => call<PersonDetail>('PATCH', `/people/${encodeURIComponent(id)}`, body),
+  addSuppression: (id: string, body: { scope: string; address: string; reason: string; note?: string }) =>
+    call<{ suppression: Suppression; created: boolean }>('POST', `/people/${encodeURIComponent(id)}/suppressions`, body),
+  liftSuppression: (id: string, body: { scope: string; address: string; note?: string }) =>
+    call<{ lifted: Suppression }>('POST', `/people/${encodeURIComponent(id)}/suppressions/lift`, body),
+  recordConsent: (id: string, body: { scope: string; address: string; state: 'given' | 'withdrawn'; note?: string }) =>
+    call<{ state: string; lifted: Suppression[]; remaining: Suppression[]; added: Suppression | null }>('POST', `/people/${encodeURIComponent(id)}/consents`, body),
 }

@@ -229,12 +229,13 @@ const sniffers: PurgeArea = {
 }
 
 /**
- * The person & bot API, web chat and scheduling: check-ins and autopings scheduled for them, bot
- * conversations, the transcript, their identities on every surface and the person itself.
+ * The person & bot API, web chat, scheduling and the console: check-ins and autopings scheduled for
+ * them, bot conversations, the transcript, the console's activities, their identities on every
+ * surface and the person itself.
  */
 const person: PurgeArea = {
   name: 'person',
-  columns: ['scheduled_notifications.person_id', 'transcript_messages.person_id', 'conversations.person_id', 'person_identities.person_id'],
+  columns: ['scheduled_notifications.person_id', 'transcript_messages.person_id', 'conversations.person_id', 'person_activities.person_id', 'person_identities.person_id'],
   async run(scope) {
     const { trx, subject: s } = scope
     const t = s.tenantId
@@ -244,6 +245,10 @@ const person: PurgeArea = {
     erased(scope, 'transcript_messages', 'transcript_messages', transcript)
     const conversations = await trx.deleteFrom('conversations').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
     erased(scope, 'conversations', 'conversations', conversations)
+    // The console's record of what was done about them (edits, consents, suppressions): its texts
+    // name their details. The suppression entries themselves stay (see the README).
+    const activities = await trx.deleteFrom('person_activities').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
+    erased(scope, 'person_activities', 'console_activities', activities)
     const { people, identities } = await scope.people.erase(trx, t, s.personId)
     erased(scope, 'person_identities', 'identities', identities)
     erased(scope, 'person', 'person', people)

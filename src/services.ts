@@ -41,6 +41,8 @@ import { ConsoleService, PersonActions } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
 import { TemplatesService } from './core/templates/index.ts'
 import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, type PushEndpoints } from './core/push/index.ts'
+import { UserEmailsService } from './core/emails/index.ts'
+import { defineUserEmailJobs } from './jobs/definitions.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -196,6 +198,9 @@ export interface Services {
   readonly push: PushService
   /** The company Do-Not-Call list of the Apps API (D1–D3): entries of the one suppression list. */
   readonly dnc: DncService
+  // User emails (issue 13, item 6)
+  /** User emails (#125–#128) and their attachments (#121–#124), sent through delivery on the tenant's e-mail provider. */
+  readonly userEmails: UserEmailsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -245,6 +250,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const delivery = new DeliveryService(store.db, jobs, {
     providers: providerResolver(providers), tracking, people: peopleLookups, publicUrl: config.publicUrl,
     channelSettings: options.channelSettings ?? providerSettings.channelSettings,
+    // Files an outbox message lists (a user email's attachments), read at each attempt.
+    readFile: async (tenantId, key) => readAll(await files.read(tenantId, key)),
   })
   const suppression = new SuppressionService(store.db)
   // Compliance first, explicitly: STOP/START/HELP are answered here and never reach the bot.
@@ -349,6 +356,9 @@ export function createServices(config: Config, store: Store, options: CreateServ
     db: store.db, peopleLookups, devices: userDevices, credentials: appCredentials, badges: badgeCounts, suppression, providers: providerResolver(providers),
     channelSettings: options.channelSettings ?? providerSettings.channelSettings, ...(options.pushEndpoints ? { endpoints: options.pushEndpoints } : {}),
   })
+  // ── User emails (issue 13, item 6): sent through delivery; pending attachments pruned periodically ──
+  const userEmails = new UserEmailsService({ db: store.db, delivery, files, peopleLookups, organizations })
+  defineUserEmailJobs(jobs, { userEmails })
   return {
     config,
     store,
@@ -410,5 +420,13 @@ export function createServices(config: Config, store: Store, options: CreateServ
     badgeCounts,
     push,
     dnc: new DncService(store.db),
+    userEmails,
   }
+}
+
+/** A stored file's bytes, whole (an e-mail attachment: bounded by the file store's size limit). */
+async function readAll(file: { stream: NodeJS.ReadableStream }): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of file.stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
+  return Buffer.concat(chunks)
 }

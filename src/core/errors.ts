@@ -228,6 +228,10 @@ export const ERROR_CATALOG = {
   // the console's person actions (issue 11, second slice)
   invalid_person_action: { kind: 'invalid', details: details<{ field?: string }>() },
   suppression_needs_consent: { kind: 'conflict', details: details<{ reason: string }>() },
+  // user emails and their attachments (issue 13, item 6)
+  invalid_user_email: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  /** The email was sent already: it cannot be sent again, nor take attachments. */
+  user_email_sent: { kind: 'invalid', details: details<{ pointer?: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

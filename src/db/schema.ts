@@ -1173,3 +1173,35 @@ export interface DB {
     created_at: Date
   }
 }
+
+// User emails and their attachments (issue 13, item 6; migrations/0041)
+export interface DB {
+  user_emails: {
+    id: Generated<string>
+    tenant_id: TenantId
+    person_id: string
+    sender_organization_id: string
+    created_by: string
+    recipients: string[]
+    subject: string
+    message: Generated<string>
+    message_html: Generated<string>
+    task_id: string | null
+    outbox_ids: string[] | null
+    sent_at: NullableTimestamp
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  user_email_attachments: {
+    id: Generated<string>
+    tenant_id: TenantId
+    email_id: string
+    content_type: string
+    filename: Generated<string>
+    content_size: ColumnType<string, string | number | undefined, string | number>
+    file_key: string
+    upload_expires_at: ColumnType<Date, Date | string, Date | string>
+    processed_at: NullableTimestamp
+    created_at: Timestamp
+  }
+}

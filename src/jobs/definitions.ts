@@ -17,6 +17,8 @@ import { messagingOperationJob, type OperationJobOptions } from './messaging-ope
 import { prunePendingAttachmentsJob } from './prune-pending-attachments.job.ts'
 import type { PrivacyService } from '../core/privacy/index.ts'
 import { purgeJob } from './purge.job.ts'
+import type { UserEmailsService } from '../core/emails/index.ts'
+import { prunePendingEmailAttachmentsJob } from './prune-pending-email-attachments.job.ts'
 
 /**
  * Define every job of the application on `jobs` (before it starts). Kept apart from the queue's
@@ -64,4 +66,9 @@ export function defineMessagingOperationJobs(jobs: JobQueue, deps: { operations:
 /** Define purge-data's job: `privacy.purge` (#86). Called by the composition root with the other messaging jobs. */
 export function definePrivacyJobs(jobs: JobQueue, deps: { privacy: PrivacyService }): void {
   jobs.define(purgeJob(deps))
+}
+
+/** Define the user emails' periodic cleanup of attachments whose upload never completed (issue 13, item 6). */
+export function defineUserEmailJobs(jobs: JobQueue, deps: { userEmails: UserEmailsService }): void {
+  jobs.define(prunePendingEmailAttachmentsJob(deps))
 }

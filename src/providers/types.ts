@@ -26,6 +26,8 @@ export interface OutboundMessage {
   readonly data?: Readonly<Record<string, unknown>> | undefined
   /** Where the vendor should post delivery-status callbacks for this message (our webhook), if it does. */
   readonly statusCallbackUrl?: string | undefined
+  /** Files to attach, with their bytes (e-mail; the caller read them from its file store). */
+  readonly attachments?: ReadonlyArray<{ readonly filename: string; readonly contentType: string; readonly content: Buffer }> | undefined
 }
 
 /** What the vendor said when it accepted a message. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { DeferJobError, PermanentJobError } from '../../jobs/index.ts'
 import type { DeliveryRepository } from './delivery.repository.ts'
 import type { DeliveryTracking } from './delivery-tracking.ts'
-import type { Channel, ChannelProviderSettings, OutboxMessage, ProviderAccepted, ProviderMessage, ProviderResolver } from './delivery.types.ts'
+import type { Channel, ChannelProviderSettings, MessageAttachmentFile, OutboxMessage, ProviderAccepted, ProviderMessage, ProviderResolver, StoredFileRef } from './delivery.types.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 
 /** Provider calls one batch makes at once. */
@@ -13,6 +13,17 @@ const SEND_LANES = 16
  * an earlier attempt's: clock skew between us and the vendor.
  */
 const RECONCILE_SKEW_MS = 5 * 60_000
+
+/** A file an outbox message lists in `data.files` is gone (or cannot be read here): the message can never go out as it is. */
+class MissingFileError extends Error {}
+
+/** The files an outbox message lists in `data.files` (well-formed entries only). */
+function storedFiles(data: Readonly<Record<string, unknown>>): StoredFileRef[] {
+  const raw = data.files
+  if (!Array.isArray(raw)) return []
+  return raw.filter((f): f is StoredFileRef => typeof f === 'object' && f !== null
+    && typeof (f as StoredFileRef).key === 'string' && typeof (f as StoredFileRef).filename === 'string' && typeof (f as StoredFileRef).contentType === 'string')
+}
 
 /** One message to attempt: which, and the signal that ends its attempt (a job's, a caller's timeout). */
 export interface AttemptItem {
@@ -46,6 +57,7 @@ export class DeliveryAttempts {
   readonly #resolver: ProviderResolver
   readonly #channelSettings: (tenantId: TenantId, channel: Channel) => Promise<ChannelProviderSettings | undefined>
   readonly #publicUrl: string | undefined
+  readonly #readFile: ((tenantId: TenantId, key: string) => Promise<Buffer>) | undefined
   /** Per message id: an attempt concluded in this process (see `whenSettled`). */
   readonly #settled = new EventEmitter().setMaxListeners(0)
 
@@ -55,12 +67,14 @@ export class DeliveryAttempts {
     resolver: ProviderResolver
     channelSettings: (tenantId: TenantId, channel: Channel) => Promise<ChannelProviderSettings | undefined>
     publicUrl?: string | undefined
+    readFile?: ((tenantId: TenantId, key: string) => Promise<Buffer>) | undefined
   }) {
     this.#repo = deps.repo
     this.#tracking = deps.tracking
     this.#resolver = deps.resolver
     this.#channelSettings = deps.channelSettings
     this.#publicUrl = deps.publicUrl
+    this.#readFile = deps.readFile
   }
 
   /**
@@ -90,9 +104,11 @@ export class DeliveryAttempts {
             if (!settings.has(key)) settings.set(key, this.#channelSettings(tenantId, message.channel))
             const p = this.#resolver.resolve(message.channel, await settings.get(key)!)
             provider = p.id
+            const files = storedFiles(message.data)
             const outbound: ProviderMessage = {
               id: message.id, channel: message.channel, to: message.to, from: message.from ?? undefined,
               subject: message.subject ?? undefined, body: message.body, data: message.data,
+              ...(files.length > 0 ? { attachments: await this.#files(tenantId, files) } : {}),
               // Our id in the URL lets a report that overtakes recordSent find its message.
               statusCallbackUrl: this.#publicUrl ? `${this.#publicUrl}/webhooks/${encodeURIComponent(p.id)}/${tenantId}/status?message=${message.id}` : undefined,
             }
@@ -143,14 +159,33 @@ export class DeliveryAttempts {
     return found.find((f) => !held.has(f.providerMessageId))
   }
 
+  /** The bytes of a message's stored files, read at this attempt (MissingFileError when one cannot be). */
+  async #files(tenantId: TenantId, files: readonly StoredFileRef[]): Promise<MessageAttachmentFile[]> {
+    const out: MessageAttachmentFile[] = []
+    for (const f of files) {
+      if (!this.#readFile) throw new MissingFileError(`attachment ${f.filename}: no file store to read it from`)
+      let content: Buffer
+      try {
+        content = await this.#readFile(tenantId, f.key)
+      } catch (err) {
+        // A store that is down is a passing failure; a file that is not there never comes back.
+        if ((err as { code?: string }).code === 'file_not_found') throw new MissingFileError(`attachment ${f.filename} is no longer stored`)
+        throw err
+      }
+      out.push({ filename: f.filename, contentType: f.contentType, content })
+    }
+    return out
+  }
+
   /** What a failed attempt becomes: the message records the error; the job retries, or dies at once for a refusal. */
   async #failure(tenantId: TenantId, messageId: string, provider: string | null, err: unknown): Promise<unknown> {
     if (err instanceof DeferJobError) return err
     const error = err instanceof Error ? err.message : String(err)
-    const final = this.#resolver.isFinal(err)
+    const final = err instanceof MissingFileError || this.#resolver.isFinal(err)
     if (final) await this.#repo.markFailed(tenantId, messageId, provider, error)
     else await this.#repo.recordAttemptError(tenantId, messageId, provider, error)
-    return final ? new PermanentJobError(this.#resolver.errorCode?.(err) ?? 'rejected', error, { cause: err }) : err
+    const code = err instanceof MissingFileError ? 'attachment_missing' : this.#resolver.errorCode?.(err) ?? 'rejected'
+    return final ? new PermanentJobError(code, error, { cause: err }) : err
   }
 
   /**

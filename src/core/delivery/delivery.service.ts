@@ -108,6 +108,11 @@ export interface DeliveryServiceOptions {
   tracking: DeliveryTracking
   /** The people directory: messages are matched to people by id, phone or e-mail through it. */
   people: PeopleLookups
+  /**
+   * Reads a stored file of the tenant (core's file store), for the files an outbox message lists
+   * in `data.files`; without it such a message fails (`attachment_missing`).
+   */
+  readFile?: ((tenantId: TenantId, key: string) => Promise<Buffer>) | undefined
   /** Public base URL: status callbacks go to `<publicUrl>/webhooks/<vendor>/<tenant id>/status?message=<our id>`. */
   publicUrl?: string | undefined
 }
@@ -147,7 +152,7 @@ export class DeliveryService {
     this.#people = options.people
     this.#attempts = new DeliveryAttempts({
       repo: this.#repo, tracking: options.tracking, resolver: options.providers,
-      channelSettings: this.#channelSettings, publicUrl: options.publicUrl,
+      channelSettings: this.#channelSettings, publicUrl: options.publicUrl, readFile: options.readFile,
     })
   }
 

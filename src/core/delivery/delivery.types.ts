@@ -132,6 +132,25 @@ export interface ProviderMessage {
   readonly data?: Readonly<Record<string, unknown>> | undefined
   /** Where the vendor posts status callbacks for this message, if it does. */
   readonly statusCallbackUrl?: string | undefined
+  /** Files that go with it (e-mail): read from the file store at each attempt (`data.files`, see `StoredFileRef`). */
+  readonly attachments?: readonly MessageAttachmentFile[] | undefined
+}
+
+/**
+ * A stored file an outbox message carries, listed in its `data.files`: the key in core's file
+ * store, read at each attempt and handed to the provider as a `MessageAttachmentFile`.
+ */
+export interface StoredFileRef {
+  readonly key: string
+  readonly filename: string
+  readonly contentType: string
+}
+
+/** A file as a provider gets it with a message. */
+export interface MessageAttachmentFile {
+  readonly filename: string
+  readonly contentType: string
+  readonly content: Buffer
 }
 
 /** A message the vendor holds: what it said when it took one, or what a lookup found. */

@@ -5,7 +5,7 @@ export { SEND_MESSAGE_JOB, INBOUND_MESSAGE_JOB, SendMessagePayload, InboundMessa
 export { CHANNELS } from './delivery.types.ts'
 export type {
   Channel, OutboxMessage, OutboxStatus, SendMessageInput, InboundMessage, ReceiveMessageInput, ListMessagesOptions, InboundHandler,
-  ChannelProviderSettings, InboundPhase, SuppressionReason, DeliveryProvider, ProviderResolver, ProviderMessage, ProviderAccepted,
+  ChannelProviderSettings, InboundPhase, StoredFileRef, MessageAttachmentFile, SuppressionReason, DeliveryProvider, ProviderResolver, ProviderMessage, ProviderAccepted,
 } from './delivery.types.ts'
 export { DeliveryTracking, MAX_SLOT_WAIT_MS } from './delivery-tracking.ts'
 export type { ReportedStatus, StatusEvent, StatusReport } from './delivery-tracking.ts'

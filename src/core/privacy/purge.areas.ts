@@ -275,10 +275,29 @@ const push: PurgeArea = {
 }
 
 /**
+ * User emails (issue 13, item 6): the emails about them, with the files attached to them. What
+ * went out is the delivery area's (the outbox messages, matched by person and address).
+ */
+const emails: PurgeArea = {
+  name: 'emails',
+  columns: ['user_emails.person_id'],
+  async run(scope) {
+    const { trx, subject: s } = scope
+    const t = s.tenantId
+    const own = trx.selectFrom('user_emails').select('id').where('tenant_id', '=', t).where('person_id', '=', s.personId)
+    const files = await trx.deleteFrom('user_email_attachments').where('tenant_id', '=', t).where('email_id', 'in', own).returningAll().execute()
+    erased(scope, 'user_email_attachments', 'email_attachments', files)
+    dropFiles(scope, files.map((f) => f.file_key))
+    const gone = await trx.deleteFrom('user_emails').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
+    erased(scope, 'user_emails', 'user_emails', gone)
+  },
+}
+
+/**
  * Every area, in the order they run (messaging and the contact center before delivery, whose
  * rows they point at; the person last). A new table with a person reference joins one of them.
  */
-export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, person]
+export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, person]
 
 /** Every `table.column` person reference the purge covers (the schema guard compares against it). */
 export const PURGED_COLUMNS: ReadonlySet<string> = new Set(PURGE_AREAS.flatMap((a) => a.columns))

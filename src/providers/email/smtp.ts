@@ -90,7 +90,8 @@ function smtpError(err: unknown): ProviderError {
  * `ca` (PEM of a private CA), `maxConnections` (5), `timeoutMs` (10 s). The host must pass the
  * outbound URL policy (`unsafe_endpoint`, permanent, otherwise).
  * The message: `subject`, `body` as the text part, `data.html` as the HTML part,
- * `data.replyTo`, `data.attachments` (`[{filename, content: base64 | url, contentType?}]`).
+ * `data.replyTo`, `data.attachments` (`[{filename, content: base64 | url, contentType?}]`), and the
+ * message's `attachments` (files with their bytes), all as parts of one multipart/mixed message.
  */
 export function createSmtpProvider(channel: 'email', settings: ChannelSettings, options: ProviderOptions = {}): EmailProvider {
   assertChannel(VENDOR, channel, 'email')
@@ -135,7 +136,9 @@ export function createSmtpProvider(channel: 'email', settings: ChannelSettings, 
       const replyTo = data.replyTo
       if (replyTo !== undefined && typeof replyTo !== 'string') throw invalidMessage('data.replyTo must be a string')
       const specs = attachmentSpecs(data)
-      const attachments: Mail.Attachment[] = []
+      if (specs.length + (message.attachments?.length ?? 0) > MAX_ATTACHMENTS) throw invalidMessage(`at most ${MAX_ATTACHMENTS} attachments`)
+      // Files handed over with their bytes first (a user email's), then those of data.attachments.
+      const attachments: Mail.Attachment[] = (message.attachments ?? []).map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType }))
       for (const spec of specs) {
         attachments.push(spec.url !== undefined
           ? await fetchAttachment(http, spec, timeoutMs)

@@ -18,7 +18,7 @@ let t: TestApp
 let a: TestTenant
 let b: TestTenant
 const A: Record<string, string> = {}
-const MARKERS = ['Isomarker-Patient', 'iso-secret-text-of-a', 'iso.clinician@a.example', 'Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a', 'iso-template-text-of-a', 'iso-app-cred-a', 'iso-device-model-a']
+const MARKERS = ['Isomarker-Patient', 'iso-secret-text-of-a', 'iso.clinician@a.example', 'Iso-Team-A', 'iso-plugin-a', 'iso-responder-a', 'iso-announcer-a', 'iso-template-text-of-a', 'iso-app-cred-a', 'iso-device-model-a', 'iso-email-subject-a']
 let nowhereN = 0
 /** An id of the right shape that exists nowhere (a fresh one for each use, so bodies differ only by ids). */
 const nowhere = () => `00000000-0000-4000-8000-${String(++nowhereN).padStart(12, '0')}`
@@ -46,6 +46,7 @@ const PATH_TYPES: Array<[string, string]> = [
   ['/v1/messaging-bulk-messages/', 'bulk'], ['/v1/messaging-bulk-attachments/', 'bulkAttachment'], ['/v1/announcers/', 'announcer'],
   ['/v1/aggregation-requests/', 'aggregation'], ['/v1/org-preferences/', 'preference'], ['/v1/messaging-operations/', 'operation'], ['/v1/purge-data/', 'purge'],
   ['/v1/app-credentials/', 'appCredential'], ['/v1/badge-counts/', 'badgeCount'], ['/v1/user-devices/', 'device'],
+  ['/v1/user-email-attachments/', 'emailAttachment'], ['/v1/user-emails/', 'email'],
 ]
 /** A reference's name (query parameter or attribute) → A's id it names. */
 const REFERENCES: Record<string, string> = {
@@ -53,6 +54,7 @@ const REFERENCES: Record<string, string> = {
   'message-id': 'message', 'user-id': 'user', 'individual-group-id': 'group', 'filter[individual-group-id]': 'group',
   'filter[channel-id]': 'channel', 'bulk-message-id': 'bulk', 'sender-individual-id': 'individual', 'sender-individual-group-id': 'group',
   'filter[created-by]': 'individual', 'profile-individual-id': 'individual', 'entity-id': 'individual',
+  'email-id': 'email', 'sender-organization-id': 'organization',
 }
 const LISTS: Record<string, string> = { 'individual-ids': 'individual', 'individual-group-ids': 'group' }
 
@@ -107,6 +109,9 @@ groups:
   A.replicator = replicators.data[0]!.id
   // Message templates are the tenant's (validate-multicast-params, #139): A has one, B asks for it by id.
   await t.services.templates.load(a.tenant, 'templates:\n  iso-template-a:\n    sms: "iso-template-text-of-a {{ data.x }}"\n', 'yaml')
+  // User emails: a draft about the patient and a pending attachment of it.
+  A.email = await created(a, '/v1/user-emails/', 'user-emails', { 'individual-id': A.individual, subject: 'iso-email-subject-a', message: 'iso-secret-text-of-a', to: 'iso.patient@a.example' })
+  A.emailAttachment = (await t.services.userEmails.createAttachment(a.tenant, { emailId: A.email, contentType: 'application/pdf', filename: 'iso.pdf' }, { kind: 'organization' })).id
 })
 afterAll(async () => t?.close())
 
@@ -115,7 +120,7 @@ async function aState(): Promise<string> {
   const tables = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers', 'msg_messages', 'msg_reactions', 'msg_channel_sms', 'msg_attachments', 'msg_bookmarks',
     'msg_sniffers', 'msg_plugins', 'msg_responders', 'msg_bulk_messages', 'msg_bulk_recipients', 'msg_bulk_attachments', 'msg_announcers', 'msg_aggregation_requests',
     'msg_individual_groups', 'msg_users', 'msg_operations', 'privacy_purges',
-    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts'] as const
+    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts', 'user_emails', 'user_email_attachments'] as const
   const out: Record<string, unknown> = {}
   for (const table of tables) {
     out[table] = await t.store.db.selectFrom(table).selectAll().where('tenant_id', '=', a.tenant.id).execute()

@@ -50,6 +50,10 @@ beforeAll(async () => {
   await t.services.push.sendToIndividual(tt.tenant, p1!.cassId, { title: 'fuzz', body: 'fuzz' })
   const badge = await t.services.badgeCounts.set(tt.tenant, { count: 1, individualId: p1!.cassId, organizationId: org, type: 'appointment' }, { kind: 'organization' })
   ids.push(credential.id, device.id, badge.id)
+  // User emails (#121–#128): a draft about p1 and a pending attachment of it.
+  const email = await t.services.userEmails.create(tt.tenant, { individualId: p1!.cassId, subject: 'fuzz', message: 'fuzz', to: 'fuzz@example.org' }, { kind: 'organization' })
+  const emailAttachment = await t.services.userEmails.createAttachment(tt.tenant, { emailId: email.id, contentType: 'application/pdf' }, { kind: 'organization' })
+  ids.push(email.id, emailAttachment.id)
 })
 afterAll(async () => t?.close())
 
@@ -68,7 +72,9 @@ const COUNTED = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers
   // Purge-data (#86): a refused purge records nothing and erases nothing.
   'privacy_purges', 'people', 'person_identities',
   // Push: app credentials, user devices and their logs, badge counts.
-  'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts'] as const
+  'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts',
+  // User emails and their attachments; a refused send queues nothing.
+  'user_emails', 'user_email_attachments', 'outbox_messages'] as const
 async function counts(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const table of COUNTED) {
@@ -86,7 +92,8 @@ async function counts(): Promise<Record<string, unknown>> {
   const ac = await t.store.db.selectFrom('msg_app_credentials').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
   const ud = await t.store.db.selectFrom('msg_user_devices').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
   const bc = await t.store.db.selectFrom('msg_badge_counts').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
-  out.changed = [String(c.at), String(m.at), String(pl.at), String(re.at), String(bm.at), String(ba.at), String(an.at), String(ac.at), String(ud.at), String(bc.at)]
+  const ue = await t.store.db.selectFrom('user_emails').select((eb) => eb.fn.max('last_modified_at').as('at')).where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()
+  out.changed = [String(ue.at), String(c.at), String(m.at), String(pl.at), String(re.at), String(bm.at), String(ba.at), String(an.at), String(ac.at), String(ud.at), String(bc.at)]
   return out
 }
 
@@ -105,11 +112,13 @@ it('no operation answers 5xx; refusals are §1.7 error objects and write nothing
     'GET /v1/app-credentials/', 'POST /v1/app-credentials/', 'GET /v1/app-credentials/{id}/', 'PATCH /v1/app-credentials/{id}/',
     'GET /v1/badge-counts/', 'POST /v1/badge-counts/', 'GET /v1/badge-counts/{id}/', 'POST /v1/bulk-badge-counts/',
     'GET /v1/user-devices/', 'POST /v1/user-devices/', 'GET /v1/user-devices/{id}/get-logs/',
+    'GET /v1/user-emails/', 'POST /v1/user-emails/', 'GET /v1/user-emails/{id}/', 'POST /v1/user-emails/{id}/send/',
+    'GET /v1/user-email-attachments/', 'POST /v1/user-email-attachments/', 'GET /v1/user-email-attachments/{id}/', 'POST /v1/user-email-attachments/{id}/process-upload/',
   ]))
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(...ops), fc.oneof(hostile, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)),
     fc.array(fc.oneof(value, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)), { maxLength: 5 }),
-    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
+    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
     async (op, id, attributeValues, queryValues, type, extra) => {
       const attributes = Object.fromEntries(op.attributes.map((f, i) => [f, attributeValues[i % Math.max(1, attributeValues.length)]]).filter(([, v]) => v !== undefined))
       const query = op.query.slice(0, queryValues.length).map((q, i) => `${encodeURIComponent(q)}=${encodeURIComponent(queryValues[i]!)}`).join('&')

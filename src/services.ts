@@ -15,7 +15,7 @@ import { ChannelsService, ChannelSmsService, MessagesService, Organizations, Org
 import { DirectoryService } from './core/messaging/index.ts'
 import { ReplicatorsService, SniffersService } from './core/messaging/index.ts'
 import { PluginsService, RespondersService } from './core/messaging/index.ts'
-import { AgentEvents, AgentsService, ChatsService, QueuesService, RoutingService, SessionQueueLoad, SetupService } from './core/contact-center/index.ts'
+import { AgentEvents, AgentsService, CampaignsService, ChatsService, QueuesService, RoutingService, SessionQueueLoad, SetupService } from './core/contact-center/index.ts'
 import { SmsSessionsService } from './core/contact-center/index.ts'
 import { EndUsersService } from './core/contact-center/index.ts'
 import { ChatMediaService, ChatProfileService } from './core/contact-center/index.ts'
@@ -37,6 +37,7 @@ import { defineMessagingOperationJobs } from './jobs/definitions.ts'
 import type { OperationJobOptions } from './jobs/messaging-operation.job.ts'
 import { PrivacyService } from './core/privacy/index.ts'
 import { definePrivacyJobs } from './jobs/definitions.ts'
+import { defineCampaignJobs } from './jobs/definitions.ts'
 import { ConsoleService, PersonActions } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
 import { TemplatesService } from './core/templates/index.ts'
@@ -196,6 +197,8 @@ export interface Services {
   readonly push: PushService
   /** The company Do-Not-Call list of the Apps API (D1–D3): entries of the one suppression list. */
   readonly dnc: DncService
+  /** Outbound campaigns' contacts (K1-K7) and their file imports. */
+  readonly campaigns: CampaignsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -349,6 +352,10 @@ export function createServices(config: Config, store: Store, options: CreateServ
     db: store.db, peopleLookups, devices: userDevices, credentials: appCredentials, badges: badgeCounts, suppression, providers: providerResolver(providers),
     channelSettings: options.channelSettings ?? providerSettings.channelSettings, ...(options.pushEndpoints ? { endpoints: options.pushEndpoints } : {}),
   })
+  // ── Campaigns (issue 12, item 5): contacts of the setup file's campaigns, checked against the DNC list ──
+  const dnc = new DncService(store.db)
+  const campaigns = new CampaignsService({ db: store.db, jobs, dnc })
+  defineCampaignJobs(jobs, { campaigns })
   return {
     config,
     store,
@@ -409,6 +416,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     userDevices,
     badgeCounts,
     push,
-    dnc: new DncService(store.db),
+    dnc,
+    campaigns,
   }
 }

@@ -228,6 +228,12 @@ export const ERROR_CATALOG = {
   // the console's person actions (issue 11, second slice)
   invalid_person_action: { kind: 'invalid', details: details<{ field?: string }>() },
   suppression_needs_consent: { kind: 'conflict', details: details<{ reason: string }>() },
+  // outbound campaigns and their contacts (issue 12 item 5: Apps API K1-K7)
+  campaign_not_found: { kind: 'not_found', details: details() },
+  campaign_contact_not_found: { kind: 'not_found', details: details() },
+  campaign_contact_invalid: { kind: 'invalid', details: details<{ field: string }>() },
+  campaign_phone_taken: { kind: 'conflict', details: details() },
+  campaign_contact_busy: { kind: 'conflict', details: details<{ status: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

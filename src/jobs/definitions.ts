@@ -1,3 +1,5 @@
+import type { CampaignsService } from '../core/contact-center/index.ts'
+import { campaignImportJob } from './campaign-import.job.ts'
 import type { AgentsService } from '../core/contact-center/index.ts'
 import type { DeliveryService } from '../core/delivery/index.ts'
 import { forceLogoutJob } from './force-logout.job.ts'
@@ -64,4 +66,9 @@ export function defineMessagingOperationJobs(jobs: JobQueue, deps: { operations:
 /** Define purge-data's job: `privacy.purge` (#86). Called by the composition root with the other messaging jobs. */
 export function definePrivacyJobs(jobs: JobQueue, deps: { privacy: PrivacyService }): void {
   jobs.define(purgeJob(deps))
+}
+
+/** Define the campaign contact import (`cc.campaign_import`, issue 12 item 5); called by the composition root before the queue starts. */
+export function defineCampaignJobs(jobs: JobQueue, deps: { campaigns: CampaignsService }): void {
+  jobs.define(campaignImportJob(deps))
 }

@@ -31,3 +31,6 @@ export { ChatProfileService, verifyHs256, toFlag } from './chat-profile.service.
 export type { CustomerFlags, CustomDataEntry, CustomDataInput } from './chat-profile.service.ts'
 export type { ChatMediaItem } from './chats.service.ts'
 export { redactStoredSetupVersions, maskSecret } from './setup-redaction.ts'
+export { CampaignsService, CAMPAIGN_IMPORT_JOB, MAX_CAMPAIGN_IMPORT_BYTES, BUSY_CONTACT_STATUSES, readContact } from './campaigns.service.ts'
+export type { Campaign, CampaignContact, CampaignImport, ContactInput } from './campaigns.service.ts'
+export { DIAL_MODES } from './setup.schema.ts'

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
@@ -279,6 +280,14 @@ describe('campaigns in the setup file', () => {
     await expect(t.services.ccSetup.load(tt.tenant.id, SETUP().replace('delay: 30m', 'delay: soon'), 'yaml')).rejects.toMatchObject({
       details: { errors: ['campaigns[0].retry.delay: not a duration (use 30s, 10m, 2h)'] },
     })
+  })
+
+  it('the demo setup declares a campaign that takes contacts', async () => {
+    const tt = await createTenant(t.services)
+    await t.services.threads.load(tt.tenant, readFileSync(new URL('../../../examples/threads/demo.yaml', import.meta.url), 'utf8'), 'yaml')
+    await t.services.ccSetup.load(tt.tenant.id, readFileSync(new URL('../../../examples/contact-center/demo.yaml', import.meta.url), 'utf8'), 'yaml')
+    expect((await t.services.campaigns.list(tt.tenant.id)).map((c) => [c.num, c.name, c.callerId, c.mode])).toEqual([[1, 'Flu shot reminders', '+14155550100', 'progressive']])
+    expect((await call(tt, 'POST', '1/contacts', { phone_number: uniquePhone(), name: 'Demo' })).status).toBe(201)
   })
 
   it('the published JSON Schema describes campaigns', async () => {

@@ -69,10 +69,14 @@ campaigns: [{ name: Bench, caller_id: "+16285550199", queue: "Phone / Outbound",
     lines.length = 0
     const auth = `Basic ${Buffer.from(`${created.ccai.subdomain}:${created.ccai.token}`).toString('base64')}`
 
-    const samples: Array<{ s: number; rssMb: number }> = []
+    const samples: Array<{ s: number; rssMb: number; heapMb: number }> = []
     const t0 = Date.now()
-    const sampler = setInterval(() => samples.push({ s: (Date.now() - t0) / 1000, rssMb: mb(process.memoryUsage().rss) }), 250)
-    samples.push({ s: 0, rssMb: mb(process.memoryUsage().rss) })
+    const sample = () => {
+      const m = process.memoryUsage()
+      samples.push({ s: (Date.now() - t0) / 1000, rssMb: mb(m.rss), heapMb: mb(m.heapUsed) })
+    }
+    const sampler = setInterval(sample, 250)
+    sample()
     const r = await app.inject({ method: 'POST', url: '/apps/api/v1/outbound_dialer/campaigns/1/contacts/import', headers: { authorization: auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body })
     if (r.statusCode !== 201) throw new Error(`K3 answered ${r.statusCode}: ${r.body}`)
     const jobId = (JSON.parse(r.body) as { job_id: number }).job_id
@@ -93,11 +97,12 @@ campaigns: [{ name: Bench, caller_id: "+16285550199", queue: "Phone / Outbound",
     const figures = {
       loadAverage: loadavg()[0] ?? 0, contacts: N, dncListed: DNC, seconds, rowsPerSecond: Math.round(N / seconds), job,
       statuses: Object.fromEntries(statuses.map((x) => [x.status, Number(x.n)])), rssMb: { min: Math.min(...rss), max: Math.max(...rss), samples: bySecond.map((x) => [+x.s.toFixed(1), x.rssMb]) },
+      heapUsedMb: { min: Math.min(...samples.map((x) => x.heapMb)), max: Math.max(...samples.map((x) => x.heapMb)) },
       fileMb: +(body.length / 1024 / 1024).toFixed(1),
     }
     console.log(`voice: K3 import of ${N} contacts (CSV, ${figures.fileMb} MB, ${DNC} on the DNC list): ${job.status} in ${seconds.toFixed(1)} s (${figures.rowsPerSecond} rows/s); imported ${job.imported_rows}, failed ${job.failed_rows}; statuses ${JSON.stringify(figures.statuses)}`)
     console.log(`voice: RSS through the run (s → MB, one sample per second): ${figures.rssMb.samples.map(([s, m]) => `${s}→${m}`).join(' ')}`)
-    console.log(`voice: RSS min ${figures.rssMb.min} MB, max ${figures.rssMb.max} MB`)
+    console.log(`voice: RSS min ${figures.rssMb.min} MB, max ${figures.rssMb.max} MB; V8 heap used min ${figures.heapUsedMb.min} MB, max ${figures.heapUsedMb.max} MB`)
     console.log(`voice: goal ${N} contacts ≤ ${GOAL_SECONDS} s: ${seconds <= GOAL_SECONDS && job.status === 'finished' && job.imported_rows === N ? 'met' : 'NOT met'}; 1-min load average ${figures.loadAverage.toFixed(1)}`)
     console.log(`\nJSON ${JSON.stringify(figures)}`)
   } finally {

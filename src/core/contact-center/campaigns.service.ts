@@ -6,6 +6,7 @@ import { readCsv } from '../../lib/csv.ts'
 import { TenantIdSchema, type TenantId } from '../../lib/tenant-id.ts'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts'
 import { dncPhoneOf, type DncService } from '../suppression/index.ts'
+import { initialStatus, isEditable } from './campaign-contact.machine.ts'
 import { nextNums } from './setup.repository.ts'
 
 /** Payload of `cc.campaign_import`: which import (K3) of which tenant to run. */
@@ -19,8 +20,6 @@ export const CAMPAIGN_IMPORT_BATCH = 1000
 export const MAX_CAMPAIGN_IMPORT_BYTES = 32 * 1024 * 1024
 /** Per-row errors an import keeps (failed_rows counts them all). */
 export const MAX_IMPORT_ERRORS = 1000
-/** Statuses in which K6/K7 refuse a contact (§4.3: the dialer holds it). */
-export const BUSY_CONTACT_STATUSES = ['Dialing', 'Queued', 'Connected'] as const
 
 /** A campaign as the setup file declared it. */
 export interface Campaign {
@@ -191,7 +190,7 @@ export class CampaignsService {
       const row = await trx.insertInto('cc_campaign_contacts').values({
         tenant_id: tenantId, num: num!, campaign_id: c.id, name: input.name ?? '', email: input.email ?? null, phone,
         outbound_number: input.outboundNumber ?? null, unique_id: input.uniqueId ?? null, priority: null,
-        status: listed.has(phone) ? 'Do Not Call' : 'Upcoming', assigned_call_id: null, assigned_participant_id: null,
+        status: initialStatus(listed.has(phone)), assigned_call_id: null, assigned_participant_id: null,
       }).onConflict((oc) => oc.columns(['tenant_id', 'campaign_id', 'phone']).doNothing()).returningAll().executeTakeFirst()
       if (!row) throw new ConflictError('campaign_phone_taken', 'phone_number has already been taken')
       return toContact(row, campaignNum)
@@ -213,7 +212,7 @@ export class CampaignsService {
         const taken = await trx.selectFrom('cc_campaign_contacts').select('num').where('tenant_id', '=', tenantId)
           .where('campaign_id', '=', c.id).where('phone', '=', phone).executeTakeFirst()
         if (taken) throw new ConflictError('campaign_phone_taken', 'phone_number has already been taken')
-        if (status === 'Upcoming' || status === 'Do Not Call') status = (await this.#dnc.listed({ id: tenantId }, [phone], trx)).has(phone) ? 'Do Not Call' : 'Upcoming'
+        if (status === 'Upcoming' || status === 'Do Not Call') status = initialStatus((await this.#dnc.listed({ id: tenantId }, [phone], trx)).has(phone))
       }
       const updated = await trx.updateTable('cc_campaign_contacts').set({
         phone, status, updated_at: new Date(),
@@ -242,7 +241,7 @@ export class CampaignsService {
       .where('campaign_id', '=', c.id).where('num', '=', contactNum).forUpdate().executeTakeFirst()
     const mismatch = row && ((match.phone !== undefined && match.phone !== row.phone) || (match.uniqueId !== undefined && match.uniqueId !== row.unique_id))
     if (!row || mismatch) throw new NotFoundError('campaign_contact_not_found', `contact ${contactNum} not found`)
-    if ((BUSY_CONTACT_STATUSES as readonly string[]).includes(row.status)) throw new ConflictError('campaign_contact_busy', `Contact cannot be updated in status ${row.status}`, { status: row.status })
+    if (!isEditable(row.status)) throw new ConflictError('campaign_contact_busy', `Contact cannot be updated in status ${row.status}`, { status: row.status })
     return { c, row }
   }
 
@@ -340,7 +339,7 @@ export class CampaignsService {
         const inserted = await trx.insertInto('cc_campaign_contacts').values(valid.map((v, i) => ({
           tenant_id: tenantId, num: nums[i]!, campaign_id: campaignId, name: v.c.name ?? '', email: v.c.email ?? null, phone: v.c.phone,
           outbound_number: v.c.outboundNumber ?? null, unique_id: v.c.uniqueId ?? null, priority: null,
-          status: listed.has(v.c.phone) ? 'Do Not Call' : 'Upcoming', assigned_call_id: null, assigned_participant_id: null,
+          status: initialStatus(listed.has(v.c.phone)), assigned_call_id: null, assigned_participant_id: null,
         }))).onConflict((oc) => oc.columns(['tenant_id', 'campaign_id', 'phone']).doNothing()).returning('num').execute()
         const kept = new Set(inserted.map((r) => r.num))
         imported = kept.size

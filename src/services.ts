@@ -15,7 +15,7 @@ import { ChannelsService, ChannelSmsService, MessagesService, Organizations, Org
 import { DirectoryService } from './core/messaging/index.ts'
 import { ReplicatorsService, SniffersService } from './core/messaging/index.ts'
 import { PluginsService, RespondersService } from './core/messaging/index.ts'
-import { AgentEvents, AgentsService, ChatsService, QueuesService, RoutingService, SessionQueueLoad, SetupService } from './core/contact-center/index.ts'
+import { AgentEvents, AgentsService, CampaignsService, ChatsService, QueuesService, RoutingService, SessionQueueLoad, SetupService } from './core/contact-center/index.ts'
 import { SmsSessionsService } from './core/contact-center/index.ts'
 import { EndUsersService } from './core/contact-center/index.ts'
 import { ChatMediaService, ChatProfileService } from './core/contact-center/index.ts'
@@ -37,6 +37,7 @@ import { defineMessagingOperationJobs } from './jobs/definitions.ts'
 import type { OperationJobOptions } from './jobs/messaging-operation.job.ts'
 import { PrivacyService } from './core/privacy/index.ts'
 import { definePrivacyJobs } from './jobs/definitions.ts'
+import { defineCampaignJobs } from './jobs/definitions.ts'
 import { ConsoleService, PersonActions } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
 import { TemplatesService } from './core/templates/index.ts'
@@ -201,6 +202,8 @@ export interface Services {
   // User emails (issue 13, item 6)
   /** User emails (#125–#128) and their attachments (#121–#124), sent through delivery on the tenant's e-mail provider. */
   readonly userEmails: UserEmailsService
+  /** Outbound campaigns' contacts (K1-K7) and their file imports. */
+  readonly campaigns: CampaignsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -359,6 +362,10 @@ export function createServices(config: Config, store: Store, options: CreateServ
   // ── User emails (issue 13, item 6): sent through delivery; pending attachments pruned periodically ──
   const userEmails = new UserEmailsService({ db: store.db, delivery, files, peopleLookups, organizations })
   defineUserEmailJobs(jobs, { userEmails })
+  // ── Campaigns (issue 12, item 5): contacts of the setup file's campaigns, checked against the DNC list ──
+  const dnc = new DncService(store.db)
+  const campaigns = new CampaignsService({ db: store.db, jobs, dnc })
+  defineCampaignJobs(jobs, { campaigns })
   return {
     config,
     store,
@@ -419,8 +426,9 @@ export function createServices(config: Config, store: Store, options: CreateServ
     userDevices,
     badgeCounts,
     push,
-    dnc: new DncService(store.db),
     userEmails,
+    dnc,
+    campaigns,
   }
 }
 

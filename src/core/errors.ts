@@ -232,6 +232,12 @@ export const ERROR_CATALOG = {
   invalid_user_email: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
   /** The email was sent already: it cannot be sent again, nor take attachments. */
   user_email_sent: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  // outbound campaigns and their contacts (issue 12 item 5: Apps API K1-K7)
+  campaign_not_found: { kind: 'not_found', details: details() },
+  campaign_contact_not_found: { kind: 'not_found', details: details() },
+  campaign_contact_invalid: { kind: 'invalid', details: details<{ field: string }>() },
+  campaign_phone_taken: { kind: 'conflict', details: details() },
+  campaign_contact_busy: { kind: 'conflict', details: details<{ status: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -1205,3 +1205,54 @@ export interface DB {
     created_at: Timestamp
   }
 }
+// Outbound campaigns, their contacts and contact imports (issue 12 item 5; migrations/0043)
+export interface DB {
+  cc_campaigns: {
+    id: Generated<string>
+    tenant_id: TenantId
+    num: number
+    name: string
+    caller_id: string
+    menu_id: string
+    mode: 'preview' | 'progressive' | 'predictive'
+    pacing_ratio: number
+    calling_hours: ColumnType<unknown, string, string>
+    retry: ColumnType<unknown, string, string>
+    deleted: Generated<boolean>
+    created_at: Generated<Date>
+    updated_at: Generated<Date>
+  }
+  cc_campaign_contacts: {
+    id: Generated<string>
+    tenant_id: TenantId
+    num: number
+    campaign_id: string
+    name: Generated<string>
+    email: string | null
+    phone: string
+    outbound_number: string | null
+    unique_id: string | null
+    priority: number | null
+    status: string
+    assigned_call_id: number | null
+    assigned_participant_id: number | null
+    created_at: Generated<Date>
+    updated_at: Generated<Date>
+  }
+  cc_campaign_imports: {
+    id: Generated<string>
+    tenant_id: TenantId
+    num: number
+    campaign_id: string
+    status: 'created' | 'in_progress' | 'finished' | 'failed'
+    filename: string
+    format: 'json' | 'csv'
+    file: Buffer | null
+    total_rows: Generated<number>
+    imported_rows: Generated<number>
+    failed_rows: Generated<number>
+    errors: ColumnType<Array<{ row: number; message: string }>, string | undefined, string>
+    created_at: Generated<Date>
+    finished_at: Date | null
+  }
+}

@@ -1,3 +1,5 @@
+import type { CampaignsService } from '../core/contact-center/index.ts'
+import { campaignImportJob } from './campaign-import.job.ts'
 import type { AgentsService } from '../core/contact-center/index.ts'
 import type { DeliveryService } from '../core/delivery/index.ts'
 import { forceLogoutJob } from './force-logout.job.ts'
@@ -71,4 +73,9 @@ export function definePrivacyJobs(jobs: JobQueue, deps: { privacy: PrivacyServic
 /** Define the user emails' periodic cleanup of attachments whose upload never completed (issue 13, item 6). */
 export function defineUserEmailJobs(jobs: JobQueue, deps: { userEmails: UserEmailsService }): void {
   jobs.define(prunePendingEmailAttachmentsJob(deps))
+}
+
+/** Define the campaign contact import (`cc.campaign_import`, issue 12 item 5); called by the composition root before the queue starts. */
+export function defineCampaignJobs(jobs: JobQueue, deps: { campaigns: CampaignsService }): void {
+  jobs.define(campaignImportJob(deps))
 }

@@ -31,3 +31,8 @@ export { ChatProfileService, verifyHs256, toFlag } from './chat-profile.service.
 export type { CustomerFlags, CustomDataEntry, CustomDataInput } from './chat-profile.service.ts'
 export type { ChatMediaItem } from './chats.service.ts'
 export { redactStoredSetupVersions, maskSecret } from './setup-redaction.ts'
+export { CampaignsService, CAMPAIGN_IMPORT_JOB, MAX_CAMPAIGN_IMPORT_BYTES, readContact } from './campaigns.service.ts'
+export { CONTACT_STATUSES, transition as contactTransition, initialStatus, isEditable } from './campaign-contact.machine.ts'
+export type { ContactStatus, ContactEvent } from './campaign-contact.machine.ts'
+export type { Campaign, CampaignContact, CampaignImport, ContactInput } from './campaigns.service.ts'
+export { DIAL_MODES } from './setup.schema.ts'

@@ -7,7 +7,7 @@ import type { CcChannel, MenuType } from './setup.schema.ts'
 type Executor = Kysely<DB> | Transaction<DB>
 
 /** The kinds of per-tenant integer ids the Apps API hands out. */
-export type NumKind = 'team' | 'status' | 'agent' | 'menu' | 'end_user' | 'chat' | 'message' | 'participant' | 'escalation' | 'media' | 'job' | 'transfer'
+export type NumKind = 'team' | 'status' | 'agent' | 'menu' | 'end_user' | 'chat' | 'message' | 'participant' | 'escalation' | 'media' | 'job' | 'transfer' | 'campaign' | 'campaign_contact' | 'campaign_import'
 
 /**
  * `count` fresh per-tenant ids of `kind`, in ascending order. The counter row is locked until the

@@ -117,6 +117,31 @@ const Agent = Type.Object({
   active: Type.Optional(Type.Boolean({ description: 'false deactivates the agent (default true)' })),
 }, { additionalProperties: false })
 
+/** How a campaign dials (the dialer comes later; stored and validated now). */
+export const DIAL_MODES = ['preview', 'progressive', 'predictive'] as const
+/** Contact statuses a retry rule may name (§4.3 outcomes of a dial that can be tried again). */
+export const RETRYABLE_STATUSES = ['Not Picked Up', 'Not Reached to Contact', 'Carrier Error', 'Abandoned by Dialer', 'Voicemail Hung Up', 'Dialer General Error', 'Abandoned by Contact'] as const
+
+const Campaign = Type.Object({
+  name: Name('Campaign name, unique; the campaign keeps its id across reloads by name'),
+  caller_id: Type.String({ minLength: 3, maxLength: 40, description: 'Outbound number (caller id): one of phone_numbers with voice' }),
+  queue: Type.String({ minLength: 1, maxLength: 1000, description: 'Path of the leaf menu (queue) whose agents take the calls, "Root / Child"; it must serve the call channel' }),
+  mode: Type.Optional(Type.Enum(DIAL_MODES, { description: 'Dialling mode (default progressive)' })),
+  pacing_ratio: Type.Optional(Type.Number({ minimum: 1, maximum: 10, description: 'Predictive: lines dialled per available agent (default 1)' })),
+  calling_hours: Type.Optional(Type.Object({
+    weekly: Type.Array(Type.Object({
+      day: Type.Enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']),
+      open: HhMm,
+      close: HhMm,
+    }, { additionalProperties: false }), { maxItems: 100 }),
+  }, { additionalProperties: false, description: 'When contacts may be called, in each contact’s own time zone (derived from the number); default every day 08:00–21:00' })),
+  retry: Type.Optional(Type.Object({
+    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'Dials per contact at most (default 3)' })),
+    delay: Type.Optional(Duration('Wait before a redial (default 1h)')),
+    statuses: Type.Optional(Type.Array(Type.Enum(RETRYABLE_STATUSES), { uniqueItems: true, description: 'Outcomes redialled (default Not Picked Up, Carrier Error, Abandoned by Dialer)' })),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false })
+
 /** The setup file, as `GET /schemas/contact-center.json` publishes it. */
 export const ContactCenterSetupSchema = Type.Object({
   $schema: Type.Optional(Type.String()),
@@ -147,6 +172,7 @@ export const ContactCenterSetupSchema = Type.Object({
     sms: Type.Optional(Type.Boolean({ description: 'SMS-enabled (default true)' })),
     voice: Type.Optional(Type.Boolean({ description: 'Voice-enabled (default true)' })),
   }, { additionalProperties: false }), { maxItems: 1000 })),
+  campaigns: Type.Optional(Type.Array(Campaign, { maxItems: 1000, description: 'Outbound campaigns; their contacts are managed through the Apps API (K1–K7)' })),
 }, {
   additionalProperties: false,
   $id: 'https://switchboard.local/schemas/contact-center.json',
@@ -157,6 +183,7 @@ export const ContactCenterSetupSchema = Type.Object({
 export type SetupDocument = Static<typeof ContactCenterSetupSchema>
 export type SetupAgent = Static<typeof Agent>
 export type SetupMenu = MenuNode
+export type SetupCampaign = Static<typeof Campaign>
 
 /** `GET /schemas/contact-center.json`: the JSON Schema (2020-12) of a setup file. */
 export function contactCenterJsonSchema(): Record<string, unknown> {
@@ -170,7 +197,7 @@ let validator: Validator | undefined
 
 function special(where: string, issue: SchemaIssue): string | undefined {
   if (issue.keyword !== 'pattern') return undefined
-  if (/\.(offer_timeout|chat_dismissal_timeout|wrap_up_timeout|chat_expiration_timeout|max_wait)$/.test(where)) return `${where}: not a duration (use 30s, 10m, 2h)`
+  if (/\.(offer_timeout|chat_dismissal_timeout|wrap_up_timeout|chat_expiration_timeout|max_wait|delay)$/.test(where)) return `${where}: not a duration (use 30s, 10m, 2h)`
   if (/\.(open|close)$/.test(where)) return `${where}: not a local time HH:MM`
   if (where.endsWith('.email')) return `${where}: not an email address`
   if (/\.languages\[\d+\]$/.test(where)) return `${where}: not a language code (en, es, pt-BR)`
@@ -301,8 +328,37 @@ export function validateSetupDocument(doc: unknown, threadExists?: (name: string
     else phones.add(e164)
   })
 
+  const campaignNames = new Set<string>()
+  const callLeaves = new Set<string>()
+  const walkLeaves = (m: MenuNode, parent: string | null) => {
+    const path = parent === null ? m.name.trim() : `${parent} / ${m.name.trim()}`
+    if ((!m.children || m.children.length === 0) && m.channels?.includes('call')) callLeaves.add(path)
+    m.children?.forEach((c) => walkLeaves(c, path))
+  }
+  d.menus?.forEach((m) => walkLeaves(m as MenuNode, null))
+  d.campaigns?.forEach((c, i) => {
+    const key = c.name.trim()
+    if (campaignNames.has(key)) errors.push(`campaigns[${i}].name: "${key}" is listed twice`)
+    campaignNames.add(key)
+    const caller = toE164(c.caller_id)
+    const listed = d.phone_numbers?.find((p) => toE164(p.number) === caller)
+    if (!caller) errors.push(`campaigns[${i}].caller_id: not a phone number with its country code`)
+    else if (!listed || listed.voice === false) errors.push(`campaigns[${i}].caller_id: ${caller} is not one of phone_numbers with voice`)
+    if (!callLeaves.has(normalizeMenuPath(c.queue))) errors.push(`campaigns[${i}].queue: "${c.queue}" is not a leaf menu serving calls`)
+    c.calling_hours?.weekly.forEach((w, j) => {
+      if (w.open === w.close) errors.push(`campaigns[${i}].calling_hours.weekly[${j}]: open and close are the same time`)
+      if (w.open === '24:00') errors.push(`campaigns[${i}].calling_hours.weekly[${j}].open: 24:00 only closes a day`)
+    })
+    if (c.retry?.delay !== undefined && !parseDuration(c.retry.delay)) errors.push(`campaigns[${i}].retry.delay: not a duration (use 30s, 10m, 2h)`)
+  })
+
   if (errors.length > 0) return { ok: false, errors: dedupeProblems(errors) }
   return { ok: true, document: d }
+}
+
+/** A menu path as written in a file ("Site /Help") in the form menus are keyed by ("Site / Help"). */
+export function normalizeMenuPath(path: string): string {
+  return path.split('/').map((p) => p.trim()).join(' / ')
 }
 
 const minutes = (hhmm: string) => (hhmm === '24:00' ? 1440 : parseLocalTime(hhmm)!.hour * 60 + parseLocalTime(hhmm)!.minute)

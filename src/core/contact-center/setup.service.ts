@@ -9,9 +9,9 @@ import { ValidationError } from '../errors.ts'
 import { parseDuration } from '../scheduling/index.ts'
 import { AgentsRepository, type AgentProfile } from './agents.repository.ts'
 import type { CcSettings, Menu, MenuConfig, PhoneNumber, SetupLoadResult, StatusKind } from './contact-center.types.ts'
-import { SetupRepository, type StoredSettings } from './setup.repository.ts'
+import { nextNums, SetupRepository, type StoredSettings } from './setup.repository.ts'
 import { isMaskedSecret, maskSecret, openWebhookSecret, rewriteSetupSecrets, sealWebhookSecret, WEBHOOK_SECRET_KEYS, type WebhookSecretKey } from './setup-redaction.ts'
-import { MENU_TYPES, SYSTEM_STATUSES, validateSetupDocument, type SetupDocument, type SetupMenu } from './setup.schema.ts'
+import { MENU_TYPES, normalizeMenuPath, SYSTEM_STATUSES, validateSetupDocument, type SetupDocument, type SetupMenu } from './setup.schema.ts'
 
 /** Largest setup file accepted. */
 export const MAX_SETUP_SOURCE = 4 * 1024 * 1024
@@ -25,6 +25,9 @@ const SYSTEM_STATUS_KINDS: ReadonlyArray<{ name: string; kind: StatusKind }> = [
   { name: SYSTEM_STATUSES.inCall, kind: 'system' },
   { name: SYSTEM_STATUSES.wrapUp, kind: 'system' },
 ]
+
+/** A campaign's calling hours when the file gives none: every day 08:00-21:00 in the contact's zone. */
+const DEFAULT_CALLING_HOURS = { weekly: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((day) => ({ day, open: '08:00', close: '21:00' })) }
 
 /** Defaults of the settings a file leaves out. */
 export const SETUP_DEFAULTS = {
@@ -110,12 +113,13 @@ export class SetupService {
       const statuses = await this.#syncStatuses(trx, tenantId, doc)
       const teams = await this.#syncTeams(trx, tenantId, doc)
       const { generated, deactivated, agentCount, hashes } = await this.#syncAgents(trx, tenantId, doc, teams, statuses.offline, given)
-      const menus = await this.#syncMenus(trx, tenantId, doc, teams)
+      const { count: menus, ids: menuIds } = await this.#syncMenus(trx, tenantId, doc, teams)
       const numbers = (doc.phone_numbers ?? []).map((p): PhoneNumber => {
         const number = toE164(p.number)!
         return { number, sms: p.sms ?? true, voice: p.voice ?? true, us: phoneCountry(number) === 'US' }
       })
       await this.#repo.replacePhoneNumbers(trx, tenantId, numbers)
+      await this.#syncCampaigns(trx, tenantId, doc, menuIds)
       // Kept with each clear password replaced by its hash and each webhook secret sealed (see setup-redaction.ts).
       const kept = await rewriteSetupSecrets(doc, source, fmt, {
         password: (email) => hashes.get(email)!,
@@ -278,7 +282,34 @@ export class SetupService {
     return { generated, deactivated: deactivatedNow.length + inactive, agentCount: profiles.length, hashes }
   }
 
-  async #syncMenus(trx: Transaction<DB>, tenantId: TenantId, doc: SetupDocument, teams: Map<string, string>): Promise<number> {
+  /** Campaigns by name: updated in place (their ids stay), new ones numbered, gone ones marked deleted. */
+  async #syncCampaigns(trx: Transaction<DB>, tenantId: TenantId, doc: SetupDocument, menuIds: Map<string, string>): Promise<void> {
+    const leaves = flattenMenus(doc).filter((m) => (!m.node.children || m.node.children.length === 0) && m.node.channels?.includes('call'))
+    const existing = new Map((await trx.selectFrom('cc_campaigns').select(['id', 'name']).where('tenant_id', '=', tenantId).execute()).map((r) => [r.name, r.id]))
+    const keep: string[] = []
+    for (const c of doc.campaigns ?? []) {
+      const leaf = leaves.find((m) => m.path === normalizeMenuPath(c.queue))!
+      const values = {
+        caller_id: toE164(c.caller_id)!, menu_id: menuIds.get(`${leaf.type}:${leaf.path}`)!, mode: c.mode ?? 'progressive', pacing_ratio: c.pacing_ratio ?? 1,
+        calling_hours: JSON.stringify(c.calling_hours ?? DEFAULT_CALLING_HOURS),
+        retry: JSON.stringify({ max_attempts: c.retry?.max_attempts ?? 3, delay: c.retry?.delay ?? '1h', statuses: c.retry?.statuses ?? ['Not Picked Up', 'Carrier Error', 'Abandoned by Dialer'] }),
+        deleted: false, updated_at: new Date(),
+      }
+      const name = c.name.trim()
+      const id = existing.get(name)
+      if (id) await trx.updateTable('cc_campaigns').set(values).where('tenant_id', '=', tenantId).where('id', '=', id).execute()
+      else {
+        const [num] = await nextNums(trx, tenantId, 'campaign')
+        await trx.insertInto('cc_campaigns').values({ tenant_id: tenantId, num: num!, name, ...values }).execute()
+      }
+      keep.push(name)
+    }
+    let gone = trx.updateTable('cc_campaigns').set({ deleted: true }).where('tenant_id', '=', tenantId).where('deleted', '=', false)
+    if (keep.length) gone = gone.where('name', 'not in', keep)
+    await gone.execute()
+  }
+
+  async #syncMenus(trx: Transaction<DB>, tenantId: TenantId, doc: SetupDocument, teams: Map<string, string>): Promise<{ count: number; ids: Map<string, string> }> {
     const ids = new Map<string, string>()
     const links: Array<{ menuId: string; teamId: string }> = []
     for (const m of flattenMenus(doc)) {
@@ -299,7 +330,7 @@ export class SetupService {
     }
     await this.#repo.keepMenus(trx, tenantId, [...ids.values()])
     await this.#repo.setMenuTeams(trx, tenantId, links)
-    return ids.size
+    return { count: ids.size, ids }
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { toE164 } from '../../lib/phone.ts'
 import { ValidationError } from '../errors.ts'
@@ -96,5 +96,17 @@ export class DncService {
    */
   async check(tenant: TenantRef, phone: string): Promise<{ expiresAt: Date | null } | undefined> {
     return this.#repo.checkDnc(this.#db, tenant.id, dncAddress(phone))
+  }
+
+  /**
+   * Which of many numbers are on the list now (one query; campaign contact imports check a batch
+   * at once). Numbers are taken as `dncPhoneOf` gives them; one that is not a phone is not listed.
+   */
+  async listed(tenant: TenantRef, phones: readonly string[], db: Kysely<DB> | Transaction<DB> = this.#db): Promise<Set<string>> {
+    const addresses = phones.flatMap((p) => {
+      const a = dncPhoneOf(p)
+      return a ? [a] : []
+    })
+    return this.#repo.listedDnc(db, tenant.id, addresses)
   }
 }

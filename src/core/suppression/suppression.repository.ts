@@ -123,6 +123,15 @@ export class SuppressionRepository {
     return { expiresAt: new Date(Math.max(...rows.map((r) => r.expires_at!.getTime()))) }
   }
 
+  /** Which of `addresses` (normalized) a live entry reaching a phone holds back: one statement for a batch. */
+  async listedDnc(db: Executor, tenantId: TenantId, addresses: readonly string[]): Promise<Set<string>> {
+    if (addresses.length === 0) return new Set()
+    const rows = await db.selectFrom('suppressions').select('address').distinct()
+      .where('tenant_id', '=', tenantId).where('address', 'in', [...addresses]).where('scope', 'in', PHONE_REACHING).where(live)
+      .execute()
+    return new Set(rows.map((r) => r.address))
+  }
+
   /** Newest first. */
   async list(tenantId: TenantId, opts: { scope?: SuppressionScope | undefined; address?: string | undefined; limit: number }): Promise<Suppression[]> {
     let q = this.#db.selectFrom('suppressions').selectAll().where('tenant_id', '=', tenantId).where(live)

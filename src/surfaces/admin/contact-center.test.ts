@@ -126,6 +126,8 @@ describe('PUT /admin/contact-center', () => {
       'agents[0].teams[0]: unknown team "Front dsk"',
       'menus[2].children[1].virtual_agent.thread: unknown thread "no_such_thread"',
       'phone_numbers[0].number: not a phone number with its country code',
+      // The demo campaign's caller id was that number.
+      'campaigns[0].caller_id: +14155550100 is not one of phone_numbers with voice',
     ])
     expect(await snapshot(tt)).toEqual(before)
   })
@@ -162,6 +164,6 @@ describe('PUT /admin/contact-center', () => {
     expect(r.headers['content-type']).toContain('application/schema+json')
     const schema = JSON.parse(r.body) as Json
     expect(schema.$id).toBe('https://switchboard.local/schemas/contact-center.json')
-    expect(Object.keys(schema.properties)).toEqual(['$schema', 'settings', 'teams', 'statuses', 'agents', 'menus', 'phone_numbers'])
+    expect(Object.keys(schema.properties)).toEqual(['$schema', 'settings', 'teams', 'statuses', 'agents', 'menus', 'phone_numbers', 'campaigns'])
   })
 })

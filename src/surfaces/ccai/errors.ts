@@ -75,6 +75,10 @@ export const CCAI_ERRORS: ErrorMapping = byKind({
   invalid_custom_data: (err) => message(400, err.message),
   invalid_signed_data: () => message(400, 'Invalid signed_data'),
   signed_data_expired: () => message(400, 'signed_data has expired'),
+  // Campaign contacts (K1-K7): the texts of spec §2.5.
+  campaign_contact_invalid: (err) => message(400, `${err.details.field} is invalid`),
+  campaign_phone_taken: () => message(400, 'phone_number has already been taken'),
+  campaign_contact_busy: (err) => message(400, `Contact cannot be updated in status ${err.details.status}`),
 })
 
 /** A schema failure in the vendor's words: a missing parameter as Rails says it, anything else `<name> is invalid`. */

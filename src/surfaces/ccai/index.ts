@@ -17,6 +17,7 @@ import { smsRoutes } from './routes/sms.ts'
 import { usersRoutes } from './routes/users.ts'
 import { endUserRoutes } from './routes/end-users.ts'
 import { dncRoutes } from './routes/dnc.ts'
+import { campaignRoutes } from './routes/campaigns.ts'
 
 /** The default of §1.6 when a tenant has no contact-center settings yet. */
 const DEFAULT_RATE = 10
@@ -59,4 +60,5 @@ export async function ccaiSurface(app: FastifyInstance, { services }: { services
   await app.register(chatMediaRoutes, { services })
   await app.register(chatProfileRoutes, { services })
   await app.register(dncRoutes, { services })
+  await app.register(campaignRoutes, { services })
 }

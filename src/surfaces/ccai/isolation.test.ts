@@ -16,9 +16,9 @@ let a: TestTenant
 let b: TestTenant
 let aAgent: string
 let bAgent: string
-const ids = { chat: 0, endUser: 0, offer: '' }
-const MARKERS = ['iso-visitor-of-a', 'iso-secret-message-of-a', 'ann.isolation@a.example', 'Isolation-Team-A', 'Isolation-Menu-A', 'iso-custom-a']
-const NOWHERE = { chat: 987_654, endUser: 987_653, offer: '00000000-0000-4000-8000-00000000abcd' }
+const ids = { chat: 0, endUser: 0, offer: '', campaign: 0, contact: 0, importJob: 0 }
+const MARKERS = ['iso-visitor-of-a', 'iso-secret-message-of-a', 'ann.isolation@a.example', 'Isolation-Team-A', 'Isolation-Menu-A', 'iso-custom-a', 'iso-contact-of-a', 'iso-import-of-a']
+const NOWHERE = { chat: 987_654, endUser: 987_653, offer: '00000000-0000-4000-8000-00000000abcd', campaign: 987_652, contact: 987_651, importJob: 987_650 }
 const SKIP = new Set(['POST /agent/v1/logout', 'GET /agent/v1/events'])
 
 const setup = (team: string, menu: string, email: string) => `
@@ -28,6 +28,11 @@ agents:
   - { email: ${email}, first_name: Ann, last_name: A, teams: [${team}], chat_capacity: 5, password: "isolation-pass-1" }
   - { email: spare.${email}, first_name: Sam, last_name: S, teams: [Spare], password: "isolation-pass-1" }
 menus: [{ name: Site, type: web, children: [{ name: ${menu}, channels: [chat], teams: [${team}] }] }]
+`
+// Tenant A also runs an outbound campaign (B has none, so A's campaign id names nothing in B).
+const CAMPAIGN_SETUP = `
+phone_numbers: [{ number: "+1 628-555-0199" }]
+campaigns: [{ name: Iso-Campaign, caller_id: "+16285550199", queue: "Phone / Calls" }]
 `
 
 async function login(tt: TestTenant, email: string): Promise<string> {
@@ -48,14 +53,15 @@ async function aState() {
   const chat = JSON.parse((await call('GET', `/apps/api/v1/chats/${ids.chat}`, a.ccaiAuth)).body) as Record<string, unknown>
   const messages = (await call('GET', `/agent/v1/chats/${ids.chat}/messages`, aAgent)).body
   const flag = (await call('GET', `/apps/api/v1/chats/${ids.chat}/customer_flag`, a.ccaiAuth)).body
-  return { status: chat.status, agent: chat.agent_info, custom: chat.custom_data, messages, flag }
+  const contacts = (await call('GET', `/apps/api/v1/outbound_dialer/campaigns/${ids.campaign}/contacts`, a.ccaiAuth)).body
+  return { status: chat.status, agent: chat.agent_info, custom: chat.custom_data, messages, flag, contacts }
 }
 
 beforeAll(async () => {
   t = await startTestApp()
   a = await createTenant(t.services)
   b = await createTenant(t.services)
-  await t.services.ccSetup.load(a.tenant.id, setup('Isolation-Team-A', 'Isolation-Menu-A', 'ann.isolation@a.example'), 'yaml')
+  await t.services.ccSetup.load(a.tenant.id, setup('Isolation-Team-A', 'Isolation-Menu-A', 'ann.isolation@a.example').replace(/\]\n$/, ', { name: Phone, type: ivr, children: [{ name: Calls, channels: [call], teams: [Isolation-Team-A] }] }]\n') + CAMPAIGN_SETUP, 'yaml')
   await t.services.ccSetup.load(b.tenant.id, setup('Desk', 'Help', 'bea@b.example'), 'yaml')
   aAgent = await login(a, 'ann.isolation@a.example')
   bAgent = await login(b, 'bea@b.example')
@@ -74,6 +80,9 @@ beforeAll(async () => {
   expect((await call('POST', `/apps/api/v1/chats/${ids.chat}/message`, a.ccaiAuth, { from_user_id: ids.endUser, message: { type: 'text', content: 'iso-secret-message-of-a' } })).statusCode).toBe(201)
   expect((await call('POST', `/agent/v1/chats/${ids.chat}/messages`, aAgent, { content: 'answer to iso-secret-message-of-a' })).statusCode).toBe(201)
   expect((await call('PUT', `/apps/api/v1/chats/${ids.chat}/customer_flag`, a.ccaiAuth, { bad_actor: true })).statusCode).toBe(200)
+  ids.campaign = (await t.services.campaigns.list(a.tenant.id))[0]!.num
+  ids.contact = (await t.services.campaigns.addContact(a.tenant.id, ids.campaign, { phone: '+14155550177', name: 'iso-contact-of-a' })).num
+  ids.importJob = (await t.services.campaigns.startImport(a.tenant.id, ids.campaign, { filename: 'iso-import-of-a.csv', bytes: Buffer.from('name,phone_number\nx,+14155550178\n') })).num
   expect((await call('POST', `/apps/api/v1/chats/${ids.chat}/custom_data`, a.ccaiAuth, { signed: false, data: { note: { label: 'Note', value: 'iso-custom-a' } } })).statusCode).toBe(200)
 })
 afterAll(async () => t?.close())
@@ -83,6 +92,8 @@ function pathWith(op: Op, which: typeof ids | typeof NOWHERE): string {
   return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
     if (op.path.startsWith('/agent/v1/offers/')) return which.offer
     if (name === 'media_id' || name === 'escalation_id') return '1'
+    if (name === 'campaign_id') return String(which.campaign)
+    if (name === 'job_id') return String(which.importJob)
     if (op.path.includes('/force_logout/')) return '1'
     return String(which.chat)
   })
@@ -92,27 +103,34 @@ function pathWith(op: Op, which: typeof ids | typeof NOWHERE): string {
 const BODY: Record<string, unknown> = {
   from_user_id: 1, message: { type: 'text', content: 'from b' }, content: 'from b', status: 'Available', agent_id: 1, menu_id: 2,
   disposition: 'done', bad_actor: true, signed: false, data: { k: { value: 'v' } }, photo: [{ s3_path: 'x' }], video: { s3_path: 'x' },
-  deflection_channel: 'stay', escalation_id: 1, reason: 'r', force_escalate: true,
+  deflection_channel: 'stay', escalation_id: 1, reason: 'r', force_escalate: true, phone_number: '+14155550179', name: 'from b',
 }
 
 it('another tenant’s ids answer as ids that exist nowhere, on every operation, and leave its data alone', async () => {
   const ops = [...await operations(t.app, 'ccai', '/apps/api/v1', SKIP), ...await operations(t.app, 'agent', '/agent/v1', SKIP)]
   const withIds = ops.filter((op) => op.path.includes('{'))
+  let campaignOps = 0
   expect(withIds.length).toBeGreaterThan(15)
   const before = await aState()
   for (const op of withIds) {
     const auth = op.path.startsWith('/agent') ? bAgent : b.ccaiAuth
     const body = op.method === 'GET' ? undefined : Object.fromEntries(op.fields.filter((f) => f in BODY).map((f) => [f, BODY[f]]))
-    const nowhere = await call(op.method, pathWith(op, NOWHERE), auth, body)
-    const theirs = await call(op.method, pathWith(op, ids), auth, body)
+    // A contact is named in the body (K6/K7): A's contact, or one that exists nowhere.
+    const withContact = (which: typeof ids | typeof NOWHERE) => (body && op.fields.includes('contact_id') ? { ...body, contact_id: which.contact } : body)
+    const nowhere = await call(op.method, pathWith(op, NOWHERE), auth, withContact(NOWHERE))
+    const theirs = await call(op.method, pathWith(op, ids), auth, withContact(ids))
     const what = `${op.method} ${op.path}`
     expect(theirs.statusCode, `${what} → ${theirs.body.slice(0, 200)}`).toBe(nowhere.statusCode)
     expect(theirs.statusCode, what).toBeGreaterThanOrEqual(400)
     expect(theirs.body.replaceAll(String(ids.chat), '#').replaceAll(ids.offer, '#'), what)
       .toBe(nowhere.body.replaceAll(String(NOWHERE.chat), '#').replaceAll(NOWHERE.offer, '#'))
+    if (op.path.includes('campaigns')) campaignOps++
     for (const m of MARKERS) expect(theirs.body, what).not.toContain(m)
   }
   expect(await aState()).toEqual(before)
+  // Campaigns, their contacts and import jobs took part (K1-K7).
+  expect(campaignOps).toBe(7)
+  expect(before.contacts).toContain('iso-contact-of-a')
 })
 
 it('no list or status answer of another tenant shows anything of this one', async () => {

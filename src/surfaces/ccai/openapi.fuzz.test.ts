@@ -19,8 +19,11 @@ beforeAll(async () => {
 settings: { rate_limit: 100000 }
 teams: [{ name: Desk }]
 agents: [{ email: f@example.org, first_name: F, last_name: Z, teams: [Desk], password: "fuzz-password-1" }]
-menus: [{ name: Site, type: web, children: [{ name: Help, channels: [chat], teams: [Desk] }] }]
+menus: [{ name: Site, type: web, children: [{ name: Help, channels: [chat], teams: [Desk] }] }, { name: Phone, type: ivr, children: [{ name: Calls, channels: [call], teams: [Desk] }] }]
+phone_numbers: [{ number: "+1 628-555-0199" }]
+campaigns: [{ name: Fuzz, caller_id: "+16285550199", queue: "Phone / Calls" }]
 `, 'yaml')
+  await t.services.campaigns.addContact(tt.tenant.id, 1, { phone: '+14155550123', name: 'fuzz contact' })
   const login = await t.app.inject({ method: 'POST', url: '/agent/v1/login', headers: { 'content-type': 'application/json' }, payload: { email: 'f@example.org', password: 'fuzz-password-1', company: tt.credentials.ccai.subdomain } })
   bearer = `Bearer ${JSON.parse(login.body).token}`
   const endUser = await t.services.endUsers.upsert(tt.tenant.id, { identifier: 'fuzz-visitor' })
@@ -35,7 +38,7 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('status', 'type', 'content', 'menu_id', 'end_user_id', 'a'), tie('v'), { maxKeys: 3 })),
 })).v
 
-const COUNTED = ['cc_sessions', 'cc_media', 'cc_messages', 'cc_offers', 'cc_participants', 'cc_jobs', 'cc_agent_sessions', 'cc_teams', 'cc_agents', 'suppressions'] as const
+const COUNTED = ['cc_sessions', 'cc_media', 'cc_messages', 'cc_offers', 'cc_participants', 'cc_jobs', 'cc_agent_sessions', 'cc_teams', 'cc_agents', 'suppressions', 'cc_campaign_contacts', 'cc_campaign_imports'] as const
 async function counts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {}
   for (const table of COUNTED) {

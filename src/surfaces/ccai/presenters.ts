@@ -3,6 +3,7 @@ import type { AgentStatusResult, ForceLogoutJob } from '../../core/contact-cente
 import type { EndUser } from '../../core/contact-center/index.ts'
 import type { ChatMedia, CustomerFlags } from '../../core/contact-center/index.ts'
 import type { UploadTicket } from '../../core/files/index.ts'
+import type { CampaignContact, CampaignImport } from '../../core/contact-center/index.ts'
 
 /** §1.7: ISO 8601 UTC with milliseconds and `Z`, or null. */
 export function ts(date: Date | null | undefined): string | null {
@@ -193,4 +194,23 @@ export function presentCustomerFlag(f: CustomerFlags) {
 /** A DNC time as the DNC endpoints write it (§1.7): `"2022-10-29 00:00:00 UTC"`. */
 export function formatDncTime(at: Date): string {
   return `${at.toISOString().slice(0, 19).replace('T', ' ')} UTC`
+}
+
+/** A campaign contact (§3.8), with the extra keys third-party clients read (`phone_number`, `phone`, `email`, `external_unique_id`). */
+export function presentCampaignContact(c: CampaignContact) {
+  return {
+    assigned_call_id: c.assignedCallId, assigned_participant_id: c.assignedParticipantId, campaign_id: c.campaignNum,
+    created_at: ts(c.createdAt), id: c.num, name: c.name, outbound_number: c.outboundNumber, priority: c.priority, status: c.status,
+    unique_id: c.uniqueId, updated_at: ts(c.updatedAt),
+    phone_number: c.phone, phone: c.phone, email: c.email, external_unique_id: c.uniqueId,
+  }
+}
+
+/** An import job of campaign contacts (§3.8 ImportJob): `id` and `job_id` are the same. */
+export function presentCampaignImport(j: CampaignImport) {
+  return {
+    id: j.num, job_id: j.num, campaign_id: j.campaignNum, status: j.status, filename: j.filename, total_rows: j.totalRows,
+    imported_rows: j.importedRows, failed_rows: j.failedRows, errors: j.errors.map((e) => ({ row: e.row, message: e.message })),
+    created_at: ts(j.createdAt), finished_at: ts(j.finishedAt),
+  }
 }

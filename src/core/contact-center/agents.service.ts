@@ -206,7 +206,7 @@ export class AgentsService {
       if (ids.length > FORCE_LOGOUT_SYNC_LIMIT) {
         const [num] = await nextNums(trx, tenantId, 'job')
         await trx.insertInto('cc_jobs').values({ tenant_id: tenantId, num: num!, kind: 'force_logout', status: 'in_progress', input: JSON.stringify({ agentIds: ids }), total: ids.length }).execute()
-        await this.#jobs.enqueue(trx, FORCE_LOGOUT_JOB, { tenantId, jobNum: num! }, { key: `force_logout:${num}`, tenantId })
+        await this.#jobs.enqueue(trx, FORCE_LOGOUT_JOB, { tenantId, jobNum: num! }, { key: `force_logout:${tenantId}:${num}`, tenantId })
         return { job: { num: num!, status: 'in_progress' as const, total: ids.length, processed: 0, results: [] } }
       }
       return { results: await this.#logOut(trx, tenantId, ids) }

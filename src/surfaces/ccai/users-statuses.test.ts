@@ -213,26 +213,36 @@ describe('agent statuses (A1–A4)', () => {
     expect(json(bad)).toEqual({ message: 'ip_addrs contains an invalid address: 10.0.0.0/99' })
   })
 
-  it('A2 over more than 100 agents answers 202 with a job; A4 follows it to the end', async () => {
+  it('A2 over more than 100 agents answers 202 with a job; A4 follows it to the end (two tenants, each its job 1)', async () => {
     const many = Array.from({ length: 101 }, (_, i) => `  - { email: bulk${i}@example.org, first_name: Bulk, last_name: "${i}", teams: [Nurses], password_hash: "${hash}" }`).join('\n')
-    const tt = await contactCenter(1000, many)
-    // Signed in (as the agent API records it) without 101 password checks.
-    const unavailable = t.store.db.selectFrom('cc_statuses').select('id').where('tenant_id', '=', tt.tenant.id).where('name', '=', 'Unavailable')
-    await t.store.db.updateTable('cc_agents').set({ status_id: unavailable, login_ip: '10.5.0.1', last_login_at: new Date() })
-      .where('tenant_id', '=', tt.tenant.id).where('email', 'like', 'bulk%').execute()
+    const tenants = [await contactCenter(1000, many), await contactCenter(1000, many)]
+    for (const tt of tenants) {
+      // Signed in (as the agent API records it) without 101 password checks.
+      const unavailable = t.store.db.selectFrom('cc_statuses').select('id').where('tenant_id', '=', tt.tenant.id).where('name', '=', 'Unavailable')
+      await t.store.db.updateTable('cc_agents').set({ status_id: unavailable, login_ip: '10.5.0.1', last_login_at: new Date() })
+        .where('tenant_id', '=', tt.tenant.id).where('email', 'like', 'bulk%').execute()
+    }
     await t.services.jobs.work({ pollingIntervalSeconds: 0.5 })
-    const r = await api(tt, 'POST', '/agent_statuses/force_logout', { team_ids: [2] })
-    expect(r.statusCode, r.body).toBe(202)
-    const { id } = json(r)
-    expect(json(r)).toEqual({ id, status: 'in_progress' })
-    const done: Json = await waitFor('the force-logout job to finish', async () => {
-      const job = json(await api(tt, 'GET', `/agent_statuses/force_logout/${id}`))
-      return job.status === 'finished' ? job : undefined
-    }, 20_000)
-    expect(done).toMatchObject({ id, status: 'finished', total: 101, processed: 101 })
-    expect(done.results).toHaveLength(101)
-    expect(done.results.every((x: Json) => x.current_status === 'Offline')).toBe(true)
-    expect(json(await api(tt, 'GET', '/users?online[]=true'))).toEqual([])
+    // Both tenants' jobs are number 1: each must run (job keys are global, so they carry the tenant).
+    const ids: number[] = []
+    for (const tt of tenants) {
+      const r = await api(tt, 'POST', '/agent_statuses/force_logout', { team_ids: [2] })
+      expect(r.statusCode, r.body).toBe(202)
+      const { id } = json(r)
+      expect(json(r)).toEqual({ id, status: 'in_progress' })
+      ids.push(id as number)
+    }
+    expect(ids).toEqual([1, 1])
+    for (const [i, tt] of tenants.entries()) {
+      const done: Json = await waitFor('the force-logout job to finish', async () => {
+        const job = json(await api(tt, 'GET', `/agent_statuses/force_logout/${ids[i]}`))
+        return job.status === 'finished' ? job : undefined
+      }, 30_000)
+      expect(done).toMatchObject({ id: ids[i], status: 'finished', total: 101, processed: 101 })
+      expect(done.results).toHaveLength(101)
+      expect(done.results.every((x: Json) => x.current_status === 'Offline')).toBe(true)
+      expect(json(await api(tt, 'GET', '/users?online[]=true'))).toEqual([])
+    }
   })
 
   it('another tenant’s agents, teams and jobs are out of reach', async () => {

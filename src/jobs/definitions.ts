@@ -17,6 +17,8 @@ import { messagingOperationJob, type OperationJobOptions } from './messaging-ope
 import { prunePendingAttachmentsJob } from './prune-pending-attachments.job.ts'
 import type { PrivacyService } from '../core/privacy/index.ts'
 import { purgeJob } from './purge.job.ts'
+import type { MulticastsService } from '../core/messaging/index.ts'
+import { multicastJob, type MulticastJobOptions } from './multicast.job.ts'
 
 /**
  * Define every job of the application on `jobs` (before it starts). Kept apart from the queue's
@@ -64,4 +66,9 @@ export function defineMessagingOperationJobs(jobs: JobQueue, deps: { operations:
 /** Define purge-data's job: `privacy.purge` (#86). Called by the composition root with the other messaging jobs. */
 export function definePrivacyJobs(jobs: JobQueue, deps: { privacy: PrivacyService }): void {
   jobs.define(purgeJob(deps))
+}
+
+/** Define `messaging.multicast` (templated multicasts, #26, #80, #130, #138): built after push and templates. */
+export function defineMulticastJobs(jobs: JobQueue, deps: { multicasts: MulticastsService; tenants: TenantsService; options?: MulticastJobOptions }): void {
+  jobs.define(multicastJob(deps))
 }

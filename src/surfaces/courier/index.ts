@@ -29,6 +29,7 @@ import { systemPurgesResource } from './resources/system-purges.ts'
 import { appCredentialsResource } from './resources/app-credentials.ts'
 import { userDevicesResource } from './resources/user-devices.ts'
 import { badgeCountsResource, bulkBadgeCountsResource } from './resources/badge-counts.ts'
+import { multicastsResource, userMulticastsResource } from './resources/multicasts.ts'
 
 /** Where the messaging API lives; an unknown path under them is a JSON:API 404. */
 const PREFIXES = ['/v1', '/v2'] as const
@@ -61,6 +62,8 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
   resources.push(systemPurgesResource(services))
   // Push: app credentials (#6–#9), badge counts (#18–#21), user devices (#118–#120)
   resources.push(appCredentialsResource(services), badgeCountsResource(services), bulkBadgeCountsResource(services), userDevicesResource(services))
+  // Templated multicasts (#79–#81, #129–#130; #26 and #138 are actions of individuals and users)
+  resources.push(multicastsResource(services), userMulticastsResource(services))
   for (const prefix of PREFIXES) {
     await app.register(async (scope) => {
       declareSurface(scope, 'courier')

@@ -458,11 +458,16 @@ export class MulticastsService {
     }
   }
 
-  async #group(tenant: Tenant, id: string, viewer: DirectoryViewer, pointer: string): Promise<string> {
+  /** The group's id when it is the tenant's (and the viewer's); NotFoundError `resource_not_found` at `where`. */
+  async checkGroup(tenant: Tenant, id: string, viewer: DirectoryViewer, where: Where): Promise<string> {
     const g = await this.#directory.group(tenant, id, viewer).catch((err: unknown) => {
-      throw err instanceof NotFoundError ? new NotFoundError('resource_not_found', `No individual-groups with id ${id}`, { type: 'individual-groups', id, pointer }) : err
+      throw err instanceof NotFoundError ? new NotFoundError('resource_not_found', `No individual-groups with id ${id}`, { type: 'individual-groups', id, ...where }) : err
     })
     return g.id
+  }
+
+  #group(tenant: Tenant, id: string, viewer: DirectoryViewer, pointer: string): Promise<string> {
+    return this.checkGroup(tenant, id, viewer, { pointer })
   }
 
   async #present(tenantId: TenantId, rows: readonly MulticastRow[]): Promise<Multicast[]> {

@@ -306,6 +306,31 @@ users:
   })
 })
 
+describe('purge-data (#86)', () => {
+  it('erases what an individual was sent and their id on the multicasts that name them', async () => {
+    const ids = await directory(a, 'individuals:\n  - { external_id: pg-1, first_name: Gone }\n  - { external_id: pg-2, first_name: Stays }\n', { 'pg-1': uniquePhone() })
+    const r = await call(a, 'POST', '/v1/user-multicasts/', { 'template-id': 'note', 'template-data': {}, 'individual-ids': [ids['pg-1'], ids['pg-2']] })
+    expect(r.statusCode, r.body).toBe(201)
+    const taskId = (JSON.parse(r.body) as Json)['task-id'] as string
+    await finished(a, taskId)
+    const direct = JSON.parse((await call(a, 'POST', `/v1/individuals/${ids['pg-1']}/multicast/`, { 'template-id': 'note', 'template-data': {} })).body) as Json
+    await finished(a, direct['task-id'])
+    expect((await ok(a, 'GET', `/v1/user-multicasts/?individual-id=${ids['pg-1']}`)).data).toHaveLength(2)
+    const purge = await call(a, 'POST', '/v1/purge-data/', { data: { type: 'system-purges', attributes: { 'entity-id': ids['pg-1'], 'entity-type': 'individual', 'request-id': `mc-purge-${ids['pg-1']}` } } })
+    expect(purge.statusCode, purge.body).toBe(201)
+    const row = await t.store.db.selectFrom('privacy_purges').select('id').where('tenant_id', '=', a.tenant.id).where('request_id', '=', `mc-purge-${ids['pg-1']}`).executeTakeFirstOrThrow()
+    const done = await waitFor('the purge done', async () => {
+      const p = await t.services.privacy.find(a.tenant, row.id)
+      return p.counts.multicast_recipients !== undefined ? p : undefined
+    }, 30_000)
+    expect(done.counts).toMatchObject({ multicast_recipients: 2 })
+    const rows = await t.store.db.selectFrom('msg_multicasts').select(['id', 'individual_id', 'individual_ids']).where('tenant_id', '=', a.tenant.id).where('id', 'in', [taskId, direct['task-id']]).orderBy('created_at').execute()
+    expect(rows.map((x) => [x.individual_id, x.individual_ids])).toEqual([[null, [ids['pg-2']]], [null, []]])
+    expect((await ok(a, 'GET', `/v1/user-multicasts/?individual-id=${ids['pg-2']}`)).data).toHaveLength(1)
+    expectJsonApiError(await call(a, 'GET', `/v1/user-multicasts/?individual-id=${ids['pg-1']}`), 404)
+  })
+})
+
 describe('the fan-out job is exactly-once', () => {
   it('a run that fails halfway is retried and resumes: one SMS per recipient at the sandbox, none missing', async () => {
     const crashing = await startTestApp({ workers: true, services: { multicastJob: { failFirstAttemptAfter: 4, retryDelaySeconds: 1, concurrency: 1, batchSize: 2 } } })

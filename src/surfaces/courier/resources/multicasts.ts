@@ -108,7 +108,9 @@ export function multicastsResource(services: Services) {
       windows: ['created-at'],
       params: { 'individual-group-id': { schema: Uuid }, 'template-id': { schema: TemplateId } },
       flags: ['include-individual-group', 'include-individual-ids'],
-      run: async ({ tenant }, q) => {
+      run: async ({ tenant, req }, q) => {
+        const group = q.params['individual-group-id'] as string | undefined
+        if (group !== undefined) await multicasts.checkGroup(tenant, group, viewerOf(req), { parameter: 'individual-group-id' })
         const page = await multicasts.list(tenant, {
           limit: q.limit, offset: q.offset, ...(q.windows['created-at'] ? { createdAt: q.windows['created-at'] } : {}),
           ...(q.params['individual-group-id'] !== undefined ? { individualGroupId: q.params['individual-group-id'] as string } : {}),

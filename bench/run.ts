@@ -15,13 +15,15 @@
 //   BENCH_PORT          first of the loopback ports used (18300; uses the next few too)
 //   BENCH_STORES        comma-separated subset of `embedded,postgres` (both, postgres only with DATABASE_URL)
 //   BENCH_ROLE          the server role to start: `api` (default) or `serve`
-//   BENCH_SCENARIOS     comma-separated subset of `bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging,dnc` (all; `delivery`
+//   BENCH_SCENARIOS     comma-separated subset of `bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging,dnc,multicast` (all; `delivery`
 //                       runs bench/delivery.ts on PostgreSQL only, see there; `contact-center` runs
 //                       bench/contact-center.ts (2 api + 2 worker processes, 200 chats, 20 agents) on
 //                       PostgreSQL only, see there; `messaging` runs bench/messaging.ts (directory import, bulk
 //                       message, messages and channels over HTTP against its own bare route) on PostgreSQL
 //                       only, see there; `dnc` runs bench/dnc.ts (1,000,000 DNC entries, the D3 check's
-//                       p99) on PostgreSQL only; with only these selected no store is benched; the ratio needs
+//                       p99) on PostgreSQL only; `multicast` runs bench/multicast.ts (one templated multicast to
+//                       BENCH_MC_RECIPIENTS, 100,000, and a kill -9 of its worker halfway) on PostgreSQL only;
+//                       with only these selected no store is benched; the ratio needs
 //                       bare; bare-pg, bare Fastify plus one pg query, runs on PostgreSQL only;
 //                       raw, the database's own single-row insert and update rate with the same
 //                       number of clients (bench/raw-insert.ts), runs on PostgreSQL only, right
@@ -61,9 +63,9 @@ const SERVER_ENV = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split
 const SERVER_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
 const DATABASE_URL = process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '' ? process.env.DATABASE_URL : undefined
 const STORES = (process.env.BENCH_STORES ?? 'embedded,postgres').split(',').map((s) => s.trim())
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging,dnc').split(',').map((s) => s.trim())
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging,dnc,multicast').split(',').map((s) => s.trim())
 /** Scenarios that start their own databases and processes (PostgreSQL only), run after the stores. */
-const STANDALONE_SCENARIOS = ['delivery', 'contact-center', 'messaging', 'dnc']
+const STANDALONE_SCENARIOS = ['delivery', 'contact-center', 'messaging', 'dnc', 'multicast']
 /** Whether anything per store (the API scenarios, the bot's) is selected. */
 const STORE_SCENARIOS = SCENARIOS.some((s) => !STANDALONE_SCENARIOS.includes(s))
 /** The bot's scenarios (bench/checkins.ts), run on PostgreSQL only. */
@@ -540,11 +542,19 @@ async function main(): Promise<void> {
     dnc = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
   }
 
+  // One templated multicast to 100,000 recipients, and a kill -9 of its worker (bench/multicast.ts).
+  let multicast: unknown
+  if (SCENARIOS.includes('multicast') && DATABASE_URL) {
+    const out = await runNode(['bench/multicast.ts'], { ...process.env, DATABASE_URL })
+    process.stdout.write(`\n${out.split('\nJSON ')[0]}\n`)
+    multicast = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
+  }
+
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
   writeFileSync(RESULTS_FILE, JSON.stringify({
     startedAt: startedAt.toISOString(), node: process.version, cpus: cpus().length, role: ROLE,
     loadAverage: { before: loadBefore, after: loadavg()[0] },
-    connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, people: PEOPLE, runs, delivery, contactCenter, messaging, dnc,
+    connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, people: PEOPLE, runs, delivery, contactCenter, messaging, dnc, multicast,
   }, null, 2) + '\n')
   log(`results written to ${RESULTS_FILE}`)
   if (runs.some((r) => r.rows.some((row) => !row.valid) || (r.bot ?? []).some((f) => f.scenario === 'ping' ? f.non2xx + f.errors > 0 : f.fired < f.count))) {

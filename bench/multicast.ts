@@ -12,7 +12,8 @@
 //    multicast's idempotency keys, and `sent` at the sandbox): no duplicate, no gap.
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/multicast.ts
-// Environment: BENCH_MC_RECIPIENTS (100000), BENCH_MC_SKIP_CRASH (set to skip part 2).
+// Environment: BENCH_MC_RECIPIENTS (100000), BENCH_MC_SKIP_CRASH (set to skip part 2),
+// BENCH_MC_WORKER_NODE_ARGS (node flags for the worker process, e.g. `--max-old-space-size=160`).
 import { spawnSync } from 'node:child_process'
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -24,6 +25,7 @@ import { ROOT, intEnv, startChild, stopChild, type Child } from './children.ts'
 const N = intEnv('BENCH_MC_RECIPIENTS', 100_000)
 const GOAL_SECONDS = 30
 const GOAL_RSS_MB = 300
+const WORKER_NODE_ARGS = (process.env.BENCH_MC_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const base = process.env.DATABASE_URL
 if (!base) throw new Error('DATABASE_URL (PostgreSQL) is required')
 
@@ -96,7 +98,7 @@ try {
   const { rows: [tenant] } = await db.query<{ id: string }>(`SELECT id FROM tenants WHERE name = 'Bench'`)
 
   const startWorker = async (name: string) => {
-    const w = startChild(name, ['src/main.ts', 'worker'], env)
+    const w = startChild(name, [...WORKER_NODE_ARGS, 'src/main.ts', 'worker'], env)
     workers.push(w)
     await ready(w)
     return w
@@ -207,10 +209,10 @@ try {
   await sampler
   const figures = {
     recipients: N, renderedSeconds: Number(renderedSeconds.toFixed(1)), sandboxSeconds: Number(handedSeconds.toFixed(1)), createMs: first.createMs,
-    workerRssPeakMb: peakRss, goals: { seconds: GOAL_SECONDS, rssMb: GOAL_RSS_MB, met: handedSeconds <= GOAL_SECONDS && peakRss < GOAL_RSS_MB }, clean: cleanSms, crash,
+    workerRssPeakMb: peakRss, workerNodeArgs: WORKER_NODE_ARGS.join(' '), goals: { seconds: GOAL_SECONDS, rssMb: GOAL_RSS_MB, met: handedSeconds <= GOAL_SECONDS && peakRss < GOAL_RSS_MB }, clean: cleanSms, crash,
     loadAverage: { before: loadBefore, after: loadavg()[0] },
   }
-  process.stdout.write(`### Multicast (PostgreSQL, one worker)\n\n${N} recipients: rendered and handed to the pipeline in ${figures.renderedSeconds} s, `
+  process.stdout.write(`### Multicast (PostgreSQL, one worker${WORKER_NODE_ARGS.length > 0 ? ` with ${WORKER_NODE_ARGS.join(' ')}` : ''})\n\n${N} recipients: rendered and handed to the pipeline in ${figures.renderedSeconds} s, `
     + `every SMS sent by the sandbox in ${figures.sandboxSeconds} s (goal ≤ ${GOAL_SECONDS} s), worker RSS peak ${peakRss} MB (goal < ${GOAL_RSS_MB} MB)`
     + (crash ? `; kill -9 at ${String(crash.killedAt)}: ${crash.exactlyOnce ? 'every recipient reached exactly once' : 'NOT exactly once'} (${String(crash.rows)} SMS, ${String(crash.people)} recipients)` : '') + '\n')
   process.stdout.write(`\nJSON ${JSON.stringify(figures)}\n`)

@@ -442,7 +442,6 @@ export class MulticastsService {
         if (ids.length === 0 && groups.length === 0) throw new ValidationError('recipients_required', 'a multicast to individuals needs individual-ids or individual-group-ids', { pointer: ap.individualIds })
         const listed = [...new Set(ids.map((x) => x.toLowerCase()))]
         const people = await this.#channels.individuals(this.#db, t, listed, { pointer: ap.individualIds })
-        if (viewer.kind === 'user' && listed.length === 1) await this.#directory.individual(tenant, listed[0]!, viewer)
         const groupIds: string[] = []
         for (const [i, g] of groups.entries()) groupIds.push(await this.#group(tenant, g, viewer, `${ap.individualGroupIds}/${i}`))
         const personIds = people.map((x) => x.id)

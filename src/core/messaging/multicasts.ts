@@ -6,7 +6,6 @@ import { TenantIdSchema, type TenantId } from '../../lib/tenant-id.ts'
 import type { DeliveryService, SendMessageInput } from '../delivery/index.ts'
 import { AppError, NotFoundError, ValidationError } from '../errors.ts'
 import type { PeopleLookups } from '../people/index.ts'
-import type { PushService } from '../push/index.ts'
 import type { PreparedTemplate, RenderedMessage, TemplatesService } from '../templates/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import type { ChannelsService } from './channels.ts'
@@ -20,6 +19,14 @@ type Where = { pointer?: string; parameter?: string }
 export const MulticastPayload = Type.Object({ tenantId: TenantIdSchema, multicastId: Type.String({ minLength: 36, maxLength: 36 }) }, { additionalProperties: false })
 /** The fan-out job of a multicast (handler in src/jobs/multicast.job.ts); its key is the multicast id, the `task-id`. */
 export const MULTICAST_JOB = { name: 'messaging.multicast', payload: MulticastPayload } as const satisfies JobType
+
+/**
+ * What a multicast pushes through: PushService.sendToIndividual (core/push), named here as a port
+ * because push already depends on messaging (its organisations and viewers).
+ */
+export interface MulticastPusher {
+  sendToIndividual(tenant: Pick<Tenant, 'id'>, individualId: string, n: { title: string; body: string; category?: string | undefined; data?: Readonly<Record<string, unknown>> | undefined }): Promise<unknown>
+}
 
 /** Which operation made a multicast: #80, #26, #130, #138. */
 export type MulticastKind = 'multicast' | 'individual' | 'user-multicast' | 'user'
@@ -120,14 +127,14 @@ export class MulticastsService {
   readonly #jobs: JobQueue
   readonly #templates: TemplatesService
   readonly #delivery: DeliveryService
-  readonly #push: PushService
+  readonly #push: MulticastPusher
   readonly #people: PeopleLookups
   readonly #channels: ChannelsService
   readonly #directory: DirectoryService
   readonly #organizations: Organizations
 
   constructor(deps: {
-    db: Kysely<DB>; jobs: JobQueue; templates: TemplatesService; delivery: DeliveryService; push: PushService; people: PeopleLookups
+    db: Kysely<DB>; jobs: JobQueue; templates: TemplatesService; delivery: DeliveryService; push: MulticastPusher; people: PeopleLookups
     channels: ChannelsService; directory: DirectoryService; organizations: Organizations
   }) {
     this.#db = deps.db

@@ -306,6 +306,33 @@ users:
   })
 })
 
+describe('with a user token', () => {
+  it('sends as the user, to individuals of their care teams only; #129 and #138 likewise', async () => {
+    const ids = await directory(a, `individuals:
+  - { external_id: ut-pat, first_name: Tess }
+  - { external_id: ut-out, first_name: Omar }
+users:
+  - { email: ut.nurse@a.example, first_name: Una, last_name: Token }
+  - { email: ut.other@a.example, first_name: Otto }
+groups:
+  - { external_id: ut-team, name: UT Team, individuals: [ut-pat], users: [ut.nurse@a.example] }
+`)
+    const { userId, token } = await t.services.directory.issueUserToken(a.tenant, 'ut.nurse@a.example')
+    const other = (await t.store.db.selectFrom('msg_users').select('id').where('tenant_id', '=', a.tenant.id).where('email', '=', 'ut.other@a.example').executeTakeFirstOrThrow()).id
+    const r = await call(token, 'POST', `/v1/individuals/${ids['ut-pat']}/multicast/`, { 'template-id': 'note', 'template-data': {} })
+    expect(r.statusCode, r.body).toBe(201)
+    const m = await finished(a, (JSON.parse(r.body) as Json)['task-id'])
+    expect(m.data.attributes).toMatchObject({ 'created-by': userId, 'first-name': 'Una', 'last-name': 'Token' })
+    expect((await ok(token, 'GET', `/v1/user-multicasts/?individual-id=${ids['ut-pat']}`)).data).toHaveLength(1)
+    const before = await counts(a)
+    expectJsonApiError(await call(token, 'POST', `/v1/individuals/${ids['ut-out']}/multicast/`, { 'template-id': 'note', 'template-data': {} }), 404)
+    expectJsonApiError(await call(token, 'GET', `/v1/user-multicasts/?individual-id=${ids['ut-out']}`), 404, { parameter: 'individual-id' })
+    expectJsonApiError(await call(token, 'POST', `/v1/users/${other}/multicast/`, { 'template-id': 'note', 'individual-id': ids['ut-pat'] }), 404)
+    expectJsonApiError(await call(token, 'POST', `/v1/users/${userId}/multicast/`, { 'template-id': 'note', 'individual-id': ids['ut-out'] }), 404, { pointer: '/individual-id' })
+    expect(await counts(a)).toEqual(before)
+  })
+})
+
 describe('purge-data (#86)', () => {
   it('erases what an individual was sent and their id on the multicasts that name them', async () => {
     const ids = await directory(a, 'individuals:\n  - { external_id: pg-1, first_name: Gone }\n  - { external_id: pg-2, first_name: Stays }\n', { 'pg-1': uniquePhone() })

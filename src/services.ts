@@ -27,9 +27,10 @@ import { S3ObjectStore, S3ObjectTooLargeError } from './providers/storage/s3.ts'
 import type { TenantId } from './lib/tenant-id.ts'
 import { AttachmentsService, BookmarksService, type Thumbnailer } from './core/messaging/index.ts'
 import { jpegThumbnail, UnreadableImageError } from './providers/images/thumbnails.ts'
-import { BulkMessagesService } from './core/messaging/index.ts'
-import { defineMessagingJobs } from './jobs/definitions.ts'
+import { BulkMessagesService, MulticastsService } from './core/messaging/index.ts'
+import { defineMessagingJobs, defineMulticastJobs } from './jobs/definitions.ts'
 import type { BulkMessageJobOptions } from './jobs/bulk-message.job.ts'
+import type { MulticastJobOptions } from './jobs/multicast.job.ts'
 import { AggregationRequestsService, AnnouncersService } from './core/messaging/index.ts'
 import { defineAggregationJobs } from './jobs/definitions.ts'
 import { OperationsService, ProfilesService } from './core/messaging/index.ts'
@@ -204,6 +205,9 @@ export interface Services {
   readonly userEmails: UserEmailsService
   /** Outbound campaigns' contacts (K1-K7) and their file imports. */
   readonly campaigns: CampaignsService
+  // Templated multicasts (issue 13, item 2)
+  /** Multicasts (#26, #79–#81, #129–#130, #138): a template rendered per recipient and sent by a resumable job. */
+  readonly multicasts: MulticastsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -231,6 +235,8 @@ export interface CreateServicesOptions {
   operationJob?: OperationJobOptions
   /** Where APNs and FCM live when not at their public hosts (an operator's proxy; the tests' local peers). */
   pushEndpoints?: PushEndpoints
+  /** Options of the multicast job (batch size; the tests' crash hook). */
+  multicastJob?: MulticastJobOptions
 }
 
 /** Build the services over an open store. Jobs are defined here, before anything starts the queue. */
@@ -366,6 +372,10 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const dnc = new DncService(store.db)
   const campaigns = new CampaignsService({ db: store.db, jobs, dnc })
   defineCampaignJobs(jobs, { campaigns })
+  // ── Templated multicasts (issue 13, item 2) ──
+  const templates = new TemplatesService(store.db)
+  const multicasts = new MulticastsService({ db: store.db, jobs, templates, delivery, push, people: peopleLookups, channels, directory, organizations })
+  defineMulticastJobs(jobs, { multicasts, tenants, ...(options.multicastJob ? { options: options.multicastJob } : {}) })
   return {
     config,
     store,
@@ -421,7 +431,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     peopleSearch: new PeopleSearch(store.db),
     personActions: new PersonActions({ db: store.db, suppression, people: peopleLookups, notifier: store.notifier }),
     // Message templates (issue 13)
-    templates: new TemplatesService(store.db),
+    templates,
     appCredentials,
     userDevices,
     badgeCounts,
@@ -429,6 +439,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     userEmails,
     dnc,
     campaigns,
+    multicasts,
   }
 }
 

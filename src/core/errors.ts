@@ -160,6 +160,8 @@ export const ERROR_CATALOG = {
   invalid_templates: { kind: 'invalid', details: details<{ errors: string[] }>() },
   invalid_template_data: { kind: 'invalid', details: details<{ templateId: string; errors: string[]; pointer?: string }>() },
   template_render_failed: { kind: 'invalid', details: details<{ templateId: string; errors: string[]; pointer?: string }>() },
+  // invalid: multicasts (#80, #130): a filter-type or filter-value that names no audience
+  invalid_audience: { kind: 'invalid', details: details<{ pointer?: string }>() },
   // invalid: command line only (never reached over HTTP; mapped all the same)
   invalid_arguments: { kind: 'invalid', details: details() },
   tenant_not_found: { kind: 'invalid', details: details() },

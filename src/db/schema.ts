@@ -1256,3 +1256,38 @@ export interface DB {
     finished_at: Date | null
   }
 }
+// Templated multicasts and their recipients (issue 13; migrations/0042)
+export interface DB {
+  msg_multicasts: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    kind: 'multicast' | 'individual' | 'user-multicast' | 'user'
+    created_by: string
+    template_id: string
+    data: ColumnType<Record<string, unknown>, string | undefined, string>
+    filter_type: string
+    filter_value: ColumnType<Record<string, unknown>, string | undefined, string>
+    individual_group_id: string | null
+    individual_id: string | null
+    individual_ids: JsonStringArray
+    status: Generated<'sending' | 'sent'>
+    created_at: Timestamp
+    finished_at: NullableTimestamp
+  }
+  msg_multicast_recipients: {
+    id: Generated<string>
+    tenant_id: TenantId
+    multicast_id: string
+    person_id: string
+    position: number
+    state: Generated<'pending' | 'sent' | 'skipped'>
+    reason: string | null
+    channels: ColumnType<string[], string | undefined, string>
+    language: string | null
+    in_app: ColumnType<{ title: string; body: string } | null, string | null | undefined, string | null>
+    push: ColumnType<{ title: string; body: string; category?: string } | null, string | null | undefined, string | null>
+    push_pending: Generated<boolean>
+    done_at: NullableTimestamp
+  }
+}

@@ -21,6 +21,8 @@ import type { PrivacyService } from '../core/privacy/index.ts'
 import { purgeJob } from './purge.job.ts'
 import type { UserEmailsService } from '../core/emails/index.ts'
 import { prunePendingEmailAttachmentsJob } from './prune-pending-email-attachments.job.ts'
+import type { MulticastsService } from '../core/messaging/index.ts'
+import { multicastJob, type MulticastJobOptions } from './multicast.job.ts'
 
 /**
  * Define every job of the application on `jobs` (before it starts). Kept apart from the queue's
@@ -78,4 +80,9 @@ export function defineUserEmailJobs(jobs: JobQueue, deps: { userEmails: UserEmai
 /** Define the campaign contact import (`cc.campaign_import`, issue 12 item 5); called by the composition root before the queue starts. */
 export function defineCampaignJobs(jobs: JobQueue, deps: { campaigns: CampaignsService }): void {
   jobs.define(campaignImportJob(deps))
+}
+
+/** Define `messaging.multicast` (templated multicasts, #26, #80, #130, #138): built after push and templates. */
+export function defineMulticastJobs(jobs: JobQueue, deps: { multicasts: MulticastsService; tenants: TenantsService; options?: MulticastJobOptions }): void {
+  jobs.define(multicastJob(deps))
 }

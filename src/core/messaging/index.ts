@@ -31,3 +31,5 @@ export { OperationsService, OPERATION_JOB, OPERATION_TYPES, type Operation, type
 export { ProfilesService, type IndividualProfile } from './profiles.ts'
 // Multicast parameters (#139): templates rendered for one individual without sending
 export { validateMulticastParams, recipientOf, type MulticastParams, type MulticastParamsDeps } from './multicast-params.ts'
+// Templated multicasts (#26, #79–#81, #129–#130, #138)
+export { MulticastsService, MULTICAST_JOB, FILTER_TYPES, type Multicast, type UserMulticast, type CreateMulticast, type MulticastRunHooks, type MulticastKind } from './multicasts.ts'

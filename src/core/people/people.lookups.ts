@@ -96,6 +96,14 @@ export class PeopleLookups {
     return found
   }
 
+  /** The stored e-mail addresses of these core ids (those that have one), keyed by id. One statement. */
+  async emailsOf(db: PeopleExecutor, tenantId: TenantId, ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map()
+    const rows = await db.selectFrom('people').select(['id', 'email']).where('tenant_id', '=', tenantId).where('id', 'in', [...ids])
+      .where('email', 'is not', null).where('email', '!=', '').execute()
+    return new Map(rows.map((r) => [r.id, r.email!]))
+  }
+
   /** Which of these core ids are the tenant's people. One statement. */
   async existingIds(db: PeopleExecutor, tenantId: TenantId, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set()

@@ -294,10 +294,29 @@ const emails: PurgeArea = {
 }
 
 /**
+ * Templated multicasts (issue 13): what they were sent (their recipient rows: the in-app texts, the
+ * channels, the push rendered for them), and their id where a multicast names them as its one
+ * individual or among those listed.
+ */
+const multicasts: PurgeArea = {
+  name: 'multicasts',
+  columns: ['msg_multicast_recipients.person_id', 'msg_multicasts.individual_id', 'msg_multicasts.individual_ids'],
+  async run(scope) {
+    const { trx, subject: s } = scope
+    const t = s.tenantId
+    const sent = await trx.deleteFrom('msg_multicast_recipients').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
+    erased(scope, 'msg_multicast_recipients', 'multicast_recipients', sent)
+    await trx.updateTable('msg_multicasts').set({ individual_id: null }).where('tenant_id', '=', t).where('individual_id', '=', s.cassId).execute()
+    await trx.updateTable('msg_multicasts').set({ individual_ids: sql`individual_ids - ${s.cassId}::text` })
+      .where('tenant_id', '=', t).where(sql<boolean>`individual_ids ? ${s.cassId}::text`).execute()
+  },
+}
+
+/**
  * Every area, in the order they run (messaging and the contact center before delivery, whose
  * rows they point at; the person last). A new table with a person reference joins one of them.
  */
-export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, person]
+export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, person]
 
 /** Every `table.column` person reference the purge covers (the schema guard compares against it). */
 export const PURGED_COLUMNS: ReadonlySet<string> = new Set(PURGE_AREAS.flatMap((a) => a.columns))

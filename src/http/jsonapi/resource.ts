@@ -63,6 +63,8 @@ export interface JsonApiResource<T, A extends TObject, C extends TObject = TObje
     readonly summary?: string; readonly attributes: C; readonly run: (ctx: JsonApiContext, attributes: Static<C>) => Promise<T>
     /** A create that answers a plain JSON payload instead of the resource (§1.10: upload tickets). */
     readonly payload?: { readonly schema: TSchema; readonly render: (item: T) => unknown }
+    /** The request body is plain JSON (§1.10: #130), `attributes` at the top level, not a JSON:API document. */
+    readonly plain?: boolean
   }
   /**
    * PATCH of an item. `attributes` is an object schema whose members all become optional, or — with
@@ -146,8 +148,15 @@ export function registerResource<T, A extends TObject, C extends TObject, U exte
   if (r.create) {
     const create = r.create
     app.post(r.path, {
-      schema: { tags, summary: create.summary ?? `Create ${r.type}`, body: requestDocument(create.attributes, false), response: { 201: create.payload?.schema ?? SingleDoc, '4XX': ErrorDocument } },
+      schema: {
+        tags, summary: create.summary ?? `Create ${r.type}`, body: create.plain ? { ...create.attributes, additionalProperties: false } : requestDocument(create.attributes, false),
+        response: { 201: create.payload?.schema ?? SingleDoc, '4XX': ErrorDocument },
+      },
     }, async (req, reply) => {
+      if (create.plain) {
+        const item = await create.run(ctxOf(req), req.body as Static<C>)
+        return reply.code(201).send(create.payload ? create.payload.render(item) : single(item))
+      }
       const body = req.body as { data: { type: string; id?: string; attributes: Static<C> } }
       checkType(body)
       if (body.data.id !== undefined) throw new JsonApiError(403, 'client_id_unsupported', 'Client-generated ids are not supported', { pointer: '/data/id' })

@@ -30,6 +30,7 @@ import { appCredentialsResource } from './resources/app-credentials.ts'
 import { userDevicesResource } from './resources/user-devices.ts'
 import { badgeCountsResource, bulkBadgeCountsResource } from './resources/badge-counts.ts'
 import { userEmailAttachmentsResource, userEmailsResource } from './resources/user-emails.ts'
+import { multicastsResource, userMulticastsResource } from './resources/multicasts.ts'
 
 /** Where the messaging API lives; an unknown path under them is a JSON:API 404. */
 const PREFIXES = ['/v1', '/v2'] as const
@@ -64,6 +65,8 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
   resources.push(appCredentialsResource(services), badgeCountsResource(services), bulkBadgeCountsResource(services), userDevicesResource(services))
   // User emails and their attachments (#121–#128)
   resources.push(userEmailAttachmentsResource(services), userEmailsResource(services))
+  // Templated multicasts (#79–#81, #129–#130; #26 and #138 are actions of individuals and users)
+  resources.push(multicastsResource(services), userMulticastsResource(services))
   for (const prefix of PREFIXES) {
     await app.register(async (scope) => {
       declareSurface(scope, 'courier')

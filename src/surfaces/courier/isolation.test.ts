@@ -47,6 +47,7 @@ const PATH_TYPES: Array<[string, string]> = [
   ['/v1/aggregation-requests/', 'aggregation'], ['/v1/org-preferences/', 'preference'], ['/v1/messaging-operations/', 'operation'], ['/v1/purge-data/', 'purge'],
   ['/v1/app-credentials/', 'appCredential'], ['/v1/badge-counts/', 'badgeCount'], ['/v1/user-devices/', 'device'],
   ['/v1/user-email-attachments/', 'emailAttachment'], ['/v1/user-emails/', 'email'],
+  ['/v1/multicasts/', 'multicast'],
 ]
 /** A reference's name (query parameter or attribute) → A's id it names. */
 const REFERENCES: Record<string, string> = {
@@ -112,6 +113,11 @@ groups:
   // User emails: a draft about the patient and a pending attachment of it.
   A.email = await created(a, '/v1/user-emails/', 'user-emails', { 'individual-id': A.individual, subject: 'iso-email-subject-a', message: 'iso-secret-text-of-a', to: 'iso.patient@a.example' })
   A.emailAttachment = (await t.services.userEmails.createAttachment(a.tenant, { emailId: A.email, contentType: 'application/pdf', filename: 'iso.pdf' }, { kind: 'organization' })).id
+  // A multicast of that template to A's patient (no workers here: it stays sending, its recipient pending).
+  A.multicast = (await t.services.multicasts.create(a.tenant, {
+    kind: 'multicast', createdBy: org, organizationId: org, templateId: 'iso-template-a', data: { x: 'iso-secret-text-of-a' }, filterType: 'individuals', filterValue: { 'individual-ids': [A.individual] },
+    pointers: { templateId: '', data: '', organizationId: '', filterType: '', filterValue: '' },
+  }, { kind: 'organization' })).id
 })
 afterAll(async () => t?.close())
 
@@ -120,7 +126,7 @@ async function aState(): Promise<string> {
   const tables = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers', 'msg_messages', 'msg_reactions', 'msg_channel_sms', 'msg_attachments', 'msg_bookmarks',
     'msg_sniffers', 'msg_plugins', 'msg_responders', 'msg_bulk_messages', 'msg_bulk_recipients', 'msg_bulk_attachments', 'msg_announcers', 'msg_aggregation_requests',
     'msg_individual_groups', 'msg_users', 'msg_operations', 'privacy_purges',
-    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts', 'user_emails', 'user_email_attachments'] as const
+    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts', 'user_emails', 'user_email_attachments', 'msg_multicasts', 'msg_multicast_recipients'] as const
   const out: Record<string, unknown> = {}
   for (const table of tables) {
     out[table] = await t.store.db.selectFrom(table).selectAll().where('tenant_id', '=', a.tenant.id).execute()

@@ -74,7 +74,9 @@ const COUNTED = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers
   // Push: app credentials, user devices and their logs, badge counts.
   'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts',
   // User emails and their attachments; a refused send queues nothing.
-  'user_emails', 'user_email_attachments', 'outbox_messages'] as const
+  'user_emails', 'user_email_attachments',
+  // Templated multicasts: a refused one records no multicast, no recipient and no send.
+  'msg_multicasts', 'msg_multicast_recipients', 'outbox_messages'] as const
 async function counts(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const table of COUNTED) {
@@ -114,11 +116,13 @@ it('no operation answers 5xx; refusals are §1.7 error objects and write nothing
     'GET /v1/user-devices/', 'POST /v1/user-devices/', 'GET /v1/user-devices/{id}/get-logs/',
     'GET /v1/user-emails/', 'POST /v1/user-emails/', 'GET /v1/user-emails/{id}/', 'POST /v1/user-emails/{id}/send/',
     'GET /v1/user-email-attachments/', 'POST /v1/user-email-attachments/', 'GET /v1/user-email-attachments/{id}/', 'POST /v1/user-email-attachments/{id}/process-upload/',
+    'GET /v1/multicasts/', 'POST /v1/multicasts/', 'GET /v1/multicasts/{id}/', 'GET /v1/user-multicasts/', 'POST /v1/user-multicasts/',
+    'POST /v1/individuals/{id}/multicast/', 'POST /v1/users/{id}/multicast/',
   ]))
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(...ops), fc.oneof(hostile, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)),
     fc.array(fc.oneof(value, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)), { maxLength: 5 }),
-    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
+    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'multicasts', 'user-multicasts', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
     async (op, id, attributeValues, queryValues, type, extra) => {
       const attributes = Object.fromEntries(op.attributes.map((f, i) => [f, attributeValues[i % Math.max(1, attributeValues.length)]]).filter(([, v]) => v !== undefined))
       const query = op.query.slice(0, queryValues.length).map((q, i) => `${encodeURIComponent(q)}=${encodeURIComponent(queryValues[i]!)}`).join('&')

@@ -71,7 +71,7 @@ function subscriber(s: Subscriber) {
 type ChannelView = Channel & { readonly useGroupName?: boolean; readonly embeddedGroup?: ChannelGroup | null }
 
 /** The embedded `individual-group` (§3 `messaging-channels`, the shape of `multicasts`'). */
-function embedGroup(g: ChannelGroup) {
+export function embedGroup(g: ChannelGroup) {
   return {
     'individual-ids': g.individuals.map((i) => i.person.cassId),
     individuals: g.individuals.map((i) => ({

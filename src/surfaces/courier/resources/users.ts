@@ -1,9 +1,11 @@
 import { Type } from 'typebox'
+import { NotFoundError, ValidationError } from '../../../core/errors.ts'
 import { validateMulticastParams, type DirectoryUser } from '../../../core/messaging/index.ts'
 import { defineResource } from '../../../http/jsonapi/resource.ts'
 import type { Services } from '../../../services.ts'
 import { Uuid } from '../schemas.ts'
 import { viewerOf } from '../viewer.ts'
+import { multicastToIndividual } from './multicasts.ts'
 
 const Notification = Type.Enum(['email', 'sms', 'push'])
 const Attributes = Type.Object({
@@ -34,6 +36,14 @@ const ValidateMulticastParams = Type.Object({
   'individual-id': Uuid,
   'organization-id': Uuid,
   'template-id': Type.String({ maxLength: 255, description: 'The template (README "Templates")' }),
+}, { additionalProperties: false })
+
+/** #138's body: a template, its data, and the individual (the user's own when left out). */
+const UserMulticast = Type.Object({
+  'template-id': Type.String({ maxLength: 255, description: 'The template (README "Templates")' }),
+  data: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'The template data (default {})' })),
+  'individual-id': Type.Optional(Uuid),
+  'organization-id': Type.Optional(Uuid),
 }, { additionalProperties: false })
 
 const Update = Type.Object({
@@ -89,6 +99,32 @@ export function usersResource(services: Services) {
           templateId: b['template-id'], data: b.data, individualId: b['individual-id'], organizationId: b['organization-id'],
         }, viewerOf(req))
         return { payload: { info: payload.info, success: payload.success } }
+      },
+    }, {
+      name: 'multicast',
+      method: 'POST',
+      summary: 'Sends a template from the user to an individual (the user’s own individual when individual-id is left out), by a job (201 {message-data, task-id})',
+      body: UserMulticast,
+      run: async ({ tenant, req }, id, body) => {
+        const b = body as { 'template-id': string; data?: Record<string, unknown>; 'individual-id'?: string; 'organization-id'?: string }
+        const viewer = viewerOf(req)
+        const user = await services.directory.user(tenant, id, viewer)
+        let individualId = b['individual-id']
+        if (individualId !== undefined) {
+          await services.directory.individual(tenant, individualId, viewer).catch((err: unknown) => {
+            if (err instanceof NotFoundError) throw new NotFoundError('resource_not_found', `No individuals with id ${individualId}`, { type: 'individuals', id: individualId!, pointer: '/individual-id' })
+            throw err
+          })
+        } else {
+          individualId = user.primaryIndividualId ?? undefined
+          if (individualId === undefined) throw new ValidationError('recipients_required', 'the user has no individual: name one in individual-id', { pointer: '/individual-id' })
+        }
+        return {
+          payload: await multicastToIndividual(services, tenant, viewer, {
+            kind: 'user', createdBy: user.id, individualId, templateId: b['template-id'], data: b.data ?? {}, organizationId: b['organization-id'],
+            pointers: { templateId: '/template-id', data: '/data', organizationId: '/organization-id', individualId: '/individual-id' },
+          }),
+        }
       },
     }],
   })

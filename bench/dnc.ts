@@ -15,20 +15,10 @@
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/dnc.ts
 //   BENCH_STORES=postgres BENCH_SCENARIOS=dnc DATABASE_URL=… npm run bench
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { loadavg } from 'node:os'
 import { sql } from 'kysely'
-import pg from 'pg'
-import { buildApp } from '../src/app.ts'
-import { loadConfig } from '../src/config.ts'
-import { openStore } from '../src/db/store.ts'
-import { createMetrics } from '../src/http/metrics.ts'
-import { createServices } from '../src/services.ts'
+import { withBenchApp } from './in-process.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const N = Number(process.env.BENCH_DNC_ENTRIES ?? 1_000_000)
 const CHECKS = Number(process.env.BENCH_DNC_CHECKS ?? 20_000)
 const WARMUP = Number(process.env.BENCH_DNC_WARMUP ?? 2_000)
@@ -50,22 +40,7 @@ function stats(ms: number[]) {
 }
 const fmt = (x: ReturnType<typeof stats>) => `p50 ${x.p50} ms, p99 ${x.p99} ms, max ${x.max} ms (${x.n} samples)`
 
-const dir = mkdtempSync(join(tmpdir(), 'sb-dnc-bench-'))
-const dbName = `sb_dnc_bench_${process.pid}`
-const admin = new pg.Client({ connectionString: base })
-await admin.connect()
-await admin.query(`CREATE DATABASE ${dbName}`)
-const url = new URL(base)
-url.pathname = `/${dbName}`
-try {
-  const env = { ...process.env, DATABASE_URL: url.toString(), SWITCHBOARD_DATA_DIR: dir, LOG_LEVEL: 'silent' }
-  const created = JSON.parse(execFileSync('node', ['src/main.ts', 'tenant', 'create', '--name', 'Bench', '--json'], { cwd: ROOT, env, encoding: 'utf8' })) as { id: string; ccai: { subdomain: string; token: string } }
-  const config = loadConfig(env)
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
-  const services = createServices(config, store)
-  const app = await buildApp({ services, metrics: createMetrics(), logger: false })
-  await app.ready()
-  try {
+await withBenchApp('dnc', base, async ({ services, store, app, created }) => {
     const tenant = (await services.tenants.findByName('Bench'))!
     await services.ccSetup.load(tenant.id, 'settings: { rate_limit: 100000 }\nteams: [{ name: Desk }]\n', 'yaml')
 
@@ -125,13 +100,4 @@ try {
     console.log(`dnc: the statement inside PostgreSQL (EXPLAIN ANALYZE): ${fmt(figures.statement)}`)
     console.log(`dnc: goal p99 ≤ ${GOAL_P99_MS} ms server-side (the check statement in PostgreSQL) with ${N} entries: ${figures.statement.p99 <= GOAL_P99_MS && indexed ? 'met' : 'NOT met'} (${figures.statement.p99} ms, index scan: ${indexed ? 'yes' : 'NO'}); 1-min load average ${figures.loadAverage.toFixed(1)}`)
     console.log(`\nJSON ${JSON.stringify(figures)}`)
-  } finally {
-    await app.close()
-    await services.providers.close()
-    await store.close()
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true })
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-  await admin.end()
-}
+})

@@ -9,19 +9,9 @@
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/voice.ts
 //   BENCH_STORES=postgres BENCH_SCENARIOS=voice DATABASE_URL=… npm run bench
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import pg from 'pg'
-import { buildApp } from '../src/app.ts'
-import { loadConfig } from '../src/config.ts'
-import { openStore } from '../src/db/store.ts'
-import { createMetrics } from '../src/http/metrics.ts'
-import { createServices } from '../src/services.ts'
+import { loadavg } from 'node:os'
+import { withBenchApp } from './in-process.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const N = Number(process.env.BENCH_VOICE_CONTACTS ?? 100_000)
 const DNC = Number(process.env.BENCH_VOICE_DNC ?? 10_000)
 const GOAL_SECONDS = 60
@@ -31,23 +21,7 @@ if (!base) throw new Error('DATABASE_URL (PostgreSQL) is required')
 const numberOf = (g: number) => `+1${2013000000 + g}`
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
 
-const dir = mkdtempSync(join(tmpdir(), 'sb-voice-bench-'))
-const dbName = `sb_voice_bench_${process.pid}`
-const admin = new pg.Client({ connectionString: base })
-await admin.connect()
-await admin.query(`CREATE DATABASE ${dbName}`)
-const url = new URL(base)
-url.pathname = `/${dbName}`
-try {
-  const env = { ...process.env, DATABASE_URL: url.toString(), SWITCHBOARD_DATA_DIR: dir, LOG_LEVEL: 'silent' }
-  const created = JSON.parse(execFileSync('node', ['src/main.ts', 'tenant', 'create', '--name', 'Bench', '--json'], { cwd: ROOT, env, encoding: 'utf8' })) as { id: string; ccai: { subdomain: string; token: string } }
-  const config = loadConfig(env)
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
-  const services = createServices(config, store)
-  const app = await buildApp({ services, metrics: createMetrics(), logger: false })
-  await app.ready()
-  await services.jobs.work({ pollingIntervalSeconds: 0.5 })
-  try {
+await withBenchApp('voice', base, async ({ services, store, app, created }) => {
     const tenant = (await services.tenants.findByName('Bench'))!
     await services.ccSetup.load(tenant.id, `
 settings: { rate_limit: 100000 }
@@ -105,14 +79,4 @@ campaigns: [{ name: Bench, caller_id: "+16285550199", queue: "Phone / Outbound",
     console.log(`voice: RSS min ${figures.rssMb.min} MB, max ${figures.rssMb.max} MB; V8 heap used min ${figures.heapUsedMb.min} MB, max ${figures.heapUsedMb.max} MB`)
     console.log(`voice: goal ${N} contacts ≤ ${GOAL_SECONDS} s: ${seconds <= GOAL_SECONDS && job.status === 'finished' && job.imported_rows === N ? 'met' : 'NOT met'}; 1-min load average ${figures.loadAverage.toFixed(1)}`)
     console.log(`\nJSON ${JSON.stringify(figures)}`)
-  } finally {
-    await services.jobs.stop({ timeoutMs: 5_000 })
-    await app.close()
-    await services.providers.close()
-    await store.close()
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true })
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-  await admin.end()
-}
+}, { jobs: true })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts'
-import { cliOver, type CliRun } from './testing.ts'
+import { cliOver, tenantViaCli, type CliRun } from './testing.ts'
 
 // `switchboard contact-center load|check|hash-password` in-process over the test store; what it
 // loads is checked through the admin API and an agent signing in on the agent API.
@@ -20,12 +20,7 @@ afterAll(async () => t?.close())
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function tenant(prefix: string) {
-  const name = `${prefix} ${Date.now()} ${Math.random().toString(36).slice(2, 6)}`
-  const created = JSON.parse((await cli(['tenant', 'create', '--name', name, '--json'])).stdout) as { id: string; cass: { client: string; token: string }; ccai: { subdomain: string } }
-  const auth = 'Basic ' + Buffer.from(`${created.cass.client}:${created.cass.token}`).toString('base64')
-  return { name, auth, subdomain: created.ccai.subdomain, cassClient: created.cass.client }
-}
+const tenant = (prefix: string) => tenantViaCli(cli, prefix)
 
 const login = (company: string, email: string, password: string) =>
   t.app.inject({ method: 'POST', url: '/agent/v1/login', headers: { 'content-type': 'application/json' }, payload: { email, password, company } })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts'
-import { cliOver, type CliRun } from './testing.ts'
+import { cliOver, tenantViaCli, type CliRun } from './testing.ts'
 
 const DEMO = fileURLToPath(new URL('../../examples/templates/demo.yaml', import.meta.url))
 
@@ -19,10 +19,7 @@ afterAll(async () => t?.close())
 describe('switchboard templates (in-process)', () => {
   it('checks and loads a template file into a tenant; refuses a bad file with every problem, exit 1, nothing loaded', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-templates-'))
-    const name = `Templates ${Date.now()}`
-    const created = await cli(['tenant', 'create', '--name', name, '--json'])
-    const c = JSON.parse(created.stdout) as { cass: { client: string; token: string } }
-    const auth = 'Basic ' + Buffer.from(`${c.cass.client}:${c.cass.token}`).toString('base64')
+    const { name, auth, cassClient } = await tenantViaCli(cli, 'Templates')
 
     const bad = join(dir, 'bad.yaml')
     writeFileSync(bad, 'templates:\n  reminder:\n    sms: "Hi {{ data.name | upcasee }}"\n    languages:\n      es: { email: { subject: Hola, text: hola } }\n')
@@ -47,7 +44,7 @@ describe('switchboard templates (in-process)', () => {
     // JSON by its extension, by the Cass client name, without --json.
     const good = join(dir, 'good.json')
     writeFileSync(good, JSON.stringify({ templates: { hello: { sms: 'Hello {{ recipient.name }}' } } }))
-    expect(await cli(['templates', 'load', '--tenant', c.cass.client, good])).toMatchObject({ code: 0, stdout: `Loaded 1 templates into "${name}" as version 2: hello\n` })
+    expect(await cli(['templates', 'load', '--tenant', cassClient, good])).toMatchObject({ code: 0, stdout: `Loaded 1 templates into "${name}" as version 2: hello\n` })
     expect((await t.app.inject({ url: '/admin/templates', headers: { authorization: auth } })).json()).toMatchObject({ data: { version: 2, format: 'json' } })
 
     const unknown = await cli(['templates', 'load', '--tenant', 'no such tenant', good])

@@ -23,3 +23,13 @@ export function cliOver(store: Store | undefined, env: Record<string, string> = 
     return { code, stdout, stderr }
   }
 }
+
+/** A tenant made through `tenant create --json` (tests): its name, the person API's Basic credentials, the Apps API subdomain. */
+export async function tenantViaCli(cli: (args: string[]) => Promise<CliRun>, prefix: string): Promise<{ name: string; auth: string; subdomain: string; cassClient: string }> {
+  const name = `${prefix} ${Date.now()} ${Math.random().toString(36).slice(2, 6)}`
+  const made = await cli(['tenant', 'create', '--name', name, '--json'])
+  if (made.code !== 0) throw new Error(`tenant create failed: ${made.stderr}`)
+  const created = JSON.parse(made.stdout) as { cass: { client: string; token: string }; ccai: { subdomain: string } }
+  const auth = 'Basic ' + Buffer.from(`${created.cass.client}:${created.cass.token}`).toString('base64')
+  return { name, auth, subdomain: created.ccai.subdomain, cassClient: created.cass.client }
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts'
-import { cliOver, type CliRun } from './testing.ts'
+import { cliOver, tenantViaCli, type CliRun } from './testing.ts'
 
 let t: TestApp
 let cli: (args: string[]) => Promise<CliRun>
@@ -16,10 +16,7 @@ afterAll(async () => t?.close())
 describe('switchboard threads (in-process)', () => {
   it('checks and loads a thread file into a tenant; refuses a bad file with every problem, exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-threads-'))
-    const name = `Threads ${Date.now()}`
-    const created = await cli(['tenant', 'create', '--name', name, '--json'])
-    const c = JSON.parse(created.stdout) as { cass: { client: string; token: string } }
-    const auth = 'Basic ' + Buffer.from(`${c.cass.client}:${c.cass.token}`).toString('base64')
+    const { name, auth, cassClient } = await tenantViaCli(cli, 'Threads')
 
     const bad = join(dir, 'bad.yaml')
     writeFileSync(bad, 'threads:\n  good_thread:\n    steps:\n      - say: hi\n      - next: wrap_upp\n')
@@ -38,7 +35,7 @@ describe('switchboard threads (in-process)', () => {
     const current = await t.app.inject({ url: '/admin/threads', headers: { authorization: auth } })
     expect(current.json()).toMatchObject({ version: 1, format: 'json', threads: ['good_thread', 'wrap_up', 'STORE_EXT_ID', 'STORE_EXT_UN', 'STORE_EXT_ORG'] })
     // By the Cass client name too, and without --json.
-    const again = await cli(['threads', 'load', '--tenant', c.cass.client, good])
+    const again = await cli(['threads', 'load', '--tenant', cassClient, good])
     expect(again).toMatchObject({ code: 0, stdout: `Loaded 2 threads into "${name}" as version 2: good_thread, wrap_up\n` })
 
     const unknown = await cli(['threads', 'load', '--tenant', 'no such tenant', good])

@@ -601,6 +601,13 @@ export class ChatsService {
     return this.get(tenantId, num)
   }
 
+  /** The wrap-up dispositions of the tenant's current contact-center setup (empty: any text). */
+  async dispositions(tenantId: TenantId): Promise<string[]> {
+    const doc = await this.#db.selectFrom('cc_setup_versions').select('document').where('tenant_id', '=', tenantId).orderBy('version', 'desc').limit(1).executeTakeFirst()
+    const listed = (doc?.document as { settings?: { dispositions?: unknown } } | undefined)?.settings?.dispositions
+    return Array.isArray(listed) ? listed.filter((d): d is string => typeof d === 'string') : []
+  }
+
   /**
    * The workspace: my wrap-up of a chat is done, with its disposition (one of the setup's
    * `dispositions` when it lists any): back to the status I chose (Offline when a force logout waits).

@@ -11,7 +11,7 @@ import { agentApi, type AgentChat, type AgentMe, type AgentMessage, type StreamE
 interface Msg { id: number; from: 'agent' | 'end_user'; type: string; content: string | null; createdAt: string }
 interface Offer { offerId: string; chatId: number; expiresAt: string; transferFrom: number | null }
 interface ChatState { id: number; chat: AgentChat | null; messages: Msg[]; ended: boolean; wrapUp: boolean; unread: number }
-interface State { offers: Offer[]; chats: ChatState[]; active: number | null; status: string | null; notice: string }
+interface State { offers: Offer[]; chats: ChatState[]; active: number | null; status: string | null; notice: string; closed: number[] }
 
 type Action =
   | { type: 'offer'; offer: Offer }
@@ -39,6 +39,9 @@ function merge(into: Msg[], more: Msg[]): Msg[] {
 }
 
 function reduce(s: State, a: Action): State {
+  // A chat the agent closed (wrapped up) stays closed: late or replayed events of it change nothing
+  // (the chat is loaded again only when GET /chats has it assigned to the agent).
+  if ('chatId' in a && a.type !== 'select' && s.closed.includes(a.chatId)) return s
   switch (a.type) {
     case 'offer':
       if (s.offers.some((o) => o.offerId === a.offer.offerId) || s.chats.some((c) => c.id === a.offer.chatId && c.chat)) return s
@@ -47,7 +50,8 @@ function reduce(s: State, a: Action): State {
       return { ...s, offers: s.offers.filter((o) => o.offerId !== a.offerId) }
     case 'chat': {
       const chats = upsertChat(s.chats, a.chat.id, (c) => ({ ...c, chat: a.chat, messages: a.messages ? merge(c.messages, a.messages) : c.messages }))
-      return { ...s, chats, offers: s.offers.filter((o) => o.chatId !== a.chat.id), active: s.active ?? a.chat.id }
+      // Assigned now (again, say after a transfer back): open, whatever was closed before.
+      return { ...s, chats, closed: s.closed.filter((id) => id !== a.chat.id), offers: s.offers.filter((o) => o.chatId !== a.chat.id), active: s.active ?? a.chat.id }
     }
     case 'message': {
       const chats = upsertChat(s.chats, a.chatId, (c) => {
@@ -62,7 +66,7 @@ function reduce(s: State, a: Action): State {
       return { ...s, chats: upsertChat(s.chats, a.chatId, (c) => ({ ...c, ended: true, wrapUp: true })) }
     case 'wrapped': {
       const chats = s.chats.filter((c) => c.id !== a.chatId)
-      return { ...s, chats, active: s.active === a.chatId ? chats[0]?.id ?? null : s.active }
+      return { ...s, chats, closed: [...s.closed, a.chatId].slice(-200), active: s.active === a.chatId ? chats[0]?.id ?? null : s.active }
     }
     case 'select':
       return { ...s, active: a.chatId, chats: s.chats.map((c) => (c.id === a.chatId ? { ...c, unread: 0 } : c)) }
@@ -75,14 +79,14 @@ function reduce(s: State, a: Action): State {
 
 const fromApi = (m: AgentMessage): Msg => ({ id: m.id, from: m.from_agent_id !== null ? 'agent' : 'end_user', type: m.type, content: m.content, createdAt: m.created_at })
 
-interface Snapshot { lastEventId: string | null; offers: Offer[]; ended: Array<{ id: number; wrapUp: boolean }> }
+interface Snapshot { lastEventId: string | null; offers: Offer[]; ended: Array<{ id: number; wrapUp: boolean }>; closed: number[] }
 const snapshotKey = (agentId: number) => `sb_workspace:${agentId}`
 function readSnapshot(agentId: number): Snapshot {
   try {
     const s = JSON.parse(sessionStorage.getItem(snapshotKey(agentId)) ?? 'null') as Snapshot | null
-    if (s && Array.isArray(s.offers) && Array.isArray(s.ended)) return s
+    if (s && Array.isArray(s.offers) && Array.isArray(s.ended) && Array.isArray(s.closed)) return s
   } catch { /* a damaged snapshot: start afresh */ }
-  return { lastEventId: null, offers: [], ended: [] }
+  return { lastEventId: null, offers: [], ended: [], closed: [] }
 }
 
 /** A short tone for a new offer (Web Audio; silently nothing where audio is not allowed yet). */
@@ -106,7 +110,7 @@ export function Workspace({ token }: { token: string }) {
   const [error, setError] = useState('')
   const [live, setLive] = useState(false)
   const [dispositions, setDispositions] = useState<string[]>([])
-  const [state, dispatch] = useReducer(reduce, { offers: [], chats: [], active: null, status: null, notice: '' })
+  const [state, dispatch] = useReducer(reduce, { offers: [], chats: [], active: null, status: null, notice: '', closed: [] })
   const lastEventId = useRef<string | null>(null)
   const stateRef = useRef(state)
   stateRef.current = state
@@ -114,7 +118,7 @@ export function Workspace({ token }: { token: string }) {
   // Keep the snapshot a reload resumes from.
   useEffect(() => {
     if (!me) return
-    const snap: Snapshot = { lastEventId: lastEventId.current, offers: state.offers, ended: state.chats.filter((c) => c.ended).map((c) => ({ id: c.id, wrapUp: c.wrapUp })) }
+    const snap: Snapshot = { lastEventId: lastEventId.current, offers: state.offers, ended: state.chats.filter((c) => c.ended).map((c) => ({ id: c.id, wrapUp: c.wrapUp })), closed: state.closed }
     sessionStorage.setItem(snapshotKey(me.id), JSON.stringify(snap))
   }, [me, state])
 
@@ -168,6 +172,7 @@ export function Workspace({ token }: { token: string }) {
         const snap = readSnapshot(who.id)
         lastEventId.current = snap.lastEventId
         for (const o of snap.offers) if (new Date(o.expiresAt).getTime() > Date.now()) dispatch({ type: 'offer', offer: o })
+        for (const id of snap.closed) dispatch({ type: 'wrapped', chatId: id })
         for (const c of snap.ended) dispatch({ type: c.wrapUp ? 'wrap_up' : 'ended', chatId: c.id })
         // The stream first (from the last event seen, or from now), then the chats: merged by id.
         void agent.stream(() => lastEventId.current, onEvent, setLive, abort.signal)
@@ -338,7 +343,8 @@ function ChatPanel({ chat, agent, dispositions, dispatch, onError }: {
   return (
     <div role="tabpanel" id={`chat-panel-${chat.id}`} aria-labelledby={`chat-tab-${chat.id}`} className="chat-panel">
       {chat.chat?.menu_path && <p className="hint">{chat.chat.menu_path.materialized_path}</p>}
-      <ol ref={log} className="messages" role="log" aria-label={`Messages of ${chatTitle(chat)}`} tabIndex={0}>
+      <div role="log" aria-label={`Messages of ${chatTitle(chat)}`} tabIndex={0} className="messages-box">
+      <ol ref={log} className="messages">
         {chat.messages.map((m) => (
           <li key={m.id} className={m.from === 'agent' ? 'msg out' : 'msg in'}>
             <span className="visually-hidden">{m.from === 'agent' ? 'You' : 'Customer'}: </span>
@@ -348,6 +354,7 @@ function ChatPanel({ chat, agent, dispositions, dispatch, onError }: {
         ))}
         {chat.messages.length === 0 && <li className="hint">{chat.ended ? 'The chat has ended.' : 'No messages yet.'}</li>}
       </ol>
+      </div>
       {!chat.ended ? (
         <form onSubmit={send} className="composer">
           <label htmlFor={`composer-${chat.id}`}>Reply <span className="hint">(Enter sends, Shift+Enter a new line)</span></label>
@@ -361,6 +368,11 @@ function ChatPanel({ chat, agent, dispositions, dispatch, onError }: {
             })}>End chat</button>
           </div>
         </form>
+      ) : !chat.wrapUp ? (
+        <div className="row">
+          <p className="hint">The chat has ended. Wrap-up comes when your last chat ends.</p>
+          <button type="button" className="secondary" onClick={() => dispatch({ type: 'wrapped', chatId: chat.id })}>Close chat {chat.id}</button>
+        </div>
       ) : (
         <form onSubmit={wrapUp} className="stack wrap-up">
           <h3>Wrap-up</h3>

@@ -152,6 +152,7 @@ describe('the agent workspace in Chromium', () => {
       expect(stops.some((s) => s.startsWith(want)), `${want} in ${stops.join(' | ')}`).toBe(true)
     }
     expect(await axe(page)).toEqual([])
+    await page.evaluate('document.activeElement && document.activeElement.blur()')
     await shot(page, 'workspace')
     await page.setViewportSize({ width: 360, height: 740 })
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360)

@@ -253,7 +253,7 @@ export function Workspace({ token }: { token: string }) {
       <section aria-labelledby="offers-h" className="offers">
         <h2 id="offers-h">Incoming</h2>
         <div aria-live="assertive">
-          {state.offers.length === 0 ? <p className="hint">No offers. Set your status to Available to receive chats.</p> : (
+          {state.offers.length === 0 ? <p className="hint">No offers right now.{current === 'Available' ? '' : ' Offers come while you are Available.'}</p> : (
             <ul className="plain">
               {state.offers.map((o) => (
                 <li key={o.offerId} className="offer">

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { generatePassword, hashPassword, verifyPassword } from '../../lib/passwords.ts'
-import { deriveKey, hashSecret, openSecret, randomSecret, sealSecret } from '../../lib/secrets.ts'
+import { deriveKey, hashSecret, openSecret, randomSecret, SealedSecretError, sealSecret } from '../../lib/secrets.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { AuthError, ConflictError, ForbiddenError, RateLimitedError, ValidationError, uniqueViolation } from '../errors.ts'
 import { ConsoleRepository } from './console.repository.ts'
@@ -152,7 +152,14 @@ export class ConsoleService {
     const found = token.length > 0 && token.length <= 200 ? await this.#repo.findSession(hashSecret(token)) : undefined
     if (!found) throw new AuthError('invalid_session', 'sign in again')
     const { agentTokenSealed, ...session } = found
-    const agentToken = agentTokenSealed === null ? null : openSecret(this.#secretKey, agentTokenContext(session.user.tenantId), agentTokenSealed, 'an agent session')
+    let agentToken: string | null = null
+    try {
+      if (agentTokenSealed !== null) agentToken = openSecret(this.#secretKey, agentTokenContext(session.user.tenantId), agentTokenSealed, 'an agent session')
+    } catch (err) {
+      // Sealed under another master key: the session cannot be used any more; sign in again.
+      if (err instanceof SealedSecretError) throw new AuthError('invalid_session', 'sign in again')
+      throw err
+    }
     return { ...session, agentToken }
   }
 
@@ -161,7 +168,13 @@ export class ConsoleService {
     const found = await this.#repo.findSession(hashSecret(token))
     await this.#repo.deleteSession(hashSecret(token))
     if (found?.agentTokenSealed && this.#agents) {
-      await this.#agents.signOutToken(openSecret(this.#secretKey, agentTokenContext(found.user.tenantId), found.agentTokenSealed, 'an agent session'))
+      let agentToken: string | undefined
+      try {
+        agentToken = openSecret(this.#secretKey, agentTokenContext(found.user.tenantId), found.agentTokenSealed, 'an agent session')
+      } catch (err) {
+        if (!(err instanceof SealedSecretError)) throw err
+      }
+      if (agentToken) await this.#agents.signOutToken(agentToken)
     }
   }
 

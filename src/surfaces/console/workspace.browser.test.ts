@@ -14,7 +14,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../../test/peers/
 // through the Apps API is offered live, accepted (by keyboard), answered — the tenant's webhook
 // peer receives the agent's message, signed; a second chat in another tab gets an unread marker; a
 // reload resumes the stream after the last event (an offer made while the page was gone shows, the
-// chats and messages show once); end and wrap-up with a disposition. axe-core clean; 360 px.
+// chats and messages show once); shortcuts (Alt+A, Alt+D, Alt+1); end and wrap-up with a
+// disposition. axe-core clean; 360 px.
 
 const SHOTS = process.env.SWITCHBOARD_CONSOLE_SHOTS ?? '/tmp/console-shots'
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
@@ -136,7 +137,8 @@ describe('the agent workspace in Chromium', () => {
 
     // A second chat in its own tab; a message in the first shows as unread there.
     const second = await startChat('visitor-2')
-    await page.getByRole('button', { name: `Accept chat ${second.chatId}` }).click({ timeout: 15_000 })
+    await page.getByRole('button', { name: `Accept chat ${second.chatId}` }).waitFor({ timeout: 15_000 })
+    await page.keyboard.press('Alt+KeyA')
     const tab2 = page.getByRole('tab', { name: new RegExp(`visitor-2 · #${second.chatId}`) })
     await expect.poll(() => tab2.getAttribute('aria-selected'), { timeout: 15_000 }).toBe('true')
     await apps('POST', `/chats/${first.chatId}/message`, { from_user_id: first.endUser, message: { type: 'text', content: 'One more thing.' } })
@@ -170,24 +172,27 @@ describe('the agent workspace in Chromium', () => {
     await tab1.waitFor()
     await tab2.waitFor()
     expect(await page.getByRole('tab').count()).toBe(2)
-    await tab1.click()
+    await page.keyboard.press('Alt+Digit1')
+    await expect.poll(() => tab1.getAttribute('aria-selected')).toBe('true')
     await panel.getByText('One more thing.').waitFor()
     for (const text of ['Is my bill right?', 'Yes, it is. Anything else?', 'One more thing.']) expect(await panel.getByText(text).count()).toBe(1)
     // Live again after the reload, nothing doubled.
     await apps('POST', `/chats/${first.chatId}/message`, { from_user_id: first.endUser, message: { type: 'text', content: 'After the reload.' } })
     await panel.getByText('After the reload.').waitFor({ timeout: 15_000 })
     expect(await panel.locator('li.msg').count()).toBe(4)
-    await page.getByRole('button', { name: `Accept chat ${third.chatId}` }).click()
-    await page.getByRole('tab', { name: new RegExp(`visitor-3 · #${third.chatId}`) }).waitFor({ timeout: 15_000 })
+    // Alt+D declines the offer: it goes from the page, the chat waits in the queue for another agent.
+    await page.keyboard.press('Alt+KeyD')
+    await expect.poll(() => page.getByRole('button', { name: `Accept chat ${third.chatId}` }).count(), { timeout: 15_000 }).toBe(0)
+    const declined = await apps('GET', `/chats/${third.chatId}`)
+    expect(declined.offer_events.map((e: Json) => e.result)).toContain('rejected')
+    expect(declined.status).toBe('queued')
 
-    // End the chats: while others are open an ended chat is only closed; the last one's wrap-up
+    // End the chats: while another is open an ended chat is only closed; the last one's wrap-up
     // takes a disposition, and its tab goes.
-    for (const [chatId, name] of [[first.chatId, 'visitor-1'], [second.chatId, 'visitor-2']] as const) {
-      await page.getByRole('tab', { name: new RegExp(`${name} · #${chatId}`) }).click()
-      await page.getByRole('button', { name: 'End chat' }).click()
-      await page.getByRole('button', { name: `Close chat ${chatId}` }).click({ timeout: 15_000 })
-    }
-    await page.getByRole('tab', { name: new RegExp(`visitor-3 · #${third.chatId}`) }).click()
+    await tab1.click()
+    await page.getByRole('button', { name: 'End chat' }).click()
+    await page.getByRole('button', { name: `Close chat ${first.chatId}` }).click({ timeout: 15_000 })
+    await tab2.click()
     await page.getByRole('button', { name: 'End chat' }).click()
     await page.getByRole('heading', { name: 'Wrap-up' }).waitFor({ timeout: 15_000 })
     await page.getByLabel('Disposition').selectOption('Follow-up needed')

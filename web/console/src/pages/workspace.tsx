@@ -215,6 +215,27 @@ export function Workspace({ token }: { token: string }) {
     }
   })
 
+  // Shortcuts for the frequent actions: Alt+A accepts the oldest offer, Alt+D declines it,
+  // Alt+1…9 open a chat tab.
+  const shortcuts = useRef<(e: globalThis.KeyboardEvent) => void>(() => {})
+  shortcuts.current = (e) => {
+    if (!e.altKey || e.ctrlKey || e.metaKey) return
+    const offer = stateRef.current.offers[0]
+    if (e.code === 'KeyA' && offer) void accept(offer)
+    else if (e.code === 'KeyD' && offer) void decline(offer)
+    else if (/^Digit[1-9]$/.test(e.code)) {
+      const chat = stateRef.current.chats[Number(e.code.slice(5)) - 1]
+      if (!chat) return
+      dispatch({ type: 'select', chatId: chat.id })
+    } else return
+    e.preventDefault()
+  }
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent) => shortcuts.current(e)
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [])
+
   if (!me) {
     return <main className="page"><h1>Workspace</h1><p role="status">{error || 'Loading…'}</p></main>
   }
@@ -252,6 +273,7 @@ export function Workspace({ token }: { token: string }) {
 
       <section aria-labelledby="offers-h" className="offers">
         <h2 id="offers-h">Incoming</h2>
+        <p className="hint" id="shortcuts">Shortcuts: Alt+A accept, Alt+D decline the oldest offer; Alt+1…9 open a chat.</p>
         <div aria-live="assertive">
           {state.offers.length === 0 ? <p className="hint">No offers right now.{current === 'Available' ? '' : ' Offers come while you are Available.'}</p> : (
             <ul className="plain">

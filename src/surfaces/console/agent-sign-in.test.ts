@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { LOCKOUT } from '../../core/console/index.ts'
+import { sealSecret } from '../../lib/secrets.ts'
 
 // Contact-center agents at the console (issue 11, item 1's agent sign-in): their agent e-mail and
 // password (and the company, the Apps API subdomain) give a console session of role `agent` that
@@ -75,6 +77,19 @@ describe('agents sign in to the console', () => {
     expect(out.statusCode).toBe(204)
     expect((await agentCall(body.agent_token as string, 'GET', '/agent/v1/me')).statusCode).toBe(401)
     expect((await t.app.inject({ method: 'GET', url: '/console/api/session', headers: { cookie: cookieOf(r) } })).statusCode).toBe(401)
+  })
+
+  it('a session whose agent token was sealed under another master key (or for another tenant) is signed out, not a 500', async () => {
+    const r = await signIn({ email: 'grace@example.org', password: 'grace-password-123', company: a.credentials.ccai.subdomain })
+    expect(r.statusCode).toBe(200)
+    const forged = sealSecret(randomBytes(32), `console_agent_token:${a.tenant.id}`, 'sbat_x')
+    const otherTenant = sealSecret(t.config.secretKey, `console_agent_token:${b.tenant.id}`, (JSON.parse(r.body) as Json).agent_token as string)
+    for (const sealed of [forged, otherTenant]) {
+      await sql`UPDATE console_sessions SET agent_token_sealed = ${sealed} WHERE tenant_id = ${a.tenant.id} AND agent_token_sealed IS NOT NULL`.execute(t.store.db)
+      const again = await t.app.inject({ method: 'GET', url: '/console/api/session', headers: { cookie: cookieOf(r) } })
+      expect(again.statusCode).toBe(401)
+      expect(JSON.parse(again.body).code).toBe('invalid_session')
+    }
   })
 
   it('a wrong password, an unknown company or a bad body is refused and changes nothing; failures lock the email out', async () => {

@@ -601,6 +601,11 @@ export class ChatsService {
     return this.get(tenantId, num)
   }
 
+  /** The tenant's chat queues (leaf menus with the chat channel) an agent may transfer a chat to. */
+  async chatQueues(tenantId: TenantId): Promise<Array<{ num: number; name: string }>> {
+    return (await this.#setup.menus(this.#db, tenantId)).filter((m) => m.leaf && m.channels.includes('chat')).map((m) => ({ num: m.num, name: m.name }))
+  }
+
   /** The wrap-up dispositions of the tenant's current contact-center setup (empty: any text). */
   async dispositions(tenantId: TenantId): Promise<string[]> {
     const doc = await this.#db.selectFrom('cc_setup_versions').select('document').where('tenant_id', '=', tenantId).orderBy('version', 'desc').limit(1).executeTakeFirst()

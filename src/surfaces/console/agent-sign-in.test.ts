@@ -24,6 +24,11 @@ teams: [{ name: Desk }]
 agents:
   - { email: ada@example.org, first_name: Ada, last_name: Lovelace, teams: [Desk], password: "ada-password-123" }
   - { email: grace@example.org, first_name: Grace, last_name: Hopper, teams: [Desk], password: "grace-password-123" }
+menus:
+  - name: Site
+    type: web
+    children:
+      - { name: Help, channels: [chat], teams: [Desk] }
 `
 
 beforeAll(async () => {
@@ -134,15 +139,19 @@ describe('agents sign in to the console', () => {
     expect(JSON.parse(grace.body)).toMatchObject({ organization: { id: c.tenant.id }, user: { role: 'agent', email: 'grace2@example.org' } })
   })
 
-  it('GET /console/api/workspace answers the own organisation’s dispositions only', async () => {
+  it('GET /console/api/workspace answers the own organisation’s dispositions, agents and chat queues only', async () => {
     const ra = await signIn({ email: 'ada@example.org', password: 'ada-password-123', company: a.credentials.ccai.subdomain }, nextAddress())
     // (ada may be locked out by the test above: sign in as Grace of A instead when so.)
     const sa = ra.statusCode === 200 ? ra : await signIn({ email: 'grace@example.org', password: 'grace-password-123', company: a.credentials.ccai.subdomain })
     const rb = await signIn({ email: 'grace@example.org', password: 'grace-password-123', company: b.credentials.ccai.subdomain })
     const wa = await t.app.inject({ method: 'GET', url: '/console/api/workspace', headers: { cookie: cookieOf(sa) } })
     const wb = await t.app.inject({ method: 'GET', url: '/console/api/workspace', headers: { cookie: cookieOf(rb) } })
-    expect(JSON.parse(wa.body)).toEqual({ dispositions: ['Resolved', 'Escalated'] })
-    expect(JSON.parse(wb.body)).toEqual({ dispositions: ['Other'] })
+    expect(JSON.parse(wa.body)).toEqual({
+      dispositions: ['Resolved', 'Escalated'],
+      agents: [{ id: 1, name: 'Ada Lovelace', status: expect.any(String) }, { id: 2, name: 'Grace Hopper', status: expect.any(String) }],
+      queues: [{ id: 2, name: 'Help' }],
+    })
+    expect(JSON.parse(wb.body)).toMatchObject({ dispositions: ['Other'], queues: [{ id: 2, name: 'Help' }] })
     expect((await t.app.inject({ method: 'GET', url: '/console/api/workspace' })).statusCode).toBe(401)
   })
 })

@@ -262,7 +262,27 @@ export async function consoleApi(fastify: FastifyInstance, { services }: { servi
     })
 
     a.get('/workspace', {
-      schema: { tags, summary: 'What the agent workspace needs besides the agent API', description: 'The wrap-up dispositions of the organisation’s contact-center setup (empty: any text), which the agent API does not list. Every role.', security, response: { 200: Type.Object({ dispositions: Type.Array(Type.String()) }), 401: Message } },
-    }, async (req) => ({ dispositions: await services.chats.dispositions(tenantOf(req).id) }))
+      schema: {
+        tags, summary: 'What the agent workspace needs besides the agent API',
+        description: 'What the agent API does not list: the wrap-up dispositions of the organisation’s contact-center setup (empty: any text), and the transfer targets — its agents (Apps API user ids, with their status) and chat queues (leaf menus with the chat channel, Apps API menu ids). Every role.',
+        security,
+        response: {
+          200: Type.Object({
+            dispositions: Type.Array(Type.String()),
+            agents: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String(), status: Type.String() })),
+            queues: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String() })),
+          }),
+          401: Message,
+        },
+      },
+    }, async (req) => {
+      const tenantId = tenantOf(req).id
+      const [dispositions, agents, queues] = await Promise.all([services.chats.dispositions(tenantId), services.agents.list(tenantId, { kind: 'all' }), services.chats.chatQueues(tenantId)])
+      return {
+        dispositions,
+        agents: agents.filter((a) => a.deactivatedAt === null).map((a) => ({ id: a.num, name: `${a.firstName} ${a.lastName}`.trim(), status: a.status.name })),
+        queues: queues.map((q) => ({ id: q.num, name: q.name })),
+      }
+    })
   })
 }

@@ -14,8 +14,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../../test/peers/
 // through the Apps API is offered live, accepted (by keyboard), answered — the tenant's webhook
 // peer receives the agent's message, signed; a second chat in another tab gets an unread marker; a
 // reload resumes the stream after the last event (an offer made while the page was gone shows, the
-// chats and messages show once); shortcuts (Alt+A, Alt+D, Alt+1); end and wrap-up with a
-// disposition. axe-core clean; 360 px.
+// chats and messages show once); shortcuts (Alt+A, Alt+D, Alt+1); a transfer to the queue; end and wrap-up
+// with a disposition. axe-core clean; 360 px.
 
 const SHOTS = process.env.SWITCHBOARD_CONSOLE_SHOTS ?? '/tmp/console-shots'
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
@@ -187,11 +187,16 @@ describe('the agent workspace in Chromium', () => {
     expect(declined.offer_events.map((e: Json) => e.result)).toContain('rejected')
     expect(declined.status).toBe('queued')
 
-    // End the chats: while another is open an ended chat is only closed; the last one's wrap-up
-    // takes a disposition, and its tab goes.
+    // Leave the chats: while another is open a chat that left is only closed; the last one's
+    // wrap-up takes a disposition, and its tab goes.
+    // The first goes back to the queue (transfer): Ann leaves it at once.
     await tab1.click()
-    await page.getByRole('button', { name: 'End chat' }).click()
+    await page.getByLabel('Transfer to').selectOption({ label: 'Help' })
+    await page.getByRole('button', { name: 'Transfer' }).click()
     await page.getByRole('button', { name: `Close chat ${first.chatId}` }).click({ timeout: 15_000 })
+    const moved = await apps('GET', `/chats/${first.chatId}`)
+    expect(moved.transfers.length).toBe(1)
+    expect(moved.status).toBe('queued')
     await tab2.click()
     await page.getByRole('button', { name: 'End chat' }).click()
     await page.getByRole('heading', { name: 'Wrap-up' }).waitFor({ timeout: 15_000 })
@@ -202,7 +207,7 @@ describe('the agent workspace in Chromium', () => {
     await expect.poll(() => page.getByRole('tab').count(), { timeout: 15_000 }).toBe(0)
     await expect.poll(() => page.getByLabel('Status').inputValue(), { timeout: 15_000 }).toBe('Available')
     expect(await page.getByRole('alert').innerText()).toBe('')
-    await waitFor('the chat_ended webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'chat_ended' && (h.json as Json).chat_id === first.chatId), 20_000)
+    await waitFor('the chat_ended webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'chat_ended' && (h.json as Json).chat_id === second.chatId), 20_000)
     expect(problems).toEqual([])
     await context.close()
   }, 180_000)

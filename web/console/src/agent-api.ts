@@ -55,6 +55,7 @@ export function agentApi(token: string) {
     send: (chatId: number, content: string) => call<AgentMessage>('POST', `/chats/${chatId}/messages`, { content }),
     accept: (offerId: string) => call<AgentChat>('POST', `/offers/${encodeURIComponent(offerId)}/accept`),
     decline: (offerId: string) => call<void>('POST', `/offers/${encodeURIComponent(offerId)}/decline`),
+    transfer: (chatId: number, to: { agent_id: number } | { menu_id: number }) => call<AgentChat>('POST', `/chats/${chatId}/transfer`, to),
     end: (chatId: number) => call<AgentChat>('POST', `/chats/${chatId}/end`),
     wrapUp: (chatId: number, disposition: string) => call<AgentMe>('POST', `/chats/${chatId}/wrap-up`, { disposition }),
 

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useReducer, useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
-import { api, ApiError } from '../api.ts'
+import { api, ApiError, type WorkspaceSetup } from '../api.ts'
 import { agentApi, type AgentChat, type AgentMe, type AgentMessage, type StreamEvent } from '../agent-api.ts'
 
 // The agent workspace: status, incoming offers, the agent's chats in tabs, live through the agent
@@ -109,7 +109,7 @@ export function Workspace({ token }: { token: string }) {
   const [me, setMe] = useState<AgentMe | null>(null)
   const [error, setError] = useState('')
   const [live, setLive] = useState(false)
-  const [dispositions, setDispositions] = useState<string[]>([])
+  const [setup, setSetup] = useState<WorkspaceSetup>({ dispositions: [], agents: [], queues: [] })
   const [state, dispatch] = useReducer(reduce, { offers: [], chats: [], active: null, status: null, notice: '', closed: [] })
   const lastEventId = useRef<string | null>(null)
   const stateRef = useRef(state)
@@ -165,10 +165,10 @@ export function Workspace({ token }: { token: string }) {
     }
     void (async () => {
       try {
-        const [who, setup] = await Promise.all([agent.me(), api.workspace()])
+        const [who, found] = await Promise.all([agent.me(), api.workspace()])
         setMe(who)
         dispatch({ type: 'status', status: who.status.name })
-        setDispositions(setup.dispositions)
+        setSetup(found)
         const snap = readSnapshot(who.id)
         lastEventId.current = snap.lastEventId
         for (const o of snap.offers) if (new Date(o.expiresAt).getTime() > Date.now()) dispatch({ type: 'offer', offer: o })
@@ -304,7 +304,7 @@ export function Workspace({ token }: { token: string }) {
                 </button>
               ))}
             </div>
-            {active && <ChatPanel key={active.id} chat={active} agent={agent} dispositions={dispositions} dispatch={dispatch} onError={setError} />}
+            {active && <ChatPanel key={active.id} chat={active} agent={agent} setup={setup} me={me.id} dispatch={dispatch} onError={setError} />}
           </>
         )}
       </section>
@@ -317,15 +317,19 @@ function chatTitle(c: ChatState): string {
   return who ? `${who} · #${c.id}` : `Chat #${c.id}`
 }
 
-function ChatPanel({ chat, agent, dispositions, dispatch, onError }: {
+function ChatPanel({ chat, agent, setup, me, dispatch, onError }: {
   chat: ChatState
   agent: ReturnType<typeof agentApi>
-  dispositions: string[]
+  setup: WorkspaceSetup
+  me: number
   dispatch: (a: Action) => void
   onError: (text: string) => void
 }) {
   const [text, setText] = useState('')
+  const dispositions = setup.dispositions
   const [disposition, setDisposition] = useState(dispositions[0] ?? '')
+  const [target, setTarget] = useState('')
+  const [transferred, setTransferred] = useState('')
   const [busy, setBusy] = useState(false)
   const log = useRef<HTMLOListElement>(null)
 
@@ -377,7 +381,7 @@ function ChatPanel({ chat, agent, dispositions, dispatch, onError }: {
         {chat.messages.length === 0 && <li className="hint">{chat.ended ? 'The chat has ended.' : 'No messages yet.'}</li>}
       </ol>
       </div>
-      {!chat.ended ? (
+      {!chat.ended ? (<>
         <form onSubmit={send} className="composer">
           <label htmlFor={`composer-${chat.id}`}>Reply <span className="hint">(Enter sends, Shift+Enter a new line)</span></label>
           <textarea id={`composer-${chat.id}`} rows={3} value={text} onChange={(e) => setText(e.target.value)}
@@ -390,7 +394,31 @@ function ChatPanel({ chat, agent, dispositions, dispatch, onError }: {
             })}>End chat</button>
           </div>
         </form>
-      ) : !chat.wrapUp ? (
+        <form className="row transfer" onSubmit={(e) => {
+          e.preventDefault()
+          const [kind, id] = target.split(':')
+          if (!id) return
+          void run(async () => {
+            await agent.transfer(chat.id, kind === 'agent' ? { agent_id: Number(id) } : { menu_id: Number(id) })
+            // To a queue I leave at once; to an agent when they accept (then a `chat_closed` event).
+            if (kind === 'queue') dispatch({ type: 'ended', chatId: chat.id })
+            else setTransferred('Offered to the agent: the chat stays yours until they accept.')
+          })
+        }}>
+          <label htmlFor={`transfer-${chat.id}`}>Transfer to</label>
+          <select id={`transfer-${chat.id}`} value={target} onChange={(e) => setTarget(e.target.value)}>
+            <option value="">Choose an agent or a queue</option>
+            <optgroup label="Agents">
+              {setup.agents.filter((a) => a.id !== me).map((a) => <option key={a.id} value={`agent:${a.id}`}>{a.name} ({a.status})</option>)}
+            </optgroup>
+            <optgroup label="Queues">
+              {setup.queues.map((q) => <option key={q.id} value={`queue:${q.id}`}>{q.name}</option>)}
+            </optgroup>
+          </select>
+          <button type="submit" className="secondary" disabled={busy || !target}>Transfer</button>
+          <span role="status" className="done">{transferred}</span>
+        </form>
+      </>) : !chat.wrapUp ? (
         <div className="row">
           <p className="hint">The chat has ended. Wrap-up comes when your last chat ends.</p>
           <button type="button" className="secondary" onClick={() => dispatch({ type: 'wrapped', chatId: chat.id })}>Close chat {chat.id}</button>

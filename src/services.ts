@@ -427,7 +427,14 @@ export function createServices(config: Config, store: Store, options: CreateServ
     profiles: new ProfilesService({ db: store.db, channels }),
     privacy,
     // The web console (issue 11)
-    console: new ConsoleService(store.db, config.secretKey),
+    // Agents sign in to the console with their agent credentials (the agent API's sign-in).
+    console: new ConsoleService(store.db, config.secretKey, {
+      signIn: (email, password, ip, company) => agents.signIn(email, password, ip, company),
+      signOutToken: async (token) => {
+        const signed = await agents.authenticate(token).catch(() => null)
+        if (signed) await agents.signOut(signed.agent, signed.sessionId)
+      },
+    }),
     peopleSearch: new PeopleSearch(store.db),
     personActions: new PersonActions({ db: store.db, suppression, people: peopleLookups, notifier: store.notifier }),
     // Message templates (issue 13)

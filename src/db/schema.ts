@@ -1064,6 +1064,7 @@ export interface DB {
     created_at: Generated<Date>
     last_seen_at: Generated<Date>
     expires_at: Date
+    agent_token_sealed: Generated<string | null>
   }
   console_sign_in_failures: {
     id: Generated<string>

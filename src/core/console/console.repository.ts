@@ -40,23 +40,37 @@ export class ConsoleRepository {
   }
 
   /** A new session; the user's expired sessions go (so the table holds only live ones and the last few). */
-  async insertSession(tenantId: TenantId, userId: string, tokenHash: string, address: string | null, expiresAt: Date): Promise<string> {
+  /**
+   * The console user of a contact-center agent (role `agent`, `passwordHash` the marker of "no
+   * console password"), made the first time; undefined when the email is a console user of another kind.
+   */
+  async agentUser(tenantId: TenantId, email: string, name: string | null, passwordHash: string): Promise<{ user: ConsoleUser; tenantName: string } | undefined> {
+    await this.#db.insertInto('console_users').values({ tenant_id: tenantId, email, name, role: 'agent', password_hash: passwordHash, created_by: null })
+      .onConflict((oc) => oc.doNothing()).execute()
+    const r = await this.#db.selectFrom('console_users as u').innerJoin('tenants as t', 't.id', 'u.tenant_id')
+      .select([...USER_COLUMNS, 'u.password_hash', 't.name as tenant_name'])
+      .where('u.tenant_id', '=', tenantId).where(sql`lower(u.email)`, '=', email.toLowerCase()).where('u.disabled_at', 'is', null).executeTakeFirst()
+    if (!r || r.role !== 'agent' || r.password_hash !== passwordHash) return undefined
+    return { user: toUser(r), tenantName: r.tenant_name }
+  }
+
+  async insertSession(tenantId: TenantId, userId: string, tokenHash: string, address: string | null, expiresAt: Date, agentTokenSealed: string | null = null): Promise<string> {
     await this.#db.deleteFrom('console_sessions').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('expires_at', '<', sql<Date>`now()`).execute()
     const r = await this.#db.insertInto('console_sessions')
-      .values({ tenant_id: tenantId, user_id: userId, token_hash: tokenHash, address, expires_at: expiresAt })
+      .values({ tenant_id: tenantId, user_id: userId, token_hash: tokenHash, address, expires_at: expiresAt, agent_token_sealed: agentTokenSealed })
       .returning('id').executeTakeFirstOrThrow()
     return r.id
   }
 
   /** The live session with this token hash, with its (enabled) user and the tenant's name. */
-  async findSession(tokenHash: string): Promise<{ id: string; expiresAt: Date; user: ConsoleUser; tenantName: string } | undefined> {
+  async findSession(tokenHash: string): Promise<{ id: string; expiresAt: Date; user: ConsoleUser; tenantName: string; agentTokenSealed: string | null } | undefined> {
     const r = await this.#db.selectFrom('console_sessions as s')
       .innerJoin('console_users as u', (j) => j.onRef('u.tenant_id', '=', 's.tenant_id').onRef('u.id', '=', 's.user_id'))
       .innerJoin('tenants as t', 't.id', 's.tenant_id')
-      .select([...USER_COLUMNS, 's.id as session_id', 's.expires_at', 't.name as tenant_name'])
+      .select([...USER_COLUMNS, 's.id as session_id', 's.expires_at', 't.name as tenant_name', 's.agent_token_sealed'])
       .where('s.token_hash', '=', tokenHash).where('s.expires_at', '>', sql<Date>`now()`).where('u.disabled_at', 'is', null)
       .executeTakeFirst()
-    return r ? { id: r.session_id, expiresAt: r.expires_at, user: toUser(r), tenantName: r.tenant_name } : undefined
+    return r ? { id: r.session_id, expiresAt: r.expires_at, user: toUser(r), tenantName: r.tenant_name, agentTokenSealed: r.agent_token_sealed } : undefined
   }
 
   async deleteSession(tokenHash: string): Promise<void> {

@@ -2,11 +2,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { generatePassword, hashPassword, verifyPassword } from '../../lib/passwords.ts'
-import { deriveKey, hashSecret, randomSecret } from '../../lib/secrets.ts'
+import { deriveKey, hashSecret, openSecret, randomSecret, SealedSecretError, sealSecret } from '../../lib/secrets.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { AuthError, ConflictError, ForbiddenError, RateLimitedError, ValidationError, uniqueViolation } from '../errors.ts'
 import { ConsoleRepository } from './console.repository.ts'
-import { CONSOLE_ROLES, type ConsoleRole, type ConsoleSession, type ConsoleUser, type CreateConsoleUserInput } from './console.types.ts'
+import { CONSOLE_ROLES, type AgentSignIn, type ConsoleRole, type ConsoleSession, type ConsoleUser, type CreateConsoleUserInput } from './console.types.ts'
 
 /**
  * Failed sign-ins that lock an account (by email: 5) or an address (20: a clinic's staff often
@@ -34,11 +34,15 @@ export class ConsoleService {
   readonly #db: Kysely<DB>
   readonly #repo: ConsoleRepository
   readonly #csrfKey: Buffer
+  readonly #secretKey: Buffer
+  readonly #agents: AgentSignIn | undefined
 
-  constructor(db: Kysely<DB>, secretKey: Buffer) {
+  constructor(db: Kysely<DB>, secretKey: Buffer, agents?: AgentSignIn) {
     this.#db = db
     this.#repo = new ConsoleRepository(db)
     this.#csrfKey = deriveKey(secretKey, 'console-csrf-v1')
+    this.#secretKey = secretKey
+    this.#agents = agents
   }
 
   /**
@@ -86,11 +90,16 @@ export class ConsoleService {
   /**
    * Sign in with email and password from `address`. An email that is a user of several tenants
    * signs in to the one whose password matches (`organization`, a tenant's name or id, picks one
-   * when several match). Throws RateLimitedError `rate_limited` (retryAfter seconds) while the
-   * email or the address is locked, AuthError `console_sign_in_failed` for a wrong email or
-   * password (counted), ValidationError `company_required` when the organisation is ambiguous.
+   * when several match). When no console user matches — or `company` (an Apps API subdomain) is
+   * given — the email and password are tried as a contact-center agent's (the agent API's own
+   * sign-in): the session gets the role `agent` (a console user row of role `agent` is made for
+   * the agent the first time, with no password of its own) and keeps the agent API token, sealed.
+   * Throws RateLimitedError `rate_limited` (retryAfter seconds) while the email or the address is
+   * locked, AuthError `console_sign_in_failed` for a wrong email or password (counted),
+   * ValidationError `company_required` when the organisation is ambiguous, ConflictError
+   * `console_user_email_taken` when the agent's email is a console user of another role.
    */
-  async signIn(input: { email: string; password: string; organization?: string | undefined; address: string }): Promise<{ token: string; csrfToken: string; session: ConsoleSession }> {
+  async signIn(input: { email: string; password: string; organization?: string | undefined; company?: string | undefined; address: string }): Promise<{ token: string; csrfToken: string; session: ConsoleSession }> {
     const email = input.email.trim().toLowerCase()
     const keys = [`email:${email}`, `address:${input.address}`]
     const failures = await this.#repo.recentFailures(keys, LOCKOUT.windowMs)
@@ -100,11 +109,30 @@ export class ConsoleService {
         throw new RateLimitedError('rate_limited', 'too many failed sign-ins; try again later', { retryAfter })
       }
     }
-    const candidates = (await this.#repo.usersByEmail(email)).filter((c) => input.organization === undefined
-      || c.tenantName.toLowerCase() === input.organization.trim().toLowerCase() || c.user.tenantId === input.organization.trim())
     const matched = []
-    for (const c of candidates) if (await verifyPassword(input.password, c.passwordHash)) matched.push(c)
-    if (candidates.length === 0) await verifyPassword(input.password, await (dummyHash ??= hashPassword(randomSecret())))
+    if (input.company === undefined) {
+      const candidates = (await this.#repo.usersByEmail(email)).filter((c) => input.organization === undefined
+        || c.tenantName.toLowerCase() === input.organization.trim().toLowerCase() || c.user.tenantId === input.organization.trim())
+      for (const c of candidates) if (await verifyPassword(input.password, c.passwordHash)) matched.push(c)
+      if (candidates.length === 0 && !this.#agents) await verifyPassword(input.password, await (dummyHash ??= hashPassword(randomSecret())))
+    }
+    let agentToken: string | null = null
+    if (matched.length === 0 && this.#agents) {
+      try {
+        const signed = await this.#agents.signIn(email, input.password, input.address, input.company?.trim())
+        agentToken = signed.token
+        const { agent } = signed
+        const name = `${agent.firstName} ${agent.lastName}`.trim() || null
+        const user = await this.#repo.agentUser(agent.tenantId, agent.email, name, AGENT_PASSWORD_HASH)
+        if (!user) {
+          await this.#agents.signOutToken(agentToken)
+          throw new ConflictError('console_user_email_taken', 'a console user of this organisation has this email: sign in with the console password', { email })
+        }
+        matched.push(user)
+      } catch (err) {
+        if (!(err instanceof AuthError)) throw err
+      }
+    }
     if (matched.length === 0) {
       await this.#repo.addFailures(keys, LOCKOUT.windowMs)
       throw new AuthError('console_sign_in_failed', 'wrong email or password')
@@ -114,20 +142,40 @@ export class ConsoleService {
     await this.#repo.clearFailures(keys[0]!)
     const token = randomSecret(32)
     const expiresAt = new Date(Date.now() + SESSION_MS)
-    const id = await this.#repo.insertSession(user.tenantId, user.id, hashSecret(token), input.address, expiresAt)
-    return { token, csrfToken: this.csrfToken(token), session: { id, user, tenantName, expiresAt } }
+    const sealed = agentToken === null ? null : sealSecret(this.#secretKey, agentTokenContext(user.tenantId), agentToken)
+    const id = await this.#repo.insertSession(user.tenantId, user.id, hashSecret(token), input.address, expiresAt, sealed)
+    return { token, csrfToken: this.csrfToken(token), session: { id, user, tenantName, expiresAt, agentToken } }
   }
 
   /** The live session of a cookie's token. Throws AuthError `invalid_session`. */
   async authenticate(token: string): Promise<ConsoleSession> {
     const found = token.length > 0 && token.length <= 200 ? await this.#repo.findSession(hashSecret(token)) : undefined
     if (!found) throw new AuthError('invalid_session', 'sign in again')
-    return found
+    const { agentTokenSealed, ...session } = found
+    let agentToken: string | null = null
+    try {
+      if (agentTokenSealed !== null) agentToken = openSecret(this.#secretKey, agentTokenContext(session.user.tenantId), agentTokenSealed, 'an agent session')
+    } catch (err) {
+      // Sealed under another master key: the session cannot be used any more; sign in again.
+      if (err instanceof SealedSecretError) throw new AuthError('invalid_session', 'sign in again')
+      throw err
+    }
+    return { ...session, agentToken }
   }
 
-  /** End the session of this token (nothing when there is none). */
+  /** End the session of this token (nothing when there is none), and the agent API token it held. */
   async signOut(token: string): Promise<void> {
+    const found = await this.#repo.findSession(hashSecret(token))
     await this.#repo.deleteSession(hashSecret(token))
+    if (found?.agentTokenSealed && this.#agents) {
+      let agentToken: string | undefined
+      try {
+        agentToken = openSecret(this.#secretKey, agentTokenContext(found.user.tenantId), found.agentTokenSealed, 'an agent session')
+      } catch (err) {
+        if (!(err instanceof SealedSecretError)) throw err
+      }
+      if (agentToken) await this.#agents.signOutToken(agentToken)
+    }
   }
 
   /** The CSRF token of a session token: what state-changing requests send in `X-CSRF-Token`. */
@@ -144,6 +192,10 @@ export class ConsoleService {
   }
 
 }
+
+/** The password hash of an agent's console user: none (they sign in with their agent password). */
+const AGENT_PASSWORD_HASH = '!agent'
+const agentTokenContext = (tenantId: TenantId) => `console_agent_token:${tenantId}`
 
 /** Whether the role may create and list console users. */
 export function canManageUsers(role: ConsoleRole): boolean {

@@ -20,6 +20,17 @@ export interface ConsoleSession {
   readonly user: ConsoleUser
   readonly tenantName: string
   readonly expiresAt: Date
+  /** The agent API token of a contact-center agent's session (role `agent`, signed in with their agent credentials); null otherwise. */
+  readonly agentToken: string | null
+}
+
+/**
+ * What the console needs of the contact center to sign an agent in with their agent credentials
+ * (the agents service): the agent API's own sign-in, and its sign-out when the console session ends.
+ */
+export interface AgentSignIn {
+  signIn(email: string, password: string, ip: string | null, company?: string): Promise<{ token: string; agent: { tenantId: TenantId; email: string; firstName: string; lastName: string } }>
+  signOutToken(token: string): Promise<void>
 }
 
 /** A new console user; without `password`, one is generated and returned once. */

@@ -1,5 +1,5 @@
 export { ConsoleService, canManageUsers, LOCKOUT, SESSION_MS } from './console.service.ts'
 export { CONSOLE_ROLES } from './console.types.ts'
-export type { ConsoleRole, ConsoleUser, ConsoleSession, CreateConsoleUserInput } from './console.types.ts'
+export type { AgentSignIn, ConsoleRole, ConsoleUser, ConsoleSession, CreateConsoleUserInput } from './console.types.ts'
 export { PersonActions, PERSON_ACTIONS, canAct } from './person-actions.service.ts'
 export type { PersonAction, TimelineEntry, TimelinePage, EditPersonInput, AddressScope } from './person-actions.service.ts'

@@ -601,6 +601,18 @@ export class ChatsService {
     return this.get(tenantId, num)
   }
 
+  /** The tenant's chat queues (leaf menus with the chat channel) an agent may transfer a chat to. */
+  async chatQueues(tenantId: TenantId): Promise<Array<{ num: number; name: string }>> {
+    return (await this.#setup.menus(this.#db, tenantId)).filter((m) => m.leaf && m.channels.includes('chat')).map((m) => ({ num: m.num, name: m.name }))
+  }
+
+  /** The wrap-up dispositions of the tenant's current contact-center setup (empty: any text). */
+  async dispositions(tenantId: TenantId): Promise<string[]> {
+    const doc = await this.#db.selectFrom('cc_setup_versions').select('document').where('tenant_id', '=', tenantId).orderBy('version', 'desc').limit(1).executeTakeFirst()
+    const listed = (doc?.document as { settings?: { dispositions?: unknown } } | undefined)?.settings?.dispositions
+    return Array.isArray(listed) ? listed.filter((d): d is string => typeof d === 'string') : []
+  }
+
   /**
    * The workspace: my wrap-up of a chat is done, with its disposition (one of the setup's
    * `dispositions` when it lists any): back to the status I chose (Offline when a force logout waits).

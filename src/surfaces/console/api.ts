@@ -32,7 +32,7 @@ export function readCookie(req: FastifyRequest, name: string): string | undefine
 
 const presentUser = (u: ConsoleUser) => ({ id: u.id, email: u.email, name: u.name, role: u.role, created_at: u.createdAt.toISOString() })
 const presentSession = (s: ConsoleSession, csrfToken: string) => ({
-  user: presentUser(s.user), organization: { id: s.user.tenantId, name: s.tenantName }, csrf_token: csrfToken, expires_at: s.expiresAt.toISOString(),
+  user: presentUser(s.user), organization: { id: s.user.tenantId, name: s.tenantName }, csrf_token: csrfToken, expires_at: s.expiresAt.toISOString(), agent_token: s.agentToken,
 })
 const presentPerson = (p: { id: string; firstName: string | null; lastName: string | null; phone: string | null; email: string | null; externalId: string | null; createdAt: Date }) => ({
   id: p.id, first_name: p.firstName, last_name: p.lastName, phone: p.phone, email: p.email, external_id: p.externalId, created_at: p.createdAt.toISOString(),
@@ -87,10 +87,10 @@ export async function consoleApi(fastify: FastifyInstance, { services }: { servi
   })
 
   app.post('/session', {
-    schema: { tags, summary: 'Sign in', description: 'Email and password of a console user. Sets the session cookie (HTTP-only, SameSite=Strict, 12 hours) and answers the session with its CSRF token. Five failures within 15 minutes for one email, or twenty from one address, lock it out (429) until the oldest is 15 minutes old.', body: SignInBody, response: { 200: Session, 400: Message, 401: Message, 403: Message, 415: Message, 429: Message } },
+    schema: { tags, summary: 'Sign in', description: 'Email and password of a console user, or of a contact-center agent (with `company`, or when no console user matches: role `agent`, and the session answers the agent API token). Sets the session cookie (HTTP-only, SameSite=Strict, 12 hours) and answers the session with its CSRF token. Five failures within 15 minutes for one email, or twenty from one address, lock it out (429) until the oldest is 15 minutes old.', body: SignInBody, response: { 200: Session, 400: Message, 401: Message, 403: Message, 415: Message, 429: Message } },
     preValidation: requireJson,
   }, async (req, reply) => {
-    const { token, csrfToken, session } = await consoleUsers.signIn({ email: req.body.email, password: req.body.password, organization: req.body.organization, address: req.ip })
+    const { token, csrfToken, session } = await consoleUsers.signIn({ email: req.body.email, password: req.body.password, organization: req.body.organization, company: req.body.company, address: req.ip })
     reply.header('set-cookie', cookie(token, SESSION_MS / 1000))
     return presentSession(session, csrfToken)
   })
@@ -259,6 +259,30 @@ export async function consoleApi(fastify: FastifyInstance, { services }: { servi
       const person = await personOf(req, req.params.id)
       const r = await services.personActions.recordConsent(sessionOf(req).session.user, person.id, { scope: req.body.scope, address: req.body.address, state: req.body.state, note: req.body.note })
       return reply.code(201).send({ state: req.body.state, lifted: r.lifted.map(presentSuppression), remaining: r.remaining.map(presentSuppression), added: r.added ? presentSuppression(r.added) : null })
+    })
+
+    a.get('/workspace', {
+      schema: {
+        tags, summary: 'What the agent workspace needs besides the agent API',
+        description: 'What the agent API does not list: the wrap-up dispositions of the organisation’s contact-center setup (empty: any text), and the transfer targets — its agents (Apps API user ids, with their status) and chat queues (leaf menus with the chat channel, Apps API menu ids). Every role.',
+        security,
+        response: {
+          200: Type.Object({
+            dispositions: Type.Array(Type.String()),
+            agents: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String(), status: Type.String() })),
+            queues: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String() })),
+          }),
+          401: Message,
+        },
+      },
+    }, async (req) => {
+      const tenantId = tenantOf(req).id
+      const [dispositions, agents, queues] = await Promise.all([services.chats.dispositions(tenantId), services.agents.list(tenantId, { kind: 'all' }), services.chats.chatQueues(tenantId)])
+      return {
+        dispositions,
+        agents: agents.filter((a) => a.deactivatedAt === null).map((a) => ({ id: a.num, name: `${a.firstName} ${a.lastName}`.trim(), status: a.status.name })),
+        queues: queues.map((q) => ({ id: q.num, name: q.name })),
+      }
     })
   })
 }

@@ -8,6 +8,7 @@ export const SignInBody = Type.Object({
   email: Type.String({ minLength: 1, maxLength: 320, pattern: NO_NUL }),
   password: Type.String({ minLength: 1, maxLength: 200 }),
   organization: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL, description: 'The tenant’s name or id; needed only when the email signs in to several with the same password' })),
+  company: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: NO_NUL, description: 'A contact-center agent’s company (the Apps API subdomain, as the agent API’s sign-in takes it): signs in with the agent’s email and password, role `agent`' })),
 }, { additionalProperties: false })
 
 const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('supervisor'), Type.Literal('agent'), Type.Literal('clinician')])
@@ -22,6 +23,7 @@ export const Session = Type.Object({
   organization: Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String() }),
   csrf_token: Type.String({ description: 'Send it as `X-CSRF-Token` with every POST, PUT, PATCH and DELETE' }),
   expires_at: Type.String({ format: 'date-time' }),
+  agent_token: Type.Union([Type.String(), Type.Null()], { description: 'A contact-center agent’s session: the agent API token (`Authorization: Bearer`) the workspace uses for `/agent/v1`; null for other console users' }),
 })
 
 export const CreateUserBody = Type.Object({

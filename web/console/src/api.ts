@@ -8,6 +8,8 @@ export interface Me {
   organization: { id: string; name: string }
   csrf_token: string
   expires_at: string
+  /** A contact-center agent's session: the agent API token for the workspace; null otherwise. */
+  agent_token: string | null
 }
 
 export interface PersonSummary {
@@ -47,6 +49,13 @@ export interface TimelineEvent {
 
 export interface TimelinePage { events: TimelineEvent[]; next_cursor: string | null }
 
+/** What the workspace needs besides the agent API: dispositions and transfer targets. */
+export interface WorkspaceSetup {
+  dispositions: string[]
+  agents: Array<{ id: number; name: string; status: string }>
+  queues: Array<{ id: number; name: string }>
+}
+
 /** An answer other than 2xx: its status and the server's message. */
 export class ApiError extends Error {
   readonly status: number
@@ -78,7 +87,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 
 export const api = {
   session: () => call<Me>('GET', '/session'),
-  signIn: (email: string, password: string) => call<Me>('POST', '/session', { email, password }),
+  signIn: (email: string, password: string, company?: string) => call<Me>('POST', '/session', { email, password, ...(company ? { company } : {}) }),
+  workspace: () => call<WorkspaceSetup>('GET', '/workspace'),
   signOut: () => call<void>('DELETE', '/session'),
   searchPeople: (q: string) => call<{ people: PersonSummary[] }>('GET', `/people?q=${encodeURIComponent(q)}`),
   person: (id: string) => call<PersonDetail>('GET', `/people/${encodeURIComponent(id)}`),

@@ -5,6 +5,7 @@ import { Link, navigate, usePath } from './router.tsx'
 import { SignIn } from './pages/sign-in.tsx'
 import { People } from './pages/people.tsx'
 import { Person } from './pages/person.tsx'
+import { Workspace } from './pages/workspace.tsx'
 import './styles.css'
 
 function App() {
@@ -20,7 +21,7 @@ function App() {
   }, [])
 
   useEffect(() => {
-    const titles: Record<string, string> = { '/sign-in': 'Sign in', '/people': 'People' }
+    const titles: Record<string, string> = { '/sign-in': 'Sign in', '/people': 'People', '/workspace': 'Workspace' }
     const page = path.startsWith('/people/') ? 'Person' : titles[path] ?? 'Console'
     document.title = `${page} · Switchboard console`
   }, [path])
@@ -30,7 +31,7 @@ function App() {
     return <SignIn onSignedIn={(m) => {
       setCsrf(m.csrf_token)
       setMe(m)
-      if (path === '/' || path === '/sign-in') navigate('/people', true)
+      if (path === '/' || path === '/sign-in') navigate(m.agent_token ? '/workspace' : '/people', true)
     }} />
   }
 
@@ -44,6 +45,7 @@ function App() {
   let page
   const personMatch = /^\/people\/([^/]+)$/.exec(path)
   if (personMatch) page = <Person id={decodeURIComponent(personMatch[1]!)} />
+  else if (me.agent_token && (path === '/workspace' || path === '/' || path === '/sign-in')) page = <Workspace token={me.agent_token} />
   else page = <People />
 
   return (
@@ -51,6 +53,7 @@ function App() {
       <header className="top">
         <span className="brand">Switchboard</span>
         <nav aria-label="Console">
+          {me.agent_token && <Link to="/workspace">Workspace</Link>}
           <Link to="/people">People</Link>
         </nav>
         <span className="who">{me.user.name ?? me.user.email} · {me.user.role} · {me.organization.name}</span>

@@ -495,7 +495,9 @@ async function main(): Promise<void> {
   }
   if (stores.length === 0 && STORE_SCENARIOS) throw new Error('nothing to run: check BENCH_STORES and DATABASE_URL')
   if (!STORE_SCENARIOS) stores.length = 0
-  if (!STORE_SCENARIOS && !DATABASE_URL) throw new Error(`${SCENARIOS.join(', ')} run on PostgreSQL only: set DATABASE_URL`)
+  // `console` runs on the embedded store; every other standalone scenario needs PostgreSQL.
+  const needPostgres = SCENARIOS.filter((s) => STANDALONE_SCENARIOS.includes(s) && s !== 'console')
+  if (!STORE_SCENARIOS && !DATABASE_URL && needPostgres.length > 0) throw new Error(`${needPostgres.join(', ')} run on PostgreSQL only: set DATABASE_URL`)
 
   const barePort = await freePort()
   const bare = startChild('bare Fastify', ['bench/bare-server.ts'], { PATH: process.env.PATH, PORT: String(barePort), NODE_ENV: 'production' })

@@ -114,7 +114,9 @@ describe('chats and routing', () => {
 
     const reply = await http('POST', `/agent/v1/chats/${chatId}/messages`, { auth: bob.auth, body: { content: 'Yes, it is.' } })
     expect(reply.status).toBe(201)
-    const hook = await waitFor('the message_received webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'message_received'), 15_000)
+    // A chat's webhooks go out in order: one that finds an earlier one of its chat still in flight is
+    // tried again later (README, "Chat webhooks"), up to the recheck delay past it, so allow 45 s.
+    const hook = await waitFor('the message_received webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'message_received'), 45_000)
     expect(hook.matchedSecret).toBe(0)
     expect(hook.headers['x-signature']).toMatch(/^primary=\S+ secondary=\S+$/)
     expect(hook.json).toMatchObject({ type: 'message_received', chat_id: chatId, data: { content: 'Yes, it is.', from_agent_id: 2, from_user_id: null } })
@@ -124,7 +126,7 @@ describe('chats and routing', () => {
     const ended = await http('POST', `/agent/v1/chats/${chatId}/end`, { auth: bob.auth })
     expect(ended.body).toMatchObject({ status: 'finished', disconnected_by: 'disconnected_by_agent' })
     expect((await http('GET', '/agent/v1/me', { auth: bob.auth })).body!.status.name).toBe('Available')
-    await waitFor('the chat_ended webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'chat_ended' && (h.json as Json).chat_id === chatId), 15_000)
+    await waitFor('the chat_ended webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'chat_ended' && (h.json as Json).chat_id === chatId), 45_000)
     const late = await api('POST', `/chats/${chatId}/message`, { from_user_id: eu, message: { type: 'text', content: 'hello?' } })
     expect(late).toEqual({ status: 400, body: { message: 'Chat is already ended' } })
   })

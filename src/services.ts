@@ -45,6 +45,9 @@ import { TemplatesService } from './core/templates/index.ts'
 import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, type PushEndpoints } from './core/push/index.ts'
 import { UserEmailsService } from './core/emails/index.ts'
 import { defineUserEmailJobs } from './jobs/definitions.ts'
+import { defineTextJobs } from './jobs/definitions.ts'
+import { TextsService } from './core/texts/index.ts'
+import { numbersProviderFor } from './providers/sms-numbers/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -208,6 +211,8 @@ export interface Services {
   // Templated multicasts (issue 13, item 2)
   /** Multicasts (#26, #79–#81, #129–#130, #138): a template rendered per recipient and sent by a resumable job. */
   readonly multicasts: MulticastsService
+  /** Texts and numbers (#92–#113, issue 13 item 4): SMS accounts, numbers, lookups, texts. */
+  readonly texts: TextsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -270,7 +275,10 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const outboundWebhooks = new OutboundWebhooksService(store.db, jobs, {
     // The contact center's chat events go to the URL of its setup file, signed with its secrets.
     // Messaging announcers' events (`messaging.<event>:<announcer id>`) go to that announcer's URL.
-    targets: options.webhookTargets ?? { resolve: async (tenantId, topic) => (topic === 'ccai.chat' ? ccSetup.webhookTarget(tenantId) : announcers.webhookTarget(tenantId, topic)) },
+    // Texts' callbacks (`texts.<kind>:<id>`) go to the text's callback URLs (README "Texts and numbers").
+    targets: options.webhookTargets ?? {
+      resolve: async (tenantId, topic) => (topic === 'ccai.chat' ? ccSetup.webhookTarget(tenantId) : topic.startsWith('texts.') ? texts.webhookTarget(tenantId, topic) : announcers.webhookTarget(tenantId, topic)),
+    },
     urlPolicy: config.urlPolicy,
   })
   const agents = new AgentsService(store.db, jobs)
@@ -376,6 +384,14 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const templates = new TemplatesService(store.db)
   const multicasts = new MulticastsService({ db: store.db, jobs, templates, delivery, push, people: peopleLookups, channels, directory, organizations })
   defineMulticastJobs(jobs, { multicasts, tenants, ...(options.multicastJob ? { options: options.multicastJob } : {}) })
+  // ── Texts and numbers (issue 13, item 4): accounts and numbers on the tenant's SMS vendor, texts through delivery ──
+  const texts: TextsService = new TextsService({
+    db: store.db, jobs, delivery, organizations, webhooks: outboundWebhooks,
+    numbers: async (tenantId) => numbersProviderFor(await delivery.channelSettings(tenantId, 'sms'), { urlPolicy: config.urlPolicy }),
+  })
+  defineTextJobs(jobs, { texts })
+  // Texts to an account number are the texts domain's (receive logs, forwarding, replies): after STOP/HELP, before any conversation.
+  delivery.onInbound((message) => texts.inboundHandler(message), { phase: 'compliance' })
   return {
     config,
     store,
@@ -447,6 +463,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     dnc,
     campaigns,
     multicasts,
+    texts,
   }
 }
 

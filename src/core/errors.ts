@@ -240,6 +240,15 @@ export const ERROR_CATALOG = {
   campaign_contact_invalid: { kind: 'invalid', details: details<{ field: string }>() },
   campaign_phone_taken: { kind: 'conflict', details: details() },
   campaign_contact_busy: { kind: 'conflict', details: details<{ status: string }>() },
+  // texts and numbers (issue 13, item 4)
+  invalid_text_account: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  invalid_text_number: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  invalid_text_message: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  /** No number is on offer in the area code asked for (or every one is the tenant's already). */
+  no_number_available: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  text_number_taken: { kind: 'conflict', details: details<{ pointer?: string }>() },
+  /** The tenant's SMS vendor refused or did not answer an account, number or lookup request. */
+  sms_provider_failed: { kind: 'upstream_failed', details: details<{ error: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -1292,3 +1292,98 @@ export interface DB {
     done_at: NullableTimestamp
   }
 }
+// Texts and numbers (issue 13 item 4; migrations/0046)
+export interface DB {
+  text_accounts: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    allow_custom_number: Generated<boolean>
+    phone_number: string | null
+    provider: string
+    provider_account_id: string
+    created_at: Timestamp
+  }
+  text_account_numbers: {
+    id: Generated<string>
+    tenant_id: TenantId
+    account_id: string
+    phone_number: string
+    provider_number_id: string
+    alert: Generated<boolean>
+    forward_to: Generated<string>
+    logging: Generated<boolean>
+    notes: Generated<string>
+    events: JsonObject
+    capability_sms: Generated<boolean>
+    capability_mms: Generated<boolean>
+    capability_voice: Generated<boolean>
+    lata: Generated<string>
+    latitude: Generated<string>
+    longitude: Generated<string>
+    postal_code: Generated<string>
+    rate_center: Generated<string>
+    region: Generated<string>
+    created_at: Timestamp
+  }
+  text_number_logs: {
+    id: Generated<string>
+    tenant_id: TenantId
+    number_id: string
+    party: string
+    log: string
+    created_at: Timestamp
+  }
+  text_receive_logs: {
+    tenant_id: TenantId
+    id: string
+    number_id: string
+    inbound_id: string | null
+    sender: string
+    recipient: string
+    message: string
+    created_at: Timestamp
+  }
+  text_number_info: {
+    id: Generated<string>
+    tenant_id: TenantId
+    number: string
+    status: Generated<string>
+    type: Generated<string>
+    carrier_name: Generated<string>
+    mobile_country_code: Generated<string>
+    mobile_network_code: Generated<string>
+    error: Generated<string>
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  text_user_number_maps: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    number_id: string
+    user_id: string
+    created_at: Timestamp
+  }
+  texts: {
+    id: Generated<string>
+    tenant_id: TenantId
+    account_id: string
+    number_id: string
+    organization_id: string
+    created_by: string
+    target: string
+    sender: string
+    message: string
+    callback_status_url: Generated<string>
+    callback_url: Generated<string>
+    callback_json: JsonObject
+    callback_one_off: Generated<boolean>
+    expected_responses: JsonStringArray
+    outbox_id: string | null
+    reported_status: Generated<string>
+    replied_at: NullableTimestamp
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+}

@@ -23,6 +23,8 @@ import type { UserEmailsService } from '../core/emails/index.ts'
 import { prunePendingEmailAttachmentsJob } from './prune-pending-email-attachments.job.ts'
 import type { MulticastsService } from '../core/messaging/index.ts'
 import { multicastJob, type MulticastJobOptions } from './multicast.job.ts'
+import type { TextsService } from '../core/texts/index.ts'
+import { textStatusJob } from './text-status.job.ts'
 
 /**
  * Define every job of the application on `jobs` (before it starts). Kept apart from the queue's
@@ -85,4 +87,9 @@ export function defineCampaignJobs(jobs: JobQueue, deps: { campaigns: CampaignsS
 /** Define `messaging.multicast` (templated multicasts, #26, #80, #130, #138): built after push and templates. */
 export function defineMulticastJobs(jobs: JobQueue, deps: { multicasts: MulticastsService; tenants: TenantsService; options?: MulticastJobOptions }): void {
   jobs.define(multicastJob(deps))
+}
+
+/** Define `texts.status` (texts and numbers, issue 13 item 4): the status watch of texts with callbacks. */
+export function defineTextJobs(jobs: JobQueue, deps: { texts: TextsService }): void {
+  jobs.define(textStatusJob(deps))
 }

@@ -31,6 +31,9 @@ import { userDevicesResource } from './resources/user-devices.ts'
 import { badgeCountsResource, bulkBadgeCountsResource } from './resources/badge-counts.ts'
 import { userEmailAttachmentsResource, userEmailsResource } from './resources/user-emails.ts'
 import { multicastsResource, userMulticastsResource } from './resources/multicasts.ts'
+import {
+  registerTextCallback, textAccountNumbersResource, textAccountsResource, textNumberInfoResource, textNumberLogsResource, textReceiveLogsResource, textsResource, textUserNumberMapsResource,
+} from './resources/texts.ts'
 
 /** Where the messaging API lives; an unknown path under them is a JSON:API 404. */
 const PREFIXES = ['/v1', '/v2'] as const
@@ -67,6 +70,11 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
   resources.push(userEmailAttachmentsResource(services), userEmailsResource(services))
   // Templated multicasts (#79–#81, #129–#130; #26 and #138 are actions of individuals and users)
   resources.push(multicastsResource(services), userMulticastsResource(services))
+  // Texts and numbers (#92–#112; #113 is registered apart: the vendor's signature, not the API key, authenticates it)
+  resources.push(
+    textAccountNumbersResource(services), textAccountsResource(services), textNumberInfoResource(services), textNumberLogsResource(services),
+    textReceiveLogsResource(services), textUserNumberMapsResource(services), textsResource(services),
+  )
   for (const prefix of PREFIXES) {
     await app.register(async (scope) => {
       declareSurface(scope, 'courier')
@@ -84,4 +92,5 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
       if (prefix === '/v1') registerCommunicationSummaries(scope, services)
     }, { prefix })
   }
+  await registerTextCallback(app, services)
 }

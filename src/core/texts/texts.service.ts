@@ -171,10 +171,17 @@ export class TextsService {
     const offered = await vendorCall(() => vendor.searchNumbers(account.provider_account_id, input.areaCode))
     const held = new Set((await this.#db.selectFrom('text_account_numbers').select('phone_number').where('tenant_id', '=', tenant.id)
       .where('phone_number', 'in', offered.length > 0 ? offered.map((n) => n.phoneNumber) : ['']).execute()).map((r) => r.phone_number))
-    const pick = offered.find((n) => !held.has(n.phoneNumber))
+    // A number must be one delivery can send from (a real area code): the sandbox offers any.
+    const pick = offered.find((n) => !held.has(n.phoneNumber) && toE164(n.phoneNumber) === n.phoneNumber)
     if (!pick) throw new ValidationError('no_number_available', `no number is available in area code ${input.areaCode}`, at('area-code'))
     const bought = await vendorCall(() => vendor.buyNumber(account.provider_account_id, pick.phoneNumber))
-    return this.#insertNumber(tenant.id, account, { ...pick, ...bought, id: bought.id }, {
+    // The purchase answer lacks the location the offer had (Twilio's IncomingPhoneNumber has none).
+    const merged: VendorNumberInfo = {
+      phoneNumber: bought.phoneNumber || pick.phoneNumber, id: bought.id, capabilities: bought.capabilities,
+      lata: bought.lata || pick.lata, latitude: bought.latitude || pick.latitude, longitude: bought.longitude || pick.longitude,
+      postalCode: bought.postalCode || pick.postalCode, rateCenter: bought.rateCenter || pick.rateCenter, region: bought.region || pick.region,
+    }
+    return this.#insertNumber(tenant.id, account, merged, {
       alert: input.alert, logging: input.logging, ...settings,
     })
   }
@@ -388,7 +395,8 @@ export class TextsService {
     if (!row) return null
     const outbox = await this.#outbox(tenantId, row.outbox_id ? [row.outbox_id] : [])
     const { status, error } = textStatus(row.outbox_id ? outbox.get(row.outbox_id) : undefined)
-    if (status !== row.reported_status) {
+    // `accepted` is where every text starts (the create answered it): only moves from there are posted.
+    if (status !== row.reported_status && status !== 'accepted') {
       let queued = false
       await this.#db.transaction().execute(async (trx) => {
         const moved = await trx.updateTable('texts').set({ reported_status: status }).where('tenant_id', '=', tenantId).where('id', '=', textId)

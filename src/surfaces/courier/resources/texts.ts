@@ -406,6 +406,5 @@ export async function registerTextCallback(app: FastifyInstance, services: Servi
       },
     }
     scope.post('/v1/texts/:id/callback/', route, handler)
-    scope.post('/v1/texts/:id/callback', route, handler)
   })
 }

@@ -104,6 +104,7 @@ export class TextsService {
 
   /** #97: the tenant's accounts (of one organisation), oldest first. */
   async listAccounts(tenant: Tenant, q: Page & { organizationId?: string | undefined }): Promise<{ items: TextAccount[]; total: number }> {
+    if (q.organizationId !== undefined) await this.#orgs.find(tenant, q.organizationId, { parameter: 'organization-id' })
     let query = this.#db.selectFrom('text_accounts').where('tenant_id', '=', tenant.id)
     if (q.organizationId !== undefined) query = query.where('organization_id', '=', q.organizationId)
     const [rows, total] = await Promise.all([
@@ -188,6 +189,7 @@ export class TextsService {
 
   /** #92: numbers of the tenant (of one account; with one phone number), oldest first. */
   async listNumbers(tenant: Tenant, q: Page & { accountId?: string | undefined; phoneNumber?: string | undefined }): Promise<{ items: TextAccountNumber[]; total: number }> {
+    if (q.accountId !== undefined) await this.#account(this.#db, tenant.id, q.accountId, { parameter: 'account-id' })
     let query = this.#db.selectFrom('text_account_numbers').where('tenant_id', '=', tenant.id)
     if (q.accountId !== undefined) query = query.where('account_id', '=', q.accountId)
     if (q.phoneNumber !== undefined) query = query.where('phone_number', '=', toE164(q.phoneNumber) ?? q.phoneNumber)

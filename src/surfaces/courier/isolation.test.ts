@@ -48,6 +48,9 @@ const PATH_TYPES: Array<[string, string]> = [
   ['/v1/app-credentials/', 'appCredential'], ['/v1/badge-counts/', 'badgeCount'], ['/v1/user-devices/', 'device'],
   ['/v1/user-email-attachments/', 'emailAttachment'], ['/v1/user-emails/', 'email'],
   ['/v1/multicasts/', 'multicast'],
+  // Texts and numbers (#92–#113)
+  ['/v1/text-account-numbers/', 'textNumber'], ['/v1/text-accounts/', 'textAccount'], ['/v1/text-number-info/', 'textNumberInfo'],
+  ['/v1/text-receive-logs/', 'textReceiveLog'], ['/v1/text-user-number-maps/', 'textUserNumberMap'], ['/v1/texts/', 'text'],
 ]
 /** A reference's name (query parameter or attribute) → A's id it names. */
 const REFERENCES: Record<string, string> = {
@@ -56,6 +59,8 @@ const REFERENCES: Record<string, string> = {
   'filter[channel-id]': 'channel', 'bulk-message-id': 'bulk', 'sender-individual-id': 'individual', 'sender-individual-group-id': 'group',
   'filter[created-by]': 'individual', 'profile-individual-id': 'individual', 'entity-id': 'individual',
   'email-id': 'email', 'sender-organization-id': 'organization',
+  // Texts and numbers
+  'account-id': 'textAccount', 'number-id': 'textNumber', 'filter[number-id]': 'textNumber',
 }
 const LISTS: Record<string, string> = { 'individual-ids': 'individual', 'individual-group-ids': 'group' }
 
@@ -118,6 +123,15 @@ groups:
     kind: 'multicast', createdBy: org, organizationId: org, templateId: 'iso-template-a', data: { x: 'iso-secret-text-of-a' }, filterType: 'individuals', filterValue: { 'individual-ids': [A.individual] },
     pointers: { templateId: '', data: '', organizationId: '', filterType: '', filterValue: '' },
   }, { kind: 'organization' })).id
+  // Texts and numbers: an account with a number (sandbox), a text from it, an inbound text to it, a lookup and a user pinned to the number.
+  A.textAccount = (await t.services.texts.createAccount(a.tenant, { organizationId: org })).id
+  const textNumber = await t.services.texts.createNumber(a.tenant, { accountId: A.textAccount, areaCode: '212', notes: 'iso-secret-text-of-a' })
+  A.textNumber = textNumber.id
+  A.text = (await t.services.texts.createText(a.tenant, { accountId: A.textAccount, target: uniquePhone(), message: 'iso-secret-text-of-a' }, org)).id
+  A.textReceiveLog = 'SMisoreceivelogofa'
+  await t.store.db.insertInto('text_receive_logs').values({ tenant_id: a.tenant.id, id: A.textReceiveLog, number_id: A.textNumber, sender: uniquePhone(), recipient: textNumber.phoneNumber, message: 'iso-secret-text-of-a' }).execute()
+  A.textNumberInfo = (await t.services.texts.lookupNumber(a.tenant, { number: '+12125550143' })).id
+  A.textUserNumberMap = (await t.services.texts.createUserNumberMap(a.tenant, { organizationId: org, numberId: A.textNumber, userId: A.user })).id
 })
 afterAll(async () => t?.close())
 
@@ -126,7 +140,8 @@ async function aState(): Promise<string> {
   const tables = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers', 'msg_messages', 'msg_reactions', 'msg_channel_sms', 'msg_attachments', 'msg_bookmarks',
     'msg_sniffers', 'msg_plugins', 'msg_responders', 'msg_bulk_messages', 'msg_bulk_recipients', 'msg_bulk_attachments', 'msg_announcers', 'msg_aggregation_requests',
     'msg_individual_groups', 'msg_users', 'msg_operations', 'privacy_purges',
-    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts', 'user_emails', 'user_email_attachments', 'msg_multicasts', 'msg_multicast_recipients'] as const
+    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts', 'user_emails', 'user_email_attachments', 'msg_multicasts', 'msg_multicast_recipients',
+    'text_accounts', 'text_account_numbers', 'text_number_logs', 'text_receive_logs', 'text_number_info', 'text_user_number_maps', 'texts'] as const
   const out: Record<string, unknown> = {}
   for (const table of tables) {
     out[table] = await t.store.db.selectFrom(table).selectAll().where('tenant_id', '=', a.tenant.id).execute()

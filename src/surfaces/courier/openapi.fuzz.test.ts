@@ -54,6 +54,13 @@ beforeAll(async () => {
   const email = await t.services.userEmails.create(tt.tenant, { individualId: p1!.cassId, subject: 'fuzz', message: 'fuzz', to: 'fuzz@example.org' }, { kind: 'organization' })
   const emailAttachment = await t.services.userEmails.createAttachment(tt.tenant, { emailId: email.id, contentType: 'application/pdf' }, { kind: 'organization' })
   ids.push(email.id, emailAttachment.id)
+  // Texts and numbers (#92–#113): a sandbox account with a number, a text from it, a lookup and a received text.
+  const textAccount = await t.services.texts.createAccount(tt.tenant, { organizationId: org })
+  const textNumber = await t.services.texts.createNumber(tt.tenant, { accountId: textAccount.id, areaCode: '212' })
+  const text = await t.services.texts.createText(tt.tenant, { accountId: textAccount.id, target: uniquePhone(), message: 'fuzz' }, org)
+  const info = await t.services.texts.lookupNumber(tt.tenant, { number: '+12125550143' })
+  await t.store.db.insertInto('text_receive_logs').values({ tenant_id: tt.tenant.id, id: 'SMfuzzreceived', number_id: textNumber.id, sender: uniquePhone(), recipient: textNumber.phoneNumber, message: 'fuzz' }).execute()
+  ids.push(textAccount.id, textNumber.id, text.id, info.id, 'SMfuzzreceived')
 })
 afterAll(async () => t?.close())
 
@@ -76,7 +83,9 @@ const COUNTED = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers
   // User emails and their attachments; a refused send queues nothing.
   'user_emails', 'user_email_attachments',
   // Templated multicasts: a refused one records no multicast, no recipient and no send.
-  'msg_multicasts', 'msg_multicast_recipients', 'outbox_messages'] as const
+  'msg_multicasts', 'msg_multicast_recipients', 'outbox_messages',
+  // Texts and numbers: a refused request provisions, logs, pins and sends nothing.
+  'text_accounts', 'text_account_numbers', 'text_number_logs', 'text_receive_logs', 'text_number_info', 'text_user_number_maps', 'texts'] as const
 async function counts(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const table of COUNTED) {
@@ -118,11 +127,16 @@ it('no operation answers 5xx; refusals are §1.7 error objects and write nothing
     'GET /v1/user-email-attachments/', 'POST /v1/user-email-attachments/', 'GET /v1/user-email-attachments/{id}/', 'POST /v1/user-email-attachments/{id}/process-upload/',
     'GET /v1/multicasts/', 'POST /v1/multicasts/', 'GET /v1/multicasts/{id}/', 'GET /v1/user-multicasts/', 'POST /v1/user-multicasts/',
     'POST /v1/individuals/{id}/multicast/', 'POST /v1/users/{id}/multicast/',
+    'GET /v1/text-account-numbers/', 'POST /v1/text-account-numbers/', 'GET /v1/text-account-numbers/{id}/', 'PATCH /v1/text-account-numbers/{id}/', 'POST /v1/text-account-numbers/{id}/reset-logs/',
+    'GET /v1/text-accounts/', 'POST /v1/text-accounts/', 'GET /v1/text-accounts/{id}/', 'PATCH /v1/text-accounts/{id}/', 'POST /v1/text-accounts/{id}/claim-number/',
+    'GET /v1/text-number-info/', 'POST /v1/text-number-info/', 'GET /v1/text-number-info/{id}/', 'GET /v1/text-number-logs/', 'GET /v1/text-receive-logs/{id}/',
+    'GET /v1/text-user-number-maps/', 'POST /v1/text-user-number-maps/', 'GET /v1/text-user-number-maps/{id}/',
+    'GET /v1/texts/', 'POST /v1/texts/', 'GET /v1/texts/{id}/', 'POST /v1/texts/{id}/callback/',
   ]))
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(...ops), fc.oneof(hostile, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)),
     fc.array(fc.oneof(value, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)), { maxLength: 5 }),
-    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'multicasts', 'user-multicasts', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
+    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'multicasts', 'user-multicasts', 'text-account-numbers', 'text-accounts', 'text-number-info', 'text-user-number-maps', 'texts', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
     async (op, id, attributeValues, queryValues, type, extra) => {
       const attributes = Object.fromEntries(op.attributes.map((f, i) => [f, attributeValues[i % Math.max(1, attributeValues.length)]]).filter(([, v]) => v !== undefined))
       const query = op.query.slice(0, queryValues.length).map((q, i) => `${encodeURIComponent(q)}=${encodeURIComponent(queryValues[i]!)}`).join('&')

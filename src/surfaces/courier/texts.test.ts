@@ -453,7 +453,8 @@ describe('on Twilio (the local peers)', () => {
     const params = { MessageSid: peerMessage.sid, MessageStatus: 'delivered', AccountSid: sms.accountSid, To: target, From: from }
     const form = new URLSearchParams(params).toString()
     const wrong = await t.app.inject({ method: 'POST', url: `/v1/texts/${text.id}/callback/`, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'bad' }, payload: form })
-    expect(wrong.statusCode, wrong.body).toBe(401)
+    // A wrong signature answers as an unknown text does.
+    expectJsonApiError(wrong, 404)
     expect((await ok(twilio, 'GET', `/v1/texts/${text.id}/`)).data.attributes.status).toBe('sent')
     const good = await t.app.inject({ method: 'POST', url: `/v1/texts/${text.id}/callback/`, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sms.sign(url, params) }, payload: form })
     expect(good.statusCode, good.body).toBe(204)

@@ -377,8 +377,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * #113 `POST /v1/texts/{id}/callback/`: the vendor's callbacks about a text (Twilio's status
  * callback, or an inbound reply), authenticated by the vendor's signature (`X-Twilio-Signature`
  * under the tenant's auth token, over SWITCHBOARD_PUBLIC_URL + the path) instead of the API key,
- * and applied by the one webhook pipeline. 204 when taken; 404 for an unknown text, or a tenant
- * whose SMS vendor takes no webhooks (the sandbox); 401 for a wrong signature.
+ * and applied by the one webhook pipeline. 204 when taken; 404 `resource_not_found` alike for an
+ * unknown text, a tenant whose SMS vendor takes no webhooks (the sandbox) and a wrong signature.
  */
 export async function registerTextCallback(app: FastifyInstance, services: Services): Promise<void> {
   await app.register(async (scope) => {
@@ -386,13 +386,19 @@ export async function registerTextCallback(app: FastifyInstance, services: Servi
     registerErrorHandling(scope, JSONAPI_ERROR_SHAPE)
     const handler = async (req: FastifyRequest<{ Params: { id: string } }>, reply: import('fastify').FastifyReply) => {
       const id = req.params.id
+      // An unknown text, a tenant whose vendor takes no webhooks and a wrong signature answer alike,
+      // so the endpoint tells nobody which text ids exist.
+      const refused = () => new NotFoundError('resource_not_found', `No texts with id ${id}`, { type: 'texts', id })
       const owner = UUID.test(id) ? await services.texts.tenantOfText(id) : undefined
       const tenant = owner ? await services.tenants.findById(owner) : undefined
-      if (!tenant) throw new NotFoundError('resource_not_found', `No texts with id ${id}`, { type: 'texts', id })
+      if (!tenant) throw refused()
       try {
         await services.webhooks.handle(tenant, { channels: ['sms'] }, { method: req.method, url: services.config.publicUrl + req.url, headers: req.headers, body: req.body })
       } catch (err) {
-        if (err instanceof AuthError) throw new AuthError('bad_signature', 'the callback signature does not match')
+        if (err instanceof AuthError || err instanceof NotFoundError) {
+          req.log.warn({ reason: err.code, tenantId: tenant.id }, 'text callback refused')
+          throw refused()
+        }
         throw err
       }
       return reply.code(204).send()

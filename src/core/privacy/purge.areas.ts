@@ -313,10 +313,32 @@ const multicasts: PurgeArea = {
 }
 
 /**
+ * Texts and numbers (issue 13 item 4): what the person's phone numbers were sent and sent in through
+ * the tenant's text numbers — texts to them, inbound texts from them (receive logs), log lines about
+ * them — and carrier lookups of them. No person column: matched on the subject's addresses. A
+ * number forwarding to one of them stops forwarding.
+ */
+const texts: PurgeArea = {
+  name: 'texts',
+  columns: [],
+  async run(scope) {
+    const { trx, subject: s } = scope
+    const t = s.tenantId
+    const phones = s.addresses.filter((a) => a.startsWith('+'))
+    if (phones.length === 0) return
+    erased(scope, 'texts', 'texts', await trx.deleteFrom('texts').where('tenant_id', '=', t).where('target', 'in', phones).returningAll().execute())
+    erased(scope, 'text_receive_logs', 'text_receive_logs', await trx.deleteFrom('text_receive_logs').where('tenant_id', '=', t).where('sender', 'in', phones).returningAll().execute())
+    erased(scope, 'text_number_logs', 'text_number_logs', await trx.deleteFrom('text_number_logs').where('tenant_id', '=', t).where('party', 'in', phones).returningAll().execute())
+    erased(scope, 'text_number_info', 'text_number_info', await trx.deleteFrom('text_number_info').where('tenant_id', '=', t).where('number', 'in', phones).returningAll().execute())
+    await trx.updateTable('text_account_numbers').set({ forward_to: '' }).where('tenant_id', '=', t).where('forward_to', 'in', phones).execute()
+  },
+}
+
+/**
  * Every area, in the order they run (messaging and the contact center before delivery, whose
  * rows they point at; the person last). A new table with a person reference joins one of them.
  */
-export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, person]
+export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, person, texts]
 
 /** Every `table.column` person reference the purge covers (the schema guard compares against it). */
 export const PURGED_COLUMNS: ReadonlySet<string> = new Set(PURGE_AREAS.flatMap((a) => a.columns))

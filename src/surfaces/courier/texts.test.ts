@@ -6,6 +6,7 @@ import { createTenant, uniquePhone, type TestTenant } from '../../../test/factor
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { courierClient, type Json } from '../../../test/helpers/courier.ts'
 import { expectJsonApi, expectJsonApiError } from '../../../test/helpers/jsonapi.ts'
+import { seedPerson } from '../../../test/helpers/cass.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 import { TwilioPeer } from '../../../test/peers/twilio.ts'
 import { TwilioNumbersPeer } from '../../../test/peers/twilio-numbers.ts'
@@ -473,5 +474,30 @@ describe('on Twilio (the local peers)', () => {
     })()
     expectJsonApiError(await t.app.inject({ method: 'POST', url: `/v1/texts/${sandboxText.id}/callback/`, headers: { 'content-type': 'application/json' }, payload: '{}' }), 404)
     expectJsonApiError(await t.app.inject({ method: 'POST', url: `/v1/texts/${randomUUID()}/callback/`, headers: { 'content-type': 'application/json' }, payload: '{}' }), 404)
+  })
+})
+
+describe('purge-data (#86) and texts', () => {
+  it('erases what the individual\'s phone was sent and sent in, their lookups and log lines; a number forwarding to them stops', async () => {
+    const phone = uniquePhone()
+    const person = await seedPerson(t, sandbox, { phone })
+    const acct = await account(sandbox)
+    const n = await number(sandbox, acct.id, { logging: true })
+    const forwarding = await number(sandbox, acct.id, { 'forward-to': phone })
+    const text = (await ok(sandbox, 'POST', '/v1/texts/', { data: { type: 'texts', attributes: { 'account-id': acct.id, 'number-id': n.id, target: phone, message: 'Private' } } })).data
+    const sid = await inbound(sandbox, phone, n.attributes['phone-number'] as string, 'Private reply')
+    await waitFor('the receive log', async () => (await call(sandbox, 'GET', `/v1/text-receive-logs/${sid}/`)).statusCode === 200, 30_000)
+    const info = (await ok(sandbox, 'POST', '/v1/text-number-info/', { data: { type: 'text-number-info', attributes: { number: phone } } })).data
+    const requestId = `req-${person.cassId}`
+    expect((await call(sandbox, 'POST', '/v1/purge-data/', { data: { type: 'system-purges', attributes: { 'entity-id': person.cassId, 'entity-type': 'individual', 'request-id': requestId } } })).statusCode).toBe(201)
+    await waitFor(`purge ${requestId}`, async () => {
+      const r = await call(sandbox, 'GET', `/v1/purge-data/${requestId}/`)
+      return r.statusCode === 200 && (JSON.parse(r.body) as Json).data.attributes.status === 'completed'
+    }, 30_000)
+    expectJsonApiError(await call(sandbox, 'GET', `/v1/texts/${text.id}/`), 404)
+    expectJsonApiError(await call(sandbox, 'GET', `/v1/text-receive-logs/${sid}/`), 404)
+    expectJsonApiError(await call(sandbox, 'GET', `/v1/text-number-info/${info.id}/`), 404)
+    expect((await ok(sandbox, 'GET', `/v1/text-number-logs/?number-id=${n.id}`)).data).toEqual([])
+    expect((await ok(sandbox, 'GET', `/v1/text-account-numbers/${forwarding.id}/`)).data.attributes['forward-to']).toBe('')
   })
 })

@@ -8,6 +8,8 @@
  *   API. Webhook signatures are always made with the account's `authToken`, so inbound webhooks
  *   need it.
  * - `from` (E.164 sender; for WhatsApp the number without `whatsapp:`) or `messagingServiceSid`.
+ * - A message's `data.twilioAccountSid` sends it through that sub-account's Messages endpoint (a
+ *   text account's numbers are held there; the parent's credentials act on it).
  * - `baseUrl` (default https://api.twilio.com; tests point it at a local peer), `timeoutMs`
  *   (default 10000), `ratePerSecond` (sends per second per sender, default 1; read by the job).
  */
@@ -178,9 +180,20 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
     })
   }
 
+  /**
+   * The Messages endpoint of a message: its `data.twilioAccountSid` (a sub-account of this account,
+   * which the parent's credentials act on: a text account's number is held there), else the account's.
+   */
+  function messagesUrl(data: Readonly<Record<string, unknown>> | undefined): URL {
+    const sub = data?.twilioAccountSid
+    if (typeof sub !== 'string' || sub === accountSid) return url
+    if (!/^AC[0-9a-zA-Z]{32}$/.test(sub)) throw new ProviderError('invalid_account', 'twilio: data.twilioAccountSid must be an account sid', { retryable: false })
+    return new URL(`${base}/2010-04-01/Accounts/${encodeURIComponent(sub)}/Messages.json`)
+  }
+
   /** POST a message. */
-  function call(body: string, idempotencyToken: string): Promise<Answer> {
-    return request(url, 'POST', {
+  function call(body: string, idempotencyToken: string, target: URL = url): Promise<Answer> {
+    return request(target, 'POST', {
       'content-type': 'application/x-www-form-urlencoded',
       'content-length': Buffer.byteLength(body),
       // Twilio's idempotency header: a retry of one message id after a lost answer is not sent twice.
@@ -205,8 +218,9 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
     const found = new Map<string, SendResult & { at: number }>()
     const recent = new URLSearchParams({ To: to, PageSize: String(LIST_PAGE_SIZE) })
     const sent = new URLSearchParams({ To: to, 'DateSent>': since.toISOString().slice(0, 10), PageSize: String(LIST_PAGE_SIZE) })
-    await readList(`${url.pathname}?${recent.toString()}`, 1, message.body, to, since, found)
-    await readList(`${url.pathname}?${sent.toString()}`, LIST_PAGES, message.body, to, since, found)
+    const path = messagesUrl(message.data).pathname
+    await readList(`${path}?${recent.toString()}`, 1, message.body, to, since, found)
+    await readList(`${path}?${sent.toString()}`, LIST_PAGES, message.body, to, since, found)
     return [...found.values()].sort((a, b) => a.at - b.at).map(({ providerMessageId, status }) => ({ providerMessageId, status }))
   }
 
@@ -269,7 +283,7 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
       form.set('Body', message.body)
       for (const media of mediaUrls(message.data)) form.append('MediaUrl', media)
       if (message.statusCallbackUrl) form.set('StatusCallback', message.statusCallbackUrl)
-      const answer = await call(form.toString(), message.id)
+      const answer = await call(form.toString(), message.id, messagesUrl(message.data))
       if (answer.status !== 201 && answer.status !== 200) throw failure(answer)
       let sid: unknown
       try {

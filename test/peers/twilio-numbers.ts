@@ -8,7 +8,8 @@
  * `GET /v2/PhoneNumbers/{n}?Fields=line_type_intelligence`. Basic auth with the parent account's
  * sid and auth token, which act on its sub-accounts too (as Twilio's do); errors as Twilio's JSON
  * (`{code, message, more_info, status}`). Anything else is passed to `upstream` (the Messages peer,
- * test/peers/twilio.ts) when given, so one base URL serves both.
+ * test/peers/twilio.ts) when given, so one base URL serves both; a sub-account's Messages requests
+ * go there rewritten to the parent account (that peer knows one account), counted in `subAccountMessages`.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -47,6 +48,8 @@ export class TwilioNumbersPeer {
   readonly lookups = new Map<string, LookupAnswer>()
   /** Requests per kind, for the tests' counts. */
   readonly counts = { accounts: 0, search: 0, buy: 0, list: 0, lookup: 0 }
+  /** Messages requests made to one of the sub-accounts (passed on to the Messages peer as the parent's). */
+  subAccountMessages = 0
   /** Fail the next requests with this status (Twilio's 20500 or 20429). */
   failNext: { status: 500 | 429; times: number } | undefined
   url = ''
@@ -95,6 +98,12 @@ export class TwilioNumbersPeer {
     const path = url.pathname
     const known = path === '/2010-04-01/Accounts.json' || /^\/2010-04-01\/Accounts\/[^/]+\/(AvailablePhoneNumbers\/US\/Local|IncomingPhoneNumbers)\.json$/.test(path) || path.startsWith('/v2/PhoneNumbers/')
     if (!known) {
+      // A sub-account's Messages go to the Messages peer as the parent account's (it knows one account).
+      const sub = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json/.exec(path)
+      if (sub && this.accounts.has(sub[1]!)) {
+        this.subAccountMessages++
+        req.url = (req.url ?? '').replace(`/Accounts/${sub[1]}/`, `/Accounts/${this.accountSid}/`)
+      }
       if (this.upstream) return this.#forward(req, res)
       return twilioError(res, 404, 20404, 'The requested resource was not found')
     }

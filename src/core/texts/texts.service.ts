@@ -354,7 +354,9 @@ export class TextsService {
         callback_one_off: input.callbackOneOff ?? false, expected_responses: JSON.stringify(expected),
       }).returningAll().executeTakeFirstOrThrow()
       const sent = await this.#delivery.send(tenant, {
-        channel: 'sms', to: target, from: number.phone_number, body: input.message, idempotencyKey: `text:${row.id}`, data: { textId: row.id },
+        channel: 'sms', to: target, from: number.phone_number, body: input.message, idempotencyKey: `text:${row.id}`,
+        // On Twilio the number is held by the account's sub-account: the text goes out through it.
+        data: { textId: row.id, ...(account.provider === 'twilio' ? { twilioAccountSid: account.provider_account_id } : {}) },
       }, { trx })
       await trx.updateTable('texts').set({ outbox_id: sent.message.id }).where('tenant_id', '=', tenant.id).where('id', '=', row.id).execute()
       if (number.logging) await log(trx, tenant.id, number.id, target, `sent to ${target}: ${input.message}`)
@@ -450,8 +452,10 @@ export class TextsService {
       if (!first) return
       if (number.logging) await log(trx, tenantId, number.id, message.from, `received from ${message.from}: ${message.body}`)
       if (number.forward_to !== '' && number.forward_to !== message.from) {
+        const account = await trx.selectFrom('text_accounts').select(['provider', 'provider_account_id']).where('tenant_id', '=', tenantId).where('id', '=', number.account_id).executeTakeFirstOrThrow()
         await this.#delivery.send({ id: tenantId }, {
           channel: 'sms', to: number.forward_to, from: number.phone_number, body: `From ${message.from}: ${message.body}`.slice(0, MAX_TEXT), idempotencyKey: `text-forward:${message.id}`,
+          ...(account.provider === 'twilio' ? { data: { twilioAccountSid: account.provider_account_id } } : {}),
         }, { trx })
         forwarded = true
       }

@@ -445,6 +445,8 @@ describe('on Twilio (the local peers)', () => {
     const text = (await ok(twilio, 'POST', '/v1/texts/', { data: { type: 'texts', attributes: { 'account-id': acct.id, target, message: 'From Twilio', 'callback-status-url': statusUrl } } })).data
     const sent = await settled(twilio, text.id)
     expect(sent.attributes.status).toBe('sent')
+    // Through the sub-account that holds the number.
+    expect(numbersPeer.subAccountMessages).toBeGreaterThan(0)
     const peerMessage = sms.sentTo(target)[0]!
     expect(peerMessage).toMatchObject({ from, body: 'From Twilio' })
     expect(sent.attributes['twilio-sid']).toBe(peerMessage.sid)

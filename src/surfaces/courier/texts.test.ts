@@ -503,3 +503,22 @@ describe('purge-data (#86) and texts', () => {
     expect((await ok(sandbox, 'GET', `/v1/text-account-numbers/${forwarding.id}/`)).data.attributes['forward-to']).toBe('')
   })
 })
+
+describe('a user token', () => {
+  it('is refused on every texts and numbers operation (403 organization_key_required), writing nothing', async () => {
+    await t.services.directory.import(other.tenant, { format: 'yaml', text: 'users:\n  - { email: texts.user@other.example, first_name: Tex, last_name: User }\n' })
+    const { token } = await t.services.directory.issueUserToken(other.tenant, 'texts.user@other.example')
+    const acct = await account(other)
+    const before = await written(other)
+    for (const [method, url, body] of [
+      ['GET', `/v1/text-accounts/${acct.id}/`], ['GET', '/v1/text-accounts/'], ['POST', '/v1/text-accounts/', { data: { type: 'text-accounts', attributes: { 'organization-id': org(other) } } }],
+      ['POST', '/v1/text-account-numbers/', { data: { type: 'text-account-numbers', attributes: { 'account-id': acct.id, 'area-code': '212' } } }],
+      ['POST', '/v1/texts/', { data: { type: 'texts', attributes: { 'account-id': acct.id, target: uniquePhone(), message: 'x' } } }],
+      ['GET', `/v1/texts/?account-id=${acct.id}`], ['POST', `/v1/text-accounts/${acct.id}/claim-number/`, { notes: 'x' }],
+    ] as const) {
+      const e = expectJsonApiError(await call(token, method, url, body), 403)
+      expect(e.code, `${method} ${url}`).toBe('organization_key_required')
+    }
+    expect(await written(other)).toEqual(before)
+  })
+})

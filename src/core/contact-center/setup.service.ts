@@ -147,6 +147,11 @@ export class SetupService {
     return { version: v.version, source: served.source, format: v.format, loadedAt: v.createdAt }
   }
 
+  /** The tenant's menus (queues), in id order, without deleted ones unless asked. */
+  async menus(tenantId: TenantId, opts: { withDeleted?: boolean } = {}): Promise<Menu[]> {
+    return this.#repo.menus(this.#db, tenantId, opts)
+  }
+
   /** The tenant's settings, or undefined when no contact center was loaded. */
   async settings(tenantId: TenantId, db: Kysely<DB> | Transaction<DB> = this.#db): Promise<CcSettings | undefined> {
     const s = await this.#repo.settings(db, tenantId)

@@ -175,17 +175,6 @@ async function loadDemoTemplates(services: Services, tenant: Tenant, log: Logger
 }
 // --- end of the demo message templates ---
 
-/** The Demo tenant's console owner (a failure must not stop the server: then none). */
-async function createConsoleOwner(services: Services, tenant: Tenant, log: Logger): Promise<ConsoleLogin | undefined> {
-  try {
-    const { user, password } = await services.console.createOwner(tenant)
-    return { email: user.email, password }
-  } catch (err) {
-    log.warn({ err }, 'could not create the console owner')
-    return undefined
-  }
-}
-
 /** Key of the PostgreSQL advisory lock the first-start check holds ('SWDEMO'). */
 const DEMO_LOCK_KEY = '91791547811151'
 
@@ -232,8 +221,9 @@ export async function ensureDemoTenant(config: Config, services: Services, log: 
   const created = await exclusively(services.store, config.dataDir, async () => {
     const tenants = await services.tenants.list()
     if (tenants.length > 0) return { kind: 'existing' as const, demo: tenants.some((t) => t.name === 'Demo') }
-    const { tenant, credentials } = await services.tenants.create('Demo')
-    const owner = await createConsoleOwner(services, tenant, log)
+    // The tenant and its console owner in one transaction, as `tenant create` makes them.
+    const { tenant, credentials, made } = await services.tenants.create('Demo', (trx, t) => services.console.createOwner(t, { trx }))
+    const owner: ConsoleLogin = { email: made.user.email, password: made.password }
     await loadDemoThreads(services, tenant, log)
     const contactCenter = await loadDemoContactCenter(services, tenant, log)
     const directory = await loadDemoDirectory(services, tenant, log)

@@ -73,6 +73,13 @@ export function twilioFormParams(body: unknown): Record<string, string | string[
   return out
 }
 
+/** Whether a webhook request carries Twilio's `X-Twilio-Signature` under `authToken` (none: false). */
+export function verifyTwilioWebhook(authToken: string | undefined, req: RawWebhook): boolean {
+  if (!authToken) return false
+  const header = req.headers['x-twilio-signature']
+  return verifyTwilioSignature(authToken, req.url, twilioFormParams(req.body), Array.isArray(header) ? header[0] : header)
+}
+
 /** The first value of a form parameter. */
 export function firstParam(params: Record<string, string | string[]>, name: string): string | undefined {
   const v = params[name]
@@ -350,11 +357,7 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
       return { providerMessageId: sid, status: 'sent' }
     },
     findSent: (message: OutboundMessage & { readonly channel: C }, since: Date) => findSent(message, since),
-    verifySignature(req: RawWebhook): boolean {
-      if (!authToken) return false
-      const header = req.headers['x-twilio-signature']
-      return verifyTwilioSignature(authToken, req.url, twilioFormParams(req.body), Array.isArray(header) ? header[0] : header)
-    },
+    verifySignature: (req: RawWebhook) => verifyTwilioWebhook(authToken, req),
     parseWebhook(req: RawWebhook): WebhookEvent[] {
       return parseTwilioWebhook(req.body, req.url)
     },

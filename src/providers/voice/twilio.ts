@@ -12,12 +12,11 @@
  * - `baseUrl` (default https://api.twilio.com; tests point it at a local peer), `timeoutMs`
  *   (default 10000) — the same account settings as the SMS adapter (`../twilio.ts`).
  */
-import { verifyTwilioSignature } from '../../lib/twilio-signature.ts'
 import type { ProviderOptions } from '../http.ts'
 import type { ChannelSettings } from '../registry.ts'
 import { badSettings, optionalString } from '../support.ts'
 import {
-  firstParam, readTwilioAccountSettings, twilioAccount, twilioFailure, twilioFormParams, type TwilioAnswer,
+  firstParam, readTwilioAccountSettings, twilioAccount, twilioFailure, twilioFormParams, verifyTwilioWebhook, type TwilioAnswer,
 } from '../twilio.ts'
 import { ProviderError, type RawWebhook } from '../types.ts'
 import type { AnswerDocument, CallControlProvider, CallLegEvent, CallLegRequest, CallLegStatus, PlacedLeg } from './types.ts'
@@ -137,7 +136,7 @@ export function createTwilioCallControl(settings: ChannelSettings, options: Prov
   validateTwilioVoiceSettings(settings)
   const defaultFrom = optionalString(VENDOR, settings, 'from')!
   const account = twilioAccount(settings, options)
-  const authToken = account.authToken!
+  const authToken = account.authToken
   /** Conference sids by our call id (friendly name), most recently used last. */
   const conferences = new Map<string, string>()
 
@@ -235,17 +234,8 @@ export function createTwilioCallControl(settings: ChannelSettings, options: Prov
       return { contentType: 'text/xml; charset=utf-8', body }
     },
 
-    verifySignature(req: RawWebhook): boolean {
-      const header = req.headers['x-twilio-signature']
-      return verifyTwilioSignature(authToken, req.url, twilioFormParams(req.body), Array.isArray(header) ? header[0] : header)
-    },
-
-    parseCallWebhook(req: RawWebhook): CallLegEvent[] {
-      return parseTwilioCallWebhook(req.body, req.url)
-    },
-
-    async close() {
-      account.close()
-    },
+    verifySignature: (req: RawWebhook) => verifyTwilioWebhook(authToken, req),
+    parseCallWebhook: (req: RawWebhook) => parseTwilioCallWebhook(req.body, req.url),
+    close: async () => account.close(),
   }
 }

@@ -113,6 +113,8 @@ export class TwilioVoicePeer {
   readonly conferences: PeerConference[] = []
   /** Every participant update (hold/resume), in order. */
   readonly participantUpdates: Array<{ conferenceSid: string; callSid: string; form: Record<string, string> }> = []
+  /** Answer an update of a call that already ended with Twilio's 21220 (not in progress) instead of the unchanged resource. */
+  refuseEndedCallUpdates = false
   /** Recording callbacks posted (a conference's recording, when it ends). */
   readonly recordingCallbacks: PostedCallback[] = []
   /** Every REST request, with its path (no query). */
@@ -384,8 +386,9 @@ export class TwilioVoicePeer {
     if (!call) return twilioError(res, 404, 20404, `The requested resource /2010-04-01/Accounts/${this.accountSid}/Calls/${sid}.json was not found`)
     const status = form.get('Status')
     if (status !== null && status !== 'completed' && status !== 'canceled') return twilioError(res, 400, 21218, `Invalid Status: ${status}`)
-    call.updates.push(Object.fromEntries(form))
     const live = ['queued', 'initiated', 'ringing', 'in-progress'].includes(call.status)
+    if (!live && this.refuseEndedCallUpdates) return twilioError(res, 400, 21220, 'Call is not in-progress. Cannot redirect.')
+    call.updates.push(Object.fromEntries(form))
     // `canceled` ends only a call not yet answered; `completed` ends it either way.
     if (live && (status === 'completed' || call.status !== 'in-progress')) this.#interrupt.get(sid)?.()
     this.#json(res, 200, this.#resource(call))

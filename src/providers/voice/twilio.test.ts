@@ -141,8 +141,18 @@ describe('placing legs against the local Twilio', () => {
     expect(recording.recordingUrl).toMatch(new RegExp(`^${peer.url}/2010-04-01/Accounts/${peer.accountSid}/Recordings/RE[0-9a-f]{32}$`))
     expect(refused).toEqual([])
 
-    // Hanging up a call that already ended is not an error.
+    // Hanging up a call that already ended is not an error, whether Twilio answers with the
+    // unchanged call or with 21220 (not in progress).
+    await call.done
     await provider.hangUp(placed.providerCallId)
+    peer.refuseEndedCallUpdates = true
+    try {
+      await provider.hangUp(placed.providerCallId)
+    } finally {
+      peer.refuseEndedCallUpdates = false
+    }
+    // A call Twilio does not know is an error (404, permanent).
+    await expect(provider.hangUp('CA' + 'f'.repeat(32))).rejects.toMatchObject({ code: 'not_found', retryable: false, status: 404 })
   })
 
   it('a leg that is not recorded asks for no recording in its TwiML', async () => {

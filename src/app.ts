@@ -1,3 +1,4 @@
+import type { Config } from './config.ts'
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
@@ -57,6 +58,12 @@ const APP_ERROR_SHAPE: ErrorShape = {
   internal: internalMessage,
 }
 
+/** SWITCHBOARD_TRUST_PROXY as Fastify takes it: a hop count is "trust the nearest N" (proxy-addr's rule). */
+function trustProxyOption(v: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof v === 'number') return (_address, hop) => hop < v
+  return typeof v === 'boolean' ? v : [...v]
+}
+
 /** The whole HTTP application as one Fastify instance (not listening yet). */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { services, metrics } = opts
@@ -69,6 +76,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID()
     },
+    // Behind a reverse proxy the client address (lockout, logs) comes from X-Forwarded-For.
+    trustProxy: trustProxyOption(services.config.trustProxy),
+    // Plugins (the docs' static files, the console bundle) load within a minute even on a loaded
+    // machine; Fastify's 10 s default failed a start under load.
+    pluginTimeout: 60_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Query strings and forms are coerced ('5' → 5, a lone value → a list); JSON bodies are not.

@@ -24,6 +24,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_SANDBOX: 'on' }).sandboxPage).toBe(true)
   })
 
+  it('trusts no proxy unless SWITCHBOARD_TRUST_PROXY names them: true, a hop count, or addresses and ranges', () => {
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir() }).trustProxy).toBe(false)
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_TRUST_PROXY: 'true' }).trustProxy).toBe(true)
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_TRUST_PROXY: '2' }).trustProxy).toBe(2)
+    expect(loadConfig({ SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', '::1'])
+  })
+
   it('reads every variable', () => {
     const c = loadConfig({ PORT: '9000', HOST: '0.0.0.0', DATABASE_URL: 'postgres://u:p@db:5432/x', SWITCHBOARD_DATA_DIR: dir(), SWITCHBOARD_SECRET_KEY: 'ab'.repeat(32), LOG_LEVEL: 'WARN' })
     expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', databaseUrl: 'postgres://u:p@db:5432/x', logLevel: 'warn', publicUrl: 'http://127.0.0.1:9000' })
@@ -42,6 +49,9 @@ describe('loadConfig', () => {
     ['SWITCHBOARD_SANDBOX', { SWITCHBOARD_SANDBOX: 'maybe' }],
     ['SWITCHBOARD_FIRING_BATCH', { SWITCHBOARD_FIRING_BATCH: '0' }],
     ['SWITCHBOARD_FIRING_BATCH', { SWITCHBOARD_FIRING_BATCH: '20000' }],
+    ['SWITCHBOARD_TRUST_PROXY', { SWITCHBOARD_TRUST_PROXY: 'lb.example.org' }],
+    ['SWITCHBOARD_TRUST_PROXY', { SWITCHBOARD_TRUST_PROXY: '99' }],
+    ['SWITCHBOARD_TRUST_PROXY', { SWITCHBOARD_TRUST_PROXY: '10.0.0.0/99' }],
     ['HOST', { HOST: 'not a host' }],
     ['HOST', { HOST: 'bad_host!' }],
     ['SWITCHBOARD_PUBLIC_URL', { SWITCHBOARD_PUBLIC_URL: 'notaurl' }],

@@ -41,6 +41,12 @@ export interface Config {
    * host is taken for a subdomain.
    */
   readonly ccaiDomain: string | undefined
+  /**
+   * SWITCHBOARD_TRUST_PROXY: which reverse proxies' `X-Forwarded-For`/`-Proto`/`-Host` to believe,
+   * so the client address (sign-in lockout, logs) is the real one behind a load balancer: `false`
+   * (default: the connecting address), `true` (any), a hop count, or addresses/CIDR ranges.
+   */
+  readonly trustProxy: boolean | number | readonly string[]
 }
 
 /** Configuration of the files domain (SWITCHBOARD_FILES_*). */
@@ -235,6 +241,25 @@ function parseS3(env: NodeJS.ProcessEnv): S3Config | undefined {
   })
 }
 
+/** SWITCHBOARD_TRUST_PROXY: true/false, a hop count (1-10), or comma-separated IP addresses and CIDR ranges. */
+function parseTrustProxy(raw: string | undefined): boolean | number | readonly string[] {
+  const text = (raw ?? '').trim().toLowerCase()
+  if (text === '' || text === 'false' || text === '0') return false
+  if (text === 'true') return true
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text)
+    if (hops > 10) throw new ConfigError('SWITCHBOARD_TRUST_PROXY', `must be true, false, a hop count 1-10 or addresses, got "${raw}"`)
+    return hops
+  }
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '')
+  for (const e of entries) {
+    if (!/^[0-9a-f.:]+(\/\d{1,3})?$/.test(e) || !isValidAllowEntry(e)) {
+      throw new ConfigError('SWITCHBOARD_TRUST_PROXY', `has "${e}", which is not an IP address or CIDR range (or true, false, a hop count)`)
+    }
+  }
+  return Object.freeze(entries)
+}
+
 /** Parse `env` into a frozen Config; throws ConfigError naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = parsePort(env.PORT)
@@ -268,7 +293,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('SWITCHBOARD_CCAI_DOMAIN', `must be a domain name like cc.example.org, got "${env.SWITCHBOARD_CCAI_DOMAIN}"`)
   }
   const ccaiDomain = ccaiDomainRaw === '' ? undefined : ccaiDomainRaw
+  const trustProxy = parseTrustProxy(env.SWITCHBOARD_TRUST_PROXY)
   // Last: it may write a generated key into the data dir, which a refused configuration must not.
   const secretKey = parseSecretKey(env.SWITCHBOARD_SECRET_KEY, dataDir)
-  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage, files, ccaiDomain })
+  return Object.freeze({ port, host, databaseUrl, dataDir, secretKey, logLevel: level as LogLevel, publicUrl, publicUrlSet, urlPolicy, jobSuperviseSeconds, deliveryRetrySeconds, firingBatch, sandboxPage, files, ccaiDomain, trustProxy })
 }

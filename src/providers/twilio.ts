@@ -65,7 +65,7 @@ export function stripTwilioAddress(address: string): string {
 }
 
 /** The form parameters of a webhook body (Fastify's form parser gives an object of strings). */
-function formParams(body: unknown): Record<string, string | string[]> {
+export function twilioFormParams(body: unknown): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   if (!body || typeof body !== 'object') return out
   for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
@@ -75,7 +75,15 @@ function formParams(body: unknown): Record<string, string | string[]> {
   return out
 }
 
-function first(params: Record<string, string | string[]>, name: string): string | undefined {
+/** Whether a webhook request carries Twilio's `X-Twilio-Signature` under `authToken` (none: false). */
+export function verifyTwilioWebhook(authToken: string | undefined, req: RawWebhook): boolean {
+  if (!authToken) return false
+  const header = req.headers['x-twilio-signature']
+  return verifyTwilioSignature(authToken, req.url, twilioFormParams(req.body), Array.isArray(header) ? header[0] : header)
+}
+
+/** The first value of a form parameter. */
+export function firstParam(params: Record<string, string | string[]>, name: string): string | undefined {
   const v = params[name]
   return Array.isArray(v) ? v[0] : v
 }
@@ -105,7 +113,8 @@ interface TwilioMessageList {
   next_page_uri?: unknown
 }
 
-interface Answer {
+/** An answer of Twilio's REST API. */
+export interface TwilioAnswer {
   status: number
   headers: Record<string, string | string[] | undefined>
   body: string
@@ -119,39 +128,52 @@ interface TwilioError {
   status?: number
 }
 
+/** One Twilio account's REST API as the SMS and voice adapters call it. */
+export interface TwilioAccount {
+  readonly accountSid: string
+  /** The auth token, which webhook signatures are made with; undefined with an API key only. */
+  readonly authToken: string | undefined
+  /** `{baseUrl}/2010-04-01/Accounts/{AccountSid}`: resource paths are appended to it. */
+  readonly accountUrl: string
+  /** One request over the account's guarded keep-alive connections, answered within `timeoutMs`; network failures are retryable ProviderErrors. */
+  request(target: URL, method: 'GET' | 'POST', headers: Record<string, string | number>, body?: string): Promise<TwilioAnswer>
+  /** POST a form to `{accountUrl}{path}`. */
+  postForm(path: string, form: URLSearchParams, headers?: Record<string, string>): Promise<TwilioAnswer>
+  /** Release pooled connections. */
+  close(): void
+}
+
 /**
- * The Twilio provider for one channel and one tenant's settings. Requests go over a keep-alive
- * agent owned by the provider (the registry keeps one provider per tenant settings, so a tenant's
- * messages reuse its connections); `close()` releases them.
+ * The account part of a tenant's Twilio settings (the same for SMS, WhatsApp and voice):
+ * `accountSid`, `authToken` or `apiKeySid` + `apiKeySecret`, `baseUrl`, `timeoutMs`. Throws
+ * ProviderError `invalid_settings`. Builds no connection.
  */
-export function createTwilioProvider<C extends Channel>(channel: C, settings: ChannelSettings, options: ProviderOptions = {}): ChannelProvider<C> {
-  if (channel !== 'sms' && channel !== 'whatsapp') {
-    throw new ProviderError('unsupported_channel', `twilio does not send ${channel} here (sms and whatsapp only)`, { retryable: false })
-  }
+export function readTwilioAccountSettings(settings: ChannelSettings) {
   const accountSid = requiredString(VENDOR, settings, 'accountSid')
   if (!/^AC[0-9a-zA-Z]{32}$/.test(accountSid)) throw badSettings(VENDOR, 'setting "accountSid" must be AC followed by 32 characters')
   const authToken = optionalString(VENDOR, settings, 'authToken')
   const apiKeySid = optionalString(VENDOR, settings, 'apiKeySid')
   const apiKeySecret = optionalString(VENDOR, settings, 'apiKeySecret')
   if (!authToken && !(apiKeySid && apiKeySecret)) throw badSettings(VENDOR, 'set "authToken", or "apiKeySid" and "apiKeySecret"')
-  const defaultFrom = optionalString(VENDOR, settings, 'from')
-  const messagingServiceSid = optionalString(VENDOR, settings, 'messagingServiceSid')
-  if (!defaultFrom && !messagingServiceSid) throw badSettings(VENDOR, 'set "from" (a sender number) or "messagingServiceSid"')
   const base = readBaseUrl(VENDOR, settings, 'baseUrl', DEFAULT_BASE_URL)
   const timeoutMs = optionalInteger(VENDOR, settings, 'timeoutMs', 100, 120_000) ?? DEFAULT_TIMEOUT_MS
-  const ratePerSecond = optionalInteger(VENDOR, settings, 'ratePerSecond', 1, 10_000) ?? 1
-  const senderRates = parseSenderRates(settings.senderRates)
+  return { accountSid, authToken, apiKeySid, apiKeySecret, base, timeoutMs }
+}
 
-  const url = new URL(`${base}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`)
-  const secure = url.protocol === 'https:'
-  // The base URL is the tenant's to set: the guarded client's agent checks every connection as it
-  // is made (a refused address is ProviderError `unsafe_endpoint`, permanent).
+/**
+ * A Twilio account's REST client from a tenant's settings. The base URL is the tenant's to set:
+ * the guarded client's agent checks every connection as it is made (a refused address is
+ * ProviderError `unsafe_endpoint`, permanent).
+ */
+export function twilioAccount(settings: ChannelSettings, options: ProviderOptions = {}): TwilioAccount {
+  const { accountSid, authToken, apiKeySid, apiKeySecret, base, timeoutMs } = readTwilioAccountSettings(settings)
+  const accountUrl = `${base}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}`
+  const secure = new URL(accountUrl).protocol === 'https:'
   const http = vendorHttp(VENDOR, { ...options, keepAlive: true, maxSockets: 64 })
-  const agent = http.agent(url.protocol)
+  const agent = http.agent(secure ? 'https:' : 'http:')
   const authorization = 'Basic ' + Buffer.from(apiKeySid && apiKeySecret ? `${apiKeySid}:${apiKeySecret}` : `${accountSid}:${authToken}`).toString('base64')
 
-  /** One request to Twilio over the provider's guarded connections, answered within `timeoutMs`. */
-  function request(target: URL, method: 'GET' | 'POST', headers: Record<string, string | number>, body?: string): Promise<Answer> {
+  function request(target: URL, method: 'GET' | 'POST', headers: Record<string, string | number>, body?: string): Promise<TwilioAnswer> {
     return new Promise((resolve, reject) => {
       const req = (secure ? httpsRequest : httpRequest)(target, {
         method,
@@ -180,19 +202,92 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
     })
   }
 
+  return {
+    accountSid,
+    authToken,
+    accountUrl,
+    request,
+    postForm(path, form, headers = {}) {
+      const body = form.toString()
+      return request(new URL(`${accountUrl}${path}`), 'POST', {
+        'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), ...headers,
+      }, body)
+    },
+    close() {
+      agent.destroy()
+    },
+  }
+}
+
+/**
+ * A Twilio error answer as a ProviderError: 429 (or 20429) and 5xx/408 retryable with the
+ * `Retry-After` they carry; 401/403 `unauthorized`; any other 4xx permanent, with the readable code
+ * `codes` gives Twilio's error code, else `twilio_<code>` (a retry sends the same request).
+ */
+export function twilioFailure(answer: TwilioAnswer, codes: Readonly<Record<number, string>> = PERMANENT_CODES): ProviderError {
+  let parsed: TwilioError | undefined
+  try {
+    parsed = JSON.parse(answer.body) as TwilioError
+  } catch {
+    parsed = undefined
+  }
+  const twilioCode = typeof parsed?.code === 'number' ? parsed.code : undefined
+  const text = `twilio ${answer.status}${twilioCode ? ` (${twilioCode})` : ''}: ${parsed?.message ?? (answer.body.slice(0, 200) || 'no message')}`
+  const header = answer.headers['retry-after']
+  if (answer.status === 429 || twilioCode === 20429) {
+    return new ProviderError('rate_limited', text, { retryable: true, status: answer.status, retryAfterMs: retryAfterMs(Array.isArray(header) ? header[0] : header) })
+  }
+  if (answer.status >= 500 || answer.status === 408) {
+    return new ProviderError('unavailable', text, { retryable: true, status: answer.status, retryAfterMs: retryAfterMs(Array.isArray(header) ? header[0] : header) })
+  }
+  if (answer.status === 401 || answer.status === 403) return new ProviderError('unauthorized', text, { retryable: false, status: answer.status })
+  const code = (twilioCode !== undefined && Object.hasOwn(codes, twilioCode) ? codes[twilioCode] : undefined) ?? (twilioCode !== undefined ? `twilio_${twilioCode}` : 'rejected')
+  return new ProviderError(code, text, { retryable: false, status: answer.status })
+}
+
+/**
+ * The Twilio provider for one channel and one tenant's settings. Requests go over a keep-alive
+ * agent owned by the provider (the registry keeps one provider per tenant settings, so a tenant's
+ * messages reuse its connections); `close()` releases them.
+ */
+export function createTwilioProvider<C extends Channel>(channel: C, settings: ChannelSettings, options: ProviderOptions = {}): ChannelProvider<C> {
+  if (channel !== 'sms' && channel !== 'whatsapp') {
+    throw new ProviderError('unsupported_channel', `twilio does not send ${channel} here (sms and whatsapp only)`, { retryable: false })
+  }
+  const account = twilioAccount(settings, options)
+  const { authToken } = account
+  const defaultFrom = optionalString(VENDOR, settings, 'from')
+  const messagingServiceSid = optionalString(VENDOR, settings, 'messagingServiceSid')
+  if (!defaultFrom && !messagingServiceSid) {
+    account.close()
+    throw badSettings(VENDOR, 'set "from" (a sender number) or "messagingServiceSid"')
+  }
+  let ratePerSecond: number
+  let senderRates: Map<string, number>
+  try {
+    ratePerSecond = optionalInteger(VENDOR, settings, 'ratePerSecond', 1, 10_000) ?? 1
+    senderRates = parseSenderRates(settings.senderRates)
+  } catch (err) {
+    account.close()
+    throw err
+  }
+  const url = new URL(`${account.accountUrl}/Messages.json`)
+  const request = account.request
+  const failure = (answer: TwilioAnswer) => twilioFailure(answer)
+
   /**
    * The Messages endpoint of a message: its `data.twilioAccountSid` (a sub-account of this account,
    * which the parent's credentials act on: a text account's number is held there), else the account's.
    */
   function messagesUrl(data: Readonly<Record<string, unknown>> | undefined): URL {
     const sub = data?.twilioAccountSid
-    if (typeof sub !== 'string' || sub === accountSid) return url
+    if (typeof sub !== 'string' || sub === account.accountSid) return url
     if (!/^AC[0-9a-zA-Z]{32}$/.test(sub)) throw new ProviderError('invalid_account', 'twilio: data.twilioAccountSid must be an account sid', { retryable: false })
-    return new URL(`${base}/2010-04-01/Accounts/${encodeURIComponent(sub)}/Messages.json`)
+    return new URL(`${account.accountUrl.slice(0, account.accountUrl.lastIndexOf('/'))}/${encodeURIComponent(sub)}/Messages.json`)
   }
 
   /** POST a message. */
-  function call(body: string, idempotencyToken: string, target: URL = url): Promise<Answer> {
+  function call(body: string, idempotencyToken: string, target: URL = url): Promise<TwilioAnswer> {
     return request(target, 'POST', {
       'content-type': 'application/x-www-form-urlencoded',
       'content-length': Buffer.byteLength(body),
@@ -202,7 +297,7 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
   }
 
   /** GET a Messages list page (`pathAndQuery` from the base URL). */
-  function fetchList(pathAndQuery: string): Promise<Answer> {
+  function fetchList(pathAndQuery: string): Promise<TwilioAnswer> {
     return request(new URL(pathAndQuery, url), 'GET', {})
   }
 
@@ -246,27 +341,6 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
     }
   }
 
-  function failure(answer: Answer): ProviderError {
-    let parsed: TwilioError | undefined
-    try {
-      parsed = JSON.parse(answer.body) as TwilioError
-    } catch {
-      parsed = undefined
-    }
-    const twilioCode = typeof parsed?.code === 'number' ? parsed.code : undefined
-    const text = `twilio ${answer.status}${twilioCode ? ` (${twilioCode})` : ''}: ${parsed?.message ?? (answer.body.slice(0, 200) || 'no message')}`
-    const header = answer.headers['retry-after']
-    if (answer.status === 429 || twilioCode === 20429) {
-      return new ProviderError('rate_limited', text, { retryable: true, status: answer.status, retryAfterMs: retryAfterMs(Array.isArray(header) ? header[0] : header) })
-    }
-    if (answer.status >= 500 || answer.status === 408) {
-      return new ProviderError('unavailable', text, { retryable: true, status: answer.status, retryAfterMs: retryAfterMs(Array.isArray(header) ? header[0] : header) })
-    }
-    if (answer.status === 401 || answer.status === 403) return new ProviderError('unauthorized', text, { retryable: false, status: answer.status })
-    const code = (twilioCode !== undefined ? PERMANENT_CODES[twilioCode] : undefined) ?? (twilioCode !== undefined ? `twilio_${twilioCode}` : 'rejected')
-    return new ProviderError(code, text, { retryable: false, status: answer.status })
-  }
-
   return {
     id: VENDOR,
     channel,
@@ -297,16 +371,12 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
       return { providerMessageId: sid, status: 'sent' }
     },
     findSent: (message: OutboundMessage & { readonly channel: C }, since: Date) => findSent(message, since),
-    verifySignature(req: RawWebhook): boolean {
-      if (!authToken) return false
-      const header = req.headers['x-twilio-signature']
-      return verifyTwilioSignature(authToken, req.url, formParams(req.body), Array.isArray(header) ? header[0] : header)
-    },
+    verifySignature: (req: RawWebhook) => verifyTwilioWebhook(authToken, req),
     parseWebhook(req: RawWebhook): WebhookEvent[] {
       return parseTwilioWebhook(req.body, req.url)
     },
     async close() {
-      agent.destroy()
+      account.close()
     },
   }
 }
@@ -353,12 +423,12 @@ function invalidWebhook(message: string): ProviderError {
  * ProviderError `invalid_webhook`.
  */
 export function parseTwilioWebhook(body: unknown, url?: string): WebhookEvent[] {
-  const params = formParams(body)
-  const sid = first(params, 'MessageSid') ?? first(params, 'SmsSid')
+  const params = twilioFormParams(body)
+  const sid = firstParam(params, 'MessageSid') ?? firstParam(params, 'SmsSid')
   if (!sid) throw invalidWebhook('MessageSid is required')
-  const isMessage = first(params, 'Body') !== undefined || first(params, 'NumMedia') !== undefined
+  const isMessage = firstParam(params, 'Body') !== undefined || firstParam(params, 'NumMedia') !== undefined
   if (!isMessage) {
-    const word = first(params, 'MessageStatus') ?? first(params, 'SmsStatus')
+    const word = firstParam(params, 'MessageStatus') ?? firstParam(params, 'SmsStatus')
     if (!word) throw invalidWebhook('Body (a message) or MessageStatus (a status callback) is required')
     const status = twilioStatus(word)
     if (!status) return []
@@ -370,21 +440,21 @@ export function parseTwilioWebhook(body: unknown, url?: string): WebhookEvent[] 
     }
     return [{
       kind: 'status', status, providerMessageIds: [sid], providerStatus: word.toLowerCase(),
-      errorCode: first(params, 'ErrorCode') || undefined, messageId,
+      errorCode: firstParam(params, 'ErrorCode') || undefined, messageId,
     }]
   }
-  const from = first(params, 'From')
+  const from = firstParam(params, 'From')
   if (!from) throw invalidWebhook('From is required')
   const channel: Channel = from.startsWith('whatsapp:') ? 'whatsapp' : 'sms'
   const media: InboundMedia[] = []
-  const numMedia = Math.min(Number(first(params, 'NumMedia') ?? '0') || 0, 10)
+  const numMedia = Math.min(Number(firstParam(params, 'NumMedia') ?? '0') || 0, 10)
   for (let i = 0; i < numMedia; i++) {
-    const mediaUrl = first(params, `MediaUrl${i}`)
-    if (mediaUrl) media.push({ url: mediaUrl, contentType: first(params, `MediaContentType${i}`) })
+    const mediaUrl = firstParam(params, `MediaUrl${i}`)
+    if (mediaUrl) media.push({ url: mediaUrl, contentType: firstParam(params, `MediaContentType${i}`) })
   }
-  const text = first(params, 'Body') ?? ''
-  const to = first(params, 'To')
-  const profileName = first(params, 'ProfileName')
+  const text = firstParam(params, 'Body') ?? ''
+  const to = firstParam(params, 'To')
+  const profileName = firstParam(params, 'ProfileName')
   return [{
     kind: 'message',
     message: {

@@ -7,9 +7,10 @@ import { createWebPushProvider } from './push/webpush.ts'
 import type { ProviderRegistry } from './registry.ts'
 import { createTwilioProvider } from './twilio.ts'
 import type { ChannelProvider } from './types.ts'
+import { validateTwilioVoiceSettings } from './voice/twilio.ts'
 
 /**
- * Make the vendors available: `twilio` (sms, whatsapp), `smtp` (email), `apns`, `fcm`, `webpush`
+ * Make the vendors available: `twilio` (sms, whatsapp; voice settings for call control), `smtp` (email), `apns`, `fcm`, `webpush`
  * (push) and `facebook` (messenger). Each factory refuses other channels and invalid settings with
  * a ProviderError `unsupported_channel` / `invalid_settings`. `urlPolicy` is the operator's
  * outbound URL policy: every connection a tenant's setting can steer (vendor base URLs, FCM's
@@ -18,7 +19,14 @@ import type { ChannelProvider } from './types.ts'
  */
 export function registerChannelVendors(registry: ProviderRegistry, options: ProviderOptions = {}): ProviderRegistry {
   return registry
-    .register('twilio', (channel, settings) => createTwilioProvider(channel, settings, options))
+    // `voice` settings are Twilio Programmable Voice's (a call-control provider the calls domain
+    // builds with createTwilioCallControl, not a message sender), so they are checked as such.
+    .register('twilio', (channel, settings) => createTwilioProvider(channel, settings, options), {
+      validate: (channel, settings) => {
+        if (channel === 'voice') return validateTwilioVoiceSettings(settings)
+        void createTwilioProvider(channel, settings, options).close?.().catch(() => {})
+      },
+    })
     .register('smtp', (channel, settings) => createSmtpProvider(channel as 'email', settings, options) as unknown as ChannelProvider)
     .register('apns', (channel, settings) => createApnsProvider(channel as 'push', settings, options) as unknown as ChannelProvider)
     .register('fcm', (channel, settings) => createFcmProvider(channel as 'push', settings, options) as unknown as ChannelProvider)

@@ -49,13 +49,15 @@ export type Fault =
 
 const E164 = /^\+[1-9]\d{1,14}$/
 
-function twilioError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}) {
+/** Answer with Twilio's JSON error body `{code, message, more_info, status}`. */
+export function twilioError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}) {
   const body = JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status })
   res.writeHead(status, { 'content-type': 'application/json', ...headers })
   res.end(body)
 }
 
-function sign(authToken: string, url: string, params: Record<string, string>): string {
+/** Twilio's `X-Twilio-Signature` of a form post (this peer's own implementation, not the app's). */
+export function sign(authToken: string, url: string, params: Record<string, string>): string {
   let data = url
   for (const k of Object.keys(params).sort()) data += k + params[k]
   return createHmac('sha1', authToken).update(data, 'utf8').digest('base64')

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { generatePassword, hashPassword, verifyPassword } from '../../lib/passwords.ts'
 import { deriveKey, hashSecret, openSecret, randomSecret, SealedSecretError, sealSecret } from '../../lib/secrets.ts'
@@ -51,7 +51,7 @@ export class ConsoleService {
    * Throws ValidationError `invalid_console_user`, ConflictError `console_user_email_taken`,
    * ForbiddenError `forbidden`.
    */
-  async createUser(tenantId: TenantId, input: CreateConsoleUserInput, by?: ConsoleUser): Promise<{ user: ConsoleUser; password: string }> {
+  async createUser(tenantId: TenantId, input: CreateConsoleUserInput, by?: ConsoleUser, opts: { trx?: Transaction<DB> } = {}): Promise<{ user: ConsoleUser; password: string }> {
     const email = typeof input.email === 'string' ? input.email.trim() : ''
     if (!EMAIL.test(email) || email.length > 320) throw new ValidationError('invalid_console_user', 'email must be an e-mail address', { field: 'email' })
     if (!(CONSOLE_ROLES as readonly string[]).includes(input.role)) {
@@ -69,7 +69,7 @@ export class ConsoleService {
     }
     const password = input.password ?? generatePassword()
     try {
-      const user = await this.#repo.insertUser(this.#db, tenantId, { email, name, role, passwordHash: await hashPassword(password), createdBy: by?.id ?? input.createdBy ?? null })
+      const user = await this.#repo.insertUser(opts.trx ?? this.#db, tenantId, { email, name, role, passwordHash: await hashPassword(password), createdBy: by?.id ?? input.createdBy ?? null })
       return { user, password }
     } catch (err) {
       if (uniqueViolation(err) !== undefined) throw new ConflictError('console_user_email_taken', `a console user with email ${email} exists`, { email })
@@ -78,8 +78,8 @@ export class ConsoleService {
   }
 
   /** The owner sign-in `tenant create` makes: `owner@<slug>.switchboard.local` with a generated password. */
-  createOwner(tenant: { id: TenantId; cassClient: string }): Promise<{ user: ConsoleUser; password: string }> {
-    return this.createUser(tenant.id, { email: `owner@${tenant.cassClient}.switchboard.local`, role: 'owner', name: 'Owner' })
+  createOwner(tenant: { id: TenantId; cassClient: string }, opts: { trx?: Transaction<DB>; email?: string | undefined } = {}): Promise<{ user: ConsoleUser; password: string }> {
+    return this.createUser(tenant.id, { email: opts.email ?? `owner@${tenant.cassClient}.switchboard.local`, role: 'owner', name: 'Owner' }, undefined, { trx: opts.trx })
   }
 
   /** The tenant's console users, oldest first. */

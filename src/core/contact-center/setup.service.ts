@@ -9,6 +9,7 @@ import { ValidationError } from '../errors.ts'
 import { parseDuration } from '../scheduling/index.ts'
 import { AgentsRepository, type AgentProfile } from './agents.repository.ts'
 import type { CcSettings, Menu, MenuConfig, PhoneNumber, SetupLoadResult, StatusKind } from './contact-center.types.ts'
+import { DEFAULT_CALLING_HOURS, DEFAULT_RETRY } from './dialer.ts'
 import { nextNums, SetupRepository, type StoredSettings } from './setup.repository.ts'
 import { isMaskedSecret, maskSecret, openWebhookSecret, rewriteSetupSecrets, sealWebhookSecret, WEBHOOK_SECRET_KEYS, type WebhookSecretKey } from './setup-redaction.ts'
 import { MENU_TYPES, normalizeMenuPath, SYSTEM_STATUSES, validateSetupDocument, type SetupDocument, type SetupMenu } from './setup.schema.ts'
@@ -27,7 +28,6 @@ const SYSTEM_STATUS_KINDS: ReadonlyArray<{ name: string; kind: StatusKind }> = [
 ]
 
 /** A campaign's calling hours when the file gives none: every day 08:00-21:00 in the contact's zone. */
-const DEFAULT_CALLING_HOURS = { weekly: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((day) => ({ day, open: '08:00', close: '21:00' })) }
 
 /** Defaults of the settings a file leaves out. */
 export const SETUP_DEFAULTS = {
@@ -145,6 +145,11 @@ export class SetupService {
       },
     })
     return { version: v.version, source: served.source, format: v.format, loadedAt: v.createdAt }
+  }
+
+  /** The tenant's menus (queues), in id order, without deleted ones unless asked. */
+  async menus(tenantId: TenantId, opts: { withDeleted?: boolean } = {}): Promise<Menu[]> {
+    return this.#repo.menus(this.#db, tenantId, opts)
   }
 
   /** The tenant's settings, or undefined when no contact center was loaded. */
@@ -291,8 +296,8 @@ export class SetupService {
       const leaf = leaves.find((m) => m.path === normalizeMenuPath(c.queue))!
       const values = {
         caller_id: toE164(c.caller_id)!, menu_id: menuIds.get(`${leaf.type}:${leaf.path}`)!, mode: c.mode ?? 'progressive', pacing_ratio: c.pacing_ratio ?? 1,
-        calling_hours: JSON.stringify(c.calling_hours ?? DEFAULT_CALLING_HOURS),
-        retry: JSON.stringify({ max_attempts: c.retry?.max_attempts ?? 3, delay: c.retry?.delay ?? '1h', statuses: c.retry?.statuses ?? ['Not Picked Up', 'Carrier Error', 'Abandoned by Dialer'] }),
+        calling_hours: JSON.stringify(c.calling_hours ?? { weekly: DEFAULT_CALLING_HOURS }),
+        retry: JSON.stringify({ max_attempts: c.retry?.max_attempts ?? DEFAULT_RETRY.maxAttempts, delay: c.retry?.delay ?? '1h', statuses: c.retry?.statuses ?? DEFAULT_RETRY.statuses }),
         deleted: false, updated_at: new Date(),
       }
       const name = c.name.trim()

@@ -180,6 +180,13 @@ const contactCenter: PurgeArea = {
     }
     if (endUsers.length > 0) await trx.deleteFrom('cc_end_users').where('tenant_id', '=', t).where('person_id', '=', s.personId).execute()
     count(scope, 'end_users', endUsers.length)
+    // Campaign contacts name no person: they are the dialer's list, matched by phone and e-mail.
+    if (s.addresses.length > 0) {
+      const lowered = s.addresses.map((x) => x.toLowerCase())
+      const contacts = await trx.deleteFrom('cc_campaign_contacts').where('tenant_id', '=', t)
+        .where((eb) => eb.or([eb('phone', 'in', [...s.addresses]), eb(eb.fn('lower', ['email']), 'in', lowered)])).returningAll().execute()
+      erased(scope, 'cc_campaign_contacts', 'campaign_contacts', contacts)
+    }
   },
 }
 

@@ -154,6 +154,12 @@ export function normalizeAddress(scope: SuppressionScope, raw: string): string {
     }
     if (EMAIL.test(text)) return text.toLowerCase()
   }
+  // Push addresses are individual ids (UUIDs), APNs device tokens (hex) or FCM tokens and Web Push
+  // endpoints (case-sensitive): the hexadecimal ones are one address in any case.
+  if (HEX_ID.test(text)) return text.toLowerCase()
   return text
 }
+
+/** A UUID or a hexadecimal token (APNs): case carries no meaning. */
+const HEX_ID = /^[0-9a-f]+(?:-[0-9a-f]+)*$/i
 

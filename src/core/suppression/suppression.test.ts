@@ -197,4 +197,18 @@ describe('the send path', () => {
     for (const q of ['scope=fax', 'limit=0', 'limit=1001', 'foo=1']) expect((await call(tt, 'GET', `/admin/suppressions?${q}`)).statusCode, q).toBe(400)
     expect(list(await call(tt, 'GET', '/admin/suppressions'))).toEqual([])
   })
+
+  it('keeps push addresses that are ids or hex tokens in lower case, and FCM tokens and endpoints as written', async () => {
+    const tt = await createTenant(t.services)
+    const individual = '6F1C2B3A-0D4E-4F5A-8B9C-0A1B2C3D4E5F'
+    const apnsToken = 'ABCDEF0123456789ABCDEF0123456789'
+    for (const address of [individual, apnsToken, 'fcm:APA91bH-Mixed_Case', 'https://push.example.org/sub/AbC']) {
+      expect((await call(tt, 'POST', '/admin/suppressions', { scope: 'push', address })).statusCode, address).toBe(201)
+    }
+    const entries = list(await call(tt, 'GET', '/admin/suppressions?scope=push')).map((e) => e.address).sort()
+    expect(entries).toEqual([apnsToken.toLowerCase(), individual.toLowerCase(), 'fcm:APA91bH-Mixed_Case', 'https://push.example.org/sub/AbC'].sort())
+    expect(await t.services.suppression.isSuppressed(tt.tenant, 'push', individual.toLowerCase())).toMatchObject({ reason: 'manual' })
+    expect(await t.services.suppression.isSuppressed(tt.tenant, 'push', apnsToken.toLowerCase())).toMatchObject({ reason: 'manual' })
+    expect(await t.services.suppression.isSuppressed(tt.tenant, 'push', 'fcm:apa91bh-mixed_case')).toBeUndefined()
+  })
 })

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Notifier } from '../../db/notifier.ts'
 import type { DB } from '../../db/schema.ts'
 import { hashSecret, openSecret, randomSecret, sealSecret, secretMatches } from '../../lib/secrets.ts'
@@ -64,7 +64,13 @@ export class TenantsService {
    * Create a tenant and issue credentials for all three surfaces (shown once, stored hashed; the
    * company secret also sealed, see `companySecret`).
    */
-  async create(name: string): Promise<{ tenant: Tenant; credentials: IssuedCredentials }> {
+  async create(name: string): Promise<{ tenant: Tenant; credentials: IssuedCredentials }>
+  async create<T>(name: string, within: (trx: Transaction<DB>, tenant: Tenant) => Promise<T>): Promise<{ tenant: Tenant; credentials: IssuedCredentials; made: T }>
+  /**
+   * `within` runs in the same transaction once the tenant exists (its console owner, say): if it
+   * throws, no tenant is made either. Its own errors pass through unchanged.
+   */
+  async create<T>(name: string, within?: (trx: Transaction<DB>, tenant: Tenant) => Promise<T>): Promise<{ tenant: Tenant; credentials: IssuedCredentials; made?: T }> {
     const trimmed = name.trim()
     if (trimmed.length === 0 || trimmed.length > 200) throw new ValidationError('invalid_tenant_name', 'tenant name must be 1-200 characters')
     const base = slugify(trimmed)
@@ -86,9 +92,15 @@ export class TenantsService {
           sealSecret(this.#key, companySecretContext(row.id), credentials.ccai.company_secret))
         await this.#repo.insertCredential(trx, row.id, 'courier', 'api_key', row.id, hashSecret(credentials.courier.api_key))
         const tenant: Tenant = { id: row.id, name: trimmed, embedCode, cassClient: client, createdAt: row.created_at }
-        return { tenant, credentials }
+        if (!within) return { tenant, credentials }
+        try {
+          return { tenant, credentials, made: await within(trx, tenant) }
+        } catch (err) {
+          throw new WithinFailed(err)
+        }
       })
     } catch (err) {
+      if (err instanceof WithinFailed) throw err.cause
       if (uniqueViolation(err) !== undefined) throw new ConflictError('tenant_name_taken', `a tenant named "${trimmed}" already exists`, { name: trimmed })
       throw err
     }
@@ -247,5 +259,12 @@ export class TenantsService {
     // Keyed by the secret itself: only a caller who presents it again gets the hit.
     this.#verified.set(`${cacheKey}\u0000${secret}`, { tenant: entry.tenant, at: entry.at })
     return entry.tenant
+  }
+}
+
+/** What `create`'s `within` threw, carried out of the transaction untouched (not taken for a taken name). */
+class WithinFailed extends Error {
+  constructor(cause: unknown) {
+    super('tenant create: within failed', { cause })
   }
 }

@@ -53,6 +53,12 @@ describe('FCM HTTP v1 provider', () => {
     peer.revokeTokens()
     await fcm.send({ id: randomUUID(), channel: 'push', to: 'reg-token-4', body: 'again' })
     expect(peer.tokensIssued - before).toBe(2)
+    // A category picks the notification's actions on both platforms.
+    await fcm.send({ id: randomUUID(), channel: 'push', to: 'reg-token-5', body: 'with actions', data: { category: 'visit-reminder' } })
+    expect(peer.messages.at(-1)!.message).toMatchObject({
+      android: { notification: { click_action: 'visit-reminder' } }, apns: { payload: { aps: { category: 'visit-reminder' } } },
+    })
+    expect(peer.messages.at(-1)!.message).not.toHaveProperty('data')
   })
 
   it('maps FCM errors: UNREGISTERED and INVALID_ARGUMENT permanent; UNAVAILABLE, INTERNAL and 429 retry with Retry-After', async () => {

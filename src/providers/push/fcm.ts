@@ -76,7 +76,8 @@ function serviceAccount(settings: ChannelSettings): ServiceAccount {
  * The message: `to` is the registration token, `subject` the notification title, `body` its
  * text; `data` keys other than the push control keys travel as FCM `data` (values as strings);
  * `data.collapseId` → Android `collapse_key`, `data.ttl` (seconds) → Android `ttl`,
- * `data.priority` (`high` | `normal`) → Android priority, `data.badge`/`data.sound` → APNs `aps`.
+ * `data.priority` (`high` | `normal`) → Android priority, `data.badge`/`data.sound` → APNs `aps`,
+ * `data.category` → APNs `aps.category` and Android `notification.click_action`.
  */
 export function createFcmProvider(channel: 'push', settings: ChannelSettings, options: ProviderOptions = {}): PushProvider {
   assertChannel(VENDOR, channel, 'push')
@@ -132,6 +133,12 @@ export function createFcmProvider(channel: 'push', settings: ChannelSettings, op
       const aps: Record<string, unknown> = {}
       if (Number.isInteger(data.badge)) aps.badge = data.badge
       if (typeof data.sound === 'string') aps.sound = data.sound
+      if (typeof data.category === 'string') {
+        // The category picks the notification's actions: APNs' `aps.category` on iOS, the
+        // notification's `click_action` (the activity's intent filter) on Android.
+        aps.category = data.category
+        android.notification = { click_action: data.category }
+      }
       const payload = {
         message: {
           token: message.to,

@@ -40,6 +40,10 @@ describe('Web Push provider', () => {
     // The endpoint as `to`, the keys in data.
     await provider.send({ id: randomUUID(), channel: 'push', to: sub.endpoint, body: 'second', data: { keys: sub.keys } })
     expect(JSON.parse(peer.pushes.at(-1)!.payload)).toMatchObject({ body: 'second', data: {} })
+    expect(JSON.parse(peer.pushes.at(-1)!.payload)).not.toHaveProperty('category')
+    // The category travels beside the app's data, for the service worker to pick the actions.
+    await provider.send({ id: randomUUID(), channel: 'push', to: JSON.stringify(sub), body: 'third', data: { category: 'visit-reminder', url: '/visits' } })
+    expect(JSON.parse(peer.pushes.at(-1)!.payload)).toEqual({ title: '', body: 'third', data: { url: '/visits' }, category: 'visit-reminder' })
   })
 
   it('treats a gone subscription (404/410) as permanent, and refuses bad recipients and private endpoints under the strict policy', async () => {

@@ -67,7 +67,8 @@ export function webPushError(status: number, body: string, retryAfter?: number):
  * Settings: `vapidPublicKey`, `vapidPrivateKey` (base64url, as `npx web-push generate-vapid-keys`
  * prints them), `subject` (`mailto:` or `https:` contact), `timeoutMs`.
  * The message: the subscription as `to` (see `subscriptionOf`); the encrypted payload is the JSON
- * `{title: subject, body, data}` with `data` the message's custom keys; `data.ttl` (seconds,
+ * `{title: subject, body, data, category?}` with `data` the message's custom keys and `category`
+ * `data.category` when set; `data.ttl` (seconds,
  * default 4 weeks), `data.urgency` (very-low | low | normal | high), `data.collapseId` → `Topic`.
  */
 export function createWebPushProvider(channel: 'push', settings: ChannelSettings, options: ProviderOptions = {}): PushProvider {
@@ -99,7 +100,12 @@ export function createWebPushProvider(channel: 'push', settings: ChannelSettings
       if (topic !== undefined && (typeof topic !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(topic))) {
         throw new ProviderError('invalid_message', 'webpush: data.collapseId must be 1-32 base64url characters', { retryable: false })
       }
-      const payload = JSON.stringify({ title: message.subject ?? '', body: message.body, data: customPushData(data) })
+      // The category travels beside the app's data, for the service worker to pick the
+      // notification's actions (the Notification API has no category of its own).
+      const payload = JSON.stringify({
+        title: message.subject ?? '', body: message.body, data: customPushData(data),
+        ...(typeof data.category === 'string' ? { category: data.category } : {}),
+      })
       let details: ReturnType<typeof webpush.generateRequestDetails>
       try {
         details = webpush.generateRequestDetails(subscription, payload, {

@@ -34,7 +34,12 @@ beforeAll(async () => {
     payload: JSON.stringify({ data: { type: 'announcers', attributes: { args: { url: 'https://hooks.example.com/purge', secret: 'purge-test-secret-0123456789' }, event: 'message-posted', name: 'audit', 'organization-id': a.credentials.courier.organization_id, type: 'webhook' } } }),
   })
   expect(announcer.statusCode, announcer.body).toBe(201)
-  await t.services.ccSetup.load(a.tenant.id, 'settings: { rate_limit: 1000 }\nteams: [{ name: Desk }]\nmenus: [{ name: Site, type: web, children: [{ name: Help, channels: [chat], teams: [Desk] }] }]\n', 'yaml')
+  await t.services.ccSetup.load(a.tenant.id, [
+    'settings: { rate_limit: 1000 }', 'teams: [{ name: Desk }]',
+    'menus: [{ name: Site, type: web, children: [{ name: Help, channels: [chat], teams: [Desk] }] }, { name: Phone, type: ivr, children: [{ name: Outbound, channels: [call], teams: [Desk] }] }]',
+    'phone_numbers: [{ number: "+1 628-555-0199" }]',
+    'campaigns: [{ name: Recall, caller_id: "+1 628-555-0199", queue: "Phone / Outbound", mode: preview }]', '',
+  ].join('\n'), 'yaml')
 }, 120_000)
 afterAll(async () => {
   await t?.close()
@@ -91,6 +96,8 @@ async function patientWithData(name: string) {
   }))
   await t.services.delivery.receive(a.tenant, { channel: 'sms', from: phone, to: '+15550000000', body: `${secret} by sms`, provider: 'sandbox' })
   await t.services.delivery.send(a.tenant, { channel: 'sms', to: phone, body: `${name}, your appointment is tomorrow`, personId: patient.id })
+  // The dialer's list: the patient by phone in one campaign (campaign contacts name no person).
+  await t.services.campaigns.addContact(a.tenant.id, 1, { name: `${name} Patient`, phone, email: email.toUpperCase() })
   // An aggregation request about the patient and the nurse.
   const aggregation = (await ok(a, 'POST', '/v1/aggregation-requests/', { data: { type: 'aggregation-requests', attributes: { entries: [{ column: 'unread-count', 'individual-id': patient.cassId }, { column: 'unread-count', 'individual-id': nurse.cassId }] } } })).data as Json
   return { patient, phone, email, secret, channel, mine, theirs, ticket, fileKey, chat, endUser, aggregation }
@@ -126,8 +133,9 @@ describe('purge-data (#86)', () => {
     })
     expect(audit.data.attributes.counts).toMatchObject({
       messages: 2, attachments: 1, files: 1, channel_memberships: 1, end_users: 1, chat_sessions: 1, chat_messages: 1,
-      scheduled_notifications: 1, identities: 1, person: 1, inbound_messages: 1, outbox_messages: 1,
+      scheduled_notifications: 1, identities: 1, person: 1, inbound_messages: 1, outbox_messages: 1, campaign_contacts: 1,
     })
+    expect(await db().selectFrom('cc_campaign_contacts').select('id').where('tenant_id', '=', a.tenant.id).where('phone', '=', p.phone).execute()).toEqual([])
     // The audit record, on the wire and in the table, carries none of what was erased.
     const row = await db().selectFrom('privacy_purges').selectAll().where('tenant_id', '=', a.tenant.id).where('request_id', '=', requestId).executeTakeFirstOrThrow()
     for (const text of [JSON.stringify(audit), JSON.stringify(row)]) {

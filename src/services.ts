@@ -42,7 +42,8 @@ import { defineCampaignJobs } from './jobs/definitions.ts'
 import { ConsoleService, PersonActions } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
 import { TemplatesService } from './core/templates/index.ts'
-import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, type PushEndpoints } from './core/push/index.ts'
+import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, UserNotificationsService, type PushEndpoints } from './core/push/index.ts'
+import { UserConsentsService } from './core/consents/index.ts'
 import { UserEmailsService } from './core/emails/index.ts'
 import { defineUserEmailJobs } from './jobs/definitions.ts'
 
@@ -208,6 +209,11 @@ export interface Services {
   // Templated multicasts (issue 13, item 2)
   /** Multicasts (#26, #79–#81, #129–#130, #138): a template rendered per recipient and sent by a resumable job. */
   readonly multicasts: MulticastsService
+  // User consents and user notifications (issue 13, items 5 and 3)
+  /** User consents (#115–#117): the SMS opt-in conversation, and the tenant's consent requirement. */
+  readonly userConsents: UserConsentsService
+  /** User notifications (#131–#134): what each individual was sent, acknowledged and counted per day. */
+  readonly userNotifications: UserNotificationsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -361,7 +367,9 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const appCredentials = new AppCredentialsService({ db: store.db, organizations, secretKey: config.secretKey })
   const userDevices = new UserDevicesService({ db: store.db, peopleLookups })
   const badgeCounts = new BadgeCountsService({ db: store.db, organizations, peopleLookups })
-  const push = new PushService({
+  // User notifications (#131–#134): recorded by pushes to individuals and by multicasts.
+  const userNotifications = new UserNotificationsService({ db: store.db, organizations, peopleLookups })
+  const push = new PushService({ notifications: userNotifications,
     db: store.db, peopleLookups, devices: userDevices, credentials: appCredentials, badges: badgeCounts, suppression, providers: providerResolver(providers),
     channelSettings: options.channelSettings ?? providerSettings.channelSettings, ...(options.pushEndpoints ? { endpoints: options.pushEndpoints } : {}),
   })
@@ -374,8 +382,13 @@ export function createServices(config: Config, store: Store, options: CreateServ
   defineCampaignJobs(jobs, { campaigns })
   // ── Templated multicasts (issue 13, item 2) ──
   const templates = new TemplatesService(store.db)
-  const multicasts = new MulticastsService({ db: store.db, jobs, templates, delivery, push, people: peopleLookups, channels, directory, organizations })
+  const multicasts = new MulticastsService({ db: store.db, jobs, templates, delivery, push, people: peopleLookups, channels, directory, organizations, notifications: userNotifications })
   defineMulticastJobs(jobs, { multicasts, tenants, ...(options.multicastJob ? { options: options.multicastJob } : {}) })
+  // ── User consents (issue 13, item 5): the SMS opt-in conversation answers before the keywords and
+  // the bot (the `consent` inbound phase); delivery asks it about promotional SMS ──
+  const userConsents = new UserConsentsService({ db: store.db, delivery, suppression, organizations, peopleLookups })
+  delivery.onInbound(userConsents.inboundHandler, { phase: 'consent' })
+  delivery.setConsentGate(userConsents.gate)
   return {
     config,
     store,
@@ -447,6 +460,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
     dnc,
     campaigns,
     multicasts,
+    userConsents,
+    userNotifications,
   }
 }
 

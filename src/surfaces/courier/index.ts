@@ -31,6 +31,8 @@ import { userDevicesResource } from './resources/user-devices.ts'
 import { badgeCountsResource, bulkBadgeCountsResource } from './resources/badge-counts.ts'
 import { userEmailAttachmentsResource, userEmailsResource } from './resources/user-emails.ts'
 import { multicastsResource, userMulticastsResource } from './resources/multicasts.ts'
+import { userConsentsResource } from './resources/user-consents.ts'
+import { registerNotificationCounts, userNotificationsResource } from './resources/user-notifications.ts'
 
 /** Where the messaging API lives; an unknown path under them is a JSON:API 404. */
 const PREFIXES = ['/v1', '/v2'] as const
@@ -67,6 +69,8 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
   resources.push(userEmailAttachmentsResource(services), userEmailsResource(services))
   // Templated multicasts (#79–#81, #129–#130; #26 and #138 are actions of individuals and users)
   resources.push(multicastsResource(services), userMulticastsResource(services))
+  // User consents (#115–#117) and user notifications (#132–#134; #131 is registered below)
+  resources.push(userConsentsResource(services), userNotificationsResource(services))
   for (const prefix of PREFIXES) {
     await app.register(async (scope) => {
       declareSurface(scope, 'courier')
@@ -82,6 +86,7 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
         if (r.path.startsWith(`${prefix}/`)) registerResource(scope, { ...r, path: r.path.slice(prefix.length) })
       }
       if (prefix === '/v1') registerCommunicationSummaries(scope, services)
+      if (prefix === '/v1') registerNotificationCounts(scope, services)
     }, { prefix })
   }
 }

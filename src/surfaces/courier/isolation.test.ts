@@ -48,6 +48,7 @@ const PATH_TYPES: Array<[string, string]> = [
   ['/v1/app-credentials/', 'appCredential'], ['/v1/badge-counts/', 'badgeCount'], ['/v1/user-devices/', 'device'],
   ['/v1/user-email-attachments/', 'emailAttachment'], ['/v1/user-emails/', 'email'],
   ['/v1/multicasts/', 'multicast'],
+  ['/v1/user-consents/', 'consent'], ['/v1/user-notifications/', 'notification'],
 ]
 /** A reference's name (query parameter or attribute) → A's id it names. */
 const REFERENCES: Record<string, string> = {
@@ -56,6 +57,7 @@ const REFERENCES: Record<string, string> = {
   'filter[channel-id]': 'channel', 'bulk-message-id': 'bulk', 'sender-individual-id': 'individual', 'sender-individual-group-id': 'group',
   'filter[created-by]': 'individual', 'profile-individual-id': 'individual', 'entity-id': 'individual',
   'email-id': 'email', 'sender-organization-id': 'organization',
+  'filter[user-id]': 'user', 'filter[organization-id]': 'organization',
 }
 const LISTS: Record<string, string> = { 'individual-ids': 'individual', 'individual-group-ids': 'group' }
 
@@ -118,6 +120,11 @@ groups:
     kind: 'multicast', createdBy: org, organizationId: org, templateId: 'iso-template-a', data: { x: 'iso-secret-text-of-a' }, filterType: 'individuals', filterValue: { 'individual-ids': [A.individual] },
     pointers: { templateId: '', data: '', organizationId: '', filterType: '', filterValue: '' },
   }, { kind: 'organization' })).id
+  // User consents and user notifications: a consent asked of A's user (it has a phone), and the
+  // notification the push above recorded for A's patient.
+  await t.store.db.updateTable('msg_users').set({ phone: uniquePhone() }).where('tenant_id', '=', a.tenant.id).where('id', '=', A.user).execute()
+  A.consent = await created(a, '/v1/user-consents/', 'user-consents', { args: { messages: { initial: 'iso-secret-text-of-a', accept: 'ok', 'invalid-response': 'again' } }, 'organization-id': org, type: 'sms', 'user-id': A.user })
+  A.notification = (await t.store.db.selectFrom('msg_user_notifications').select('id').where('tenant_id', '=', a.tenant.id).executeTakeFirstOrThrow()).id
 })
 afterAll(async () => t?.close())
 
@@ -126,7 +133,8 @@ async function aState(): Promise<string> {
   const tables = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers', 'msg_messages', 'msg_reactions', 'msg_channel_sms', 'msg_attachments', 'msg_bookmarks',
     'msg_sniffers', 'msg_plugins', 'msg_responders', 'msg_bulk_messages', 'msg_bulk_recipients', 'msg_bulk_attachments', 'msg_announcers', 'msg_aggregation_requests',
     'msg_individual_groups', 'msg_users', 'msg_operations', 'privacy_purges',
-    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts', 'user_emails', 'user_email_attachments', 'msg_multicasts', 'msg_multicast_recipients'] as const
+    'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts', 'user_emails', 'user_email_attachments', 'msg_multicasts', 'msg_multicast_recipients',
+    'msg_user_consents', 'msg_user_notifications'] as const
   const out: Record<string, unknown> = {}
   for (const table of tables) {
     out[table] = await t.store.db.selectFrom(table).selectAll().where('tenant_id', '=', a.tenant.id).execute()

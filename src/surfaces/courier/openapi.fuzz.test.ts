@@ -54,6 +54,10 @@ beforeAll(async () => {
   const email = await t.services.userEmails.create(tt.tenant, { individualId: p1!.cassId, subject: 'fuzz', message: 'fuzz', to: 'fuzz@example.org' }, { kind: 'organization' })
   const emailAttachment = await t.services.userEmails.createAttachment(tt.tenant, { emailId: email.id, contentType: 'application/pdf' }, { kind: 'organization' })
   ids.push(email.id, emailAttachment.id)
+  // User consents and user notifications (#115–#117, #131–#134): the notification the push above recorded, and a user with a phone.
+  ids.push((await t.store.db.selectFrom('msg_user_notifications').select('id').where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()).id)
+  await t.services.directory.import(tt.tenant, { format: 'yaml', text: `users:\n  - { email: fuzz.user@example.org, phone: "${uniquePhone()}" }\n` })
+  ids.push((await t.store.db.selectFrom('msg_users').select('id').where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()).id)
 })
 afterAll(async () => t?.close())
 
@@ -76,7 +80,9 @@ const COUNTED = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers
   // User emails and their attachments; a refused send queues nothing.
   'user_emails', 'user_email_attachments',
   // Templated multicasts: a refused one records no multicast, no recipient and no send.
-  'msg_multicasts', 'msg_multicast_recipients', 'outbox_messages'] as const
+  'msg_multicasts', 'msg_multicast_recipients', 'outbox_messages',
+  // User consents (a refused one sends nothing) and user notifications.
+  'msg_user_consents', 'msg_user_notifications'] as const
 async function counts(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const table of COUNTED) {
@@ -118,11 +124,13 @@ it('no operation answers 5xx; refusals are §1.7 error objects and write nothing
     'GET /v1/user-email-attachments/', 'POST /v1/user-email-attachments/', 'GET /v1/user-email-attachments/{id}/', 'POST /v1/user-email-attachments/{id}/process-upload/',
     'GET /v1/multicasts/', 'POST /v1/multicasts/', 'GET /v1/multicasts/{id}/', 'GET /v1/user-multicasts/', 'POST /v1/user-multicasts/',
     'POST /v1/individuals/{id}/multicast/', 'POST /v1/users/{id}/multicast/',
+    'GET /v1/user-consents/', 'POST /v1/user-consents/', 'GET /v1/user-consents/{id}/',
+    'GET /v1/user-notifications/', 'GET /v1/user-notifications/{id}/', 'POST /v1/user-notifications/{id}/ack/', 'GET /v1/user-notification-counts/',
   ]))
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(...ops), fc.oneof(hostile, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)),
     fc.array(fc.oneof(value, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)), { maxLength: 5 }),
-    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'multicasts', 'user-multicasts', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
+    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'multicasts', 'user-multicasts', 'user-consents', 'user-notifications', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
     async (op, id, attributeValues, queryValues, type, extra) => {
       const attributes = Object.fromEntries(op.attributes.map((f, i) => [f, attributeValues[i % Math.max(1, attributeValues.length)]]).filter(([, v]) => v !== undefined))
       const query = op.query.slice(0, queryValues.length).map((q, i) => `${encodeURIComponent(q)}=${encodeURIComponent(queryValues[i]!)}`).join('&')

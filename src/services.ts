@@ -42,7 +42,8 @@ import { defineCampaignJobs } from './jobs/definitions.ts'
 import { ConsoleService, PersonActions } from './core/console/index.ts'
 import { PeopleSearch } from './core/people/index.ts'
 import { TemplatesService } from './core/templates/index.ts'
-import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, type PushEndpoints } from './core/push/index.ts'
+import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, UserNotificationsService, type PushEndpoints } from './core/push/index.ts'
+import { UserConsentsService } from './core/consents/index.ts'
 import { UserEmailsService } from './core/emails/index.ts'
 import { defineUserEmailJobs } from './jobs/definitions.ts'
 import { defineTextJobs } from './jobs/definitions.ts'
@@ -213,6 +214,11 @@ export interface Services {
   readonly multicasts: MulticastsService
   /** Texts and numbers (#92–#113, issue 13 item 4): SMS accounts, numbers, lookups, texts. */
   readonly texts: TextsService
+  // User consents and user notifications (issue 13, items 5 and 3)
+  /** User consents (#115–#117): the SMS opt-in conversation, and the tenant's consent requirement. */
+  readonly userConsents: UserConsentsService
+  /** User notifications (#131–#134): what each individual was sent, acknowledged and counted per day. */
+  readonly userNotifications: UserNotificationsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -369,7 +375,9 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const appCredentials = new AppCredentialsService({ db: store.db, organizations, secretKey: config.secretKey })
   const userDevices = new UserDevicesService({ db: store.db, peopleLookups })
   const badgeCounts = new BadgeCountsService({ db: store.db, organizations, peopleLookups })
-  const push = new PushService({
+  // User notifications (#131–#134): recorded by pushes to individuals and by multicasts.
+  const userNotifications = new UserNotificationsService({ db: store.db, organizations, peopleLookups })
+  const push = new PushService({ notifications: userNotifications,
     db: store.db, peopleLookups, devices: userDevices, credentials: appCredentials, badges: badgeCounts, suppression, providers: providerResolver(providers),
     channelSettings: options.channelSettings ?? providerSettings.channelSettings, ...(options.pushEndpoints ? { endpoints: options.pushEndpoints } : {}),
   })
@@ -382,7 +390,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   defineCampaignJobs(jobs, { campaigns })
   // ── Templated multicasts (issue 13, item 2) ──
   const templates = new TemplatesService(store.db)
-  const multicasts = new MulticastsService({ db: store.db, jobs, templates, delivery, push, people: peopleLookups, channels, directory, organizations })
+  const multicasts = new MulticastsService({ db: store.db, jobs, templates, delivery, push, people: peopleLookups, channels, directory, organizations, notifications: userNotifications })
   defineMulticastJobs(jobs, { multicasts, tenants, ...(options.multicastJob ? { options: options.multicastJob } : {}) })
   // ── Texts and numbers (issue 13, item 4): accounts and numbers on the tenant's SMS vendor, texts through delivery ──
   const texts: TextsService = new TextsService({
@@ -392,6 +400,11 @@ export function createServices(config: Config, store: Store, options: CreateServ
   defineTextJobs(jobs, { texts })
   // Texts to an account number are the texts domain's (receive logs, forwarding, replies): after STOP/HELP, before any conversation.
   delivery.onInbound((message) => texts.inboundHandler(message), { phase: 'compliance' })
+  // ── User consents (issue 13, item 5): the SMS opt-in conversation answers before the keywords and
+  // the bot (the `consent` inbound phase); delivery asks it about promotional SMS ──
+  const userConsents = new UserConsentsService({ db: store.db, delivery, suppression, organizations, peopleLookups })
+  delivery.onInbound(userConsents.inboundHandler, { phase: 'consent' })
+  delivery.setConsentGate(userConsents.gate)
   return {
     config,
     store,
@@ -464,6 +477,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
     campaigns,
     multicasts,
     texts,
+    userConsents,
+    userNotifications,
   }
 }
 

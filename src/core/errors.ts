@@ -249,6 +249,13 @@ export const ERROR_CATALOG = {
   text_number_taken: { kind: 'conflict', details: details<{ pointer?: string }>() },
   /** The tenant's SMS vendor refused or did not answer an account, number or lookup request. */
   sms_provider_failed: { kind: 'upstream_failed', details: details<{ error: string }>() },
+  // user consents and user notifications (issue 13, items 5 and 3)
+  invalid_user_consent: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  /** The user has no phone to ask for an SMS consent. */
+  user_without_phone: { kind: 'invalid', details: details<{ pointer?: string }>() },
+  /** The user's phone is on the suppression list for SMS: no consent request goes to it. */
+  consent_target_suppressed: { kind: 'conflict', details: details<{ pointer?: string; reason: string }>() },
+  invalid_user_notification: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -127,7 +127,7 @@ export interface OutboxMessagesTable {
   updated_at: Timestamp
   sent_at: NullableTimestamp
   /** Why a `suppressed` message was not sent (migrations/0005). */
-  suppressed_reason: 'stop_keyword' | 'dnc' | 'consent_withdrawn' | 'manual' | null
+  suppressed_reason: 'stop_keyword' | 'dnc' | 'consent_withdrawn' | 'manual' | 'consent_required' | null
   /** A carrier-required reply (STOP/START/HELP answers): never suppressed (migrations/0005). */
   compliance_reply: Generated<boolean>
 }
@@ -1290,6 +1290,36 @@ export interface DB {
     push: ColumnType<{ title: string; body: string; category?: string } | null, string | null | undefined, string | null>
     push_pending: Generated<boolean>
     done_at: NullableTimestamp
+  }
+  // User consents (#115–#117) and user notifications (#131–#134), migration 0047
+  msg_user_consents: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    user_id: string
+    person_id: string | null
+    type: 'sms'
+    state: Generated<'pending' | 'accepted' | 'declined'>
+    target_id: string
+    language: string | null
+    args: ColumnType<Record<string, unknown>, string | undefined, string>
+    answered_by: string | null
+    created_at: Timestamp
+    last_modified_at: Timestamp
+  }
+  msg_user_notifications: {
+    id: Generated<string>
+    tenant_id: TenantId
+    organization_id: string
+    person_id: string
+    user_id: string | null
+    multicast_id: string | null
+    category: Generated<string>
+    data: ColumnType<Record<string, unknown>, string | undefined, string>
+    acknowledged: Generated<boolean>
+    acknowledged_at: NullableTimestamp
+    active: Generated<boolean>
+    created_at: Timestamp
   }
 }
 // Texts and numbers (issue 13 item 4; migrations/0046)

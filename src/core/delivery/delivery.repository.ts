@@ -42,7 +42,7 @@ export interface NewOutboxRow {
   /** A carrier-required reply: never suppressed. */
   complianceReply?: boolean
   /** Suppressed at enqueue: the row is written `suppressed` with this reason, and never sent. */
-  suppressedReason?: SuppressionReason | undefined
+  suppressedReason?: SuppressionReason | 'consent_required' | undefined
   /** The caller attempts it at once: written `sending`, its first attempt counted (unless suppressed). */
   claimed?: boolean
 }

@@ -13,7 +13,7 @@ import { DeliveryRepository } from './delivery.repository.ts'
 import { INBOUND_MESSAGE_JOB, SEND_MESSAGE_JOB } from './delivery.jobs.ts'
 import {
   CHANNELS, type Channel, type ChannelProviderSettings, type InboundHandler, type InboundMessage, type InboundPhase, type ListMessagesOptions,
-  type OutboxMessage, type ProviderResolver, type ReceiveMessageInput, type SendMessageInput,
+  type OutboxMessage, type ProviderResolver, type ConsentGate, type ReceiveMessageInput, type SendMessageInput,
 } from './delivery.types.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 
@@ -56,6 +56,7 @@ interface CheckedSend {
   readonly sendAt: Date
   readonly personId: string | null
   readonly complianceReply: boolean
+  readonly promotional: boolean
 }
 
 /** A send of its own transaction, waiting to be written with the others (see `send`). */
@@ -129,7 +130,8 @@ export class DeliveryService {
   readonly #jobs: JobQueue
   readonly #repo: DeliveryRepository
   readonly #channelSettings: NonNullable<DeliveryServiceOptions['channelSettings']>
-  readonly #inboundHandlers: Record<InboundPhase, Set<InboundHandler>> = { compliance: new Set(), conversation: new Set() }
+  readonly #inboundHandlers: Record<InboundPhase, Set<InboundHandler>> = { consent: new Set(), compliance: new Set(), conversation: new Set() }
+  #consentGate: ConsentGate | undefined
   readonly #attempts: DeliveryAttempts
   readonly #people: PeopleLookups
   /**
@@ -234,10 +236,14 @@ export class DeliveryService {
     // The cheap check at enqueue: a recipient suppressed now gets its typed outcome at once and no
     // job. The send job checks again right before the provider, so a later STOP still wins.
     const suppressions = await this.#repo.findSuppressions(trx, tenant.id, rows.filter((r) => !r.complianceReply).map((r) => ({ channel: r.channel, address: r.to })))
+    // A promotional SMS needs the number's accepted consent when the tenant requires one (README "Consent").
+    const promo = [...new Set(rows.filter((r) => r.promotional && r.channel === 'sms' && !r.complianceReply).map((r) => r.to))]
+    const unconsented = promo.length > 0 && this.#consentGate ? await this.#consentGate(trx, tenant.id, promo) : new Set<string>()
     const full = rows.map((r) => ({
       ...r,
       personId: r.personId ?? people.get(`${r.channel} ${r.to}`) ?? null,
-      suppressedReason: r.complianceReply ? undefined : suppressions.get(`${r.channel} ${r.to}`),
+      suppressedReason: r.complianceReply ? undefined
+        : suppressions.get(`${r.channel} ${r.to}`) ?? (r.promotional && r.channel === 'sms' && unconsented.has(r.to) ? 'consent_required' as const : undefined),
       claimed: holdJobMs > 0,
     }))
     const inserted = await this.#repo.insertOutboxMany(trx, tenant.id, full)
@@ -275,7 +281,7 @@ export class DeliveryService {
     if (input.personId !== undefined && !UUID.test(input.personId)) {
       throw new ValidationError('invalid_person_id', `invalid person id ${input.personId}`, { personId: input.personId })
     }
-    return { channel, to, from, body, subject, data, idempotencyKey: key, sendAt, personId: input.personId ?? null, complianceReply: input.complianceReply === true }
+    return { channel, to, from, body, subject, data, idempotencyKey: key, sendAt, personId: input.personId ?? null, complianceReply: input.complianceReply === true, promotional: input.promotional === true }
   }
 
   /** Wake this process's send workers (after a transaction that queued messages commits). */
@@ -419,6 +425,15 @@ export class DeliveryService {
     return () => set.delete(handler)
   }
 
+  /**
+   * Install the check of the tenant's consent requirement (the consents service's, wired in
+   * src/services.ts): a promotional SMS (`promotional: true`) to a phone it names is written
+   * `suppressed` with reason `consent_required` and never queued.
+   */
+  setConsentGate(gate: ConsentGate): void {
+    this.#consentGate = gate
+  }
+
   // --- the worker side (called by the delivery jobs in src/jobs) ---
 
   /** The tenant's provider settings for a channel; undefined means the sandbox. */
@@ -462,7 +477,7 @@ export class DeliveryService {
   async processInbound(tenantId: TenantId, messageId: string): Promise<void> {
     const message = await this.#repo.findInbound(this.#db, tenantId, messageId)
     if (!message || message.status === 'processed') return
-    const handlers = [...this.#inboundHandlers.compliance, ...this.#inboundHandlers.conversation]
+    const handlers = [...this.#inboundHandlers.consent, ...this.#inboundHandlers.compliance, ...this.#inboundHandlers.conversation]
     for (const handler of handlers) {
       if ((await handler(message)) === 'consumed') break
     }

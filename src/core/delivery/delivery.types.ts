@@ -36,8 +36,11 @@ export interface OutboxMessage {
   readonly createdAt: Date
   readonly updatedAt: Date
   readonly sentAt: Date | null
-  /** Why it was not sent, when `status` is `suppressed`. */
-  readonly suppressedReason: SuppressionReason | null
+  /**
+   * Why it was not sent, when `status` is `suppressed`: an entry's reason, or `consent_required`
+   * (a promotional SMS while the tenant requires an accepted consent the number has not given).
+   */
+  readonly suppressedReason: SuppressionReason | 'consent_required' | null
   /** A carrier-required reply (STOP/START/HELP answer), which the suppression list never holds back. */
   readonly complianceReply: boolean
 }
@@ -65,6 +68,11 @@ export interface SendMessageInput {
    * to a suppressed recipient. Never set it for anything else.
    */
   readonly complianceReply?: boolean | undefined
+  /**
+   * A non-transactional send (a multicast's SMS): held back as `suppressed` (`consent_required`)
+   * when the tenant requires an accepted SMS consent (README "Consent") and the number has none.
+   */
+  readonly promotional?: boolean | undefined
 }
 
 /** One message a person sent in. */
@@ -114,10 +122,17 @@ export interface ListMessagesOptions {
 export type InboundHandler = (message: InboundMessage) => Promise<void | 'consumed'>
 
 /**
- * When an inbound handler runs: every `compliance` handler (the opt-out keywords) before any
- * `conversation` handler (the bot, an agent's chat), each phase in registration order.
+ * When an inbound handler runs: every `consent` handler (an SMS opt-in conversation waiting for its
+ * answer, which must see a STOP too) before every `compliance` handler (the opt-out keywords) before
+ * any `conversation` handler (the bot, an agent's chat), each phase in registration order.
  */
-export type InboundPhase = 'compliance' | 'conversation'
+export type InboundPhase = 'consent' | 'compliance' | 'conversation'
+
+/**
+ * The check of the tenant's consent requirement for promotional SMS: of these phones, those that may
+ * not be sent a promotional SMS now (the tenant requires an accepted consent and they have none).
+ */
+export type ConsentGate = (db: import('kysely').Kysely<import('../../db/schema.ts').DB>, tenantId: TenantId, phones: readonly string[]) => Promise<ReadonlySet<string>>
 
 
 /** One message as delivery hands it to a provider (the provider contract's outbound message). */

@@ -4,7 +4,7 @@ export type { AttemptItem } from './delivery-attempts.ts'
 export { SEND_MESSAGE_JOB, INBOUND_MESSAGE_JOB, SendMessagePayload, InboundMessagePayload } from './delivery.jobs.ts'
 export { CHANNELS } from './delivery.types.ts'
 export type {
-  Channel, OutboxMessage, OutboxStatus, SendMessageInput, InboundMessage, ReceiveMessageInput, ListMessagesOptions, InboundHandler,
+  Channel, OutboxMessage, OutboxStatus, SendMessageInput, InboundMessage, ReceiveMessageInput, ListMessagesOptions, InboundHandler, ConsentGate,
   ChannelProviderSettings, InboundPhase, StoredFileRef, MessageAttachmentFile, SuppressionReason, DeliveryProvider, ProviderResolver, ProviderMessage, ProviderAccepted,
 } from './delivery.types.ts'
 export { DeliveryTracking, MAX_SLOT_WAIT_MS } from './delivery-tracking.ts'

@@ -25,7 +25,18 @@ export const MULTICAST_JOB = { name: 'messaging.multicast', payload: MulticastPa
  * because push already depends on messaging (its organisations and viewers).
  */
 export interface MulticastPusher {
-  sendToIndividual(tenant: Pick<Tenant, 'id'>, individualId: string, n: { title: string; body: string; category?: string | undefined; data?: Readonly<Record<string, unknown>> | undefined }): Promise<unknown>
+  sendToIndividual(tenant: Pick<Tenant, 'id'>, individualId: string, n: { title: string; body: string; category?: string | undefined; data?: Readonly<Record<string, unknown>> | undefined }, opts?: { record?: boolean }): Promise<unknown>
+}
+
+/**
+ * Where a multicast records what each recipient was sent as their user notification (#132):
+ * UserNotificationsService.record (core/push), in the batch's transaction.
+ */
+export interface MulticastNotifications {
+  record(db: Transaction<DB>, tenantId: TenantId, records: ReadonlyArray<{
+    personId: string; organizationId: string; multicastId: string; category: string; active: boolean
+    data: { apn: Record<string, unknown>; fcm: Record<string, unknown>; sms: { bodies: readonly string[] }; web: Record<string, unknown> }
+  }>): Promise<void>
 }
 
 /** Which operation made a multicast: #80, #26, #130, #138. */
@@ -132,11 +143,13 @@ export class MulticastsService {
   readonly #channels: ChannelsService
   readonly #directory: DirectoryService
   readonly #organizations: Organizations
+  readonly #notifications: MulticastNotifications | undefined
 
   constructor(deps: {
     db: Kysely<DB>; jobs: JobQueue; templates: TemplatesService; delivery: DeliveryService; push: MulticastPusher; people: PeopleLookups
-    channels: ChannelsService; directory: DirectoryService; organizations: Organizations
+    channels: ChannelsService; directory: DirectoryService; organizations: Organizations; notifications?: MulticastNotifications
   }) {
+    this.#notifications = deps.notifications
     this.#db = deps.db
     this.#jobs = deps.jobs
     this.#templates = deps.templates
@@ -302,6 +315,7 @@ export class MulticastsService {
     const emails = await this.#people.emailsOf(trx, tenant.id, personIds)
     const sends: SendMessageInput[] = []
     const sent: Array<{ personId: string; channels: string[]; language: string; inApp: string | null; push: string | null }> = []
+    const notes: Parameters<MulticastNotifications['record']>[2][number][] = []
     const skipped: Array<{ personId: string; reason: string }> = []
     const pushes: Array<{ personId: string; cassId: string; push: NonNullable<RenderedMessage['push']> }> = []
     for (const r of batch) {
@@ -326,7 +340,7 @@ export class MulticastsService {
       const channels: MulticastChannel[] = []
       const key = (c: string) => `multicast:${m.id}:${r.person_id}:${c}`
       if (rendered.sms !== undefined && rendered.sms.trim() !== '' && person.phone && allowed('sms')) {
-        sends.push({ channel: 'sms', to: person.phone, body: rendered.sms, personId: r.person_id, idempotencyKey: key('sms'), data: { 'multicast-id': m.id } })
+        sends.push({ channel: 'sms', to: person.phone, body: rendered.sms, personId: r.person_id, idempotencyKey: key('sms'), data: { 'multicast-id': m.id }, promotional: true })
         channels.push('sms')
       }
       if (rendered.email && email && allowed('email')) {
@@ -342,6 +356,14 @@ export class MulticastsService {
         channels.push('push')
       }
       if (rendered.inApp) channels.push('in-app')
+      // The recipient's user notification (#132): what went out on each channel.
+      const pushed = channels.includes('push') && rendered.push
+        ? { title: rendered.push.title, body: rendered.push.body, category: rendered.push.category ?? '', data: { 'multicast-id': m.id } }
+        : {}
+      notes.push({
+        personId: r.person_id, organizationId: m.organization_id, multicastId: m.id, category: rendered.push?.category ?? '', active: channels.length > 0,
+        data: { apn: pushed, fcm: pushed, sms: { bodies: channels.includes('sms') && rendered.sms !== undefined ? [rendered.sms] : [] }, web: pushed },
+      })
       sent.push({
         personId: r.person_id, channels, language: rendered.language, inApp: rendered.inApp ? JSON.stringify(rendered.inApp) : null,
         push: channels.includes('push') ? JSON.stringify(rendered.push) : null,
@@ -355,6 +377,7 @@ export class MulticastsService {
           ${sent.map((s) => s.inApp)}::text[], ${sent.map((s) => s.push)}::text[]) AS v(person_id, channels, language, in_app, push)
         WHERE r.tenant_id = ${tenant.id} AND r.multicast_id = ${m.id} AND r.person_id = v.person_id AND r.state = 'pending'`.execute(trx)
     }
+    if (this.#notifications) await this.#notifications.record(trx, tenant.id, notes)
     for (const s of skipped) {
       await trx.updateTable('msg_multicast_recipients').set({ state: 'skipped', reason: s.reason, done_at: sql`now()` })
         .where('tenant_id', '=', tenant.id).where('multicast_id', '=', m.id).where('person_id', '=', s.personId).where('state', '=', 'pending').execute()
@@ -369,7 +392,7 @@ export class MulticastsService {
     const worker = async () => {
       while (next < pushes.length) {
         const p = pushes[next++]!
-        await this.#push.sendToIndividual(tenant, p.cassId, { title: p.push.title, body: p.push.body, category: p.push.category, data: { 'multicast-id': multicastId } })
+        await this.#push.sendToIndividual(tenant, p.cassId, { title: p.push.title, body: p.push.body, category: p.push.category, data: { 'multicast-id': multicastId } }, { record: false })
           .catch((err: unknown) => {
             if (!(err instanceof NotFoundError)) throw err
           })

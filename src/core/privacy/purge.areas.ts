@@ -342,10 +342,28 @@ const texts: PurgeArea = {
 }
 
 /**
+ * User consents and user notifications (issue 13, items 5 and 3): the consent conversations with
+ * them (their phone, the texts) and the record of every notification they were sent. A consent
+ * asked of a user who is not this individual stays (it is the user's).
+ */
+const consentsNotifications: PurgeArea = {
+  name: 'consents-notifications',
+  columns: ['msg_user_consents.person_id', 'msg_user_notifications.person_id'],
+  async run(scope) {
+    const { trx, subject: s } = scope
+    const t = s.tenantId
+    const consents = await trx.deleteFrom('msg_user_consents').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
+    erased(scope, 'msg_user_consents', 'user_consents', consents)
+    const notes = await trx.deleteFrom('msg_user_notifications').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
+    erased(scope, 'msg_user_notifications', 'user_notifications', notes)
+  },
+}
+
+/**
  * Every area, in the order they run (messaging and the contact center before delivery, whose
  * rows they point at; the person last). A new table with a person reference joins one of them.
  */
-export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, person, texts]
+export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, consentsNotifications, person, texts]
 
 /** Every `table.column` person reference the purge covers (the schema guard compares against it). */
 export const PURGED_COLUMNS: ReadonlySet<string> = new Set(PURGE_AREAS.flatMap((a) => a.columns))

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely'
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts'
@@ -19,6 +19,20 @@ export type DeviceType = (typeof DEVICE_TYPES)[number]
 export const DEVICE_TOKEN_MAX = 2048
 /** What a push to a device came to. */
 export type PushStatus = 'sent' | 'failed' | 'suppressed' | 'unregistered' | 'no-credentials'
+
+/** One push to a device to log (#120). */
+export interface DeviceLogEntry {
+  readonly id: string
+  readonly deviceId: string
+  readonly title: string
+  readonly body: string
+  readonly category: string
+  readonly badgeCount: number
+  readonly data: Record<string, unknown>
+  readonly status: PushStatus
+  readonly error?: string | undefined
+  readonly providerMessageId?: string | undefined
+}
 
 /** A registered push token of an individual (#118, #119). */
 export interface UserDevice {
@@ -164,11 +178,17 @@ export class UserDevicesService {
   }
 
   /** Record one push to a device and its outcome. */
-  async log(tenantId: TenantId, entry: { id: string; deviceId: string; title: string; body: string; category: string; badgeCount: number; data: Record<string, unknown>; status: PushStatus; error?: string | undefined; providerMessageId?: string | undefined }): Promise<void> {
-    await this.#db.insertInto('msg_user_device_logs').values({
+  async log(tenantId: TenantId, entry: DeviceLogEntry): Promise<void> {
+    await this.logMany(this.#db, tenantId, [entry])
+  }
+
+  /** Record pushes to devices and their outcomes, in the caller's transaction when given. */
+  async logMany(db: Kysely<DB> | Transaction<DB>, tenantId: TenantId, entries: readonly DeviceLogEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    await db.insertInto('msg_user_device_logs').values(entries.map((entry) => ({
       id: entry.id, tenant_id: tenantId, device_id: entry.deviceId, title: entry.title, body: entry.body, category: entry.category, badge_count: entry.badgeCount,
       data: JSON.stringify(entry.data), status: entry.status, error: entry.error ?? null, provider_message_id: entry.providerMessageId ?? null,
-    }).execute()
+    }))).execute()
   }
 
   /** Deactivate a device whose token the vendor no longer knows. */

@@ -9,7 +9,8 @@ import type { SuppressionService } from '../suppression/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import type { AppCredentialsService } from './app-credentials.ts'
 import type { BadgeCountsService } from './badge-counts.ts'
-import type { PushStatus, UserDevicesService } from './devices.ts'
+import type { DeviceLogEntry, PushStatus, UserDevicesService } from './devices.ts'
+import { pushRendering, type UserNotificationsService } from './user-notifications.ts'
 
 /** A notification for an individual's devices. */
 export interface PushNotification {
@@ -69,12 +70,16 @@ export class PushService {
   readonly #providers: ProviderResolver
   readonly #channelSettings: (tenantId: TenantId, channel: 'push') => Promise<ChannelProviderSettings | undefined>
   readonly #endpoints: PushEndpoints
+  readonly #notifications: UserNotificationsService | undefined
 
   constructor(deps: {
     db: Kysely<DB>; peopleLookups: PeopleLookups; devices: UserDevicesService; credentials: AppCredentialsService; badges: BadgeCountsService
     suppression: SuppressionService; providers: ProviderResolver; channelSettings: (tenantId: TenantId, channel: 'push') => Promise<ChannelProviderSettings | undefined>
     endpoints?: PushEndpoints
+    /** Where a push to an individual is recorded as their user notification (#132), with the devices' logs. */
+    notifications?: UserNotificationsService
   }) {
+    this.#notifications = deps.notifications
     this.#db = deps.db
     this.#people = deps.peopleLookups
     this.#devices = deps.devices
@@ -86,18 +91,24 @@ export class PushService {
     this.#endpoints = deps.endpoints ?? {}
   }
 
-  /** Push `n` to every active device of the individual (its Cass id). NotFoundError `resource_not_found` for an unknown individual. */
-  async sendToIndividual(tenant: Pick<Tenant, 'id'>, individualId: string, n: PushNotification): Promise<PushResult> {
+  /**
+   * Push `n` to every active device of the individual (its Cass id). NotFoundError
+   * `resource_not_found` for an unknown individual. The devices' logs and — unless `record` is
+   * false (a multicast records its own) — the individual's user notification (#132) are written in
+   * one transaction once every device was tried.
+   */
+  async sendToIndividual(tenant: Pick<Tenant, 'id'>, individualId: string, n: PushNotification, opts: { record?: boolean; organizationId?: string } = {}): Promise<PushResult> {
     const person = await this.#people.findByCassId(this.#db, tenant.id, individualId)
     if (!person) throw new NotFoundError('resource_not_found', `No individuals with id ${individualId}`, { type: 'individuals', id: individualId })
     const devices = await this.#devices.pushable(tenant.id, person.id)
     const badge = await this.#badges.total(tenant.id, person.id)
     const personSuppressed = await this.#suppression.isSuppressed(tenant, 'push', person.cassId)
     const category = n.category ?? ''
+    const logs: DeviceLogEntry[] = []
     const results = await Promise.all(devices.map(async (device): Promise<DevicePush> => {
       const logId = randomUUID()
       const finish = async (status: PushStatus, error?: string, providerMessageId?: string): Promise<DevicePush> => {
-        await this.#devices.log(tenant.id, { id: logId, deviceId: device.id, title: n.title, body: n.body, category, badgeCount: badge, data: { ...n.data }, status, error, providerMessageId })
+        logs.push({ id: logId, deviceId: device.id, title: n.title, body: n.body, category, badgeCount: badge, data: { ...n.data }, status, error, providerMessageId })
         return { deviceId: device.id, logId, type: device.type, status, ...(error !== undefined ? { error } : {}) }
       }
       const address = device.type === 'web' ? endpointOf(device.token) : device.token
@@ -123,6 +134,17 @@ export class PushService {
         return finish('failed', message)
       }
     }))
+    const record = opts.record !== false && this.#notifications
+    await this.#db.transaction().execute(async (trx) => {
+      await this.#devices.logMany(trx, tenant.id, logs)
+      if (record) {
+        const r = pushRendering(n)
+        await this.#notifications!.record(trx, tenant.id, [{
+          personId: person.id, organizationId: opts.organizationId ?? tenant.id, category,
+          data: { apn: r, fcm: r, sms: { bodies: [] }, web: r }, active: results.some((d) => d.status === 'sent'),
+        }])
+      }
+    })
     return { individualId: person.cassId, badge, devices: results }
   }
 

@@ -95,7 +95,7 @@ describe('STOP, START and HELP on SMS', () => {
     expect(reachedConversation.map((m) => m.id)).not.toContain(help.id)
 
     const settings = await call(tt, 'GET', '/admin/settings')
-    expect(data(settings)).toEqual({ sms_help_text: null, sms_help_text_default: defaultHelpText(tt.tenant.name) })
+    expect(data(settings)).toEqual({ sms_help_text: null, sms_help_text_default: defaultHelpText(tt.tenant.name), sms_consent_required: false })
     const custom = 'Sunrise Clinic: call 555-0100 for help. Reply STOP to opt out.'
     expect(data(await call(tt, 'PATCH', '/admin/settings', { sms_help_text: custom }))).toMatchObject({ sms_help_text: custom })
     await answer(tt, phone, 'INFO')

@@ -170,7 +170,7 @@ export class TenantsService {
     const row = await this.#repo.findSettings(tenantId)
     if (!row) return undefined
     const help = row.settings.sms_help_text
-    return { name: row.name, smsHelpText: typeof help === 'string' ? help : null }
+    return { name: row.name, smsHelpText: typeof help === 'string' ? help : null, smsConsentRequired: row.settings.sms_consent_required === true }
   }
 
   /**
@@ -186,9 +186,13 @@ export class TenantsService {
       }
       changes.sms_help_text = text
     }
+    if (patch.smsConsentRequired !== undefined) {
+      if (typeof patch.smsConsentRequired !== 'boolean') throw new ValidationError('invalid_help_text', 'sms_consent_required must be true or false')
+      changes.sms_consent_required = patch.smsConsentRequired
+    }
     const settings = await this.#repo.mergeSettings(tenant.id, changes)
     const help = settings?.sms_help_text
-    return { smsHelpText: typeof help === 'string' ? help : null }
+    return { smsHelpText: typeof help === 'string' ? help : null, smsConsentRequired: settings?.sms_consent_required === true }
   }
 
   /**

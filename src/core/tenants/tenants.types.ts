@@ -28,4 +28,9 @@ export interface IssuedCredentials {
 export interface MessagingSettings {
   /** The answer to HELP / INFO; null: the default, naming the organisation and how to opt out. */
   readonly smsHelpText: string | null
+  /**
+   * Whether a promotional SMS (a multicast's) needs the number's accepted user consent (README
+   * "Consent"); false unless set.
+   */
+  readonly smsConsentRequired?: boolean
 }

@@ -12,6 +12,6 @@ export function presentSuppression(s: Suppression) {
 }
 
 /** The tenant's messaging settings on the admin API, with the HELP answer used while none is set. */
-export function presentSettings(tenantName: string, s: { smsHelpText: string | null }) {
-  return { data: { sms_help_text: s.smsHelpText, sms_help_text_default: defaultHelpText(tenantName) } }
+export function presentSettings(tenantName: string, s: { smsHelpText: string | null; smsConsentRequired?: boolean | undefined }) {
+  return { data: { sms_help_text: s.smsHelpText, sms_help_text_default: defaultHelpText(tenantName), sms_consent_required: s.smsConsentRequired === true } }
 }

@@ -55,11 +55,13 @@ export const SuppressionParams = Type.Object({ scope: Type.String({ maxLength: 5
 export const SettingsItem = Type.Object({
   sms_help_text: Type.Union([Type.String(), Type.Null()], { description: 'The answer to HELP/INFO; null: the default' }),
   sms_help_text_default: Type.String({ description: 'What HELP answers while sms_help_text is null' }),
+  sms_consent_required: Type.Boolean({ description: 'A promotional SMS (a multicast\'s) needs the number\'s accepted user consent (README "Consent")' }),
 })
 export const SettingsOne = Type.Object({ data: SettingsItem })
 export const PatchSettingsBody = Type.Object({
   // Checked by core, not here: the app coerces scalars, which would turn null and "" into each other.
   sms_help_text: Type.Optional(Type.Unknown({ description: 'A text of 1-640 characters, or null for the default' })),
+  sms_consent_required: Type.Optional(Type.Boolean({ description: 'Require an accepted user consent before promotional SMS' })),
 }, { additionalProperties: false })
 
 /** PUT /admin/contact-center: what the load did (generated passwords shown once). */

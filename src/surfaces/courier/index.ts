@@ -34,6 +34,8 @@ import { multicastsResource, userMulticastsResource } from './resources/multicas
 import {
   registerTextCallback, textAccountNumbersResource, textAccountsResource, textNumberInfoResource, textNumberLogsResource, textReceiveLogsResource, textsResource, textUserNumberMapsResource,
 } from './resources/texts.ts'
+import { userConsentsResource } from './resources/user-consents.ts'
+import { registerNotificationCounts, userNotificationsResource } from './resources/user-notifications.ts'
 
 /** Where the messaging API lives; an unknown path under them is a JSON:API 404. */
 const PREFIXES = ['/v1', '/v2'] as const
@@ -75,6 +77,8 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
     textAccountNumbersResource(services), textAccountsResource(services), textNumberInfoResource(services), textNumberLogsResource(services),
     textReceiveLogsResource(services), textUserNumberMapsResource(services), textsResource(services),
   )
+  // User consents (#115–#117) and user notifications (#132–#134; #131 is registered below)
+  resources.push(userConsentsResource(services), userNotificationsResource(services))
   for (const prefix of PREFIXES) {
     await app.register(async (scope) => {
       declareSurface(scope, 'courier')
@@ -90,6 +94,7 @@ export async function courierSurface(app: FastifyInstance, { services }: { servi
         if (r.path.startsWith(`${prefix}/`)) registerResource(scope, { ...r, path: r.path.slice(prefix.length) })
       }
       if (prefix === '/v1') registerCommunicationSummaries(scope, services)
+      if (prefix === '/v1') registerNotificationCounts(scope, services)
     }, { prefix })
   }
   await registerTextCallback(app, services)

@@ -51,6 +51,7 @@ const PATH_TYPES: Array<[string, string]> = [
   // Texts and numbers (#92–#113)
   ['/v1/text-account-numbers/', 'textNumber'], ['/v1/text-accounts/', 'textAccount'], ['/v1/text-number-info/', 'textNumberInfo'],
   ['/v1/text-receive-logs/', 'textReceiveLog'], ['/v1/text-user-number-maps/', 'textUserNumberMap'], ['/v1/texts/', 'text'],
+  ['/v1/user-consents/', 'consent'], ['/v1/user-notifications/', 'notification'],
 ]
 /** A reference's name (query parameter or attribute) → A's id it names. */
 const REFERENCES: Record<string, string> = {
@@ -61,6 +62,7 @@ const REFERENCES: Record<string, string> = {
   'email-id': 'email', 'sender-organization-id': 'organization',
   // Texts and numbers
   'account-id': 'textAccount', 'number-id': 'textNumber', 'filter[number-id]': 'textNumber',
+  'filter[user-id]': 'user', 'filter[organization-id]': 'organization',
 }
 const LISTS: Record<string, string> = { 'individual-ids': 'individual', 'individual-group-ids': 'group' }
 
@@ -132,6 +134,11 @@ groups:
   await t.store.db.insertInto('text_receive_logs').values({ tenant_id: a.tenant.id, id: A.textReceiveLog, number_id: A.textNumber, sender: uniquePhone(), recipient: textNumber.phoneNumber, message: 'iso-secret-text-of-a' }).execute()
   A.textNumberInfo = (await t.services.texts.lookupNumber(a.tenant, { number: '+12125550143' })).id
   A.textUserNumberMap = (await t.services.texts.createUserNumberMap(a.tenant, { organizationId: org, numberId: A.textNumber, userId: A.user })).id
+  // User consents and user notifications: a consent asked of A's user (it has a phone), and the
+  // notification the push above recorded for A's patient.
+  await t.store.db.updateTable('msg_users').set({ phone: uniquePhone() }).where('tenant_id', '=', a.tenant.id).where('id', '=', A.user).execute()
+  A.consent = await created(a, '/v1/user-consents/', 'user-consents', { args: { messages: { initial: 'iso-secret-text-of-a', accept: 'ok', 'invalid-response': 'again' } }, 'organization-id': org, type: 'sms', 'user-id': A.user })
+  A.notification = (await t.store.db.selectFrom('msg_user_notifications').select('id').where('tenant_id', '=', a.tenant.id).executeTakeFirstOrThrow()).id
 })
 afterAll(async () => t?.close())
 
@@ -141,7 +148,8 @@ async function aState(): Promise<string> {
     'msg_sniffers', 'msg_plugins', 'msg_responders', 'msg_bulk_messages', 'msg_bulk_recipients', 'msg_bulk_attachments', 'msg_announcers', 'msg_aggregation_requests',
     'msg_individual_groups', 'msg_users', 'msg_operations', 'privacy_purges',
     'msg_app_credentials', 'msg_user_devices', 'msg_user_device_logs', 'msg_badge_counts', 'user_emails', 'user_email_attachments', 'msg_multicasts', 'msg_multicast_recipients',
-    'text_accounts', 'text_account_numbers', 'text_number_logs', 'text_receive_logs', 'text_number_info', 'text_user_number_maps', 'texts'] as const
+    'text_accounts', 'text_account_numbers', 'text_number_logs', 'text_receive_logs', 'text_number_info', 'text_user_number_maps', 'texts',
+    'msg_user_consents', 'msg_user_notifications'] as const
   const out: Record<string, unknown> = {}
   for (const table of tables) {
     out[table] = await t.store.db.selectFrom(table).selectAll().where('tenant_id', '=', a.tenant.id).execute()

@@ -61,6 +61,10 @@ beforeAll(async () => {
   const info = await t.services.texts.lookupNumber(tt.tenant, { number: '+12125550143' })
   await t.store.db.insertInto('text_receive_logs').values({ tenant_id: tt.tenant.id, id: 'SMfuzzreceived', number_id: textNumber.id, sender: uniquePhone(), recipient: textNumber.phoneNumber, message: 'fuzz' }).execute()
   ids.push(textAccount.id, textNumber.id, text.id, info.id, 'SMfuzzreceived')
+  // User consents and user notifications (#115–#117, #131–#134): the notification the push above recorded, and a user with a phone.
+  ids.push((await t.store.db.selectFrom('msg_user_notifications').select('id').where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()).id)
+  await t.services.directory.import(tt.tenant, { format: 'yaml', text: `users:\n  - { email: fuzz.user@example.org, phone: "${uniquePhone()}" }\n` })
+  ids.push((await t.store.db.selectFrom('msg_users').select('id').where('tenant_id', '=', tt.tenant.id).executeTakeFirstOrThrow()).id)
 })
 afterAll(async () => t?.close())
 
@@ -85,7 +89,9 @@ const COUNTED = ['msg_org_preferences', 'msg_channels', 'msg_channel_subscribers
   // Templated multicasts: a refused one records no multicast, no recipient and no send.
   'msg_multicasts', 'msg_multicast_recipients', 'outbox_messages',
   // Texts and numbers: a refused request provisions, logs, pins and sends nothing.
-  'text_accounts', 'text_account_numbers', 'text_number_logs', 'text_receive_logs', 'text_number_info', 'text_user_number_maps', 'texts'] as const
+  'text_accounts', 'text_account_numbers', 'text_number_logs', 'text_receive_logs', 'text_number_info', 'text_user_number_maps', 'texts',
+  // User consents (a refused one sends nothing) and user notifications.
+  'msg_user_consents', 'msg_user_notifications'] as const
 async function counts(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   for (const table of COUNTED) {
@@ -132,11 +138,13 @@ it('no operation answers 5xx; refusals are §1.7 error objects and write nothing
     'GET /v1/text-number-info/', 'POST /v1/text-number-info/', 'GET /v1/text-number-info/{id}/', 'GET /v1/text-number-logs/', 'GET /v1/text-receive-logs/{id}/',
     'GET /v1/text-user-number-maps/', 'POST /v1/text-user-number-maps/', 'GET /v1/text-user-number-maps/{id}/',
     'GET /v1/texts/', 'POST /v1/texts/', 'GET /v1/texts/{id}/', 'POST /v1/texts/{id}/callback/',
+    'GET /v1/user-consents/', 'POST /v1/user-consents/', 'GET /v1/user-consents/{id}/',
+    'GET /v1/user-notifications/', 'GET /v1/user-notifications/{id}/', 'POST /v1/user-notifications/{id}/ack/', 'GET /v1/user-notification-counts/',
   ]))
   await fc.assert(fc.asyncProperty(
     fc.constantFrom(...ops), fc.oneof(hostile, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)),
     fc.array(fc.oneof(value, fc.constantFrom(tt.credentials.courier.organization_id, ...ids)), { maxLength: 5 }),
-    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'multicasts', 'user-multicasts', 'text-account-numbers', 'text-accounts', 'text-number-info', 'text-user-number-maps', 'texts', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
+    fc.array(fc.oneof(hostile, fc.constantFrom(...ids)), { maxLength: 3 }), fc.constantFrom('org-preferences', 'organizations', 'messaging-channels', 'messaging-messages', 'messaging-attachments', 'messaging-bookmarks', 'messaging-plugins', 'messaging-responders', 'sniffers', 'messaging-bulk-messages', 'messaging-bulk-attachments', 'announcers', 'aggregation-requests', 'messaging-operations', 'system-purges', 'app-credentials', 'badge-counts', 'bulk-badge-counts', 'user-devices', 'user-emails', 'user-email-attachments', 'multicasts', 'user-multicasts', 'text-account-numbers', 'text-accounts', 'text-number-info', 'text-user-number-maps', 'texts', 'user-consents', 'user-notifications', 'nope', 5), fc.dictionary(fc.string({ maxLength: 8 }), value, { maxKeys: 2 }),
     async (op, id, attributeValues, queryValues, type, extra) => {
       const attributes = Object.fromEntries(op.attributes.map((f, i) => [f, attributeValues[i % Math.max(1, attributeValues.length)]]).filter(([, v]) => v !== undefined))
       const query = op.query.slice(0, queryValues.length).map((q, i) => `${encodeURIComponent(q)}=${encodeURIComponent(queryValues[i]!)}`).join('&')

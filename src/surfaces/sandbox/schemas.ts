@@ -68,7 +68,7 @@ export const OutboxItem = Type.Object({
   body: Type.String(),
   data: Type.Object({}, { additionalProperties: true, description: 'Channel extras' }),
   status: Type.Enum(['queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'suppressed'], { description: 'queued → sending → sent (→ delivered | undelivered), or failed; suppressed: never sent, the recipient is on the suppression list' }),
-  suppressed_reason: Type.Union([Type.Enum(['stop_keyword', 'dnc', 'consent_withdrawn', 'manual']), Type.Null()], { description: 'Why a suppressed message was not sent' }),
+  suppressed_reason: Type.Union([Type.Enum(['stop_keyword', 'dnc', 'consent_withdrawn', 'manual', 'consent_required']), Type.Null()], { description: 'Why a suppressed message was not sent' }),
   provider: Nullable('The provider that took it (sandbox)'),
   provider_message_id: Nullable('The provider’s id of the message'),
   person_id: Nullable('Core id of the tenant’s person it went to'),

@@ -77,14 +77,15 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: { serv
 
   app.patch('/settings', {
     schema: {
-      tags, summary: 'Change messaging settings', description: '`sms_help_text`: the answer to HELP/INFO on SMS and WhatsApp; null restores the default.',
+      tags, summary: 'Change messaging settings', description: '`sms_help_text`: the answer to HELP/INFO on SMS and WhatsApp; null restores the default. `sms_consent_required`: a promotional SMS needs the number\'s accepted user consent.',
       body: PatchSettingsBody, security, response: { 200: SettingsOne, 415: Message, ...errors },
     },
     preValidation: requireJson,
   }, async (req) => {
     const help = req.body.sms_help_text
     if (help !== undefined && help !== null && typeof help !== 'string') throw new ValidationError('invalid_help_text', 'sms_help_text must be a string or null')
-    return presentSettings(tenantOf(req).name, await tenants.updateMessagingSettings(tenantOf(req), { smsHelpText: help }))
+    const consent = req.body.sms_consent_required
+    return presentSettings(tenantOf(req).name, await tenants.updateMessagingSettings(tenantOf(req), { smsHelpText: help, ...(consent !== undefined ? { smsConsentRequired: consent } : {}) }))
   })
 }
 

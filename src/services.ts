@@ -45,6 +45,9 @@ import { TemplatesService } from './core/templates/index.ts'
 import { AppCredentialsService, BadgeCountsService, PushService, UserDevicesService, type PushEndpoints } from './core/push/index.ts'
 import { UserEmailsService } from './core/emails/index.ts'
 import { defineUserEmailJobs } from './jobs/definitions.ts'
+import { CALL_LEG_EVENT_JOB, CallsService } from './core/calls/index.ts'
+import { defineCallJobs } from './jobs/definitions.ts'
+import { createCallControl, type VoiceSettings } from './providers/voice/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -208,6 +211,9 @@ export interface Services {
   // Templated multicasts (issue 13, item 2)
   /** Multicasts (#26, #79–#81, #129–#130, #138): a template rendered per recipient and sent by a resumable job. */
   readonly multicasts: MulticastsService
+  // Calls (issue 12, items 1–2)
+  /** Contact-center calls (C1–C8, CD1, W2) on the tenant's voice provider (the sandbox by default). */
+  readonly calls: CallsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -376,6 +382,23 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const templates = new TemplatesService(store.db)
   const multicasts = new MulticastsService({ db: store.db, jobs, templates, delivery, push, people: peopleLookups, channels, directory, organizations })
   defineMulticastJobs(jobs, { multicasts, tenants, ...(options.multicastJob ? { options: options.multicastJob } : {}) })
+  // ── Calls (issue 12, items 1–2): on the tenant's `voice` provider; the sandbox's callbacks are jobs ──
+  const voiceSettings = (tenantId: TenantId) => (options.channelSettings ?? providerSettings.channelSettings)(tenantId, 'voice') as Promise<VoiceSettings | undefined>
+  const calls: CallsService = new CallsService({
+    db: store.db, jobs, routing, dnc, publicUrl: config.publicUrl,
+    endUsers: { forPhone: (trx, tenantId, e164) => endUsers.forPhone(trx, tenantId, e164) },
+    voice: async (tenantId, attempt) => createCallControl(await voiceSettings(tenantId), {
+      // One job per simulated event, keyed by the leg and status: durable, never twice.
+      sandboxEmit: async (event, delayMs) => {
+        await jobs.enqueue(store.db, CALL_LEG_EVENT_JOB, {
+          tenantId, providerCallId: event.providerCallId, status: event.status, ...(event.legId ? { legId: event.legId } : {}),
+          ...(event.durationSeconds !== undefined ? { durationSeconds: event.durationSeconds } : {}), ...(event.recordingUrl ? { recordingUrl: event.recordingUrl } : {}),
+        }, { key: `voice-sandbox:${tenantId}:${event.providerCallId}:${event.status}`, runAt: new Date(Date.now() + delayMs), tenantId })
+      },
+    }, attempt),
+    onError: (err) => options.logger?.error({ err }, 'call telephony failed'),
+  })
+  defineCallJobs(jobs, { calls })
   return {
     config,
     store,
@@ -447,6 +470,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     dnc,
     campaigns,
     multicasts,
+    calls,
   }
 }
 

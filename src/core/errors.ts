@@ -240,6 +240,11 @@ export const ERROR_CATALOG = {
   campaign_contact_invalid: { kind: 'invalid', details: details<{ field: string }>() },
   campaign_phone_taken: { kind: 'conflict', details: details() },
   campaign_contact_busy: { kind: 'conflict', details: details<{ status: string }>() },
+  // Calls (issue 12, items 1–2; spec/ccai.md §2.1): the Apps API's texts, verbatim, are the messages.
+  call_invalid: { kind: 'invalid', details: details() },
+  call_ended: { kind: 'invalid', details: details<{ callId: number }>() },
+  call_not_live: { kind: 'invalid', details: details<{ callId: number }>() },
+  call_not_found: { kind: 'not_found', details: details<{ callId: number }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

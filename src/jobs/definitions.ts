@@ -23,6 +23,8 @@ import type { UserEmailsService } from '../core/emails/index.ts'
 import { prunePendingEmailAttachmentsJob } from './prune-pending-email-attachments.job.ts'
 import type { MulticastsService } from '../core/messaging/index.ts'
 import { multicastJob, type MulticastJobOptions } from './multicast.job.ts'
+import type { CallsService } from '../core/calls/index.ts'
+import { callControlJob, callDialJob, callLegEventJob, callScheduledJob } from './calls.job.ts'
 
 /**
  * Define every job of the application on `jobs` (before it starts). Kept apart from the queue's
@@ -85,4 +87,12 @@ export function defineCampaignJobs(jobs: JobQueue, deps: { campaigns: CampaignsS
 /** Define `messaging.multicast` (templated multicasts, #26, #80, #130, #138): built after push and templates. */
 export function defineMulticastJobs(jobs: JobQueue, deps: { multicasts: MulticastsService; tenants: TenantsService; options?: MulticastJobOptions }): void {
   jobs.define(multicastJob(deps))
+}
+
+/** Define the calls' jobs (issue 12, items 1–2): dialling, scheduled calls, leg events, leg control. */
+export function defineCallJobs(jobs: JobQueue, deps: { calls: CallsService }): void {
+  jobs.define(callDialJob(deps))
+  jobs.define(callScheduledJob(deps))
+  jobs.define(callLegEventJob(deps))
+  jobs.define(callControlJob(deps))
 }

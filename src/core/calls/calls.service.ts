@@ -68,7 +68,8 @@ function idOf(raw: unknown): number | undefined {
   return undefined
 }
 const present = (v: unknown) => v !== undefined && v !== null && v !== ''
-const text = (v: unknown): string | undefined => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined)
+/** A string field as sent (numbers as their digits); NUL-free, as PostgreSQL text must be. */
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v.replace(/\u0000/g, '').trim() : typeof v === 'number' ? String(v) : undefined)
 
 /**
  * Contact-center calls (§2.1, §3.1, §4.1): outbound calls placed for an agent (C1/C2), incoming
@@ -356,6 +357,18 @@ export class CallsService {
     if (changed) this.#afterCommit(tenantId)
   }
 
+  /**
+   * W2: the outbound dialer's contact data for a call (screen-pop data), kept on the call and shown
+   * to its agent (a `call_contact_data` event while the call is theirs). Later posts replace it.
+   */
+  async setContactData(tenantId: TenantId, num: number, data: Record<string, unknown>): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num)
+      await trx.updateTable('cc_sessions').set({ contact_data: JSON.stringify(data) }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      if (s.agent_id && (LIVE_FOR_AGENT as readonly string[]).includes(s.status)) await recordAgentEvent(trx, tenantId, s.agent_id, 'call_contact_data', { call_id: num, contact_data: data })
+    })
+  }
+
   /** The end user's leg of a call, for the sandbox page acting as the person. */
   async endUserLeg(tenantId: TenantId, num: number): Promise<{ legId: string; providerCallId: string | null; answered: boolean } | undefined> {
     const s = await this.#db.selectFrom('cc_sessions').select('id').where('tenant_id', '=', tenantId).where('num', '=', num).where('channel', '=', 'call').executeTakeFirst()
@@ -506,8 +519,9 @@ export class CallsService {
       phone = typeof input.endUserNumber === 'string' ? callPhone(input.endUserNumber) : undefined
       if (!phone) throw invalid('end_user_number is not well-formed')
     }
-    const row = await this.#db.selectFrom('cc_agents').select('num').where('tenant_id', '=', tenantId).where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst()
-    const agent = row ? (await this.#db.selectFrom('cc_agents').select('id').where('tenant_id', '=', tenantId).where('num', '=', row.num).executeTakeFirst()) : undefined
+    // PostgreSQL text holds no NUL: such an address is no agent's.
+    const agent = email.includes('\u0000') || email.length > 254 ? undefined
+      : await this.#db.selectFrom('cc_agents').select('id').where('tenant_id', '=', tenantId).where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst()
     const full = agent ? await this.#agent(tenantId, agent.id) : undefined
     if (!full || full.deactivatedAt !== null || !full.roles.includes('Agent')) throw invalid('Not a valid agent email')
     if (!full.permissions.includes('outbound_call')) throw invalid('Agent does not have access to make calls')

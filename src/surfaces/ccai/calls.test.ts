@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
@@ -244,5 +245,83 @@ describe('C3 incoming and C4 scheduled calls', () => {
     expect(queued.queuedAt.getTime()).toBeGreaterThanOrEqual(at.getTime() - 5)
     const key = await t.services.jobs.findKey('cc.call_scheduled', `call-scheduled:${tt.tenant.id}:${queued.id}`)
     expect(key?.state).toBe('completed')
+  })
+})
+
+const jwt = (claims: object, secret: string) => {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const unsigned = `${part({ alg: 'HS256' })}.${part(claims)}`
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
+}
+
+describe('a call’s flags (C6–C8), custom data (CD1), mid-session end user (C5) and dialer contact data (W2)', () => {
+  it('reads and sets customer flags through every method, shown to the agent; refused once the call ended', async () => {
+    const tt = await tenant({ answer: 'manual' })
+    const token = await agentToken(tt)
+    const { body: call } = await post(tt, '/calls', outbound())
+    expect(await post(tt, `/calls/${call.id}/customer_flag`, undefined, 'GET')).toEqual({ status: 200, body: { verified_customer: false, bad_actor: false, repeat_customer: false, repeat_customers: false } })
+    expect((await post(tt, `/calls/${call.id}/customer_flag`, { verified_customer: true, repeat_customers: 'true' }, 'PATCH')).body).toEqual({ verified_customer: true, bad_actor: false, repeat_customer: true, repeat_customers: true })
+    expect((await post(tt, `/calls/${call.id}/customer_flag`, { bad_actor: true }, 'PUT')).body).toMatchObject({ verified_customer: true, bad_actor: true })
+    expect((await post(tt, `/calls/${call.id}/customer_flag`, { bad_actor: false })).body).toMatchObject({ bad_actor: false })
+    expect(await post(tt, `/calls/${call.id}/customer_flag`, { verified_customer: 'yes' }, 'PATCH')).toEqual({ status: 400, body: { message: 'verified_customer must be a boolean' } })
+    expect(await post(tt, '/calls/999999/customer_flag', undefined, 'GET')).toEqual({ status: 404, body: { message: 'Not Found' } })
+    expect((await agent(token, 'GET', '/calls')).body[0]).toMatchObject({ id: call.id, verified: true, repeat_customer: true, bad_actor: false })
+    await agent(token, 'POST', `/calls/${call.id}/hang-up`)
+    expect(await post(tt, `/calls/${call.id}/customer_flag`, { bad_actor: true }, 'PATCH')).toEqual({ status: 400, body: { message: 'Call is already ended' } })
+    // Reading stays possible after the end (C6 documents only 404).
+    expect((await post(tt, `/calls/${call.id}/customer_flag`, undefined, 'GET')).status).toBe(200)
+  })
+
+  it('takes custom data, unsigned and HS256-signed with the company secret, with §3.13’s errors', async () => {
+    const tt = await tenant({ answer: 'manual' })
+    await agentToken(tt)
+    const { body: call } = await post(tt, '/calls', outbound())
+    const secret = tt.credentials.ccai.company_secret
+    const exp = Math.floor(Date.now() / 1000) + 600
+    expect(await post(tt, `/calls/${call.id}/custom_data`, { signed: false, data: { plan: { label: 'Plan', value: 'Gold' }, reserved_verified_customer: { value: true } } })).toEqual({ status: 200, body: { message: 'success' } })
+    expect(await post(tt, `/calls/${call.id}/custom_data`, { signed: true, signed_data: jwt({ custom_data: { account: { value: 'A-17' } }, exp, iat: exp - 600 }, secret) })).toEqual({ status: 200, body: { message: 'success' } })
+    const refusals: Array<[unknown, string]> = [
+      [{}, 'param is missing or the value is empty: signed'],
+      [{ signed: false }, 'param is missing or the value is empty: data'],
+      [{ signed: true }, 'param is missing or the value is empty: signed_data'],
+      [{ signed: true, signed_data: jwt({ custom_data: { a: { value: 1 } }, exp }, 'wrong-secret') }, 'Invalid signed_data'],
+      [{ signed: true, signed_data: jwt({ custom_data: { a: { value: 1 } }, exp: exp - 1200 }, secret) }, 'signed_data has expired'],
+    ]
+    for (const [body, message] of refusals) expect(await post(tt, `/calls/${call.id}/custom_data`, body)).toEqual({ status: 400, body: { message } })
+    const c = await t.services.calls.get(tt.tenant.id, call.id)
+    expect(c.customData).toEqual({ plan: { label: 'Plan', value: 'Gold' }, account: { label: null, value: 'A-17' } })
+    expect(c.verified).toBe(true)
+  })
+
+  it('C5 sets the end user of an active call, once per 10 s; H18 shares the handler for chats', async () => {
+    const tt = await tenant({ answer: 'manual' })
+    const token = await agentToken(tt)
+    const { body: call } = await post(tt, '/calls', outbound())
+    expect(await post(tt, `/calls/${call.id}/end_user`, { name: 'Ada' })).toEqual({ status: 400, body: { message: 'param is missing or the value is empty: identifier' } })
+    expect(await post(tt, `/calls/${call.id}/end_user`, { identifier: 'crm-42', name: 'Ada Lovelace', email: 'ada@example.org' })).toEqual({ status: 202, body: { message: 'accepted' } })
+    expect(await post(tt, `/calls/${call.id}/end_user`, { identifier: 'crm-43' })).toEqual({ status: 400, body: { message: 'Duplicate request: Please wait for the interval to expire' } })
+    expect((await t.services.calls.get(tt.tenant.id, call.id)).endUser).toMatchObject({ identifier: 'crm-42' })
+    expect(await post(tt, `/sessions/${call.id}/end_user`, { identifier: 'x' })).toEqual({ status: 404, body: { message: 'Not Found' } })
+    expect(await post(tt, '/calls/999999/end_user', { identifier: 'x' })).toEqual({ status: 404, body: { message: 'Not Found' } })
+    expect(await post(tt, `/chats/${call.id}/end_user`, { identifier: 'x' })).toEqual({ status: 404, body: { message: 'Not Found' } })
+    await agent(token, 'POST', `/calls/${call.id}/hang-up`)
+    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, 'caller@example.org')) === 'Available')
+    const { body: other } = await post(tt, '/calls', outbound())
+    await agent(token, 'POST', `/calls/${other.id}/hang-up`)
+    expect(await post(tt, `/calls/${other.id}/end_user`, { identifier: 'late' })).toEqual({ status: 400, body: { message: 'Call is already ended' } })
+  })
+
+  it('W2 keeps the dialer’s contact data on the call and shows it to the agent', async () => {
+    const tt = await tenant({ answer: 'manual' })
+    const token = await agentToken(tt)
+    const { body: call } = await post(tt, '/calls', outbound())
+    const sample = { call_id: String(call.id), agent_id: '1', lcm_key: '2922|1|2|39|2|0|1', dnis: '6285550199', org_id: 'acme', contact: { first_name: 'Ada', last_name: 'King', account_no: '17' }, pacing_mode: 'Predictive', call_type: 'OB_Regular' }
+    expect(await post(tt, '/crm/contact_data', sample)).toEqual({ status: 200, body: { message: 'success' } })
+    expect(await post(tt, '/crm/contact_data', { ...sample, call_id: undefined })).toEqual({ status: 400, body: { message: 'param is missing or the value is empty: call_id' } })
+    expect(await post(tt, '/crm/contact_data', { ...sample, agent_id: '' })).toEqual({ status: 400, body: { message: 'param is missing or the value is empty: agent_id' } })
+    expect(await post(tt, '/crm/contact_data', { ...sample, call_id: 999999 })).toEqual({ status: 404, body: { message: 'Not Found' } })
+    expect(await post(tt, '/crm/contact_data', { ...sample, contact: ['x'] })).toEqual({ status: 400, body: { message: 'contact is invalid' } })
+    const mine = (await agent(token, 'GET', '/calls')).body[0]
+    expect(mine.contact_data).toEqual({ agent_id: '1', lcm_key: '2922|1|2|39|2|0|1', dnis: '6285550199', org_id: 'acme', pacing_mode: 'Predictive', call_type: 'OB_Regular', contact: { first_name: 'Ada', last_name: 'King', account_no: '17' } })
   })
 })

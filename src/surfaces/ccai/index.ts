@@ -19,6 +19,7 @@ import { endUserRoutes } from './routes/end-users.ts'
 import { dncRoutes } from './routes/dnc.ts'
 import { campaignRoutes } from './routes/campaigns.ts'
 import { callRoutes } from './routes/calls.ts'
+import { midSessionRoutes } from './routes/mid-session.ts'
 
 /** The default of §1.6 when a tenant has no contact-center settings yet. */
 const DEFAULT_RATE = 10
@@ -63,4 +64,5 @@ export async function ccaiSurface(app: FastifyInstance, { services }: { services
   await app.register(dncRoutes, { services })
   await app.register(campaignRoutes, { services })
   await app.register(callRoutes, { services })
+  await app.register(midSessionRoutes, { services })
 }

@@ -4,7 +4,8 @@ import { Type } from 'typebox'
 import type { CallKind } from '../../../core/calls/index.ts'
 import { tenantOf } from '../../../http/tenant.ts'
 import type { Services } from '../../../services.ts'
-import { CcaiError } from '../errors.ts'
+import { CcaiError, paramMissing } from '../errors.ts'
+import { toId } from '../params.ts'
 import { presentCall } from '../presenters.ts'
 import { COMMON_ERRORS, Message } from '../schemas.ts'
 
@@ -51,5 +52,40 @@ export async function callRoutes(fastify: FastifyInstance, { services }: { servi
       menuId: b.menu_id, callId: b.call_id, scheduledAt: b.scheduled_at, lang: b.lang, recordingPermission: b.recording_permission,
     })
     return reply.code(201).send(presentCall(call))
+  })
+
+  app.post('/crm/contact_data', {
+    schema: {
+      tags, summary: 'Push the outbound dialer’s contact data for a call (W2)',
+      description: 'Stored on the call (`contact_data`) and shown to its agent. `call_id` and `agent_id` required; `contact` a map of strings. 200 `{"message": "success"}`; 404 for an unknown call.',
+      body: Type.Object({
+        call_id: field('The call'), agent_id: field('The agent the dialer handed it to'), lcm_key: field('Dialer list key'), dnis: field('Dialled number'),
+        org_id: field('Tenant/org label'), contact: field('Free-form string map (first_name, last_name, account_no …)'), pacing_mode: field('e.g. "Predictive"'), call_type: field('e.g. "OB_Regular"'),
+      }, { additionalProperties: true }),
+      response: { 200: Message, 400: Message, ...COMMON_ERRORS },
+    },
+  }, async (req) => {
+    const b = req.body ?? {}
+    const scalar = (v: unknown) => (typeof v === 'string' && v.trim() !== '' && !v.includes('\u0000') && v.length <= 255) || (typeof v === 'number' && Number.isFinite(v))
+    if (b.call_id === undefined || b.call_id === null || b.call_id === '') throw paramMissing('call_id')
+    if (b.agent_id === undefined || b.agent_id === null || b.agent_id === '') throw paramMissing('agent_id')
+    if (!scalar(b.agent_id)) throw new CcaiError(400, 'agent_id is invalid')
+    const num = toId(String(b.call_id))
+    if (num === undefined) throw new CcaiError(404, 'Not Found')
+    const data: Record<string, unknown> = { agent_id: b.agent_id }
+    for (const key of ['lcm_key', 'dnis', 'org_id', 'pacing_mode', 'call_type'] as const) {
+      const v = b[key]
+      if (v === undefined || v === null) continue
+      if (!scalar(v)) throw new CcaiError(400, `${key} is invalid`)
+      data[key] = v
+    }
+    if (b.contact !== undefined && b.contact !== null) {
+      const c = b.contact
+      const ok = typeof c === 'object' && !Array.isArray(c) && Object.keys(c).length <= 100 && Object.entries(c).every(([k, v]) => k.length <= 100 && !k.includes('\u0000') && k !== '__proto__' && (v === null || scalar(v) || v === ''))
+      if (!ok) throw new CcaiError(400, 'contact is invalid')
+      data.contact = c
+    }
+    await calls.setContactData(tenantOf(req).id, num, data)
+    return { message: 'success' }
   })
 }

@@ -325,3 +325,29 @@ describe('a call’s flags (C6–C8), custom data (CD1), mid-session end user (C
     expect(mine.contact_data).toEqual({ agent_id: '1', lcm_key: '2922|1|2|39|2|0|1', dnis: '6285550199', org_id: 'acme', pacing_mode: 'Predictive', call_type: 'OB_Regular', contact: { first_name: 'Ada', last_name: 'King', account_no: '17' } })
   })
 })
+
+describe('the sandbox page’s phone (answer as the person)', () => {
+  const sandbox = async (tt: TestTenant, method: 'GET' | 'POST', url: string) => {
+    const r = await t.app.inject({ method, url: `/sandbox${url}`, headers: { authorization: tt.cassAuth } })
+    return { status: r.statusCode, body: JSON.parse(r.body) as Json }
+  }
+  it('lists calls; picks up, hangs up and declines as the person with answer: manual', async () => {
+    const tt = await tenant({ answer: 'manual' })
+    await agentToken(tt)
+    const { body: call } = await post(tt, '/calls', outbound({ end_user_number: '+1 415-555-0188' }))
+    const ringing = await waitFor('the phone to ring', async () => (await sandbox(tt, 'GET', '/api/calls')).body.data.find((c: Json) => c.id === call.id && c.ringing))
+    expect(ringing).toMatchObject({ status: 'connecting', end_user_number: '+14155550188', agent: 'Cal Ler', answered: false })
+    expect(await sandbox(tt, 'POST', `/api/calls/${call.id}/hang-up`)).toMatchObject({ status: 400 })
+    expect((await sandbox(tt, 'POST', `/api/calls/${call.id}/pick-up`)).body.data).toMatchObject({ status: 'connected', answered: true })
+    expect((await sandbox(tt, 'POST', `/api/calls/${call.id}/hang-up`)).body.data).toMatchObject({ status: 'finished' })
+    expect((await t.services.calls.get(tt.tenant.id, call.id)).disconnectedBy).toBe('disconnected_by_end_user')
+    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, 'caller@example.org')) === 'Available')
+    const { body: second } = await post(tt, '/calls', outbound())
+    await waitFor('the phone to ring', async () => (await sandbox(tt, 'GET', '/api/calls')).body.data.find((c: Json) => c.id === second.id && c.ringing))
+    expect((await sandbox(tt, 'POST', `/api/calls/${second.id}/decline`)).body.data).toMatchObject({ status: 'failed', fail_reason: 'busy' })
+    // Another tenant's sandbox does not see or touch them.
+    const other = await tenant()
+    expect((await sandbox(other, 'GET', '/api/calls')).body.data).toEqual([])
+    expect((await sandbox(other, 'POST', `/api/calls/${call.id}/pick-up`)).status).toBe(404)
+  })
+})

@@ -351,3 +351,23 @@ describe('the sandbox page’s phone (answer as the person)', () => {
     expect((await sandbox(other, 'POST', `/api/calls/${call.id}/pick-up`)).status).toBe(404)
   })
 })
+
+describe('recovery callbacks (§4.1 failed → recovered)', () => {
+  it('a failed call’s scheduled child that finishes marks the parent recovered', async () => {
+    const tt = await tenant({ answer_after_ms: 50 })
+    const token = await agentToken(tt)
+    const { body: failedCall } = await post(tt, '/calls', outbound({ end_user_number: SANDBOX_VOICE_NUMBERS.busy }))
+    await callStatus(tt, failedCall.id, ['failed'])
+    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, 'caller@example.org')) === 'Available')
+    const menu = await menuOf(tt, 'Callbacks')
+    const child = await post(tt, '/calls', { call_type: 'ScheduledCall', call_id: failedCall.id, menu_id: menu.num, end_user_number: '+14155550190', scheduled_at: new Date(Date.now() + 3_600_000).toISOString() })
+    expect(child.body).toMatchObject({ status: 'scheduled', parent_id: failedCall.id })
+    expect(await t.services.calls.fireScheduled(tt.tenant.id, child.body.id)).toBe(true)
+    const offer = await waitFor('the offer', async () => t.store.db.selectFrom('cc_offers').select('id').where('tenant_id', '=', tt.tenant.id).where('result', '=', 'pending').executeTakeFirst())
+    expect((await agent(token, 'POST', `/offers/${offer.id}/accept`)).status).toBe(200)
+    await callStatus(tt, child.body.id, ['connected'])
+    expect((await t.services.calls.get(tt.tenant.id, failedCall.id)).status).toBe('failed')
+    expect((await agent(token, 'POST', `/calls/${child.body.id}/hang-up`)).body).toMatchObject({ status: 'finished' })
+    expect((await t.services.calls.get(tt.tenant.id, failedCall.id))).toMatchObject({ status: 'recovered', statusText: 'Recovered', failReason: 'busy' })
+  })
+})

@@ -4,6 +4,7 @@
  * hanging them up, releasing the agent). No I/O here; `calls.service.ts` applies the result, as
  * `chats.service.ts` does with `chat.machine.ts`.
  */
+import { CALL_CLOSED_STATUSES } from '../contact-center/session-status.ts'
 
 export const CALL_STATUSES = [
   'selecting', 'queued', 'assigned', 'connecting', 'connected', 'finished', 'failed', 'switching', 'recovered',
@@ -14,8 +15,8 @@ export type CallStatus = (typeof CALL_STATUSES)[number]
 /** Statuses no event of the call's own leaves (`failed` only to `recovered`, by its callback child). */
 export const ENDED_STATUSES: ReadonlySet<CallStatus> = new Set(['finished', 'failed', 'recovered', 'action_only_finished', 'voicemail', 'voicemail_received', 'voicemail_read', 'deflected'])
 
-/** §4.1: C5 (and the flag/custom-data writes) answer "Call is already ended" in these. */
-export const CLOSED_FOR_UPDATES: ReadonlySet<CallStatus> = new Set(['finished', 'failed', 'recovered', 'action_only_finished', 'voicemail', 'voicemail_received', 'voicemail_read'])
+/** §4.1: C5 (and the flag/custom-data writes) answer "Call is already ended" in these (the contact center's shared handlers read the same set). */
+export const CLOSED_FOR_UPDATES: ReadonlySet<string> = CALL_CLOSED_STATUSES
 
 /** States before both parties are connected: a failure here ends the call as `failed`. */
 const PRE_CONNECT: ReadonlySet<CallStatus> = new Set(['selecting', 'queued', 'assigned', 'connecting', 'switching'])

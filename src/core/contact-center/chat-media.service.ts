@@ -1,4 +1,3 @@
-import { CLOSED_FOR_UPDATES, type CallStatus } from '../calls/call.machine.ts'
 import type { Readable } from 'node:stream'
 import type { Kysely, Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
@@ -9,6 +8,7 @@ import type { Agent } from './contact-center.types.ts'
 import type { ChatMessage, ChatsService } from './chats.service.ts'
 import { TERMINAL_STATUSES, type ChatStatus } from './chat.machine.ts'
 import { nextNums } from './setup.repository.ts'
+import { CALL_CLOSED_STATUSES } from './session-status.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
@@ -241,7 +241,7 @@ const chatEnded = (chatNum: number) => new ValidationError('chat_ended', 'Chat i
 export function refuseUnlessWritable(status: string, channel: 'chat' | 'call' = 'chat'): void {
   // §4.1: a call takes updates until it is terminal (finished, failed, recovered, voicemail …).
   if (channel === 'call') {
-    if (CLOSED_FOR_UPDATES.has(status as CallStatus)) throw new ValidationError('call_ended', 'Call is already ended', { callId: 0 })
+    if (CALL_CLOSED_STATUSES.has(status)) throw new ValidationError('call_ended', 'Call is already ended', { callId: 0 })
     return
   }
   if (TERMINAL_STATUSES.has(status as ChatStatus)) throw new ValidationError('chat_ended', 'Chat is already ended')

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
@@ -17,11 +17,15 @@ beforeAll(async () => {
 afterAll(async () => t?.close())
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
-const SETUP = `
+// The agent of the latest tenant: an address of its own per tenant, so that the agent API's sign-in
+// limit (ten a minute per address and per IP) is never reached by this file's sign-ins.
+let caller = 'caller@example.org'
+let signIns = 0
+const SETUP = (email: string) => `
 settings: { rate_limit: 100000, wrap_up_timeout: 0s, offer_timeout: 2m }
 teams: [{ name: Desk }]
 agents:
-  - { email: caller@example.org, first_name: Cal, last_name: Ler, teams: [Desk], permissions: [outbound_call], password: "caller-password-1" }
+  - { email: ${email}, first_name: Cal, last_name: Ler, teams: [Desk], permissions: [outbound_call], password: "caller-password-1" }
   - { email: nocall@example.org, first_name: No, last_name: Call, teams: [Desk], password: "nocall-password-1" }
 menus:
   - { name: Phone, type: ivr, children: [{ name: Support, channels: [call], teams: [Desk], languages: [en, es] }, { name: Closed, channels: [call], teams: [Desk], hours: { weekly: [] } }, { name: Redirected, channels: [call], teams: [Desk], manual_redirection: { enabled: true } }] }
@@ -31,7 +35,8 @@ phone_numbers: [{ number: "+1 628-555-0199" }]
 
 async function tenant(voice: Record<string, unknown> = { answer_after_ms: 50 }): Promise<TestTenant> {
   const tt = await createTenant(t.services)
-  await t.services.ccSetup.load(tt.tenant.id, SETUP, 'yaml')
+  caller = `caller.${randomUUID().slice(0, 8)}@example.org`
+  await t.services.ccSetup.load(tt.tenant.id, SETUP(caller), 'yaml')
   await t.services.providerSettings.set(tt.tenant, 'voice', 'sandbox', voice)
   return tt
 }
@@ -39,8 +44,9 @@ async function post(tt: TestTenant, url: string, payload: unknown, method: 'POST
   const r = await t.app.inject({ method, url: `/apps/api/v1${url}`, headers: { authorization: tt.ccaiAuth, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload: JSON.stringify(payload) } : {}) })
   return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
 }
-async function agentToken(tt: TestTenant, email = 'caller@example.org', password = 'caller-password-1'): Promise<string> {
-  const r = await t.app.inject({ method: 'POST', url: '/agent/v1/login', headers: { 'content-type': 'application/json' }, payload: { email, password, company: tt.credentials.ccai.subdomain } })
+async function agentToken(tt: TestTenant, email = caller, password = 'caller-password-1'): Promise<string> {
+  signIns++
+  const r = await t.app.inject({ method: 'POST', url: '/agent/v1/login', remoteAddress: `198.51.100.${signIns % 250}`, headers: { 'content-type': 'application/json' }, payload: { email, password, company: tt.credentials.ccai.subdomain } })
   expect(r.statusCode, r.body).toBe(200)
   const token = (JSON.parse(r.body) as Json).token as string
   const s = await agent(token, 'PUT', '/status', { status: 'Available' })
@@ -64,7 +70,7 @@ async function agentStatus(tt: TestTenant, email: string): Promise<string> {
   return row.name
 }
 const menuOf = (tt: TestTenant, name: string) => t.store.db.selectFrom('cc_menus').select(['num', 'name']).where('tenant_id', '=', tt.tenant.id).where('name', '=', name).executeTakeFirstOrThrow()
-const outbound = (extra: Record<string, unknown> = {}) => ({ call_type: 'Voice Outbound (API)', agent_email: 'caller@example.org', end_user_number: '+1 415-555-0100', ...extra })
+const outbound = (extra: Record<string, unknown> = {}) => ({ call_type: 'Voice Outbound (API)', agent_email: caller, end_user_number: '+1 415-555-0100', ...extra })
 
 describe('POST /calls refusals (C1–C4), nothing written', () => {
   it('answers every documented text of C1/C2 in the spec’s words', async () => {
@@ -89,7 +95,7 @@ describe('POST /calls refusals (C1–C4), nothing written', () => {
     expect(await post(tt, '/calls', outbound({ end_user_number: undefined, ticket_id: 'T-404' }))).toEqual({ status: 400, body: { message: 'Contact not found' } })
     expect(await post(tt, '/calls', outbound({ end_user_number: '+1 (415) 555-0177' }))).toEqual({ status: 400, body: { message: 'end_user_number is in the DNC list' } })
     expect(await callRows(tt)).toEqual([])
-    expect(await agentStatus(tt, 'caller@example.org')).toBe('Available')
+    expect(await agentStatus(tt, caller)).toBe('Available')
   })
 
   it('answers every documented text of C3 and C4 in the spec’s words', async () => {
@@ -133,11 +139,11 @@ describe('C1 outbound calls on the sandbox phone', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(201)
     expect(r.body).toMatchObject({
       status: 'assigned', call_type: 'Voice Outbound (API)', lang: 'es', parent_id: null, outbound_number: '+16285550199', fail_reason: 'nothing',
-      disconnected_by: 'disconnected_by_unknown', agent_info: { first_name: 'Cal', email: 'caller@example.org' }, connected_at: null, ends_at: null,
+      disconnected_by: 'disconnected_by_unknown', agent_info: { first_name: 'Cal', email: caller }, connected_at: null, ends_at: null,
       recording_permission: 'not_asked', voicemail_reason: 'not_voicemail', deflection: 'no_deflection', offer_events: [],
     })
     expect(r.body.participants.map((p: Json) => p.type).sort()).toEqual(['agent', 'end_user'])
-    expect(await agentStatus(tt, 'caller@example.org')).toBe('In-call')
+    expect(await agentStatus(tt, caller)).toBe('In-call')
     expect((await agent(token, 'GET', '/calls')).body.map((c: Json) => c.id)).toEqual([r.body.id])
     const connected = await callStatus(tt, r.body.id, ['connected', 'finished'])
     expect(connected.connectedAt).not.toBeNull()
@@ -146,7 +152,7 @@ describe('C1 outbound calls on the sandbox phone', () => {
     expect(done).toMatchObject({ disconnectedBy: 'disconnected_by_end_user', failReason: 'nothing' })
     expect(done.endsAt.getTime()).toBeGreaterThanOrEqual(done.connectedAt.getTime())
     // wrap_up_timeout 0s: straight back to the chosen status.
-    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, 'caller@example.org')) === 'Available')
+    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, caller)) === 'Available')
   })
 
   it('fails busy, no answer and invalid numbers with their reasons, and releases the agent', async () => {
@@ -157,7 +163,7 @@ describe('C1 outbound calls on the sandbox phone', () => {
       expect(r.status, JSON.stringify(r.body)).toBe(201)
       const failed = await callStatus(tt, r.body.id, ['failed'])
       expect({ number, reason: failed.failReason, by: failed.disconnectedBy, connected: failed.connectedAt }).toEqual({ number, reason, by: 'disconnected_by_system', connected: null })
-      await waitFor('the agent to be Available again', async () => (await agentStatus(tt, 'caller@example.org')) === 'Available')
+      await waitFor('the agent to be Available again', async () => (await agentStatus(tt, caller)) === 'Available')
     }
   })
 
@@ -207,9 +213,9 @@ describe('C3 incoming and C4 scheduled calls', () => {
     const offer = await waitFor('the offer', async () => t.store.db.selectFrom('cc_offers').select('id').where('tenant_id', '=', tt.tenant.id).where('result', '=', 'pending').executeTakeFirst())
     const accepted = await agent(token, 'POST', `/offers/${offer.id}/accept`)
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(200)
-    expect(accepted.body).toMatchObject({ id: r.body.id, status: 'assigned', agent_info: { email: 'caller@example.org' } })
+    expect(accepted.body).toMatchObject({ id: r.body.id, status: 'assigned', agent_info: { email: caller } })
     expect(accepted.body.offer_events).toMatchObject([{ result: 'accepted' }])
-    expect(await agentStatus(tt, 'caller@example.org')).toBe('In-call')
+    expect(await agentStatus(tt, caller)).toBe('In-call')
     const connected = await callStatus(tt, r.body.id, ['connected'])
     expect(connected.participants.every((p: Json) => p.status === 'connected')).toBe(true)
   })
@@ -305,7 +311,7 @@ describe('a call’s flags (C6–C8), custom data (CD1), mid-session end user (C
     expect(await post(tt, '/calls/999999/end_user', { identifier: 'x' })).toEqual({ status: 404, body: { message: 'Not Found' } })
     expect(await post(tt, `/chats/${call.id}/end_user`, { identifier: 'x' })).toEqual({ status: 404, body: { message: 'Not Found' } })
     await agent(token, 'POST', `/calls/${call.id}/hang-up`)
-    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, 'caller@example.org')) === 'Available')
+    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, caller)) === 'Available')
     const { body: other } = await post(tt, '/calls', outbound())
     await agent(token, 'POST', `/calls/${other.id}/hang-up`)
     expect(await post(tt, `/calls/${other.id}/end_user`, { identifier: 'late' })).toEqual({ status: 400, body: { message: 'Call is already ended' } })
@@ -335,13 +341,14 @@ describe('the sandbox page’s phone (answer as the person)', () => {
     const tt = await tenant({ answer: 'manual' })
     await agentToken(tt)
     const { body: call } = await post(tt, '/calls', outbound({ end_user_number: '+1 415-555-0188' }))
-    const ringing = await waitFor('the phone to ring', async () => (await sandbox(tt, 'GET', '/api/calls')).body.data.find((c: Json) => c.id === call.id && c.ringing))
+    // The list reads each call, then its leg: wait for a reading taken after the dial job committed.
+    const ringing = await waitFor('the phone to ring', async () => (await sandbox(tt, 'GET', '/api/calls')).body.data.find((c: Json) => c.id === call.id && c.ringing && c.status === 'connecting'))
     expect(ringing).toMatchObject({ status: 'connecting', end_user_number: '+14155550188', agent: 'Cal Ler', answered: false })
     expect(await sandbox(tt, 'POST', `/api/calls/${call.id}/hang-up`)).toMatchObject({ status: 400 })
     expect((await sandbox(tt, 'POST', `/api/calls/${call.id}/pick-up`)).body.data).toMatchObject({ status: 'connected', answered: true })
     expect((await sandbox(tt, 'POST', `/api/calls/${call.id}/hang-up`)).body.data).toMatchObject({ status: 'finished' })
     expect((await t.services.calls.get(tt.tenant.id, call.id)).disconnectedBy).toBe('disconnected_by_end_user')
-    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, 'caller@example.org')) === 'Available')
+    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, caller)) === 'Available')
     const { body: second } = await post(tt, '/calls', outbound())
     await waitFor('the phone to ring', async () => (await sandbox(tt, 'GET', '/api/calls')).body.data.find((c: Json) => c.id === second.id && c.ringing))
     expect((await sandbox(tt, 'POST', `/api/calls/${second.id}/decline`)).body.data).toMatchObject({ status: 'failed', fail_reason: 'busy' })
@@ -358,7 +365,7 @@ describe('recovery callbacks (§4.1 failed → recovered)', () => {
     const token = await agentToken(tt)
     const { body: failedCall } = await post(tt, '/calls', outbound({ end_user_number: SANDBOX_VOICE_NUMBERS.busy }))
     await callStatus(tt, failedCall.id, ['failed'])
-    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, 'caller@example.org')) === 'Available')
+    await waitFor('the agent to be Available again', async () => (await agentStatus(tt, caller)) === 'Available')
     const menu = await menuOf(tt, 'Callbacks')
     const child = await post(tt, '/calls', { call_type: 'ScheduledCall', call_id: failedCall.id, menu_id: menu.num, end_user_number: '+14155550190', scheduled_at: new Date(Date.now() + 3_600_000).toISOString() })
     expect(child.body).toMatchObject({ status: 'scheduled', parent_id: failedCall.id })

@@ -49,6 +49,9 @@ import { defineUserEmailJobs } from './jobs/definitions.ts'
 import { defineTextJobs } from './jobs/definitions.ts'
 import { TextsService } from './core/texts/index.ts'
 import { numbersProviderFor } from './providers/sms-numbers/index.ts'
+import { CALL_LEG_EVENT_JOB, CallsService } from './core/calls/index.ts'
+import { defineCallJobs } from './jobs/definitions.ts'
+import { createCallControl, type VoiceSettings } from './providers/voice/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -219,6 +222,9 @@ export interface Services {
   readonly userConsents: UserConsentsService
   /** User notifications (#131–#134): what each individual was sent, acknowledged and counted per day. */
   readonly userNotifications: UserNotificationsService
+  // Calls (issue 12, items 1–2)
+  /** Contact-center calls (C1–C8, CD1, W2) on the tenant's voice provider (the sandbox by default). */
+  readonly calls: CallsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -405,6 +411,23 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const userConsents = new UserConsentsService({ db: store.db, delivery, suppression, organizations, peopleLookups })
   delivery.onInbound(userConsents.inboundHandler, { phase: 'consent' })
   delivery.setConsentGate(userConsents.gate)
+  // ── Calls (issue 12, items 1–2): on the tenant's `voice` provider; the sandbox's callbacks are jobs ──
+  const voiceSettings = (tenantId: TenantId) => (options.channelSettings ?? providerSettings.channelSettings)(tenantId, 'voice') as Promise<VoiceSettings | undefined>
+  const calls: CallsService = new CallsService({
+    db: store.db, jobs, routing, dnc, publicUrl: config.publicUrl,
+    endUsers: { forPhone: (trx, tenantId, e164) => endUsers.forPhone(trx, tenantId, e164) },
+    voice: async (tenantId, attempt) => createCallControl(await voiceSettings(tenantId), {
+      // One job per simulated event, keyed by the leg and status: durable, never twice.
+      sandboxEmit: async (event, delayMs) => {
+        await jobs.enqueue(store.db, CALL_LEG_EVENT_JOB, {
+          tenantId, providerCallId: event.providerCallId, status: event.status, ...(event.legId ? { legId: event.legId } : {}),
+          ...(event.durationSeconds !== undefined ? { durationSeconds: event.durationSeconds } : {}), ...(event.recordingUrl ? { recordingUrl: event.recordingUrl } : {}),
+        }, { key: `voice-sandbox:${tenantId}:${event.providerCallId}:${event.status}`, runAt: new Date(Date.now() + delayMs), tenantId })
+      },
+    }, attempt),
+    onError: (err) => options.logger?.error({ err }, 'call telephony failed'),
+  })
+  defineCallJobs(jobs, { calls })
   return {
     config,
     store,
@@ -479,6 +502,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     texts,
     userConsents,
     userNotifications,
+    calls,
   }
 }
 

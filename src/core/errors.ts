@@ -256,6 +256,11 @@ export const ERROR_CATALOG = {
   /** The user's phone is on the suppression list for SMS: no consent request goes to it. */
   consent_target_suppressed: { kind: 'conflict', details: details<{ pointer?: string; reason: string }>() },
   invalid_user_notification: { kind: 'invalid', details: details<{ pointer?: string; parameter?: string }>() },
+  // Calls (issue 12, items 1–2; spec/ccai.md §2.1): the Apps API's texts, verbatim, are the messages.
+  call_invalid: { kind: 'invalid', details: details() },
+  call_ended: { kind: 'invalid', details: details<{ callId: number }>() },
+  call_not_live: { kind: 'invalid', details: details<{ callId: number }>() },
+  call_not_found: { kind: 'not_found', details: details<{ callId: number }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -1417,3 +1417,43 @@ export interface DB {
     last_modified_at: Timestamp
   }
 }
+
+/** Calls (migrations/0045): a call's own columns on its session, merged into CcSessionsTable, and its telephony legs. */
+export interface CcSessionsTable {
+  end_user_number: ColumnType<string | null, string | null | undefined, string | null>
+  parent_num: ColumnType<number | null, number | null | undefined, number | null>
+  scheduled_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  connected_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  call_duration: Generated<number>
+  hold_duration: Generated<number>
+  hold_started_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  voip_provider: ColumnType<string | null, string | null | undefined, string | null>
+  fail_reason: Generated<string>
+  fail_details: ColumnType<string | null, string | null | undefined, string | null>
+  recording_url: ColumnType<string | null, string | null | undefined, string | null>
+  recording_permission: Generated<string>
+  voicemail_reason: Generated<string>
+  deflection: Generated<string>
+  support_number: ColumnType<string | null, string | null | undefined, string | null>
+  out_ticket_url: ColumnType<string | null, string | null | undefined, string | null>
+  contact_data: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+  provider_attempt: Generated<number>
+}
+
+/** The telephony legs of calls (migrations/0045), merged into DB. */
+export interface DB {
+  cc_call_legs: {
+    id: string
+    tenant_id: TenantId
+    session_id: string
+    party: 'agent' | 'end_user'
+    agent_id: string | null
+    to_number: string
+    provider: string
+    provider_call_id: string | null
+    status: Generated<string>
+    answered_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+    ended_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+    created_at: Timestamp
+  }
+}

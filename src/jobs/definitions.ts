@@ -25,6 +25,8 @@ import type { MulticastsService } from '../core/messaging/index.ts'
 import { multicastJob, type MulticastJobOptions } from './multicast.job.ts'
 import type { TextsService } from '../core/texts/index.ts'
 import { textStatusJob } from './text-status.job.ts'
+import type { CallsService } from '../core/calls/index.ts'
+import { callControlJob, callDialJob, callLegEventJob, callScheduledJob } from './calls.job.ts'
 
 /**
  * Define every job of the application on `jobs` (before it starts). Kept apart from the queue's
@@ -92,4 +94,12 @@ export function defineMulticastJobs(jobs: JobQueue, deps: { multicasts: Multicas
 /** Define `texts.status` (texts and numbers, issue 13 item 4): the status watch of texts with callbacks. */
 export function defineTextJobs(jobs: JobQueue, deps: { texts: TextsService }): void {
   jobs.define(textStatusJob(deps))
+}
+
+/** Define the calls' jobs (issue 12, items 1–2): dialling, scheduled calls, leg events, leg control. */
+export function defineCallJobs(jobs: JobQueue, deps: { calls: CallsService }): void {
+  jobs.define(callDialJob(deps))
+  jobs.define(callScheduledJob(deps))
+  jobs.define(callLegEventJob(deps))
+  jobs.define(callControlJob(deps))
 }

@@ -8,6 +8,7 @@ import type { Agent } from './contact-center.types.ts'
 import type { ChatMessage, ChatsService } from './chats.service.ts'
 import { TERMINAL_STATUSES, type ChatStatus } from './chat.machine.ts'
 import { nextNums } from './setup.repository.ts'
+import { CALL_CLOSED_STATUSES } from './session-status.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
@@ -214,25 +215,35 @@ function selectMedia(db: Executor, tenantId: TenantId) {
 }
 
 /** The chat's row, locked for the transaction; NotFoundError `chat_not_found`. */
-export async function lockChat(trx: Transaction<DB>, tenantId: TenantId, chatNum: number) {
+export async function lockChat(trx: Transaction<DB>, tenantId: TenantId, chatNum: number, channel: 'chat' | 'call' = 'chat') {
   const row = await trx.selectFrom('cc_sessions').select(['id', 'num', 'status', 'agent_id', 'custom_data', 'verified', 'bad_actor', 'repeat_customer'])
-    .where('tenant_id', '=', tenantId).where('num', '=', chatNum).where('channel', '=', 'chat').forUpdate().executeTakeFirst()
-  if (!row) throw new NotFoundError('chat_not_found', 'no such chat', { chatId: chatNum })
+    .where('tenant_id', '=', tenantId).where('num', '=', chatNum).where('channel', '=', channel).forUpdate().executeTakeFirst()
+  if (!row) throw notFoundIn(channel, chatNum)
   return row
 }
 
 /** The chat's row, unlocked; NotFoundError `chat_not_found`. */
-export async function findChat(db: Executor, tenantId: TenantId, chatNum: number) {
+export async function findChat(db: Executor, tenantId: TenantId, chatNum: number, channel: 'chat' | 'call' = 'chat') {
   const row = await db.selectFrom('cc_sessions').select(['id', 'num', 'status', 'agent_id', 'custom_data', 'verified', 'bad_actor', 'repeat_customer'])
-    .where('tenant_id', '=', tenantId).where('num', '=', chatNum).where('channel', '=', 'chat').executeTakeFirst()
-  if (!row) throw new NotFoundError('chat_not_found', 'no such chat', { chatId: chatNum })
+    .where('tenant_id', '=', tenantId).where('num', '=', chatNum).where('channel', '=', channel).executeTakeFirst()
+  if (!row) throw notFoundIn(channel, chatNum)
   return row
+}
+
+/** A chat's or a call's NotFoundError (the session of `lockChat`/`findChat` on that channel). */
+function notFoundIn(channel: 'chat' | 'call', num: number) {
+  return channel === 'call' ? new NotFoundError('call_not_found', 'no such call', { callId: num }) : new NotFoundError('chat_not_found', 'no such chat', { chatId: num })
 }
 
 const chatEnded = (chatNum: number) => new ValidationError('chat_ended', 'Chat is already ended', { chatId: chatNum })
 
 /** §4.2: refused on ended chats; a dismissed chat must be resumed (H2) first. */
-export function refuseUnlessWritable(status: string): void {
+export function refuseUnlessWritable(status: string, channel: 'chat' | 'call' = 'chat'): void {
+  // §4.1: a call takes updates until it is terminal (finished, failed, recovered, voicemail …).
+  if (channel === 'call') {
+    if (CALL_CLOSED_STATUSES.has(status)) throw new ValidationError('call_ended', 'Call is already ended', { callId: 0 })
+    return
+  }
   if (TERMINAL_STATUSES.has(status as ChatStatus)) throw new ValidationError('chat_ended', 'Chat is already ended')
   if (status === 'dismissed' || status === 'va_dismissed') throw new ValidationError('chat_dismissed', 'Chat is dismissed; resume it first')
 }

@@ -23,6 +23,11 @@ export interface CustomDataEntry {
 /** H17's body, parsed: unsigned entries, or a JWT signed with the company secret. */
 export type CustomDataInput = { readonly signed: false; readonly data: unknown } | { readonly signed: true; readonly token: string }
 
+/** The session kind of a profile request: the Apps API's `chats` or `calls` (C6–C8/CD1 share H14–H17's handlers). */
+export type CommChannel = 'chat' | 'call'
+/** Call statuses in which an agent handles the call (they hear of profile changes). */
+const LIVE_CALL: ReadonlySet<string> = new Set(['assigned', 'connecting', 'connected', 'switching'])
+
 /** The keys that set customer flags instead of being stored (§3.13). */
 const RESERVED: Readonly<Record<string, keyof CustomerFlags>> = {
   reserved_verified_customer: 'verified', reserved_bad_actor: 'badActor', reserved_repeat_customer: 'repeatCustomer',
@@ -51,18 +56,19 @@ export class ChatProfileService {
   }
 
   /** H14: the flags of a chat; refused on an ended chat (§4.2). */
-  async flags(tenantId: TenantId, chatNum: number): Promise<CustomerFlags> {
-    const s = await findChat(this.#db, tenantId, chatNum)
-    if (TERMINAL_STATUSES.has(s.status as ChatStatus)) throw new ValidationError('chat_ended', 'Chat is already ended', { chatId: chatNum })
+  async flags(tenantId: TenantId, chatNum: number, channel: CommChannel = 'chat'): Promise<CustomerFlags> {
+    const s = await findChat(this.#db, tenantId, chatNum, channel)
+    // A call's flags can be read after it ended (C6 documents only 404).
+    if (channel === 'chat' && TERMINAL_STATUSES.has(s.status as ChatStatus)) throw new ValidationError('chat_ended', 'Chat is already ended', { chatId: chatNum })
     return { verified: s.verified, badActor: s.bad_actor, repeatCustomer: s.repeat_customer }
   }
 
   /** H15/H16: set the flags given, leave the others; the flags after. */
-  async setFlags(tenantId: TenantId, chatNum: number, patch: Partial<CustomerFlags>): Promise<CustomerFlags> {
+  async setFlags(tenantId: TenantId, chatNum: number, patch: Partial<CustomerFlags>, channel: CommChannel = 'chat'): Promise<CustomerFlags> {
     return this.#db.transaction().execute(async (trx) => {
-      const s = await lockChat(trx, tenantId, chatNum)
-      refuseUnlessWritable(s.status)
-      return this.#write(trx, tenantId, s, patch, undefined)
+      const s = await lockChat(trx, tenantId, chatNum, channel)
+      refuseUnlessWritable(s.status, channel)
+      return this.#write(trx, tenantId, s, patch, undefined, channel)
     })
   }
 
@@ -71,9 +77,9 @@ export class ChatProfileService {
    * apply custom data: `reserved_*` keys set the flags, the others merge by key into the chat's
    * custom data. ValidationError `invalid_custom_data`, `invalid_signed_data`, `signed_data_expired`.
    */
-  async addCustomData(tenantId: TenantId, chatNum: number, input: CustomDataInput): Promise<void> {
+  async addCustomData(tenantId: TenantId, chatNum: number, input: CustomDataInput, channel: CommChannel = 'chat'): Promise<void> {
     // The chat first: another tenant's chat is 404 whatever the body.
-    refuseUnlessWritable((await findChat(this.#db, tenantId, chatNum)).status)
+    refuseUnlessWritable((await findChat(this.#db, tenantId, chatNum, channel)).status, channel)
     let data: unknown
     if (input.signed) {
       const secret = await this.#companySecret(tenantId)
@@ -86,13 +92,13 @@ export class ChatProfileService {
     }
     const { flags, entries } = parseEntries(data, input.signed)
     await this.#db.transaction().execute(async (trx) => {
-      const s = await lockChat(trx, tenantId, chatNum)
-      refuseUnlessWritable(s.status)
-      await this.#write(trx, tenantId, s, flags, entries)
+      const s = await lockChat(trx, tenantId, chatNum, channel)
+      refuseUnlessWritable(s.status, channel)
+      await this.#write(trx, tenantId, s, flags, entries, channel)
     })
   }
 
-  async #write(trx: Transaction<DB>, tenantId: TenantId, s: Awaited<ReturnType<typeof lockChat>>, patch: Partial<CustomerFlags>, entries: Record<string, CustomDataEntry> | undefined): Promise<CustomerFlags> {
+  async #write(trx: Transaction<DB>, tenantId: TenantId, s: Awaited<ReturnType<typeof lockChat>>, patch: Partial<CustomerFlags>, entries: Record<string, CustomDataEntry> | undefined, channel: CommChannel): Promise<CustomerFlags> {
     const flags: CustomerFlags = { verified: patch.verified ?? s.verified, badActor: patch.badActor ?? s.bad_actor, repeatCustomer: patch.repeatCustomer ?? s.repeat_customer }
     const merged = entries && Object.keys(entries).length ? { ...(s.custom_data ?? {}), ...entries } : undefined
     if (merged && Buffer.byteLength(JSON.stringify(merged)) > MAX_DATA_BYTES) {
@@ -101,7 +107,11 @@ export class ChatProfileService {
     await trx.updateTable('cc_sessions').set({
       verified: flags.verified, bad_actor: flags.badActor, repeat_customer: flags.repeatCustomer, ...(merged ? { custom_data: JSON.stringify(merged) } : {}),
     }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
-    if (s.agent_id && s.status === 'assigned') {
+    if (channel === 'call' && s.agent_id && LIVE_CALL.has(s.status)) {
+      await recordAgentEvent(trx, tenantId, s.agent_id, 'call_profile', {
+        call_id: s.num, verified_customer: flags.verified, bad_actor: flags.badActor, repeat_customer: flags.repeatCustomer, custom_data: merged ?? s.custom_data,
+      })
+    } else if (channel === 'chat' && s.agent_id && s.status === 'assigned') {
       await recordAgentEvent(trx, tenantId, s.agent_id, 'chat_profile', {
         chat_id: s.num, verified_customer: flags.verified, bad_actor: flags.badActor, repeat_customer: flags.repeatCustomer, custom_data: merged ?? s.custom_data,
       })

@@ -12,6 +12,7 @@ import { EndUsersRepository } from './end-users.repository.ts'
 import { recordAgentEvent, type RoutingService } from './routing.service.ts'
 import { nextNums, reserveNums, SetupRepository } from './setup.repository.ts'
 import { SYSTEM_STATUSES } from './setup.schema.ts'
+import { backToChosen, releaseAgent, setAgentStatus } from './agent-presence.ts'
 
 /** A participant of a chat (§3.3). */
 export interface ChatParticipant {
@@ -407,57 +408,17 @@ export class ChatsService {
     }
   }
 
-  /**
-   * An agent's chat ended or left them: with no other chat, the agent goes to Wrap-up for the
-   * setting's wrap-up time (until they post a disposition), then back to the status they chose
-   * (`#backToChosen`); with no wrap-up time, at once.
-   */
+  /** An agent's chat ended or left them: wrap-up, then back to their chosen status (`agent-presence.ts`). */
   async #releaseAgent(trx: Transaction<DB>, tenantId: TenantId, agentId: string, num: number): Promise<void> {
-    await recordAgentEvent(trx, tenantId, agentId, 'chat_closed', { chat_id: num })
-    // The agent row first (FOR NO KEY UPDATE: the event row above holds a key-share lock on it, and two
-    // ends of one agent's chats upgrading that to FOR UPDATE deadlocked), then the other chats, read
-    // after the lock so that the last of two concurrent ends sees the first one's.
-    await trx.selectFrom('cc_agents').select('id').where('tenant_id', '=', tenantId).where('id', '=', agentId).forNoKeyUpdate().executeTakeFirstOrThrow()
-    const other = await trx.selectFrom('cc_sessions').select('id').where('tenant_id', '=', tenantId).where('agent_id', '=', agentId).where('status', '=', 'assigned').limit(1).executeTakeFirst()
-    if (other) {
-      await trx.updateTable('cc_agents').set({ idle_since: new Date() }).where('tenant_id', '=', tenantId).where('id', '=', agentId).execute()
-      return
-    }
-    const seconds = (await this.#setup.settings(trx, tenantId))?.wrapUpSeconds ?? 0
-    if (seconds > 0) {
-      const session = await trx.selectFrom('cc_sessions').select('id').where('tenant_id', '=', tenantId).where('num', '=', num).executeTakeFirstOrThrow()
-      const until = new Date(Date.now() + seconds * 1000)
-      await this.#setAgentStatus(trx, tenantId, agentId, SYSTEM_STATUSES.wrapUp)
-      await trx.updateTable('cc_agents').set({ wrap_up_until: until, wrap_up_session_id: session.id, idle_since: null }).where('tenant_id', '=', tenantId).where('id', '=', agentId).execute()
-      await recordAgentEvent(trx, tenantId, agentId, 'wrap_up', { chat_id: num, until: until.toISOString() })
-      return
-    }
-    await this.#backToChosen(trx, tenantId, agentId)
+    await releaseAgent(trx, this.#setup, tenantId, agentId, { event: 'chat_closed', data: { chat_id: num }, sessionNum: num })
   }
 
-  /** Wrap-up is over (or there was none): back to the chosen status (idle from now), or Offline when a force logout waits. */
   async #backToChosen(trx: Transaction<DB>, tenantId: TenantId, agentId: string): Promise<void> {
-    const agent = await trx.selectFrom('cc_agents').select(['chosen_status_id', 'logout_pending']).where('tenant_id', '=', tenantId).where('id', '=', agentId).forNoKeyUpdate().executeTakeFirstOrThrow()
-    await trx.updateTable('cc_agents').set({ wrap_up_until: null, wrap_up_session_id: null }).where('tenant_id', '=', tenantId).where('id', '=', agentId).execute()
-    if (agent.logout_pending) {
-      await this.#setAgentStatus(trx, tenantId, agentId, SYSTEM_STATUSES.offline, { chosen: null, logoutPending: false })
-      await trx.updateTable('cc_agent_sessions').set({ revoked_at: new Date() }).where('tenant_id', '=', tenantId).where('agent_id', '=', agentId).where('revoked_at', 'is', null).execute()
-      return
-    }
-    const statuses = await this.#setup.statuses(trx, tenantId)
-    const chosen = statuses.find((s) => s.id === agent.chosen_status_id) ?? statuses.find((s) => s.name === SYSTEM_STATUSES.unavailable)!
-    await trx.updateTable('cc_agents').set({ status_id: chosen.id, status_updated_at: new Date(), idle_since: chosen.kind === 'available' ? new Date() : null })
-      .where('tenant_id', '=', tenantId).where('id', '=', agentId).execute()
-    await recordAgentEvent(trx, tenantId, agentId, 'status', { status: chosen.name })
+    await backToChosen(trx, this.#setup, tenantId, agentId)
   }
 
   async #setAgentStatus(trx: Transaction<DB>, tenantId: TenantId, agentId: string, name: string, opts: { chosen?: null; logoutPending?: boolean } = {}): Promise<void> {
-    const status = (await this.#setup.statuses(trx, tenantId)).find((s) => s.name === name)!
-    await trx.updateTable('cc_agents').set({
-      status_id: status.id, status_updated_at: new Date(), ...(opts.chosen === null ? { chosen_status_id: null, idle_since: null } : {}),
-      ...(opts.logoutPending !== undefined ? { logout_pending: opts.logoutPending } : {}),
-    }).where('tenant_id', '=', tenantId).where('id', '=', agentId).execute()
-    await recordAgentEvent(trx, tenantId, agentId, 'status', { status: name })
+    await setAgentStatus(trx, this.#setup, tenantId, agentId, name, opts)
   }
 
   async #lock(trx: Transaction<DB>, tenantId: TenantId, num?: number, id?: string): Promise<Locked> {

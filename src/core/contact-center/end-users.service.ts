@@ -4,6 +4,7 @@ import type { TenantId } from '../../lib/tenant-id.ts'
 import { NotFoundError, ValidationError } from '../errors.ts'
 import type { PeopleLookups } from '../people/index.ts'
 import { EndUsersRepository, type EndUser } from './end-users.repository.ts'
+import { lockChat, refuseUnlessWritable } from './chat-media.service.ts'
 
 export type { EndUser }
 
@@ -65,6 +66,35 @@ export class EndUsersService {
         return this.#repo.insert(trx, tenantId, { identifier: input.identifier, name: input.name ?? null, email: input.email ?? null, phone: phone ?? null, personId })
       }
       return this.#update(trx, tenantId, existing, { name: input.name, email: input.email, phone, phoneOnlyIfEmpty: false })
+    })
+  }
+
+  /**
+   * Mid-session authentication (C5 for calls, H18 for chats — one handler by comm type): the
+   * session's end user becomes the one with `identifier` (made when new; `name`, `email` set,
+   * `phone` only when it has none). Refused on an ended session (`call_ended`/`chat_ended`), and
+   * within `coolDownSeconds` of the session's previous request (`auth_request_duplicate`).
+   */
+  async authenticateSession(tenantId: TenantId, channel: 'chat' | 'call', num: number, input: UpsertEndUserInput, coolDownSeconds = 10): Promise<void> {
+    const phone = this.#phone(input.phone)
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await lockChat(trx, tenantId, num, channel)
+      refuseUnlessWritable(s.status, channel)
+      if (!(await this.#repo.recordAuthRequest(trx, tenantId, num, coolDownSeconds))) {
+        throw new ValidationError('auth_request_duplicate', 'Duplicate request: Please wait for the interval to expire', { chatId: num })
+      }
+      await this.#repo.lockKey(trx, tenantId, `identifier:${input.identifier}`)
+      const existing = await this.#repo.byIdentifier(trx, tenantId, input.identifier)
+      let user: EndUser
+      if (existing) {
+        user = await this.#update(trx, tenantId, existing, { name: input.name, email: input.email, phone, phoneOnlyIfEmpty: true })
+      } else {
+        const names = splitName(input.name)
+        const personId = phone ? await this.#people.ensureByPhone(trx, tenantId, phone, names) : await this.#people.createUnreachable(trx, tenantId, names)
+        user = await this.#repo.insert(trx, tenantId, { identifier: input.identifier, name: input.name ?? null, email: input.email ?? null, phone: phone ?? null, personId })
+      }
+      await trx.updateTable('cc_sessions').set({ end_user_num: user.num, person_id: user.personId }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      await trx.updateTable('cc_participants').set({ end_user_num: user.num }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('type', '=', 'end_user').execute()
     })
   }
 

@@ -360,10 +360,39 @@ const consentsNotifications: PurgeArea = {
 }
 
 /**
+ * Calls (issue 12): the number dialled, the dialer's contact data, the recording, custom data and
+ * the legs' numbers of the person's calls — found by the person or by one of their phone numbers
+ * (the contact-center area, which runs first, has already unlinked the person from the sessions).
+ */
+const calls: PurgeArea = {
+  name: 'calls',
+  columns: [],
+  async run(scope) {
+    const { trx, subject: s } = scope
+    const t = s.tenantId
+    const phones = s.addresses.filter((a) => a.startsWith('+'))
+    const sessions = await trx.selectFrom('cc_sessions').selectAll().where('tenant_id', '=', t).where('channel', '=', 'call')
+      .where((eb) => eb.or([eb('person_id', '=', s.personId), ...(phones.length > 0 ? [eb('end_user_number', 'in', phones)] : [])])).execute()
+    if (sessions.length === 0) return
+    keep(scope, 'cc_calls', sessions)
+    const ids = sessions.map((x) => x.id)
+    const legs = await trx.updateTable('cc_call_legs').set({ to_number: 'purged' }).where('tenant_id', '=', t).where('session_id', 'in', ids).where('party', '=', 'end_user').returningAll().execute()
+    keep(scope, 'cc_call_legs', legs)
+    await trx.updateTable('cc_sessions').set({
+      person_id: null, end_user_num: null, end_user_number: null, contact_data: null, custom_data: null, recording_url: null, out_ticket_url: null,
+    }).where('tenant_id', '=', t).where('id', 'in', ids).execute()
+    // The agent workspace's events repeat the number and the contact data: emptied.
+    await trx.updateTable('cc_agent_events').set({ data: sql`data - 'end_user_number' - 'contact_data' - 'custom_data'` })
+      .where('tenant_id', '=', t).where(sql<string>`data->>'call_id'`, 'in', sessions.map((x) => String(x.num))).execute()
+    count(scope, 'calls', sessions.length)
+  },
+}
+
+/**
  * Every area, in the order they run (messaging and the contact center before delivery, whose
  * rows they point at; the person last). A new table with a person reference joins one of them.
  */
-export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, consentsNotifications, person, texts]
+export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, consentsNotifications, person, texts, calls]
 
 /** Every `table.column` person reference the purge covers (the schema guard compares against it). */
 export const PURGED_COLUMNS: ReadonlySet<string> = new Set(PURGE_AREAS.flatMap((a) => a.columns))

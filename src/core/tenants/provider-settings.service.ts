@@ -105,7 +105,8 @@ export class ProviderSettingsService {
     }
     const vendor = vendorRaw
     const options = this.#options(optionsRaw)
-    if (vendor === 'sandbox' && Object.keys(options).length > 0) {
+    // The voice sandbox takes its simulation options (answer delay, manual answering, a fallback): README "Calls".
+    if (vendor === 'sandbox' && channel !== 'voice' && Object.keys(options).length > 0) {
       throw new ValidationError('invalid_provider_options', 'the sandbox takes no options')
     }
     await this.#checkUrls(options)

@@ -8,7 +8,7 @@ import { declareSurface } from '../../http/openapi.ts'
 import { requireJson } from '../../http/params.ts'
 import { RateLimiter } from '../../http/rate-limit.ts'
 import type { Services } from '../../services.ts'
-import { presentChat, presentMessage } from '../ccai/presenters.ts'
+import { presentCall, presentChat, presentMessage } from '../ccai/presenters.ts'
 import { AGENT_ERROR_SHAPE } from './errors.ts'
 import { LoginAnswer, LoginBody, Me, Message, StatusBody } from './schemas.ts'
 import { TransferBody, WrapUpBody } from './schemas.ts'
@@ -142,12 +142,16 @@ export async function agentSurface(fastify: FastifyInstance, { services }: { ser
 
     a.post('/offers/:id/accept', {
       schema: { tags, summary: 'Accept an offer', description: 'The chat becomes mine (`assigned`); 404 when the offer is gone (expired, withdrawn, taken).', security, params: OfferId, response: { 200: ChatOut, 401: Message, 404: Message } },
-    }, async (req) => presentChat(await chats.accept(sessionOf(req).agent, req.params.id)))
+    }, async (req) => {
+      // An offer of a call (issue 12) is the calls service's; a chat's the chats service's.
+      const call = await services.calls.acceptOffer(sessionOf(req).agent, req.params.id)
+      return call ? presentCall(call) : presentChat(await chats.accept(sessionOf(req).agent, req.params.id))
+    })
 
     a.post('/offers/:id/decline', {
       schema: { tags, summary: 'Decline an offer', description: 'The chat is offered to the next agent.', security, params: OfferId, response: { 204: { type: 'null' }, 401: Message, 404: Message } },
     }, async (req, reply) => {
-      await chats.decline(sessionOf(req).agent, req.params.id)
+      if (!(await services.calls.declineOffer(sessionOf(req).agent, req.params.id))) await chats.decline(sessionOf(req).agent, req.params.id)
       return reply.code(204).send(null)
     })
 
@@ -226,6 +230,21 @@ export async function agentSurface(fastify: FastifyInstance, { services }: { ser
       await chats.wrapUp(agent, chatNum(req.params.id), req.body.disposition)
       return presentMe(await agents.get(agent.tenantId, agent.id), await agents.statuses(agent.tenantId))
     })
+
+    // ── Calls (issue 12): my calls and their controls; the platform's telephony follows ──
+    const CallId = Type.Object({ id: Type.String({ description: 'Call id' }) })
+    const CallOut = Type.Object({ id: Type.Integer(), status: Type.String() }, { additionalProperties: true, description: 'Call (§3.1), with custom_data, contact_data and the customer flags' })
+    a.get('/calls', {
+      schema: { tags, summary: 'My calls (assigned to me, not ended)', description: 'Each with its customer flags (`verified`, `bad_actor`, `repeat_customer`), `custom_data` (CD1) and `contact_data` (W2).', security, response: { 200: Type.Array(CallOut), 401: Message } },
+    }, async (req) => (await services.calls.forAgent(sessionOf(req).agent)).map(presentCall))
+    for (const [path, summary] of [['hold', 'Put one of my connected calls on hold'], ['resume', 'Take one of my calls off hold']] as const) {
+      a.post(`/calls/:id/${path}`, {
+        schema: { tags, summary, description: '`hold_duration` counts the time on hold. 400 when the call is not connected.', security, params: CallId, response: { 200: CallOut, 400: Message, 401: Message, 404: Message } },
+      }, async (req) => presentCall(await services.calls.hold(sessionOf(req).agent, chatNum(req.params.id), path === 'hold')))
+    }
+    a.post('/calls/:id/hang-up', {
+      schema: { tags, summary: 'Hang up one of my calls', description: 'Connected: `finished`, `disconnected_by_agent`; before it connected: `failed` (`canceled`). Every leg is hung up on the provider; I go to wrap-up.', security, params: CallId, response: { 200: CallOut, 400: Message, 401: Message, 404: Message } },
+    }, async (req) => presentCall(await services.calls.hangUp(sessionOf(req).agent, chatNum(req.params.id))))
 
     a.put('/status', {
       schema: {

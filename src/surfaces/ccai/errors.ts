@@ -79,6 +79,10 @@ export const CCAI_ERRORS: ErrorMapping = byKind({
   campaign_contact_invalid: (err) => message(400, `${err.details.field} is invalid`),
   campaign_phone_taken: () => message(400, 'phone_number has already been taken'),
   campaign_contact_busy: (err) => message(400, `Contact cannot be updated in status ${err.details.status}`),
+  // Calls (C1–C8, CD1, W2): core's messages are the spec's texts.
+  call_invalid: (err) => message(400, err.message),
+  call_ended: () => message(400, 'Call is already ended'),
+  call_not_live: (err) => message(400, err.message),
 })
 
 /** A schema failure in the vendor's words: a missing parameter as Rails says it, anything else `<name> is invalid`. */

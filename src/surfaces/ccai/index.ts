@@ -18,6 +18,8 @@ import { usersRoutes } from './routes/users.ts'
 import { endUserRoutes } from './routes/end-users.ts'
 import { dncRoutes } from './routes/dnc.ts'
 import { campaignRoutes } from './routes/campaigns.ts'
+import { callRoutes } from './routes/calls.ts'
+import { midSessionRoutes } from './routes/mid-session.ts'
 
 /** The default of §1.6 when a tenant has no contact-center settings yet. */
 const DEFAULT_RATE = 10
@@ -61,4 +63,6 @@ export async function ccaiSurface(app: FastifyInstance, { services }: { services
   await app.register(chatProfileRoutes, { services })
   await app.register(dncRoutes, { services })
   await app.register(campaignRoutes, { services })
+  await app.register(callRoutes, { services })
+  await app.register(midSessionRoutes, { services })
 }

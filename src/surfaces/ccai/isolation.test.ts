@@ -16,9 +16,9 @@ let a: TestTenant
 let b: TestTenant
 let aAgent: string
 let bAgent: string
-const ids = { chat: 0, endUser: 0, offer: '', campaign: 0, contact: 0, importJob: 0 }
-const MARKERS = ['iso-visitor-of-a', 'iso-secret-message-of-a', 'ann.isolation@a.example', 'Isolation-Team-A', 'Isolation-Menu-A', 'iso-custom-a', 'iso-contact-of-a', 'iso-import-of-a']
-const NOWHERE = { chat: 987_654, endUser: 987_653, offer: '00000000-0000-4000-8000-00000000abcd', campaign: 987_652, contact: 987_651, importJob: 987_650 }
+const ids = { chat: 0, endUser: 0, offer: '', campaign: 0, contact: 0, importJob: 0, call: 0 }
+const MARKERS = ['iso-visitor-of-a', 'iso-secret-message-of-a', 'ann.isolation@a.example', 'Isolation-Team-A', 'Isolation-Menu-A', 'iso-custom-a', 'iso-contact-of-a', 'iso-import-of-a', 'iso-call-custom-a']
+const NOWHERE = { chat: 987_654, endUser: 987_653, offer: '00000000-0000-4000-8000-00000000abcd', campaign: 987_652, contact: 987_651, importJob: 987_650, call: 987_649 }
 const SKIP = new Set(['POST /agent/v1/logout', 'GET /agent/v1/events'])
 
 const setup = (team: string, menu: string, email: string) => `
@@ -54,7 +54,9 @@ async function aState() {
   const messages = (await call('GET', `/agent/v1/chats/${ids.chat}/messages`, aAgent)).body
   const flag = (await call('GET', `/apps/api/v1/chats/${ids.chat}/customer_flag`, a.ccaiAuth)).body
   const contacts = (await call('GET', `/apps/api/v1/outbound_dialer/campaigns/${ids.campaign}/contacts`, a.ccaiAuth)).body
-  return { status: chat.status, agent: chat.agent_info, custom: chat.custom_data, messages, flag, contacts }
+  const callFlag = (await call('GET', `/apps/api/v1/calls/${ids.call}/customer_flag`, a.ccaiAuth)).body
+  const aCall = await t.services.calls.get(a.tenant.id, ids.call)
+  return { status: chat.status, agent: chat.agent_info, custom: chat.custom_data, messages, flag, contacts, callFlag, callCustom: aCall.customData, callEndUser: aCall.endUser }
 }
 
 beforeAll(async () => {
@@ -84,6 +86,12 @@ beforeAll(async () => {
   ids.contact = (await t.services.campaigns.addContact(a.tenant.id, ids.campaign, { phone: '+14155550177', name: 'iso-contact-of-a' })).num
   ids.importJob = (await t.services.campaigns.startImport(a.tenant.id, ids.campaign, { filename: 'iso-import-of-a.csv', bytes: Buffer.from('name,phone_number\nx,+14155550178\n') })).num
   expect((await call('POST', `/apps/api/v1/chats/${ids.chat}/custom_data`, a.ccaiAuth, { signed: false, data: { note: { label: 'Note', value: 'iso-custom-a' } } })).statusCode).toBe(200)
+  // A call (issue 12): incoming on A's IVR queue, with custom data and a flag.
+  const placed = await call('POST', '/apps/api/v1/calls', a.ccaiAuth, { call_type: 'Voice Inbound (API)', menu_id: 4, end_user_number: '+14155550166' })
+  expect(placed.statusCode, placed.body).toBe(201)
+  ids.call = (JSON.parse(placed.body) as { id: number }).id
+  expect((await call('POST', `/apps/api/v1/calls/${ids.call}/custom_data`, a.ccaiAuth, { signed: false, data: { note: { label: 'Note', value: 'iso-call-custom-a' } } })).statusCode).toBe(200)
+  expect((await call('PATCH', `/apps/api/v1/calls/${ids.call}/customer_flag`, a.ccaiAuth, { repeat_customer: true })).statusCode).toBe(200)
 })
 afterAll(async () => t?.close())
 
@@ -91,6 +99,9 @@ afterAll(async () => t?.close())
 function pathWith(op: Op, which: typeof ids | typeof NOWHERE): string {
   return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
     if (op.path.startsWith('/agent/v1/offers/')) return which.offer
+    // Calls (issue 12): their paths, and the comm type of C5/H18, name A's call.
+    if (name === 'comm_type') return 'calls'
+    if (op.path.startsWith('/apps/api/v1/calls/') || op.path.startsWith('/agent/v1/calls/') || op.path.startsWith('/apps/api/v1/{comm_type}/')) return String(which.call)
     if (name === 'media_id' || name === 'escalation_id') return '1'
     if (name === 'campaign_id') return String(which.campaign)
     if (name === 'job_id') return String(which.importJob)
@@ -122,8 +133,8 @@ it('another tenant’s ids answer as ids that exist nowhere, on every operation,
     const what = `${op.method} ${op.path}`
     expect(theirs.statusCode, `${what} → ${theirs.body.slice(0, 200)}`).toBe(nowhere.statusCode)
     expect(theirs.statusCode, what).toBeGreaterThanOrEqual(400)
-    expect(theirs.body.replaceAll(String(ids.chat), '#').replaceAll(ids.offer, '#'), what)
-      .toBe(nowhere.body.replaceAll(String(NOWHERE.chat), '#').replaceAll(NOWHERE.offer, '#'))
+    expect(theirs.body.replaceAll(String(ids.chat), '#').replaceAll(String(ids.call), '#').replaceAll(ids.offer, '#'), what)
+      .toBe(nowhere.body.replaceAll(String(NOWHERE.chat), '#').replaceAll(String(NOWHERE.call), '#').replaceAll(NOWHERE.offer, '#'))
     if (op.path.includes('campaigns')) campaignOps++
     for (const m of MARKERS) expect(theirs.body, what).not.toContain(m)
   }

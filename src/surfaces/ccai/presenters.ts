@@ -1,4 +1,5 @@
 import type { Agent, Chat, ChatAgent, ChatEscalation, ChatMessage, ChatParticipant, ChatTransfer, ChatWebhookEvent, Menu } from '../../core/contact-center/index.ts'
+import type { Call } from '../../core/calls/index.ts'
 import type { AgentStatusResult, ForceLogoutJob } from '../../core/contact-center/index.ts'
 import type { EndUser } from '../../core/contact-center/index.ts'
 import type { ChatMedia, CustomerFlags } from '../../core/contact-center/index.ts'
@@ -212,5 +213,63 @@ export function presentCampaignImport(j: CampaignImport) {
     id: j.num, job_id: j.num, campaign_id: j.campaignNum, status: j.status, filename: j.filename, total_rows: j.totalRows,
     imported_rows: j.importedRows, failed_rows: j.failedRows, errors: j.errors.map((e) => ({ row: e.row, message: e.message })),
     created_at: ts(j.createdAt), finished_at: ts(j.finishedAt),
+  }
+}
+
+/** A Call (§3.1): every documented field, null never omitted, plus `status_text`, the flags, custom data and W2 contact data (§1.4 allows a superset). */
+export function presentCall(c: Call) {
+  const seconds = (from: Date | null, to: Date | null) => (from ? Math.max(0, Math.round(((to ?? new Date()).getTime() - from.getTime()) / 1000)) : 0)
+  const menuPath = c.menuPath.length ? { items_count: c.menuPath.length, name: c.menuPath.at(-1)!.name, materialized_path: c.menuPath.map((m) => m.name).join(' / ') } : null
+  const agentInfo = c.agent ? { id: c.agent.num, name: `${c.agent.firstName} ${c.agent.lastName}`, first_name: c.agent.firstName, last_name: c.agent.lastName, agent_number: c.agent.agentNumber ?? '', avatar_url: null, email: c.agent.email } : null
+  return {
+    id: c.num,
+    parent_id: c.parentNum,
+    lang: c.lang,
+    call_type: c.callType,
+    status: c.status,
+    status_text: c.statusText,
+    created_at: ts(c.createdAt),
+    queued_at: ts(c.queuedAt),
+    assigned_at: ts(c.assignedAt),
+    connected_at: ts(c.connectedAt),
+    ends_at: ts(c.endsAt),
+    scheduled_at: ts(c.scheduledAt),
+    wait_duration: c.queuedAt ? seconds(c.queuedAt, c.connectedAt ?? c.endsAt) : 0,
+    call_duration: c.callDuration,
+    hold_duration: c.holdDuration,
+    rating: null,
+    has_feedback: false,
+    voip_provider: c.voipProvider,
+    out_ticket_id: c.outTicketId,
+    out_ticket_url: c.outTicketUrl,
+    verified: c.verified,
+    bad_actor: c.badActor,
+    repeat_customer: c.repeatCustomer,
+    recording_url: c.recordingUrl,
+    recording_permission: c.recordingPermission,
+    voicemail_reason: c.voicemailReason,
+    deflection: c.deflection,
+    disconnected_by: c.disconnectedBy,
+    fail_details: c.failDetails,
+    fail_reason: c.failReason,
+    support_number: c.supportNumber,
+    selected_menu: c.menu ? presentMenu(c.menu) : null,
+    menu_path: menuPath,
+    agent_info: agentInfo,
+    end_user: c.endUser ? { id: c.endUser.num, identifier: c.endUser.identifier, out_contact_id: c.endUser.outContactId } : null,
+    photos: [] as unknown[],
+    videos: [] as unknown[],
+    transfers: c.transfers.map((x) => ({ id: x.num, status: x.status, fail_reason: x.failReason, created_at: ts(x.createdAt), from_agent_id: x.fromAgentNum, to_agent_id: x.toAgentNum })),
+    participants: c.participants.map((p) => ({
+      id: p.num, type: p.type, status: p.status, call_id: c.num, user_id: p.agentNum, end_user_id: p.endUserNum,
+      call_duration: p.connectedAt ? seconds(p.connectedAt, p.endedAt) : null, hold_duration: p.type === 'end_user' ? c.holdDuration : 0,
+      connected_at: ts(p.connectedAt), ended_at: ts(p.endedAt), fail_reason: p.status === 'failed' ? c.failReason : 'nothing',
+    })),
+    offer_type: c.offerType,
+    offer_events: c.offerEvents.map((e) => ({ agent_id: e.agent_id, offered_at: e.offered_at, result: e.result })),
+    answer_type: c.answerType,
+    outbound_number: c.outboundNumber,
+    custom_data: c.customData,
+    contact_data: c.contactData,
   }
 }

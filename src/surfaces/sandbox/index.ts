@@ -7,6 +7,7 @@ import { setTenant } from '../../http/tenant.ts'
 import { SANDBOX_ERROR_SHAPE } from './errors.ts'
 import { sandboxApiRoutes } from './routes/api.ts'
 import { sandboxPageRoutes } from './routes/page.ts'
+import { sandboxCallRoutes } from './routes/calls.ts'
 
 /**
  * The sandbox (`/sandbox`): the outbox of the sandbox provider and "answer as the person", as an
@@ -19,4 +20,5 @@ export async function sandboxSurface(app: FastifyInstance, { services }: { servi
   app.addHook('onRequest', async (req) => setTenant(req, await authenticateBasic(req, services.tenants)))
   await app.register(sandboxPageRoutes, { services })
   await app.register(sandboxApiRoutes, { services })
+  await app.register(sandboxCallRoutes, { services })
 }

@@ -9,8 +9,6 @@ import { toId } from '../params.ts'
 import { presentCustomerFlag } from '../presenters.ts'
 import { COMMON_ERRORS, Message } from '../schemas.ts'
 
-const tags = ['chats']
-const Id = Type.Object({ id: Type.String({ description: 'Chat id' }) })
 const CustomerFlag = Type.Object({
   verified_customer: Type.Boolean({ description: 'The chat’s `verified`' }), bad_actor: Type.Boolean(),
   repeat_customer: Type.Boolean(), repeat_customers: Type.Boolean({ description: 'The same as `repeat_customer` (the documented request spelling)' }),
@@ -46,49 +44,57 @@ function flagPatch(body: Static<typeof FlagBody>): Partial<CustomerFlags> {
   return { ...(verified !== undefined ? { verified } : {}), ...(badActor !== undefined ? { badActor } : {}), ...(repeatCustomer !== undefined ? { repeatCustomer } : {}) }
 }
 
-/** Customer flags (§2.8 H14–H16, with the POST alias of §2.16) and custom data (H17, §3.13). */
+/**
+ * Customer flags (§2.8 H14–H16, with the POST alias of §2.16) and custom data (H17, §3.13) of chats,
+ * and the same for calls (C6–C8, CD1): one handler per operation, parameterised by comm type.
+ */
 export async function chatProfileRoutes(fastify: FastifyInstance, { services }: { services: Services }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { chatProfile } = services
 
-  app.get('/chats/:id/customer_flag', {
-    schema: { tags, summary: 'The customer flags of a chat', params: Id, response: { 200: CustomerFlag, 400: Message, ...COMMON_ERRORS } },
-  }, async (req) => presentCustomerFlag(await chatProfile.flags(tenantOf(req).id, chatNum(req.params.id))))
+  for (const [comm, channel, noun] of [['chats', 'chat', 'chat'], ['calls', 'call', 'call']] as const) {
+    const tags = [comm]
+    const Id = Type.Object({ id: Type.String({ description: `${noun === 'chat' ? 'Chat' : 'Call'} id` }) })
 
-  const setFlags = async (req: FastifyRequest<{ Params: Static<typeof Id>; Body: Static<typeof FlagBody> }>) => {
-    const num = chatNum(req.params.id)
-    return presentCustomerFlag(await chatProfile.setFlags(tenantOf(req).id, num, flagPatch(req.body ?? {})))
-  }
-  for (const method of ['put', 'patch', 'post'] as const) {
-    app[method]('/chats/:id/customer_flag', {
-      schema: {
-        tags, summary: method === 'post' ? 'Set customer flags (alias of PATCH)' : 'Set customer flags',
-        description: 'Keys left out are unchanged; each is shown to the agent. 400 "<key> must be a boolean".',
-        params: Id, body: FlagBody, response: { 200: CustomerFlag, 400: Message, ...COMMON_ERRORS },
-      },
-    }, setFlags)
-  }
+    app.get(`/${comm}/:id/customer_flag`, {
+      schema: { tags, summary: `The customer flags of a ${noun}`, params: Id, response: { 200: CustomerFlag, 400: Message, ...COMMON_ERRORS } },
+    }, async (req) => presentCustomerFlag(await chatProfile.flags(tenantOf(req).id, chatNum(req.params.id), channel)))
 
-  app.post('/chats/:id/custom_data', {
-    schema: {
-      tags, summary: 'Send custom data to the chat',
-      description: 'Unsigned `{"signed": false, "data": {…}}` or signed `{"signed": true, "signed_data": "<HS256 JWT>"}` (company secret; `exp` checked). `reserved_verified_customer`, `reserved_bad_actor`, `reserved_repeat_customer` set the customer flags; other keys merge by key into the chat’s `custom_data`, shown to the agent.',
-      params: Id, body: CustomDataBody, response: { 200: Message, 400: Message, ...COMMON_ERRORS },
-    },
-  }, async (req) => {
-    const num = chatNum(req.params.id)
-    const body = req.body ?? {}
-    if (empty(body.signed)) throw paramMissing('signed')
-    const signed = toFlag(body.signed)
-    if (signed === undefined) throw new CcaiError(400, 'signed must be a boolean')
-    if (signed) {
-      if (empty(body.signed_data)) throw paramMissing('signed_data')
-      if (typeof body.signed_data !== 'string' || body.signed_data.length > MAX_TOKEN) throw new CcaiError(400, 'Invalid signed_data')
-      await chatProfile.addCustomData(tenantOf(req).id, num, { signed: true, token: body.signed_data.trim() })
-    } else {
-      if (empty(body.data)) throw paramMissing('data')
-      await chatProfile.addCustomData(tenantOf(req).id, num, { signed: false, data: body.data })
+    const setFlags = async (req: FastifyRequest<{ Params: Static<typeof Id>; Body: Static<typeof FlagBody> }>) => {
+      const num = chatNum(req.params.id)
+      return presentCustomerFlag(await chatProfile.setFlags(tenantOf(req).id, num, flagPatch(req.body ?? {}), channel))
     }
-    return { message: 'success' }
-  })
+    for (const method of ['put', 'patch', 'post'] as const) {
+      app[method](`/${comm}/:id/customer_flag`, {
+        schema: {
+          tags, summary: method === 'post' ? 'Set customer flags (alias of PATCH)' : 'Set customer flags',
+          description: 'Keys left out are unchanged; each is shown to the agent. 400 "<key> must be a boolean".',
+          params: Id, body: FlagBody, response: { 200: CustomerFlag, 400: Message, ...COMMON_ERRORS },
+        },
+      }, setFlags)
+    }
+
+    app.post(`/${comm}/:id/custom_data`, {
+      schema: {
+        tags, summary: `Send custom data to the ${noun}`,
+        description: `Unsigned \`{"signed": false, "data": {…}}\` or signed \`{"signed": true, "signed_data": "<HS256 JWT>"}\` (company secret; \`exp\` checked). \`reserved_verified_customer\`, \`reserved_bad_actor\`, \`reserved_repeat_customer\` set the customer flags; other keys merge by key into the ${noun}’s \`custom_data\`, shown to the agent.`,
+        params: Id, body: CustomDataBody, response: { 200: Message, 400: Message, ...COMMON_ERRORS },
+      },
+    }, async (req) => {
+      const num = chatNum(req.params.id)
+      const body = req.body ?? {}
+      if (empty(body.signed)) throw paramMissing('signed')
+      const signed = toFlag(body.signed)
+      if (signed === undefined) throw new CcaiError(400, 'signed must be a boolean')
+      if (signed) {
+        if (empty(body.signed_data)) throw paramMissing('signed_data')
+        if (typeof body.signed_data !== 'string' || body.signed_data.length > MAX_TOKEN) throw new CcaiError(400, 'Invalid signed_data')
+        await chatProfile.addCustomData(tenantOf(req).id, num, { signed: true, token: body.signed_data.trim() }, channel)
+      } else {
+        if (empty(body.data)) throw paramMissing('data')
+        await chatProfile.addCustomData(tenantOf(req).id, num, { signed: false, data: body.data }, channel)
+      }
+      return { message: 'success' }
+    })
+  }
 }

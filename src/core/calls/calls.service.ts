@@ -1,0 +1,623 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely, Transaction } from 'kysely'
+import type { DB } from '../../db/schema.ts'
+import type { JobQueue } from '../../jobs/index.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
+import { NotFoundError, ValidationError } from '../errors.ts'
+import type { Agent, Menu } from '../contact-center/index.ts'
+import { isOpen, queueHours, SYSTEM_STATUSES, type RoutingService } from '../contact-center/index.ts'
+import { releaseAgent, setAgentStatus } from '../contact-center/agent-presence.ts'
+import { recordAgentEvent } from '../contact-center/routing.service.ts'
+import { reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
+import { EndUsersRepository } from '../contact-center/end-users.repository.ts'
+import { AgentsRepository } from '../contact-center/agents.repository.ts'
+import type { DncService } from '../suppression/index.ts'
+import { CALL_STATUS_TEXT, callTransition, type CallEffect, type CallEvent, type CallStatus, type FailReason } from './call.machine.ts'
+import {
+  CALL_CONTROL_JOB, CALL_DIAL_JOB, CALL_SCHEDULED_JOB, CALL_TYPES, type Call, type CallAgent, type CallEndUsersPort, type CallKind, type CallParticipant,
+  type CallTransfer, type CreateCallInput, type LegEvent, type TicketsPort, type VoicePort,
+} from './calls.types.ts'
+
+/** The ports the calls service reaches out through (wired in services.ts). */
+export interface CallsDeps {
+  readonly db: Kysely<DB>
+  readonly jobs: JobQueue
+  readonly routing: RoutingService
+  readonly dnc: Pick<DncService, 'listed'>
+  readonly voice: VoicePort
+  readonly endUsers: CallEndUsersPort
+  /** The CRM adapter for `ticket_id` (absent: no ticket is found, "Contact not found"). */
+  readonly tickets?: TicketsPort | undefined
+  /** Where providers post leg callbacks and fetch answer documents (the server's public URL). */
+  readonly publicUrl: string
+  /** Seconds an end user's phone rings before the leg ends as no answer. */
+  readonly ringTimeoutSeconds?: number
+  readonly onError?: (err: unknown) => void
+}
+
+/** A call row locked for a change. */
+type Locked = { id: string; num: number; status: string; agent_id: string | null; menu_id: string | null; end_user_number: string | null; outbound_number: string | null; parent_num: number | null; connected_at: Date | null; hold_started_at: Date | null; hold_duration: number; provider_attempt: number; recording_permission: string }
+
+const LIVE_FOR_AGENT = ['assigned', 'connecting', 'connected', 'switching'] as const
+const ENDED_LEG = new Set(['busy', 'no_answer', 'failed', 'canceled', 'completed'])
+const invalid = (text: string) => new ValidationError('call_invalid', text)
+const notFound = (num: number) => new NotFoundError('call_not_found', 'no such call', { callId: num })
+const seconds = (from: Date, to: Date) => Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000))
+const knownLanguage = (() => {
+  const names = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' })
+  return (code: string): boolean => {
+    try {
+      return /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code) && names.of(code) !== undefined
+    } catch {
+      return false
+    }
+  }
+})()
+/** A phone as §1.8 takes it: spaces, dashes, dots and parentheses stripped, then E.164. */
+export function callPhone(raw: string): string | undefined {
+  const text = raw.replace(/[\s\-.()]/g, '')
+  return /^\+[1-9][0-9]{7,14}$/.test(text) ? text : undefined
+}
+/** An integer id sent as a number or a numeric string (§1.3). */
+function idOf(raw: unknown): number | undefined {
+  if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0 && raw <= 2_147_483_647) return raw
+  if (typeof raw === 'string' && /^\s*\d{1,10}\s*$/.test(raw)) {
+    const n = Number(raw.trim())
+    return n > 0 && n <= 2_147_483_647 ? n : undefined
+  }
+  return undefined
+}
+const present = (v: unknown) => v !== undefined && v !== null && v !== ''
+/** A string field as sent (numbers as their digits); NUL-free, as PostgreSQL text must be. */
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v.replace(/\u0000/g, '').trim() : typeof v === 'number' ? String(v) : undefined)
+
+/**
+ * Contact-center calls (§2.1, §3.1, §4.1): outbound calls placed for an agent (C1/C2), incoming
+ * API calls queued on a menu and routed like chats (C3), scheduled calls fired by the job
+ * scheduler (C4). Every change runs the pure machine (`call.machine.ts`) and performs its effects
+ * in one transaction; telephony (the tenant's voice provider) is driven by jobs and answers
+ * through `applyLegEvent`, whatever the vendor.
+ */
+export class CallsService {
+  readonly #db: Kysely<DB>
+  readonly #deps: CallsDeps
+  readonly #setup: SetupRepository
+  readonly #endUsers = new EndUsersRepository()
+  readonly #agents: AgentsRepository
+
+  constructor(deps: CallsDeps) {
+    this.#db = deps.db
+    this.#deps = deps
+    this.#setup = new SetupRepository(deps.db)
+    this.#agents = new AgentsRepository(deps.db)
+  }
+
+  /**
+   * `POST /calls` (C1–C4): checks the fields in the order of the spec's error lists (ValidationError
+   * `call_invalid` with the spec's text), then creates the call: C1/C2 `assigned` to the agent (now
+   * In-call) and dialled by a job; C3 `queued` on its menu for routing; C4 `scheduled`, fired by a
+   * job at `scheduled_at`.
+   */
+  async create(tenantId: TenantId, input: CreateCallInput): Promise<Call> {
+    const v = input.kind === 'outbound' ? await this.#checkOutbound(tenantId, input) : await this.#checkQueued(tenantId, input)
+    const [num] = await reserveNums(this.#db, tenantId, 'chat')
+    const [p1, p2] = await reserveNums(this.#db, tenantId, 'participant', 2)
+    // The call as created (§2.1: C3 answers `offer_events` [] — routing offers it after the commit).
+    const created = await this.#db.transaction().execute(async (trx) => {
+      const t = callTransition(null, { type: input.kind === 'outbound' ? 'create_outbound' : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
+      if (!t.ok) throw new Error('a new call cannot be refused')
+      const endUser = await this.#deps.endUsers.forPhone(trx, tenantId, v.phone)
+      const now = new Date()
+      const session = await trx.insertInto('cc_sessions').values({
+        tenant_id: tenantId, num: num!, channel: 'call', chat_type: CALL_TYPES[input.kind], status: t.status, status_text: CALL_STATUS_TEXT[t.status],
+        menu_id: v.menu?.id ?? null, lang: v.lang, end_user_num: endUser.num, person_id: endUser.personId, priority: v.menu?.priority ?? 0,
+        agent_id: v.agent?.id ?? null, assigned_at: v.agent ? now : null, queued_at: t.status === 'queued' ? now : null,
+        offer_type: input.kind === 'incoming' ? 'cascade' : null, answer_type: v.agent ? 'manual' : null, outbound_number: v.outboundNumber,
+        support_number: v.outboundNumber, end_user_number: v.phone, out_ticket_id: v.ticket?.id ?? null, out_ticket_url: v.ticket?.url ?? null,
+        scheduled_at: v.scheduledAt ?? null, parent_num: v.parentNum ?? null, recording_permission: v.recordingPermission, last_activity_at: now,
+      }).returning('id').executeTakeFirstOrThrow()
+      await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p1!, session_id: session.id, type: 'end_user', end_user_num: endUser.num, agent_id: null, status: 'waiting' }).execute()
+      if (v.agent) await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p2!, session_id: session.id, type: 'agent', agent_id: v.agent.id, end_user_num: null, status: 'connecting' }).execute()
+      if (v.scheduledAt) {
+        await this.#deps.jobs.enqueue(trx, CALL_SCHEDULED_JOB, { tenantId, callNum: num! }, { key: `call-scheduled:${tenantId}:${session.id}`, runAt: v.scheduledAt, tenantId })
+      }
+      await this.#effects(trx, tenantId, await this.#lock(trx, tenantId, num!), t.effects)
+      if (v.agent) await recordAgentEvent(trx, tenantId, v.agent.id, 'call_assigned', { call_id: num, end_user_number: v.phone })
+      return this.get(tenantId, num!, trx)
+    })
+    this.#afterCommit(tenantId)
+    return created
+  }
+
+  /** A call by its Apps API id; NotFoundError `call_not_found`. */
+  async get(tenantId: TenantId, num: number, db: Kysely<DB> | Transaction<DB> = this.#db): Promise<Call> {
+    const row = await db.selectFrom('cc_sessions').selectAll().where('tenant_id', '=', tenantId).where('num', '=', num).where('channel', '=', 'call').executeTakeFirst()
+    if (!row) throw notFound(num)
+    const menus = row.menu_id ? await this.#setup.menus(db, tenantId, { withDeleted: true }) : []
+    const menu = menus.find((m) => m.id === row.menu_id) ?? null
+    const path: Menu[] = []
+    for (let m = menu; m; m = menus.find((x) => x.num === m!.parentNum) ?? null) path.unshift(m)
+    const parts = await db.selectFrom('cc_participants as p').leftJoin('cc_agents as a', (j) => j.onRef('a.tenant_id', '=', 'p.tenant_id').onRef('a.id', '=', 'p.agent_id'))
+      .select(['p.num', 'p.type', 'p.status', 'p.end_user_num', 'p.connected_at', 'p.ended_at', 'p.agent_id', 'a.num as agent_num'])
+      .where('p.tenant_id', '=', tenantId).where('p.session_id', '=', row.id).orderBy('p.num').execute()
+    const agentRow = row.agent_id ? await db.selectFrom('cc_agents').select(['num', 'first_name', 'last_name', 'email', 'agent_number']).where('tenant_id', '=', tenantId).where('id', '=', row.agent_id).executeTakeFirst() : undefined
+    const agent: CallAgent | null = agentRow ? { num: agentRow.num, firstName: agentRow.first_name, lastName: agentRow.last_name, email: agentRow.email, agentNumber: agentRow.agent_number } : null
+    const endUser = row.end_user_num !== null ? await this.#endUsers.byNum(db, tenantId, row.end_user_num) : undefined
+    const transfers = await db.selectFrom('cc_transfers as t')
+      .leftJoin('cc_agents as fa', (j) => j.onRef('fa.tenant_id', '=', 't.tenant_id').onRef('fa.id', '=', 't.from_agent_id'))
+      .leftJoin('cc_agents as ta', (j) => j.onRef('ta.tenant_id', '=', 't.tenant_id').onRef('ta.id', '=', 't.to_agent_id'))
+      .select(['t.num', 't.status', 't.fail_reason', 't.created_at', 'fa.num as from_num', 'ta.num as to_num'])
+      .where('t.tenant_id', '=', tenantId).where('t.session_id', '=', row.id).orderBy('t.num').execute()
+    const now = new Date()
+    return {
+      id: row.id, tenantId, num: row.num, parentNum: row.parent_num, lang: row.lang, callType: row.chat_type, status: row.status as CallStatus, statusText: row.status_text,
+      createdAt: row.created_at, queuedAt: row.queued_at, assignedAt: row.assigned_at, connectedAt: row.connected_at, endsAt: row.ends_at, scheduledAt: row.scheduled_at,
+      callDuration: row.connected_at ? (row.ends_at ? row.call_duration : seconds(row.connected_at, now)) : 0,
+      holdDuration: row.hold_duration + (row.hold_started_at ? seconds(row.hold_started_at, now) : 0), onHold: row.hold_started_at !== null,
+      voipProvider: row.voip_provider, outTicketId: row.out_ticket_id, outTicketUrl: row.out_ticket_url,
+      verified: row.verified, badActor: row.bad_actor, repeatCustomer: row.repeat_customer, recordingUrl: row.recording_url, recordingPermission: row.recording_permission,
+      voicemailReason: row.voicemail_reason, deflection: row.deflection, disconnectedBy: row.disconnected_by, failReason: row.fail_reason, failDetails: row.fail_details,
+      supportNumber: row.support_number, menu, menuPath: path, agent,
+      endUser: endUser ? { num: endUser.num, identifier: endUser.identifier, outContactId: endUser.outContactId } : null, endUserPhone: row.end_user_number,
+      transfers: transfers.map((t): CallTransfer => ({ num: t.num, status: t.status, failReason: t.fail_reason, fromAgentNum: t.from_num ?? null, toAgentNum: t.to_num ?? null, createdAt: t.created_at })),
+      participants: parts.map((p): CallParticipant => ({ num: p.num, type: p.type === 'agent' ? 'agent' : 'end_user', status: p.status, agentNum: p.agent_num ?? null, endUserNum: p.end_user_num, connectedAt: p.connected_at, endedAt: p.ended_at })),
+      offerType: row.offer_type, offerEvents: row.offer_events, answerType: row.answer_type, outboundNumber: row.outbound_number,
+      customData: row.custom_data, contactData: row.contact_data,
+    }
+  }
+
+  /** The calls an agent handles now (assigned to them, not ended). */
+  async forAgent(agent: Agent): Promise<Call[]> {
+    const rows = await this.#db.selectFrom('cc_sessions').select('num').where('tenant_id', '=', agent.tenantId).where('channel', '=', 'call')
+      .where('agent_id', '=', agent.id).where('status', 'in', [...LIVE_FOR_AGENT]).orderBy('num').execute()
+    return Promise.all(rows.map((r) => this.get(agent.tenantId, r.num)))
+  }
+
+  /** The tenant's latest calls (the sandbox page), newest first. */
+  async recent(tenantId: TenantId, limit = 50): Promise<Call[]> {
+    const rows = await this.#db.selectFrom('cc_sessions').select('num').where('tenant_id', '=', tenantId).where('channel', '=', 'call').orderBy('num', 'desc').limit(limit).execute()
+    return Promise.all(rows.map((r) => this.get(tenantId, r.num)))
+  }
+
+  /**
+   * The workspace accepts an offer: when it is a call's, the call is the agent's (`assigned`, the
+   * agent In-call) and the platform dials; undefined when the offer is not a call's (a chat's).
+   * NotFoundError `offer_not_found` when the offer is gone.
+   */
+  async acceptOffer(agent: Agent, offerId: string): Promise<Call | undefined> {
+    if (!(await this.#isCallOffer(agent, offerId))) return undefined
+    const [participantNum] = await reserveNums(this.#db, agent.tenantId, 'participant')
+    const num = await this.#db.transaction().execute(async (trx) => {
+      const offer = await this.#lockOffer(trx, agent, offerId)
+      const s = await this.#lock(trx, agent.tenantId, undefined, offer.session_id)
+      const t = refuse(callTransition(s.status as CallStatus, { type: 'accepted' }), s.num)
+      await this.#deps.routing.resolveOffer(trx, agent.tenantId, offer, 'accepted')
+      const now = new Date()
+      await trx.updateTable('cc_sessions').set({ status: t.status, status_text: CALL_STATUS_TEXT[t.status], agent_id: agent.id, assigned_at: now, answer_type: 'manual', last_activity_at: now })
+        .where('tenant_id', '=', agent.tenantId).where('id', '=', s.id).execute()
+      await trx.insertInto('cc_participants').values({ tenant_id: agent.tenantId, num: participantNum!, session_id: s.id, type: 'agent', agent_id: agent.id, end_user_num: null, status: 'connecting' }).execute()
+      await this.#effects(trx, agent.tenantId, { ...s, agent_id: agent.id }, t.effects)
+      await recordAgentEvent(trx, agent.tenantId, agent.id, 'call_assigned', { call_id: s.num, end_user_number: s.end_user_number })
+      return s.num
+    })
+    this.#afterCommit(agent.tenantId)
+    return this.get(agent.tenantId, num)
+  }
+
+  /** The workspace declines an offer of a call (the next agent is offered it); false when the offer is not a call's. */
+  async declineOffer(agent: Agent, offerId: string): Promise<boolean> {
+    if (!(await this.#isCallOffer(agent, offerId))) return false
+    await this.#db.transaction().execute(async (trx) => {
+      const offer = await this.#lockOffer(trx, agent, offerId)
+      await this.#lock(trx, agent.tenantId, undefined, offer.session_id)
+      await this.#deps.routing.resolveOffer(trx, agent.tenantId, offer, 'rejected')
+    })
+    this.#afterCommit(agent.tenantId)
+    return true
+  }
+
+  /** The workspace hangs up one of the agent's calls (before it connected: the call fails as canceled). */
+  async hangUp(agent: Agent, num: number): Promise<Call> {
+    await this.#change(agent.tenantId, num, { type: 'hang_up', by: 'agent' }, agent)
+    return this.get(agent.tenantId, num)
+  }
+
+  /** The workspace puts one of the agent's connected calls on hold, or takes it off. */
+  async hold(agent: Agent, num: number, onHold: boolean): Promise<Call> {
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, agent.tenantId, num)
+      if (s.agent_id !== agent.id) throw notFound(num)
+      const t = refuse(callTransition(s.status as CallStatus, { type: onHold ? 'hold' : 'resume' }), num)
+      if (onHold === (s.hold_started_at !== null)) return
+      const now = new Date()
+      await trx.updateTable('cc_sessions').set(onHold ? { hold_started_at: now } : { hold_started_at: null, hold_duration: s.hold_duration + seconds(s.hold_started_at!, now) })
+        .where('tenant_id', '=', agent.tenantId).where('id', '=', s.id).execute()
+      await trx.updateTable('cc_participants').set({ status: onHold ? 'on_hold' : 'connected' }).where('tenant_id', '=', agent.tenantId).where('session_id', '=', s.id).where('type', '=', 'end_user').where('ended_at', 'is', null).execute()
+      await this.#effects(trx, agent.tenantId, s, t.effects)
+    })
+    return this.get(agent.tenantId, num)
+  }
+
+  /**
+   * The scheduler: a scheduled call (C4) is due. Exactly once: the row is locked and must still be
+   * `scheduled`. It is queued on its menu (routing offers it; the platform dials when an agent accepts).
+   */
+  async fireScheduled(tenantId: TenantId, num: number): Promise<boolean> {
+    const fired = await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num).catch(() => undefined)
+      if (!s || s.status !== 'scheduled') return false
+      const t = callTransition('scheduled', { type: 'fire' })
+      if (!t.ok) return false
+      await this.#move(trx, tenantId, s, t, { queued_at: new Date() })
+      return true
+    })
+    if (fired) this.#afterCommit(tenantId)
+    return fired
+  }
+
+  /**
+   * The dial job: place the agent's and the end user's legs on the tenant's provider (attempt 1:
+   * its fallback, after `switching`). A number on the DNC list fails the call (`dnc`); a provider
+   * outage switches to the fallback when there is one, else fails the call (`voip_error`); a
+   * rejected number fails it (`invalid_number`). Safe to run again: legs already placed are kept.
+   */
+  async dial(tenantId: TenantId, num: number, attempt: 0 | 1): Promise<void> {
+    const control = await this.#deps.voice(tenantId, attempt)
+    if (!control) return
+    const plan = await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num)
+      const expected = attempt === 0 ? 'assigned' : 'switching'
+      if (s.status !== expected || s.provider_attempt !== attempt || !s.agent_id || !s.end_user_number) return undefined
+      if ((await this.#deps.dnc.listed({ id: tenantId }, [s.end_user_number], trx)).size > 0) {
+        await this.#move(trx, tenantId, s, refuse(callTransition(s.status as CallStatus, { type: 'leg_failed', reason: 'dnc' }), num), { fail_details: 'end_user_number is in the DNC list' })
+        return undefined
+      }
+      const agent = await trx.selectFrom('cc_agents').select(['num']).where('tenant_id', '=', tenantId).where('id', '=', s.agent_id).executeTakeFirstOrThrow()
+      let legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', control.voipProvider).where('ended_at', 'is', null).orderBy('created_at').execute()
+      if (legs.length === 0) {
+        await trx.insertInto('cc_call_legs').values([
+          { id: randomUUID(), tenant_id: tenantId, session_id: s.id, party: 'agent', agent_id: s.agent_id, to_number: `client:agent-${agent.num}`, provider: control.voipProvider },
+          { id: randomUUID(), tenant_id: tenantId, session_id: s.id, party: 'end_user', agent_id: null, to_number: s.end_user_number, provider: control.voipProvider },
+        ]).execute()
+        legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', control.voipProvider).where('ended_at', 'is', null).orderBy('party').execute()
+      }
+      if (s.status === 'assigned') await this.#move(trx, tenantId, s, refuse(callTransition('assigned', { type: 'dialing' }), num), { voip_provider: control.voipProvider })
+      else await trx.updateTable('cc_sessions').set({ voip_provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      return { sessionId: s.id, from: s.outbound_number ?? '', record: s.recording_permission === 'granted', legs: legs.filter((l) => l.provider_call_id === null) }
+    })
+    if (!plan) return
+    for (const leg of plan.legs) {
+      try {
+        const placed = await control.placeLeg({
+          legId: leg.id, callId: plan.sessionId, to: leg.to_number, from: plan.from, record: plan.record,
+          statusCallbackUrl: `${this.#deps.publicUrl}/webhooks/voice/${tenantId}/legs/${leg.id}`, answerUrl: `${this.#deps.publicUrl}/webhooks/voice/${tenantId}/legs/${leg.id}/answer`,
+          ringTimeoutSeconds: this.#deps.ringTimeoutSeconds ?? 30,
+        })
+        await this.#db.updateTable('cc_call_legs').set({ provider_call_id: placed.providerCallId }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).where('provider_call_id', 'is', null).execute()
+      } catch (err) {
+        const retryable = (err as { retryable?: unknown }).retryable === true
+        await this.#failDial(tenantId, num, attempt, retryable, err instanceof Error ? err.message : String(err))
+        return
+      }
+    }
+  }
+
+  /**
+   * A leg's progress, from the provider (the sandbox's jobs, a vendor's verified callback): the
+   * party rings, answers (both answered: `connected`), fails before the call connected (`failed`
+   * with the reason), or hangs up (`finished`, `disconnected_by` that party). Events of legs that
+   * ended already, or of another tenant, change nothing.
+   */
+  async applyLegEvent(tenantId: TenantId, e: LegEvent): Promise<void> {
+    const at = e.at ?? new Date()
+    const changed = await this.#db.transaction().execute(async (trx) => {
+      let q = trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId)
+      q = e.legId ? q.where('id', '=', e.legId) : q.where('provider_call_id', '=', e.providerCallId)
+      const found = await q.executeTakeFirst()
+      if (!found) return false
+      const s = await this.#lock(trx, tenantId, undefined, found.session_id)
+      const leg = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', found.id).forUpdate().executeTakeFirstOrThrow()
+      if (e.recordingUrl) await trx.updateTable('cc_sessions').set({ recording_url: e.recordingUrl }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      if (leg.ended_at) return false
+      const participants = trx.updateTable('cc_participants').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null)
+        .where('type', '=', leg.party)
+      if (e.status === 'ringing' || e.status === 'initiated') {
+        await trx.updateTable('cc_call_legs').set({ status: e.status }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
+        await participants.set({ status: 'connecting' }).where('status', '=', 'waiting').execute()
+        return false
+      }
+      if (e.status === 'answered') {
+        await trx.updateTable('cc_call_legs').set({ status: 'answered', answered_at: at }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
+        await participants.set({ status: 'connected', connected_at: at }).execute()
+        const waiting = await trx.selectFrom('cc_call_legs').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', leg.provider)
+          .where('ended_at', 'is', null).where('answered_at', 'is', null).executeTakeFirst()
+        if (!waiting && (s.status === 'connecting' || s.status === 'switching')) {
+          await this.#move(trx, tenantId, s, refuse(callTransition(s.status, { type: 'answered' }), s.num), { connected_at: at })
+          return true
+        }
+        return false
+      }
+      if (!ENDED_LEG.has(e.status)) return false
+      await trx.updateTable('cc_call_legs').set({ status: e.status, ended_at: at }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
+      const answered = leg.answered_at !== null
+      await participants.set({ status: answered ? 'finished' : 'failed', ended_at: at }).execute()
+      const status = s.status as CallStatus
+      if (status === 'connected' && answered) {
+        await this.#move(trx, tenantId, s, refuse(callTransition(status, { type: 'hang_up', by: leg.party === 'agent' ? 'agent' : 'end_user' }), s.num), { ends_at: at })
+        return true
+      }
+      if (status === 'assigned' || status === 'connecting' || status === 'switching') {
+        const reason: FailReason = leg.party === 'agent' ? 'no_agent_available'
+          : e.status === 'busy' ? 'busy' : e.status === 'no_answer' ? 'no_answer' : e.status === 'failed' ? 'voip_error' : 'abandoned'
+        await this.#move(trx, tenantId, s, refuse(callTransition(status, { type: 'leg_failed', reason }), s.num), { ends_at: at, ...(e.errorCode ? { fail_details: `provider error ${e.errorCode}` } : {}) })
+        return true
+      }
+      return false
+    })
+    if (changed) this.#afterCommit(tenantId)
+  }
+
+  /**
+   * W2: the outbound dialer's contact data for a call (screen-pop data), kept on the call and shown
+   * to its agent (a `call_contact_data` event while the call is theirs). Later posts replace it.
+   */
+  async setContactData(tenantId: TenantId, num: number, data: Record<string, unknown>): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num)
+      await trx.updateTable('cc_sessions').set({ contact_data: JSON.stringify(data) }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      if (s.agent_id && (LIVE_FOR_AGENT as readonly string[]).includes(s.status)) await recordAgentEvent(trx, tenantId, s.agent_id, 'call_contact_data', { call_id: num, contact_data: data })
+    })
+  }
+
+  /** The end user's leg of a call, for the sandbox page acting as the person. */
+  async endUserLeg(tenantId: TenantId, num: number): Promise<{ legId: string; providerCallId: string | null; answered: boolean } | undefined> {
+    const s = await this.#db.selectFrom('cc_sessions').select('id').where('tenant_id', '=', tenantId).where('num', '=', num).where('channel', '=', 'call').executeTakeFirst()
+    if (!s) throw notFound(num)
+    const leg = await this.#db.selectFrom('cc_call_legs').select(['id', 'provider_call_id', 'answered_at']).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+      .where('party', '=', 'end_user').where('ended_at', 'is', null).orderBy('created_at', 'desc').executeTakeFirst()
+    return leg ? { legId: leg.id, providerCallId: leg.provider_call_id, answered: leg.answered_at !== null } : undefined
+  }
+
+  /** A provider failure while dialling: `switching` to the fallback when there is one and it is the first attempt, else `failed`. */
+  async #failDial(tenantId: TenantId, num: number, attempt: 0 | 1, retryable: boolean, details: string): Promise<void> {
+    const fallback = retryable && attempt === 0 && (await this.#deps.voice(tenantId, 1)) !== undefined
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num)
+      const status = s.status as CallStatus
+      const t = retryable ? callTransition(status, { type: 'provider_failed', fallback }) : callTransition(status, { type: 'leg_failed', reason: 'invalid_number' })
+      if (!t.ok) return
+      await this.#move(trx, tenantId, s, t, { fail_details: details.slice(0, 500), ...(t.status === 'switching' ? { provider_attempt: 1 } : { ends_at: new Date() }) })
+    })
+    this.#afterCommit(tenantId)
+  }
+
+  /** Run an event on a call (optionally one of `agent`'s) in a transaction. */
+  async #change(tenantId: TenantId, num: number, event: CallEvent, agent?: Agent): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num)
+      if (agent && s.agent_id !== agent.id) throw notFound(num)
+      const t = refuse(callTransition(s.status as CallStatus, event), num)
+      await this.#move(trx, tenantId, s, t, t.status === 'finished' || t.status === 'failed' ? { ends_at: new Date() } : {})
+    })
+    this.#afterCommit(tenantId)
+  }
+
+  /** Write a transition (status, end data, durations) and perform its effects. */
+  async #move(trx: Transaction<DB>, tenantId: TenantId, s: Locked, t: { status: CallStatus; effects: CallEffect[]; failReason?: FailReason; disconnectedBy?: string }, set: {
+    queued_at?: Date; connected_at?: Date; ends_at?: Date; voip_provider?: string; fail_details?: string; provider_attempt?: number
+  } = {}): Promise<void> {
+    const ended = t.status === 'finished' || t.status === 'failed'
+    const endsAt = set.ends_at ?? (ended ? new Date() : undefined)
+    const connectedAt = set.connected_at ?? s.connected_at
+    const hold = ended && s.hold_started_at && endsAt ? { hold_started_at: null, hold_duration: s.hold_duration + seconds(s.hold_started_at, endsAt) } : {}
+    await trx.updateTable('cc_sessions').set({
+      status: t.status, status_text: CALL_STATUS_TEXT[t.status], last_activity_at: new Date(), ...set, ...hold,
+      ...(endsAt ? { ends_at: endsAt } : {}),
+      ...(ended && connectedAt && endsAt ? { call_duration: seconds(connectedAt, endsAt) } : {}),
+      ...(t.failReason ? { fail_reason: t.failReason } : {}),
+      ...(t.disconnectedBy ? { disconnected_by: `disconnected_by_${t.disconnectedBy}` } : {}),
+    }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+    if (ended) {
+      await trx.updateTable('cc_participants').set({ status: t.status === 'finished' ? 'finished' : 'failed', ended_at: endsAt ?? new Date() })
+        .where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null).execute()
+    }
+    await this.#effects(trx, tenantId, s, t.effects)
+  }
+
+  /** Perform a transition's effects in the transaction (telephony through jobs, so a crash loses none). */
+  async #effects(trx: Transaction<DB>, tenantId: TenantId, s: Locked, effects: readonly CallEffect[]): Promise<void> {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'route': break // after the commit (#afterCommit kicks routing)
+        case 'withdraw_offer': {
+          const pending = await trx.selectFrom('cc_offers').select(['id', 'session_id', 'agent_id']).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('result', '=', 'pending').executeTakeFirst()
+          if (pending) await this.#deps.routing.resolveOffer(trx, tenantId, pending, 'withdrawn')
+          break
+        }
+        case 'agent_in_call':
+          if (s.agent_id) await setAgentStatus(trx, this.#setup, tenantId, s.agent_id, SYSTEM_STATUSES.inCall)
+          break
+        case 'dial': {
+          const attempt = e.fallback ? 1 : 0
+          await this.#deps.jobs.enqueue(trx, CALL_DIAL_JOB, { tenantId, callNum: s.num, attempt }, { key: `call-dial:${s.id}:${attempt}`, tenantId })
+          break
+        }
+        case 'hang_up_legs': {
+          const legs = await trx.updateTable('cc_call_legs').set({ ended_at: new Date(), status: 'completed' }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+            .where('ended_at', 'is', null).returning(['provider_call_id', 'provider']).execute()
+          for (const l of legs) {
+            if (l.provider_call_id === null) continue
+            await this.#deps.jobs.enqueue(trx, CALL_CONTROL_JOB, { tenantId, action: 'hang_up', providerCallId: l.provider_call_id, callId: s.id, attempt: s.provider_attempt === 1 ? 1 : 0 }, { key: `call-control:${l.provider_call_id}:hang_up`, tenantId })
+          }
+          break
+        }
+        case 'release_agent':
+          if (s.agent_id) await releaseAgent(trx, this.#setup, tenantId, s.agent_id, { event: 'call_closed', data: { call_id: s.num }, sessionNum: s.num })
+          break
+        case 'hold_legs': {
+          const leg = await trx.selectFrom('cc_call_legs').select('provider_call_id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('party', '=', 'end_user').where('ended_at', 'is', null).executeTakeFirst()
+          if (leg?.provider_call_id) {
+            await this.#deps.jobs.enqueue(trx, CALL_CONTROL_JOB, { tenantId, action: e.onHold ? 'hold' : 'resume', providerCallId: leg.provider_call_id, callId: s.id, attempt: s.provider_attempt === 1 ? 1 : 0 }, { key: `call-control:${leg.provider_call_id}:${randomUUID()}`, tenantId })
+          }
+          break
+        }
+        case 'recover_parent':
+          if (s.parent_num !== null) {
+            const parent = await trx.selectFrom('cc_sessions').select(['id', 'status']).where('tenant_id', '=', tenantId).where('num', '=', s.parent_num).where('channel', '=', 'call').forNoKeyUpdate().executeTakeFirst()
+            if (parent && callTransition(parent.status as CallStatus, { type: 'recovered' }).ok) {
+              await trx.updateTable('cc_sessions').set({ status: 'recovered', status_text: CALL_STATUS_TEXT.recovered }).where('tenant_id', '=', tenantId).where('id', '=', parent.id).execute()
+            }
+          }
+          break
+      }
+    }
+  }
+
+  /** The control job: hang up, hold or resume a leg on the provider that placed it. */
+  async control(tenantId: TenantId, action: 'hang_up' | 'hold' | 'resume', providerCallId: string, callId: string, attempt: 0 | 1): Promise<void> {
+    const control = await this.#deps.voice(tenantId, attempt)
+    if (!control) return
+    if (action === 'hang_up') await control.hangUp(providerCallId)
+    else await control.hold(providerCallId, callId, action === 'hold')
+  }
+
+  #afterCommit(tenantId: TenantId): void {
+    void this.#deps.routing.kick(tenantId)
+  }
+
+  async #lock(trx: Transaction<DB>, tenantId: TenantId, num?: number, id?: string): Promise<Locked> {
+    let q = trx.selectFrom('cc_sessions').select(['id', 'num', 'status', 'agent_id', 'menu_id', 'end_user_number', 'outbound_number', 'parent_num', 'connected_at', 'hold_started_at', 'hold_duration', 'provider_attempt', 'recording_permission'])
+      .where('tenant_id', '=', tenantId).where('channel', '=', 'call')
+    q = num !== undefined ? q.where('num', '=', num) : q.where('id', '=', id!)
+    const row = await q.forNoKeyUpdate().executeTakeFirst()
+    if (!row) throw notFound(num ?? 0)
+    return row
+  }
+
+  async #isCallOffer(agent: Agent, offerId: string): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/i.test(offerId)) return false
+    const row = await this.#db.selectFrom('cc_offers as o').innerJoin('cc_sessions as s', (j) => j.onRef('s.tenant_id', '=', 'o.tenant_id').onRef('s.id', '=', 'o.session_id'))
+      .select('s.channel').where('o.tenant_id', '=', agent.tenantId).where('o.id', '=', offerId).where('o.agent_id', '=', agent.id).executeTakeFirst()
+    return row?.channel === 'call'
+  }
+
+  async #lockOffer(trx: Transaction<DB>, agent: Agent, offerId: string) {
+    const offer = await trx.selectFrom('cc_offers').select(['id', 'session_id', 'agent_id']).where('tenant_id', '=', agent.tenantId).where('id', '=', offerId)
+      .where('agent_id', '=', agent.id).where('result', '=', 'pending').forNoKeyUpdate().executeTakeFirst()
+    if (!offer) throw new NotFoundError('offer_not_found', 'no such offer (expired, withdrawn or taken)')
+    return offer
+  }
+
+  /** C1/C2's checks, in the order of the spec's list; the agent, the number to dial and the ticket. */
+  async #checkOutbound(tenantId: TenantId, input: CreateCallInput) {
+    const email = text(input.agentEmail)
+    if (!email) throw invalid('Agent email required')
+    const ticketId = present(input.ticketId) ? text(input.ticketId) : undefined
+    if (!ticketId && !present(input.endUserNumber)) throw invalid('ticket_id or end_user_number required')
+    let phone: string | undefined
+    if (!ticketId) {
+      phone = typeof input.endUserNumber === 'string' ? callPhone(input.endUserNumber) : undefined
+      if (!phone) throw invalid('end_user_number is not well-formed')
+    }
+    // PostgreSQL text holds no NUL: such an address is no agent's.
+    const agent = email.includes('\u0000') || email.length > 254 ? undefined
+      : await this.#db.selectFrom('cc_agents').select('id').where('tenant_id', '=', tenantId).where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase())).executeTakeFirst()
+    const full = agent ? await this.#agent(tenantId, agent.id) : undefined
+    if (!full || full.deactivatedAt !== null || !full.roles.includes('Agent')) throw invalid('Not a valid agent email')
+    if (!full.permissions.includes('outbound_call')) throw invalid('Agent does not have access to make calls')
+    if (full.status.name !== SYSTEM_STATUSES.available || full.logoutPending) throw invalid('Agent is not available to take this call')
+    const ticket = ticketId ? await this.#deps.tickets?.findTicket(tenantId, ticketId) : undefined
+    if (ticketId) {
+      phone = ticket?.contact.phone ? callPhone(ticket.contact.phone) : undefined
+      if (!ticket || !phone) throw invalid('Contact not found')
+    }
+    let menu: Menu | undefined
+    if (present(input.menuId)) {
+      const menuNum = idOf(input.menuId)
+      if (menuNum === undefined) throw invalid('menu_id is not well formed')
+      menu = (await this.#setup.menus(this.#db, tenantId)).find((m) => m.num === menuNum && m.leaf)
+      if (!menu) throw invalid(`menu_id ${menuNum} is not found`)
+    }
+    if ((await this.#deps.dnc.listed({ id: tenantId }, [phone!])).size > 0) throw invalid('end_user_number is in the DNC list')
+    const lang = text(input.lang) || 'en'
+    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked' }
+  }
+
+  /** C3/C4's checks, in the order of the spec's lists. */
+  async #checkQueued(tenantId: TenantId, input: CreateCallInput) {
+    const scheduled = input.kind === 'scheduled'
+    if (scheduled && !present(input.scheduledAt)) throw invalid('scheduled_at is required')
+    let parent: { num: number; menu_id: string | null } | undefined
+    if (scheduled && present(input.callId)) {
+      const parentNum = idOf(input.callId)
+      parent = parentNum === undefined ? undefined
+        : await this.#db.selectFrom('cc_sessions').select(['num', 'menu_id']).where('tenant_id', '=', tenantId).where('num', '=', parentNum).where('channel', '=', 'call').executeTakeFirst()
+      if (!parent) throw invalid(`call_id ${text(input.callId)} is not found`)
+    }
+    const menus = await this.#setup.menus(this.#db, tenantId)
+    let menu: Menu | undefined
+    if (present(input.menuId)) {
+      const menuNum = idOf(input.menuId)
+      if (menuNum === undefined) throw invalid('menu_id is not well formed')
+      menu = menus.find((m) => m.num === menuNum && m.leaf && m.channels.includes('call'))
+      if (!menu) throw invalid(`menu_id ${menuNum} is not found`)
+    } else if (parent?.menu_id) {
+      menu = menus.find((m) => m.id === parent.menu_id)
+      if (!menu) throw invalid('menu_id is required')
+    } else {
+      throw invalid('menu_id is required')
+    }
+    if (scheduled ? menu.menuType === 'ivr_menu' : menu.menuType === 'mobile_menu') {
+      throw invalid(scheduled ? 'Only mobile and web menu IDs are permitted' : 'Only IVR and mobile menu IDs are permitted')
+    }
+    if (menu.config.manual_redirection?.enabled) throw invalid("Menu is in 'manual redirection' state, can't accept calls")
+    if (!scheduled) {
+      const settings = await this.#setup.settings(this.#db, tenantId)
+      const hours = queueHours(menu, settings?.timeZone ?? 'UTC')
+      if (hours && !isOpen(hours, new Date())) throw invalid("Menu is in 'after hours' state, can't accept incoming calls")
+    }
+    const lang = text(input.lang) || 'en'
+    if (!menu.languages.includes(lang)) throw invalid(knownLanguage(lang) ? `Language '${lang}' is not available` : `Language '${lang}' is not found`)
+    const ticketId = present(input.ticketId) ? text(input.ticketId) : undefined
+    const ticket = ticketId ? await this.#deps.tickets?.findTicket(tenantId, ticketId) : undefined
+    let phone = ticket?.contact.phone ? callPhone(ticket.contact.phone) : undefined
+    if (!phone) {
+      if (!present(input.endUserNumber)) throw invalid('end_user_number is required')
+      phone = typeof input.endUserNumber === 'string' ? callPhone(input.endUserNumber) : undefined
+      if (!phone) throw invalid('end_user_number is not well formed')
+    }
+    let scheduledAt: Date | undefined
+    if (scheduled) {
+      const raw = text(input.scheduledAt) ?? ''
+      scheduledAt = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(raw) ? new Date(raw) : undefined
+      if (!scheduledAt || Number.isNaN(scheduledAt.getTime())) throw invalid('scheduled_at is not well formed')
+      if (scheduledAt.getTime() <= Date.now()) throw invalid('scheduled_at must be a future time')
+    }
+    const permission = text(input.recordingPermission)
+    const recordingPermission = permission === 'recording_permission_granted' ? 'granted' : permission === 'recording_permission_denied' ? 'denied' : 'not_asked'
+    return {
+      agent: undefined, phone, ticket: ticket && phone ? ticket : undefined, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber),
+      scheduledAt, parentNum: parent?.num, recordingPermission,
+    }
+  }
+
+  /** The caller id: the number given when it is one of the tenant's voice numbers, else the tenant's first voice number (§2.1: no error). */
+  async #outboundNumber(tenantId: TenantId, raw: unknown): Promise<string | null> {
+    const numbers = (await this.#setup.phoneNumbers(this.#db, tenantId)).filter((n) => n.voice)
+    const given = typeof raw === 'string' ? callPhone(raw) : undefined
+    return numbers.find((n) => n.number === given)?.number ?? numbers[0]?.number ?? null
+  }
+
+  async #agent(tenantId: TenantId, id: string): Promise<Agent | undefined> {
+    return this.#agents.findById(this.#db, tenantId, id)
+  }
+}
+
+/** A refused transition as the surfaces say it: a call that ended, or one not in a state for the action. */
+function refuse(t: ReturnType<typeof callTransition>, num: number): { status: CallStatus; effects: CallEffect[]; failReason?: FailReason; disconnectedBy?: string } {
+  if (t.ok) return t
+  if (t.refusal === 'ended') throw new ValidationError('call_ended', 'Call is already ended', { callId: num })
+  throw new ValidationError('call_not_live', 'The call is not in a state for this action', { callId: num })
+}
+
+export type { CallKind }

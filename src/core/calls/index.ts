@@ -1,0 +1,6 @@
+export { CallsService, callPhone } from './calls.service.ts'
+export type { CallsDeps } from './calls.service.ts'
+export { callTransition, CALL_STATUSES, CALL_STATUS_TEXT, ENDED_STATUSES, CLOSED_FOR_UPDATES } from './call.machine.ts'
+export type { CallStatus, CallEvent, CallEffect, CallTransition, FailReason } from './call.machine.ts'
+export { CALL_TYPES, CALL_DIAL_JOB, CALL_SCHEDULED_JOB, CALL_LEG_EVENT_JOB, CALL_CONTROL_JOB } from './calls.types.ts'
+export type { Call, CallAgent, CallParticipant, CallTransfer, CallKind, CreateCallInput, CallControl, VoicePort, LegEvent, LegRequest, Ticket, TicketsPort, CallEndUsersPort } from './calls.types.ts'

@@ -51,7 +51,7 @@ import { TextsService } from './core/texts/index.ts'
 import { numbersProviderFor } from './providers/sms-numbers/index.ts'
 import { CALL_LEG_EVENT_JOB, CallsService } from './core/calls/index.ts'
 import { defineCallJobs } from './jobs/definitions.ts'
-import { createCallControl, type VoiceSettings } from './providers/voice/index.ts'
+import { createCallControl, fallbackOf, type CallControlProvider, type VoiceProviderDeps, type VoiceSettings } from './providers/voice/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -225,6 +225,11 @@ export interface Services {
   // Calls (issue 12, items 1–2)
   /** Contact-center calls (C1–C8, CD1, W2) on the tenant's voice provider (the sandbox by default). */
   readonly calls: CallsService
+  /**
+   * The tenant's call control of `vendor` (its voice provider or its fallback), undefined when it
+   * has none of that vendor: what a vendor's voice callbacks are verified and read with.
+   */
+  readonly voiceVendor: (tenantId: TenantId, vendor: string) => Promise<CallControlProvider | undefined>
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -416,7 +421,11 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const calls: CallsService = new CallsService({
     db: store.db, jobs, routing, dnc, publicUrl: config.publicUrl,
     endUsers: { forPhone: (trx, tenantId, e164) => endUsers.forPhone(trx, tenantId, e164) },
-    voice: async (tenantId, attempt) => createCallControl(await voiceSettings(tenantId), {
+    voice: async (tenantId, attempt) => createCallControl(await voiceSettings(tenantId), voiceDeps(tenantId), attempt),
+    onError: (err) => options.logger?.error({ err }, 'call telephony failed'),
+  })
+  function voiceDeps(tenantId: TenantId): VoiceProviderDeps {
+    return {
       // One job per simulated event, keyed by the leg and status: durable, never twice.
       sandboxEmit: async (event, delayMs) => {
         await jobs.enqueue(store.db, CALL_LEG_EVENT_JOB, {
@@ -424,10 +433,24 @@ export function createServices(config: Config, store: Store, options: CreateServ
           ...(event.durationSeconds !== undefined ? { durationSeconds: event.durationSeconds } : {}), ...(event.recordingUrl ? { recordingUrl: event.recordingUrl } : {}),
         }, { key: `voice-sandbox:${tenantId}:${event.providerCallId}:${event.status}`, runAt: new Date(Date.now() + delayMs), tenantId })
       },
-    }, attempt),
-    onError: (err) => options.logger?.error({ err }, 'call telephony failed'),
-  })
+      http: { urlPolicy: config.urlPolicy },
+    }
+  }
   defineCallJobs(jobs, { calls })
+  /** A vendor's call control among the tenant's voice settings (its own or its fallback's), for that vendor's callbacks. */
+  const voiceVendor = async (tenantId: TenantId, vendor: string): Promise<CallControlProvider | undefined> => {
+    const settings = await voiceSettings(tenantId)
+    for (const attempt of [0, 1] as const) {
+      const chosen = attempt === 0 ? settings : fallbackOf(settings)
+      if ((chosen?.provider ?? 'sandbox') !== vendor) continue
+      try {
+        return createCallControl(settings, voiceDeps(tenantId), attempt)
+      } catch {
+        return undefined
+      }
+    }
+    return undefined
+  }
   return {
     config,
     store,
@@ -503,6 +526,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     userConsents,
     userNotifications,
     calls,
+    voiceVendor,
   }
 }
 

@@ -290,7 +290,7 @@ export class CallsService {
       try {
         const placed = await control.placeLeg({
           legId: leg.id, callId: plan.sessionId, to: leg.to_number, from: plan.from, record: plan.record,
-          statusCallbackUrl: `${this.#deps.publicUrl}/webhooks/voice/${tenantId}/legs/${leg.id}`, answerUrl: `${this.#deps.publicUrl}/webhooks/voice/${tenantId}/legs/${leg.id}/answer`,
+          ...legCallbackUrls(this.#deps.publicUrl, control.id, tenantId, leg.id),
           ringTimeoutSeconds: this.#deps.ringTimeoutSeconds ?? 30,
         })
         await this.#db.updateTable('cc_call_legs').set({ provider_call_id: placed.providerCallId }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).where('provider_call_id', 'is', null).execute()
@@ -355,6 +355,20 @@ export class CallsService {
       return false
     })
     if (changed) this.#afterCommit(tenantId)
+  }
+
+  /**
+   * What a vendor needs to answer a leg that picked up (Twilio fetches its TwiML then): the call it
+   * joins and whether it is recorded; undefined when the leg is unknown or over (hang it up).
+   */
+  async answeringLeg(tenantId: TenantId, legId: string): Promise<{ callId: string; legId: string; record: boolean; statusCallbackUrl: string } | undefined> {
+    if (!UUID.test(legId)) return undefined
+    // Legs keep the `voip_provider` that carries them (`voip_provider_twilio`): the vendor is its tail.
+    const row = await this.#db.selectFrom('cc_call_legs as l').innerJoin('cc_sessions as s', (j) => j.onRef('s.tenant_id', '=', 'l.tenant_id').onRef('s.id', '=', 'l.session_id'))
+      .select(['l.id', 'l.session_id', 'l.provider', 'l.ended_at', 's.recording_permission'])
+      .where('l.tenant_id', '=', tenantId).where('l.id', '=', legId).executeTakeFirst()
+    if (!row || row.ended_at) return undefined
+    return { callId: row.session_id, legId: row.id, record: row.recording_permission === 'granted', statusCallbackUrl: legCallbackUrls(this.#deps.publicUrl, row.provider.replace(/^voip_provider_/, ''), tenantId, row.id).statusCallbackUrl }
   }
 
   /**
@@ -621,3 +635,14 @@ function refuse(t: ReturnType<typeof callTransition>, num: number): { status: Ca
 }
 
 export type { CallKind }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Where a vendor posts a leg's status callbacks and fetches its instructions: the vendor's webhook
+ * surface, `/webhooks/<vendor>/voice/<tenant>/status|answer?leg=<leg id>` (the sandbox calls none).
+ */
+export function legCallbackUrls(publicUrl: string, vendor: string, tenantId: TenantId, legId: string): { statusCallbackUrl: string; answerUrl: string } {
+  const base = `${publicUrl}/webhooks/${encodeURIComponent(vendor)}/voice/${tenantId}`
+  return { statusCallbackUrl: `${base}/status?leg=${legId}`, answerUrl: `${base}/answer?leg=${legId}` }
+}

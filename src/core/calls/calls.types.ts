@@ -132,6 +132,8 @@ export interface LegEvent {
  * it. Its methods throw errors with `retryable` (a provider outage) or not (a rejected number).
  */
 export interface CallControl {
+  /** The vendor (`sandbox`, `twilio`): its callbacks come to `/webhooks/<vendor>/voice/…`. */
+  readonly id: string
   readonly voipProvider: string
   placeLeg(request: LegRequest): Promise<{ providerCallId: string }>
   hold(providerCallId: string, callId: string, onHold: boolean): Promise<void>

@@ -1,5 +1,8 @@
 import { ProviderError } from '../types.ts'
+import type { ProviderOptions } from '../http.ts'
+import type { ChannelSettings } from '../registry.ts'
 import { createSandboxCallControl, type SandboxVoiceEmitter } from './sandbox.ts'
+import { createTwilioCallControl } from './twilio.ts'
 import type { CallControlProvider } from './types.ts'
 
 export type { CallControlProvider, CallLegEvent, CallLegRequest, CallLegStatus, PlacedLeg, AnswerDocument } from './types.ts'
@@ -17,6 +20,8 @@ export interface VoiceSettings {
 export interface VoiceProviderDeps {
   /** Where the sandbox's simulated callbacks go (durably: one job per event). */
   readonly sandboxEmit: SandboxVoiceEmitter
+  /** The outbound URL policy vendors' HTTP clients follow. */
+  readonly http?: ProviderOptions | undefined
 }
 
 /**
@@ -30,7 +35,8 @@ export function createCallControl(settings: VoiceSettings | undefined, deps: Voi
   switch (vendor) {
     case 'sandbox':
       return createSandboxCallControl(chosen, deps.sandboxEmit)
-    // case 'twilio': return createTwilioCallControl(chosen)   ← wired in when src/providers/voice/twilio.ts lands
+    case 'twilio':
+      return createTwilioCallControl(chosen as ChannelSettings, deps.http)
     default:
       throw new ProviderError('unknown_provider', `no voice provider "${vendor}"`, { retryable: false })
   }

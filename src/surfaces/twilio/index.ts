@@ -5,6 +5,7 @@ import type { Services } from '../../services.ts'
 import { registerErrorHandling } from '../../http/errors.ts'
 import { webhookErrorShape } from '../../http/webhook-errors.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+import { registerTwilioVoiceRoutes } from './voice.ts'
 
 /** Twilio's answer to a webhook that wants no reply: empty TwiML. */
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -53,4 +54,20 @@ export async function twilioWebhooks(app: FastifyInstance, { services }: { servi
 
   app.post<{ Params: { tenantId: TenantId } }>('/:tenantId/sms', handle)
   app.post<{ Params: { tenantId: TenantId } }>('/:tenantId/status', handle)
+
+  // Programmable Voice (issue 12): the TwiML of a leg that answered and the legs' status callbacks,
+  // read by the tenant's Twilio call control and applied to the call by core's calls domain.
+  registerTwilioVoiceRoutes(app, {
+    publicUrl: config.publicUrl,
+    findTenant: (id) => tenants.findById(id),
+    reader: (tenant) => services.voiceVendor(tenant.id, 'twilio'),
+    onEvents: async (tenant, events) => {
+      for (const event of events) await services.calls.applyLegEvent(tenant.id, event)
+    },
+    answer: async (tenant, legId) => {
+      const leg = await services.calls.answeringLeg(tenant.id, legId)
+      const control = leg ? await services.voiceVendor(tenant.id, 'twilio') : undefined
+      return leg && control ? control.answerDocument(leg) : undefined
+    },
+  })
 }

@@ -20,16 +20,8 @@ export const DEVICE_TOKEN_MAX = 2048
 /** What a push to a device came to. */
 export type PushStatus = 'sent' | 'failed' | 'suppressed' | 'unregistered' | 'no-credentials'
 
-/** One push to a device to log (#120). */
-export interface DeviceLogEntry {
-  readonly id: string
-  readonly deviceId: string
-  readonly title: string
-  readonly body: string
-  readonly category: string
-  readonly badgeCount: number
-  readonly data: Record<string, unknown>
-  readonly status: PushStatus
+/** One push to a device to log (#120): the log line before it is stored. */
+export type DeviceLogEntry = Omit<DeviceLog, 'error' | 'createdAt'> & {
   readonly error?: string | undefined
   readonly providerMessageId?: string | undefined
 }

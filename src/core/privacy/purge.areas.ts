@@ -55,6 +55,16 @@ function erased(scope: PurgeScope, archiveKind: string, countKind: string, rows:
   count(scope, countKind, rows.length)
 }
 
+/** Tables whose rows belong to one person by `person_id`. */
+type PersonTable = 'msg_channel_sms' | 'msg_bulk_recipients' | 'msg_group_individuals' | 'scheduled_notifications' | 'transcript_messages' | 'conversations'
+  | 'person_activities' | 'msg_user_devices' | 'msg_badge_counts' | 'user_emails' | 'msg_multicast_recipients' | 'msg_user_consents' | 'msg_user_notifications'
+
+/** Delete the subject's rows of a per-person table: kept for the archive under the table's name, counted as `countKind`. */
+async function eraseOwnRows(scope: PurgeScope, table: PersonTable, countKind: string): Promise<void> {
+  const rows = await scope.trx.deleteFrom(table).where('tenant_id', '=', scope.subject.tenantId).where('person_id', '=', scope.subject.personId).returningAll().execute()
+  erased(scope, table, countKind, rows)
+}
+
 function dropFiles(scope: PurgeScope, keys: ReadonlyArray<string | null>): void {
   const present = keys.filter((k): k is string => k !== null && k !== '')
   if (scope.archive) (scope.archived.file_keys ??= []).push(...present)
@@ -113,12 +123,10 @@ const messaging: PurgeArea = {
     const memberships = await trx.deleteFrom('msg_channel_subscribers').where('tenant_id', '=', t).where('individual_id', '=', s.personId).returningAll().execute()
     erased(scope, 'msg_channel_subscribers', 'channel_memberships', memberships)
     await trx.updateTable('msg_channels').set({ created_by: null }).where('tenant_id', '=', t).where('created_by', '=', s.personId).execute()
-    const smsLinks = await trx.deleteFrom('msg_channel_sms').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'msg_channel_sms', 'channel_sms_links', smsLinks)
+    await eraseOwnRows(scope, 'msg_channel_sms', 'channel_sms_links')
     // Bookmarks name their creator by individual id; the organisation stands in for an erased one.
     await trx.updateTable('msg_bookmarks').set({ created_by: sql`organization_id` }).where('tenant_id', '=', t).where('created_by', '=', s.cassId).execute()
-    const recipients = await trx.deleteFrom('msg_bulk_recipients').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'msg_bulk_recipients', 'bulk_recipients', recipients)
+    await eraseOwnRows(scope, 'msg_bulk_recipients', 'bulk_recipients')
     await trx.updateTable('msg_bulk_messages').set({ individual_ids: sql`individual_ids - ${s.cassId}::text` })
       .where('tenant_id', '=', t).where(sql<boolean>`individual_ids ? ${s.cassId}::text`).execute()
     await trx.updateTable('msg_bulk_messages').set({ sender_individual_id: null })
@@ -127,8 +135,7 @@ const messaging: PurgeArea = {
       .where('tenant_id', '=', t).where('created_by', 'in', [s.personId, s.cassId]).execute()
     const individual = await trx.deleteFrom('msg_individuals').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
     keep(scope, 'msg_individuals', individual)
-    const groups = await trx.deleteFrom('msg_group_individuals').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'msg_group_individuals', 'group_memberships', groups)
+    await eraseOwnRows(scope, 'msg_group_individuals', 'group_memberships')
     // A care-team user who was this person stays a user (another system's mirror), unlinked.
     await trx.updateTable('msg_users').set({ person_id: null }).where('tenant_id', '=', t).where('person_id', '=', s.personId).execute()
   },
@@ -246,16 +253,12 @@ const person: PurgeArea = {
   async run(scope) {
     const { trx, subject: s } = scope
     const t = s.tenantId
-    const notifications = await trx.deleteFrom('scheduled_notifications').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'scheduled_notifications', 'scheduled_notifications', notifications)
-    const transcript = await trx.deleteFrom('transcript_messages').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'transcript_messages', 'transcript_messages', transcript)
-    const conversations = await trx.deleteFrom('conversations').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'conversations', 'conversations', conversations)
+    await eraseOwnRows(scope, 'scheduled_notifications', 'scheduled_notifications')
+    await eraseOwnRows(scope, 'transcript_messages', 'transcript_messages')
+    await eraseOwnRows(scope, 'conversations', 'conversations')
     // The console's record of what was done about them (edits, consents, suppressions): its texts
     // name their details. The suppression entries themselves stay (see the README).
-    const activities = await trx.deleteFrom('person_activities').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'person_activities', 'console_activities', activities)
+    await eraseOwnRows(scope, 'person_activities', 'console_activities')
     const { people, identities } = await scope.people.erase(trx, t, s.personId)
     erased(scope, 'person_identities', 'identities', identities)
     erased(scope, 'person', 'person', people)
@@ -274,10 +277,8 @@ const push: PurgeArea = {
     const devices = trx.selectFrom('msg_user_devices').select('id').where('tenant_id', '=', t).where('person_id', '=', s.personId)
     const logs = await trx.deleteFrom('msg_user_device_logs').where('tenant_id', '=', t).where('device_id', 'in', devices).returningAll().execute()
     erased(scope, 'msg_user_device_logs', 'push_logs', logs)
-    const gone = await trx.deleteFrom('msg_user_devices').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'msg_user_devices', 'devices', gone)
-    const badges = await trx.deleteFrom('msg_badge_counts').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'msg_badge_counts', 'badge_counts', badges)
+    await eraseOwnRows(scope, 'msg_user_devices', 'devices')
+    await eraseOwnRows(scope, 'msg_badge_counts', 'badge_counts')
   },
 }
 
@@ -295,8 +296,7 @@ const emails: PurgeArea = {
     const files = await trx.deleteFrom('user_email_attachments').where('tenant_id', '=', t).where('email_id', 'in', own).returningAll().execute()
     erased(scope, 'user_email_attachments', 'email_attachments', files)
     dropFiles(scope, files.map((f) => f.file_key))
-    const gone = await trx.deleteFrom('user_emails').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'user_emails', 'user_emails', gone)
+    await eraseOwnRows(scope, 'user_emails', 'user_emails')
   },
 }
 
@@ -311,8 +311,7 @@ const multicasts: PurgeArea = {
   async run(scope) {
     const { trx, subject: s } = scope
     const t = s.tenantId
-    const sent = await trx.deleteFrom('msg_multicast_recipients').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'msg_multicast_recipients', 'multicast_recipients', sent)
+    await eraseOwnRows(scope, 'msg_multicast_recipients', 'multicast_recipients')
     await trx.updateTable('msg_multicasts').set({ individual_id: null }).where('tenant_id', '=', t).where('individual_id', '=', s.cassId).execute()
     await trx.updateTable('msg_multicasts').set({ individual_ids: sql`individual_ids - ${s.cassId}::text` })
       .where('tenant_id', '=', t).where(sql<boolean>`individual_ids ? ${s.cassId}::text`).execute()
@@ -350,12 +349,8 @@ const consentsNotifications: PurgeArea = {
   name: 'consents-notifications',
   columns: ['msg_user_consents.person_id', 'msg_user_notifications.person_id'],
   async run(scope) {
-    const { trx, subject: s } = scope
-    const t = s.tenantId
-    const consents = await trx.deleteFrom('msg_user_consents').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'msg_user_consents', 'user_consents', consents)
-    const notes = await trx.deleteFrom('msg_user_notifications').where('tenant_id', '=', t).where('person_id', '=', s.personId).returningAll().execute()
-    erased(scope, 'msg_user_notifications', 'user_notifications', notes)
+    await eraseOwnRows(scope, 'msg_user_consents', 'user_consents')
+    await eraseOwnRows(scope, 'msg_user_notifications', 'user_notifications')
   },
 }
 

@@ -174,7 +174,7 @@ groups:
     expect(mine.find((m) => m.channel === 'email')).toMatchObject({ subject: 'Visit at North' })
     await waitFor('the push at the peer', async () => (web.pushes.length > pushesBefore ? true : undefined), 10_000)
     expect(web.pushes.slice(pushesBefore).map((p) => JSON.parse(p.payload) as Json)).toEqual([
-      { title: 'Visit at North', body: 'Pat Lopez, see you soon', data: { 'multicast-id': created.data.id, 'badge-count': 0 } },
+      { title: 'Visit at North', body: 'Pat Lopez, see you soon', data: { 'multicast-id': created.data.id, 'badge-count': 0 }, category: 'visits' },
     ])
     const pat = await ok(a, 'GET', `/v1/user-multicasts/?individual-id=${ids['g-pat']}`)
     expect(pat.data[0].attributes).toMatchObject({ channels: ['sms', 'push', 'in-app'], language: 'es', 'template-data': { clinic: 'North' }, 'in-app': { title: 'Visit', body: 'See you at North' } })

@@ -311,9 +311,9 @@ describe('push.sendToIndividual', () => {
       payload: { aps: { alert: { title: 'Appointment', body: 'Tomorrow at 10:00' }, badge: 5, category: 'appointment' }, visitId: 'v-42' },
     })
     expect(fcm.messages).toHaveLength(1)
-    expect(fcm.messages[0]!.message).toMatchObject({ token: fcmToken, notification: { title: 'Appointment', body: 'Tomorrow at 10:00' }, data: { visitId: 'v-42', 'badge-count': '5' }, apns: { payload: { aps: { badge: 5 } } } })
+    expect(fcm.messages[0]!.message).toMatchObject({ token: fcmToken, notification: { title: 'Appointment', body: 'Tomorrow at 10:00' }, data: { visitId: 'v-42', 'badge-count': '5' }, apns: { payload: { aps: { badge: 5, category: 'appointment' } } }, android: { notification: { click_action: 'appointment' } } })
     expect(web.pushes).toHaveLength(1)
-    expect(JSON.parse(web.pushes[0]!.payload)).toEqual({ title: 'Appointment', body: 'Tomorrow at 10:00', data: { visitId: 'v-42', 'badge-count': 5 } })
+    expect(JSON.parse(web.pushes[0]!.payload)).toEqual({ title: 'Appointment', body: 'Tomorrow at 10:00', data: { visitId: 'v-42', 'badge-count': 5 }, category: 'appointment' })
 
     // get-logs (#120): the push and its outcome.
     const logs = await ok('GET', `/v1/user-devices/${ios}/get-logs/`)

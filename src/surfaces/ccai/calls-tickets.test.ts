@@ -138,3 +138,21 @@ describe('C5 and the ticket’s contact', () => {
     expect(await t.store.db.selectFrom('cc_session_auth_requests').select('session_num').where('tenant_id', '=', tt.tenant.id).execute()).toEqual([])
   })
 })
+
+describe('privacy purge and tickets', () => {
+  it('erases the contact of the individual’s tickets (matched by their phone), keeping the ticket and other tickets', async () => {
+    const tt = await tenant()
+    const phone = `+1415555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`
+    await t.services.crmTickets.create(tt.tenant.id, { ticketId: 'PURGE-1', subject: 'Theirs', contact: { name: 'Pat Purged', phone, email: 'pat@example.org' } })
+    const { person } = await t.services.people.create(tt.tenant, { phone })
+    const requestId = `purge-tickets-${randomUUID().slice(0, 8)}`
+    const purge = await t.services.privacy.request(tt.tenant, { entityType: 'individual', entityId: person.cassId, requestId }, { kind: 'organization' })
+    const done = await waitFor(`purge ${requestId}`, async () => {
+      const p = await t.services.privacy.find(tt.tenant, purge.id)
+      return p.status === 'completed' ? p : undefined
+    }, 60_000)
+    expect(done.counts).toMatchObject({ crm_tickets: 1 })
+    expect((await admin(tt, 'GET', '/tickets/PURGE-1')).body.data).toMatchObject({ subject: 'Theirs', contact: { name: null, phone: null, email: null } })
+    expect((await admin(tt, 'GET', '/tickets/CASE-1')).body.data.contact).toMatchObject({ name: 'Grace Hopper', phone: '+14155550131' })
+  })
+})

@@ -52,6 +52,7 @@ import { numbersProviderFor } from './providers/sms-numbers/index.ts'
 import { CALL_LEG_EVENT_JOB, CallsService } from './core/calls/index.ts'
 import { defineCallJobs } from './jobs/definitions.ts'
 import { createCallControl, fallbackOf, type CallControlProvider, type VoiceProviderDeps, type VoiceSettings } from './providers/voice/index.ts'
+import { TicketsService } from './core/crm/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -230,6 +231,8 @@ export interface Services {
    * has none of that vendor: what a vendor's voice callbacks are verified and read with.
    */
   readonly voiceVendor: (tenantId: TenantId, vendor: string) => Promise<CallControlProvider | undefined>
+  /** CRM tickets of the built-in CRM adapter (issue 12, item 3): the admin API's tickets, `ticket_id` of calls. */
+  readonly crmTickets: TicketsService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -344,7 +347,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
     },
     wakeWebhooks: () => outboundWebhooks.wake(),
   })
-  const endUsers = new EndUsersService({ db: store.db, people: peopleLookups })
+  // C5/H18 update the contact of the session's CRM ticket through the built-in CRM adapter (wired at the end).
+  const endUsers = new EndUsersService({ db: store.db, people: peopleLookups, crm: { linkContact: (trx, tenantId, ticketId, update) => crmTickets.linkContact(trx, tenantId, ticketId, update) } })
   // --- messaging channels' SMS path (branch msgchan): posts go out by SMS; replies come back in.
   const channelSms = new ChannelSmsService({ db: store.db, channels, delivery, people: peopleLookups })
   const files = new FilesService({
@@ -421,6 +425,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const calls: CallsService = new CallsService({
     db: store.db, jobs, routing, dnc, publicUrl: config.publicUrl,
     endUsers: { forPhone: (trx, tenantId, e164) => endUsers.forPhone(trx, tenantId, e164) },
+    // `ticket_id` resolves through the built-in CRM adapter (wired at the end).
+    tickets: { findTicket: (tenantId, ticketId) => crmTickets.findTicket(tenantId, ticketId) },
     voice: async (tenantId, attempt) => createCallControl(await voiceSettings(tenantId), voiceDeps(tenantId), attempt),
     onError: (err) => options.logger?.error({ err }, 'call telephony failed'),
   })
@@ -451,6 +457,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
     }
     return undefined
   }
+  // ── CRM tickets (issue 12, item 3): the built-in CRM adapter; `ticket_id` of calls and C5's contact update ──
+  const crmTickets = new TicketsService({ db: store.db, publicUrl: config.publicUrl })
   return {
     config,
     store,
@@ -527,6 +535,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     userNotifications,
     calls,
     voiceVendor,
+    crmTickets,
   }
 }
 

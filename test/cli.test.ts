@@ -83,10 +83,15 @@ describe('switchboard CLI', () => {
       expect(server.output()).toContain(`agent ${a.id}  ${a.email}  ${a.password}`)
     }
     // The ids the README's contact-center examples use: the voice number, an IVR and a mobile call queue, the campaign with its contacts.
-    const ids = (JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { contact_center: { outbound_number: string; ivr_menu_id: number; mobile_menu_id: number; campaign_id: number } }).contact_center
-    expect(ids).toMatchObject({ outbound_number: '+14155550100', campaign_id: 1, ivr_menu_id: 2, mobile_menu_id: 5 })
+    const ids = (JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { contact_center: { outbound_number: string; ivr_menu_id: number; mobile_menu_id: number; campaign_id: number; ticket_id: string } }).contact_center
+    expect(ids).toMatchObject({ outbound_number: '+14155550100', campaign_id: 1, ivr_menu_id: 2, mobile_menu_id: 5, ticket_id: 'DEMO-1001' })
     const demoAuth = JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { ccai: { subdomain: string; token: string } }
     const ccai = { authorization: 'Basic ' + Buffer.from(`${demoAuth.ccai.subdomain}:${demoAuth.ccai.token}`).toString('base64') }
+    // The demo CRM ticket (C2's ticket_id), on the admin API.
+    const cassCreds = (JSON.parse(readFileSync(join(dataDir, 'demo-tenant.json'), 'utf8')) as { cass: { client: string; token: string } }).cass
+    const ticket = await fetch(`${server.url}/admin/tickets/${ids.ticket_id}`, { headers: { authorization: 'Basic ' + Buffer.from(`${cassCreds.client}:${cassCreds.token}`).toString('base64') } })
+    expect(ticket.status).toBe(200)
+    expect(((await ticket.json()) as { data: { contact: { phone: string } } }).data.contact.phone).toBe('+14155550125')
     const contacts = await fetch(`${server.url}/apps/api/v1/outbound_dialer/campaigns/${ids.campaign_id}/contacts`, { headers: ccai })
     expect(contacts.status).toBe(200)
     expect(((await contacts.json()) as Array<{ phone_number: string; status: string }>).map((c) => [c.phone_number, c.status])).toEqual([['+14155550123', 'Upcoming'], ['+14155550124', 'Upcoming']])

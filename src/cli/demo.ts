@@ -34,6 +34,8 @@ export interface DemoContactCenter {
   ivr_menu_id: number | null
   mobile_menu_id: number | null
   campaign_id: number | null
+  /** The demo CRM ticket (C2's `ticket_id`): its contact is a sandbox number. */
+  ticket_id: string | null
 }
 
 /** People the demo campaign calls: sandbox numbers, so nobody real is dialled. */
@@ -83,7 +85,7 @@ function describeContactCenter(config: Config, c: IssuedCredentials, cc: DemoCon
     ...cc.agents.map((a) => `  agent ${a.id}  ${a.email}  ${a.password}`),
     ...(cc.sms_number ? [`  SMS number: ${cc.sms_number}`] : []),
     ...(cc.outbound_number ? [`  Voice number: ${cc.outbound_number}`] : []),
-    `  IVR queue (menu_id) ${cc.ivr_menu_id ?? '-'}  mobile queue ${cc.mobile_menu_id ?? '-'}  campaign ${cc.campaign_id ?? '-'}`,
+    `  IVR queue (menu_id) ${cc.ivr_menu_id ?? '-'}  mobile queue ${cc.mobile_menu_id ?? '-'}  campaign ${cc.campaign_id ?? '-'}  CRM ticket (ticket_id) ${cc.ticket_id ?? '-'}`,
   ].join('\n')
 }
 
@@ -131,6 +133,7 @@ async function loadDemoContactCenter(services: Services, tenant: Tenant, log: Lo
       ivr_menu_id: callQueue('ivr_menu'),
       mobile_menu_id: callQueue('mobile_menu'),
       campaign_id: campaign?.num ?? null,
+      ticket_id: doc.tickets?.[0]?.id ?? null,
     }
   } catch (err) {
     log.warn({ err }, 'could not load the demo contact center')

@@ -261,6 +261,10 @@ export const ERROR_CATALOG = {
   call_ended: { kind: 'invalid', details: details<{ callId: number }>() },
   call_not_live: { kind: 'invalid', details: details<{ callId: number }>() },
   call_not_found: { kind: 'not_found', details: details<{ callId: number }>() },
+  // CRM tickets of the built-in CRM adapter (issue 12, item 3): the admin API's tickets.
+  ticket_invalid: { kind: 'invalid', details: details<{ field: string }>() },
+  ticket_not_found: { kind: 'not_found', details: details<{ ticketId: string }>() },
+  ticket_exists: { kind: 'conflict', details: details<{ ticketId: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -1457,3 +1457,20 @@ export interface DB {
     created_at: Timestamp
   }
 }
+
+/** CRM tickets of the built-in CRM adapter (migrations/0050), merged into DB. */
+export interface DB {
+  crm_tickets: {
+    id: Generated<string>
+    tenant_id: TenantId
+    ticket_id: string
+    subject: string | null
+    contact_id: string
+    contact_name: string | null
+    contact_phone: string | null
+    contact_email: string | null
+    source: Generated<string>
+    created_at: Timestamp
+    updated_at: Timestamp
+  }
+}

@@ -65,13 +65,14 @@ export class EndUsersRepository {
     return toEndUser(r)
   }
 
-  async update(trx: Transaction<DB>, tenantId: TenantId, id: string, changes: { identifier?: string; name?: string; email?: string; phone?: string; personId?: string }): Promise<EndUser> {
+  async update(trx: Transaction<DB>, tenantId: TenantId, id: string, changes: { identifier?: string; name?: string; email?: string; phone?: string; personId?: string; outContactId?: string }): Promise<EndUser> {
     const r = await trx.updateTable('cc_end_users').set({
       ...(changes.identifier !== undefined ? { identifier: changes.identifier } : {}),
       ...(changes.name !== undefined ? { name: changes.name } : {}),
       ...(changes.email !== undefined ? { email: changes.email } : {}),
       ...(changes.phone !== undefined ? { phone: changes.phone } : {}),
       ...(changes.personId !== undefined ? { person_id: changes.personId } : {}),
+      ...(changes.outContactId !== undefined ? { out_contact_id: changes.outContactId } : {}),
       updated_at: new Date(),
     }).where('tenant_id', '=', tenantId).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
     return toEndUser(r)

@@ -18,6 +18,16 @@ export interface UpsertEndUserInput {
 }
 
 /**
+ * The tenant's CRM as mid-session authentication reaches it (core/crm's adapter, wired in
+ * services.ts). Without `linkContact` the CRM cannot link contacts: C5/H18 on a session with a
+ * ticket answer "Unsupported CRM request".
+ */
+export interface CrmContactsPort {
+  /** Update the ticket's contact (name, email; phone only if it has none); its id, or undefined when the ticket is not there. */
+  linkContact?(trx: Transaction<DB>, tenantId: TenantId, ticketId: string, update: { name?: string | undefined; email?: string | undefined; phone?: string | undefined }): Promise<{ contactId: string } | undefined>
+}
+
+/**
  * A phone as the Apps API takes it (§1.8): spaces, dashes, dots and parentheses stripped, then a
  * leading `+`, a country code and 8–15 digits in all. Undefined when it is not that.
  */
@@ -43,10 +53,12 @@ export class EndUsersService {
   readonly #db: Kysely<DB>
   readonly #people: PeopleLookups
   readonly #repo = new EndUsersRepository()
+  readonly #crm: CrmContactsPort | undefined
 
-  constructor(deps: { db: Kysely<DB>; people: PeopleLookups }) {
+  constructor(deps: { db: Kysely<DB>; people: PeopleLookups; crm?: CrmContactsPort | undefined }) {
     this.#db = deps.db
     this.#people = deps.people
+    this.#crm = deps.crm
   }
 
   /**
@@ -73,7 +85,10 @@ export class EndUsersService {
    * Mid-session authentication (C5 for calls, H18 for chats — one handler by comm type): the
    * session's end user becomes the one with `identifier` (made when new; `name`, `email` set,
    * `phone` only when it has none). Refused on an ended session (`call_ended`/`chat_ended`), and
-   * within `coolDownSeconds` of the session's previous request (`auth_request_duplicate`).
+   * within `coolDownSeconds` of the session's previous request (`auth_request_duplicate`). A session
+   * with a CRM ticket (`out_ticket_id`) also updates the ticket's contact and links it to the end
+   * user (`out_contact_id`); `crm_unsupported` ("Unsupported CRM request", nothing written) when the
+   * CRM cannot link contacts or the ticket is no longer there.
    */
   async authenticateSession(tenantId: TenantId, channel: 'chat' | 'call', num: number, input: UpsertEndUserInput, coolDownSeconds = 10): Promise<void> {
     const phone = this.#phone(input.phone)
@@ -92,6 +107,12 @@ export class EndUsersService {
         const names = splitName(input.name)
         const personId = phone ? await this.#people.ensureByPhone(trx, tenantId, phone, names) : await this.#people.createUnreachable(trx, tenantId, names)
         user = await this.#repo.insert(trx, tenantId, { identifier: input.identifier, name: input.name ?? null, email: input.email ?? null, phone: phone ?? null, personId })
+      }
+      const ticket = await trx.selectFrom('cc_sessions').select('out_ticket_id').where('tenant_id', '=', tenantId).where('id', '=', s.id).executeTakeFirstOrThrow()
+      if (ticket.out_ticket_id !== null) {
+        const linked = this.#crm?.linkContact ? await this.#crm.linkContact(trx, tenantId, ticket.out_ticket_id, { name: input.name, email: input.email, phone: user.phone ?? phone }) : undefined
+        if (!linked) throw new ValidationError('crm_unsupported', 'Unsupported CRM request')
+        if (user.outContactId !== linked.contactId) user = await this.#repo.update(trx, tenantId, user.id, { outContactId: linked.contactId })
       }
       await trx.updateTable('cc_sessions').set({ end_user_num: user.num, person_id: user.personId }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
       await trx.updateTable('cc_participants').set({ end_user_num: user.num }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('type', '=', 'end_user').execute()

@@ -4,6 +4,7 @@ import { toE164 } from '../../lib/phone.ts'
 import { dedupeProblems, describeIssue, schemaIssues, type SchemaIssue } from '../../lib/schema-problems.ts'
 import { isTimeZone } from '../../lib/timezone.ts'
 import { checkUrlSyntax } from '../../lib/url-safety.ts'
+import { MAX_CONTACT_ID, MAX_CONTACT_NAME, MAX_SUBJECT, TICKET_ID_PATTERN } from '../crm/index.ts'
 import { parseDuration, parseLocalTime } from '../scheduling/index.ts'
 import { isMaskedSecret, WEBHOOK_SECRET_KEYS } from './setup-redaction.ts'
 
@@ -142,6 +143,18 @@ const Campaign = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false })
 
+/** A CRM ticket of the built-in CRM adapter and its contact (issue 12, item 3). */
+const Ticket = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 100, pattern: TICKET_ID_PATTERN, description: 'The ticket id calls name (`ticket_id`); the ticket is written by it on every load' }),
+  subject: Type.Optional(Type.String({ maxLength: MAX_SUBJECT })),
+  contact: Type.Object({
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_CONTACT_ID, description: 'The contact’s CRM id (an end user’s out_contact_id after C5); generated when left out, kept across loads' })),
+    name: Type.Optional(Type.String({ maxLength: MAX_CONTACT_NAME })),
+    phone: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'The number calls with this ticket dial: + and country code (spaces, dashes, dots, parentheses allowed)' })),
+    email: Type.Optional(Type.String({ maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' })),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false })
+
 /** The setup file, as `GET /schemas/contact-center.json` publishes it. */
 export const ContactCenterSetupSchema = Type.Object({
   $schema: Type.Optional(Type.String()),
@@ -173,6 +186,7 @@ export const ContactCenterSetupSchema = Type.Object({
     voice: Type.Optional(Type.Boolean({ description: 'Voice-enabled (default true)' })),
   }, { additionalProperties: false }), { maxItems: 1000 })),
   campaigns: Type.Optional(Type.Array(Campaign, { maxItems: 1000, description: 'Outbound campaigns; their contacts are managed through the Apps API (K1–K7)' })),
+  tickets: Type.Optional(Type.Array(Ticket, { maxItems: 10000, description: 'CRM tickets of the built-in CRM (`ticket_id` of calls); written by id on every load, tickets not listed are left alone' })),
 }, {
   additionalProperties: false,
   $id: 'https://switchboard.local/schemas/contact-center.json',
@@ -350,6 +364,13 @@ export function validateSetupDocument(doc: unknown, threadExists?: (name: string
       if (w.open === '24:00') errors.push(`campaigns[${i}].calling_hours.weekly[${j}].open: 24:00 only closes a day`)
     })
     if (c.retry?.delay !== undefined && !parseDuration(c.retry.delay)) errors.push(`campaigns[${i}].retry.delay: not a duration (use 30s, 10m, 2h)`)
+  })
+
+  const ticketIds = new Set<string>()
+  d.tickets?.forEach((t, i) => {
+    if (ticketIds.has(t.id)) errors.push(`tickets[${i}].id: "${t.id}" is listed twice`)
+    ticketIds.add(t.id)
+    if (t.contact.phone !== undefined && !/^\+[1-9][0-9]{7,14}$/.test(t.contact.phone.replace(/[\s\-.()]/g, ''))) errors.push(`tickets[${i}].contact.phone: not a phone number with its country code`)
   })
 
   if (errors.length > 0) return { ok: false, errors: dedupeProblems(errors) }

@@ -5,6 +5,7 @@ import { phoneCountry, toE164 } from '../../lib/phone.ts'
 import { parseSetupText } from '../../lib/schema-problems.ts'
 import { decrypt, encrypt } from '../../lib/secrets.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+import { syncSetupTickets } from '../crm/index.ts'
 import { ValidationError } from '../errors.ts'
 import { parseDuration } from '../scheduling/index.ts'
 import { AgentsRepository, type AgentProfile } from './agents.repository.ts'
@@ -120,6 +121,8 @@ export class SetupService {
       })
       await this.#repo.replacePhoneNumbers(trx, tenantId, numbers)
       await this.#syncCampaigns(trx, tenantId, doc, menuIds)
+      // CRM tickets of the built-in adapter (issue 12, item 3): written by ticket id.
+      await syncSetupTickets(trx, tenantId, (doc.tickets ?? []).map((t) => ({ ticketId: t.id, subject: t.subject, contact: t.contact })))
       // Kept with each clear password replaced by its hash and each webhook secret sealed (see setup-redaction.ts).
       const kept = await rewriteSetupSecrets(doc, source, fmt, {
         password: (email) => hashes.get(email)!,

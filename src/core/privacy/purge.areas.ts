@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely'
+import { sql, type ExpressionBuilder, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import type { PeopleLookups } from '../people/index.ts'
@@ -384,10 +384,31 @@ const calls: PurgeArea = {
 }
 
 /**
+ * CRM tickets of the built-in CRM adapter (issue 12, item 3): a ticket whose contact has one of the
+ * individual's phone numbers or e-mail addresses keeps its id and subject (the CRM's record) but
+ * loses the contact's name, phone and e-mail (calls with it then answer "Contact not found").
+ */
+const crmTickets: PurgeArea = {
+  name: 'crm-tickets',
+  columns: [],
+  async run(scope) {
+    const { trx, subject: s } = scope
+    const phones = s.addresses.filter((a) => a.startsWith('+'))
+    const emails = s.addresses.filter((a) => a.includes('@')).map((a) => a.toLowerCase())
+    if (phones.length === 0 && emails.length === 0) return
+    const match = (eb: ExpressionBuilder<DB, 'crm_tickets'>) => eb.or([...(phones.length > 0 ? [eb('contact_phone', 'in', phones)] : []), ...(emails.length > 0 ? [eb('contact_email', 'in', emails)] : [])])
+    keep(scope, 'crm_tickets', await trx.selectFrom('crm_tickets').selectAll().where('tenant_id', '=', s.tenantId).where(match).execute())
+    const erasedRows = await trx.updateTable('crm_tickets').set({ contact_name: null, contact_phone: null, contact_email: null, updated_at: new Date() })
+      .where('tenant_id', '=', s.tenantId).where(match).returning('id').execute()
+    count(scope, 'crm_tickets', erasedRows.length)
+  },
+}
+
+/**
  * Every area, in the order they run (messaging and the contact center before delivery, whose
  * rows they point at; the person last). A new table with a person reference joins one of them.
  */
-export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, consentsNotifications, person, texts, calls]
+export const PURGE_AREAS: readonly PurgeArea[] = [messaging, contactCenter, delivery, sniffers, push, emails, multicasts, consentsNotifications, person, texts, calls, crmTickets]
 
 /** Every `table.column` person reference the purge covers (the schema guard compares against it). */
 export const PURGED_COLUMNS: ReadonlySet<string> = new Set(PURGE_AREAS.flatMap((a) => a.columns))

@@ -164,6 +164,6 @@ describe('PUT /admin/contact-center', () => {
     expect(r.headers['content-type']).toContain('application/schema+json')
     const schema = JSON.parse(r.body) as Json
     expect(schema.$id).toBe('https://switchboard.local/schemas/contact-center.json')
-    expect(Object.keys(schema.properties)).toEqual(['$schema', 'settings', 'teams', 'statuses', 'agents', 'menus', 'phone_numbers', 'campaigns'])
+    expect(Object.keys(schema.properties)).toEqual(['$schema', 'settings', 'teams', 'statuses', 'agents', 'menus', 'phone_numbers', 'campaigns', 'tickets'])
   })
 })

@@ -9,6 +9,7 @@ import { adminRoutes } from './routes/admin.ts'
 import { contactCenterRoutes } from './routes/contact-center.ts'
 import { directoryRoutes } from './routes/directory.ts'
 import { templatesRoutes } from './routes/templates.ts'
+import { ticketsRoutes } from './routes/tickets.ts'
 
 /**
  * The tenant's admin API (`/admin`): provider settings per channel, the suppression list,
@@ -23,4 +24,5 @@ export async function adminSurface(app: FastifyInstance, { services }: { service
   await app.register(contactCenterRoutes, { services })
   await app.register(directoryRoutes, { services })
   await app.register(templatesRoutes, { services })
+  await app.register(ticketsRoutes, { services })
 }

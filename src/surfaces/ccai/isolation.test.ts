@@ -183,3 +183,22 @@ it('the company DNC list is per tenant: another tenant neither sees, removes nor
   expect(await t.services.suppression.isSuppressed(b.tenant, 'sms', phone)).toMatchObject({ tenantId: b.tenant.id })
   expect((await t.services.suppression.list(a.tenant)).map((s) => [s.address, s.expiresAt?.toISOString()])).toEqual([[phone, '2099-01-01T00:00:00.000Z']])
 })
+
+it('CRM tickets are per tenant: another tenant’s admin API answers A’s ticket as one that exists nowhere, and the CRM adapter finds nothing of A’s for B', async () => {
+  const admin = (tt: TestTenant, method: string, url: string, body?: unknown) => call(method, `/admin${url}`, tt.cassAuth, body)
+  const created = await admin(a, 'POST', '/tickets', { ticket_id: 'ISO-TICKET-A', subject: 'iso-ticket-subject-a', contact: { name: 'iso-ticket-contact-a', phone: '+14155550143', email: 'iso.ticket@a.example' } })
+  expect(created.statusCode, created.body).toBe(201)
+  const aTicket = (await admin(a, 'GET', '/tickets/ISO-TICKET-A')).body
+  const markers = ['ISO-TICKET-A', 'iso-ticket-subject-a', 'iso-ticket-contact-a', 'iso.ticket@a.example']
+  for (const [method, body] of [['GET', undefined], ['PATCH', { subject: 'taken over' }], ['DELETE', undefined]] as const) {
+    const theirs = await admin(b, method, '/tickets/ISO-TICKET-A', body)
+    const nowhere = await admin(b, method, '/tickets/ISO-TICKET-NOWHERE', body)
+    expect([theirs.statusCode, theirs.body.replaceAll('ISO-TICKET-A', '#')], method).toEqual([nowhere.statusCode, nowhere.body.replaceAll('ISO-TICKET-NOWHERE', '#')])
+    expect(theirs.statusCode).toBe(404)
+  }
+  const list = (await admin(b, 'GET', '/tickets')).body
+  for (const m of markers) expect(list).not.toContain(m)
+  // The CRM adapter calls resolve ticket_id through finds nothing of A's for B.
+  expect(await t.services.crmTickets.findTicket(b.tenant.id, 'ISO-TICKET-A')).toBeUndefined()
+  expect((await admin(a, 'GET', '/tickets/ISO-TICKET-A')).body).toBe(aTicket)
+})

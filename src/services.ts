@@ -50,7 +50,8 @@ import { defineTextJobs } from './jobs/definitions.ts'
 import { TextsService } from './core/texts/index.ts'
 import { numbersProviderFor } from './providers/sms-numbers/index.ts'
 import { CALL_LEG_EVENT_JOB, CallsService } from './core/calls/index.ts'
-import { defineCallJobs } from './jobs/definitions.ts'
+import { DialerService, type DialerOptions } from './core/contact-center/dialer.service.ts'
+import { defineCallJobs, defineDialerJobs } from './jobs/definitions.ts'
 import { createCallControl, fallbackOf, type CallControlProvider, type VoiceProviderDeps, type VoiceSettings } from './providers/voice/index.ts'
 
 // Core and providers each list the channels (neither imports the other); they must be the same list.
@@ -230,6 +231,9 @@ export interface Services {
    * has none of that vendor: what a vendor's voice callbacks are verified and read with.
    */
   readonly voiceVendor: (tenantId: TenantId, vendor: string) => Promise<CallControlProvider | undefined>
+  // The campaign dialer (issue 12, item 5)
+  /** Runs campaigns: one self-rescheduling runner per campaign, started when contacts are added. */
+  readonly dialer: DialerService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -259,6 +263,8 @@ export interface CreateServicesOptions {
   pushEndpoints?: PushEndpoints
   /** Options of the multicast job (batch size; the tests' crash hook). */
   multicastJob?: MulticastJobOptions
+  /** The campaign dialer's pacing of rounds and abandon-rate ceiling (tests, the bench). */
+  dialer?: DialerOptions
 }
 
 /** Build the services over an open store. Jobs are defined here, before anything starts the queue. */
@@ -451,6 +457,10 @@ export function createServices(config: Config, store: Store, options: CreateServ
     }
     return undefined
   }
+  // ── The campaign dialer (issue 12, item 5): a runner per campaign, dialling through calls ──
+  const dialer = new DialerService({ db: store.db, jobs, dnc, calls: () => calls, ...(options.dialer ? { options: options.dialer } : {}) })
+  campaigns.onContactsAdded((tenantId, campaignId) => dialer.ensure(tenantId, campaignId))
+  defineDialerJobs(jobs, { dialer })
   return {
     config,
     store,
@@ -527,6 +537,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     userNotifications,
     calls,
     voiceVendor,
+    dialer,
   }
 }
 

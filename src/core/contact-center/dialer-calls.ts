@@ -101,10 +101,11 @@ export async function dialerCallMoved(trx: Transaction<DB>, tenantId: TenantId, 
   }
   const next = event ? transition(status, event) : undefined
   const ended = to === 'finished' || to === 'failed'
-  await trx.updateTable('cc_dialer_calls').set({
+  const record = {
     ...(to === 'queued' || (to === 'failed' && failReason === 'no_agent_available') ? { answered_at: call.answered_at ?? now } : {}),
     ...(ended ? { ended_at: now, outcome: next ?? status } : {}),
-  }).where('tenant_id', '=', tenantId).where('session_id', '=', sessionId).execute()
+  }
+  if (Object.keys(record).length > 0) await trx.updateTable('cc_dialer_calls').set(record).where('tenant_id', '=', tenantId).where('session_id', '=', sessionId).execute()
   if (!next) return
   let final: ContactStatus = next
   let dialAfter: Date | null = null

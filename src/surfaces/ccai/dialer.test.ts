@@ -162,4 +162,21 @@ describe('the campaign dialer on the sandbox provider', () => {
     expect(new Date(row.dial_after!).getTime()).toBeGreaterThan(Date.now())
     expect(await callsOf(tt)).toEqual([])
   })
+
+  it('abandoned by the dialer: the contact answers when no agent is free, the call fails at once and the contact ends Abandoned by Dialer', async () => {
+    const tt = await tenant()
+    // The person answers on the sandbox page (manual), after the agent has stepped away.
+    await t.services.providerSettings.set(tt.tenant, 'voice', 'sandbox', { answer: 'manual' })
+    const token = await signIn(tt)
+    const campaign = await campaignNum(tt)
+    const contact = await addContact(tt, campaign, { name: 'Early', phone_number: '+1 415-555-0144' })
+    const dialing = await contactIn(tt, campaign, contact.id, ['Dialing'])
+    expect((await agent(token, 'PUT', '/status', { status: 'Unavailable' })).status).toBe(200)
+    await waitFor('the contact’s leg placed', async () => t.store.db.selectFrom('cc_call_legs').select('id').where('tenant_id', '=', tt.tenant.id).where('provider_call_id', 'is not', null).executeTakeFirst(), 60_000)
+    const picked = await t.app.inject({ method: 'POST', url: `/sandbox/api/calls/${dialing.assigned_call_id}/pick-up`, headers: { authorization: tt.cassAuth } })
+    expect(picked.statusCode, picked.body).toBe(200)
+    await contactIn(tt, campaign, contact.id, ['Abandoned by Dialer'])
+    expect(await callsOf(tt)).toMatchObject([{ num: dialing.assigned_call_id, status: 'failed', fail_reason: 'no_agent_available' }])
+    expect(await t.store.db.selectFrom('cc_offers').select('id').where('tenant_id', '=', tt.tenant.id).execute()).toEqual([])
+  })
 })

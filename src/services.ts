@@ -50,7 +50,8 @@ import { defineTextJobs } from './jobs/definitions.ts'
 import { TextsService } from './core/texts/index.ts'
 import { numbersProviderFor } from './providers/sms-numbers/index.ts'
 import { CALL_LEG_EVENT_JOB, CallsService } from './core/calls/index.ts'
-import { defineCallJobs } from './jobs/definitions.ts'
+import { DialerService, type DialerOptions } from './core/contact-center/dialer.service.ts'
+import { defineCallJobs, defineDialerJobs } from './jobs/definitions.ts'
 import { createCallControl, fallbackOf, type CallControlProvider, type VoiceProviderDeps, type VoiceSettings } from './providers/voice/index.ts'
 import { TicketsService } from './core/crm/index.ts'
 
@@ -233,6 +234,9 @@ export interface Services {
   readonly voiceVendor: (tenantId: TenantId, vendor: string) => Promise<CallControlProvider | undefined>
   /** CRM tickets of the built-in CRM adapter (issue 12, item 3): the admin API's tickets, `ticket_id` of calls. */
   readonly crmTickets: TicketsService
+  // The campaign dialer (issue 12, item 5)
+  /** Runs campaigns: one self-rescheduling runner per campaign, started when contacts are added. */
+  readonly dialer: DialerService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -262,6 +266,8 @@ export interface CreateServicesOptions {
   pushEndpoints?: PushEndpoints
   /** Options of the multicast job (batch size; the tests' crash hook). */
   multicastJob?: MulticastJobOptions
+  /** The campaign dialer's pacing of rounds and abandon-rate ceiling (tests, the bench). */
+  dialer?: DialerOptions
 }
 
 /** Build the services over an open store. Jobs are defined here, before anything starts the queue. */
@@ -459,6 +465,10 @@ export function createServices(config: Config, store: Store, options: CreateServ
   }
   // ── CRM tickets (issue 12, item 3): the built-in CRM adapter; `ticket_id` of calls and C5's contact update ──
   const crmTickets = new TicketsService({ db: store.db, publicUrl: config.publicUrl })
+  // ── The campaign dialer (issue 12, item 5): a runner per campaign, dialling through calls ──
+  const dialer = new DialerService({ db: store.db, jobs, dnc, calls: () => calls, ...(options.dialer ? { options: options.dialer } : {}) })
+  campaigns.onContactsAdded((tenantId, campaignId) => dialer.ensure(tenantId, campaignId))
+  defineDialerJobs(jobs, { dialer })
   return {
     config,
     store,
@@ -536,6 +546,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     calls,
     voiceVendor,
     crmTickets,
+    dialer,
   }
 }
 

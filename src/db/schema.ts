@@ -1239,6 +1239,9 @@ export interface DB {
     assigned_participant_id: number | null
     created_at: Generated<Date>
     updated_at: Generated<Date>
+    /** The dialer's (migrations/0049): dials made, not dialled before. */
+    attempts: Generated<number>
+    dial_after: Date | null
   }
   cc_campaign_imports: {
     id: Generated<string>
@@ -1472,5 +1475,26 @@ export interface DB {
     source: Generated<string>
     created_at: Timestamp
     updated_at: Timestamp
+  }
+}
+
+// The campaign dialer (issue 12 item 5; migrations/0049)
+export interface DB {
+  cc_dialer_calls: {
+    tenant_id: TenantId
+    session_id: string
+    campaign_id: string
+    contact_id: string
+    created_at: Generated<Date>
+    answered_at: Date | null
+    ended_at: Date | null
+    outcome: string | null
+  }
+  cc_dialer_state: {
+    tenant_id: TenantId
+    campaign_id: string
+    round: Generated<number>
+    active: Generated<boolean>
+    updated_at: Generated<Date>
   }
 }

@@ -27,6 +27,8 @@ import type { TextsService } from '../core/texts/index.ts'
 import { textStatusJob } from './text-status.job.ts'
 import type { CallsService } from '../core/calls/index.ts'
 import { callControlJob, callDialJob, callLegEventJob, callScheduledJob } from './calls.job.ts'
+import type { DialerService } from '../core/contact-center/dialer.service.ts'
+import { dialerRoundJob, dialerSweepJob } from './dialer.job.ts'
 
 /**
  * Define every job of the application on `jobs` (before it starts). Kept apart from the queue's
@@ -102,4 +104,10 @@ export function defineCallJobs(jobs: JobQueue, deps: { calls: CallsService }): v
   jobs.define(callScheduledJob(deps))
   jobs.define(callLegEventJob(deps))
   jobs.define(callControlJob(deps))
+}
+
+/** Define the campaign dialer's jobs (issue 12, item 5): a campaign's rounds and the minute sweep. */
+export function defineDialerJobs(jobs: JobQueue, deps: { dialer: DialerService }): void {
+  jobs.define(dialerRoundJob(deps))
+  jobs.define(dialerSweepJob(deps))
 }

@@ -18,6 +18,8 @@ describe('call machine (§4.1)', () => {
     ['voicemail_received', { type: 'voicemail_opened' }, 'voicemail_read', []],
     [null, { type: 'create_outbound' }, 'assigned', ['agent_in_call', 'dial']],
     ['assigned', { type: 'dialing' }, 'connecting', []],
+    [null, { type: 'create_dialer' }, 'connecting', ['dial']],
+    ['connecting', { type: 'dialer_answered' }, 'queued', ['route']],
     ['connecting', { type: 'answered' }, 'connected', []],
     ['connecting', { type: 'provider_failed', fallback: true }, 'switching', ['hang_up_legs', 'dial']],
     ['connecting', { type: 'provider_failed', fallback: false }, 'failed', ['hang_up_legs', 'release_agent']],

@@ -39,6 +39,10 @@ export type CallEvent =
   | { type: 'create_incoming' }
   /** C4 (or "schedule a call" after a deflection): created for later. */
   | { type: 'create_scheduled' }
+  /** The campaign dialer: the contact is dialled first, with no agent yet. */
+  | { type: 'create_dialer' }
+  /** The dialer's contact answered: the call waits on the campaign's queue for an agent. */
+  | { type: 'dialer_answered' }
   /** An IVR/in-app call starts in the menu; `select` puts it on a leaf queue. */
   | { type: 'call_in' }
   | { type: 'select' }
@@ -107,6 +111,7 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
       case 'create_outbound': return ok('assigned', [{ type: 'agent_in_call' }, { type: 'dial' }])
       case 'create_incoming': return ok('queued', [{ type: 'route' }])
       case 'create_scheduled': return ok('scheduled')
+      case 'create_dialer': return ok('connecting', [{ type: 'dial' }])
       case 'call_in': return ok('selecting')
       case 'action_only': return ok('action_only')
       default: return no('ended')
@@ -120,6 +125,7 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
       if (status === 'scheduled') return ok('failed', [], { failReason: event.reason, disconnectedBy: 'system' })
       return no('not_scheduled')
     case 'accepted': return status === 'queued' ? ok('assigned', [{ type: 'agent_in_call' }, { type: 'dial' }]) : no('not_queued')
+    case 'dialer_answered': return status === 'connecting' ? ok('queued', [{ type: 'route' }]) : no('not_connected')
     case 'dialing': return status === 'assigned' ? ok('connecting') : no('not_connected')
     case 'answered':
       if (status === 'connecting' || status === 'switching') return ok('connected')

@@ -11,6 +11,7 @@ import { recordAgentEvent } from '../contact-center/routing.service.ts'
 import { reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
 import { EndUsersRepository } from '../contact-center/end-users.repository.ts'
 import { AgentsRepository } from '../contact-center/agents.repository.ts'
+import { dialerCallMoved, dialerCallOf, idleAgentCount, waitingDialerCalls } from '../contact-center/dialer-calls.ts'
 import type { DncService } from '../suppression/index.ts'
 import { CALL_STATUS_TEXT, callTransition, type CallEffect, type CallEvent, type CallStatus, type FailReason } from './call.machine.ts'
 import {
@@ -127,6 +128,32 @@ export class CallsService {
     })
     this.#afterCommit(tenantId)
     return created
+  }
+
+  /**
+   * The campaign dialer places a call to a contact (in the dialer's transaction): `connecting` with
+   * no agent yet, the contact's leg dialled by a job; when the contact answers it is queued on the
+   * campaign's queue for an idle agent, or abandoned by the dialer when none is free. The contact's
+   * data (W2) is on the call from the start. Answers the call's id.
+   */
+  async createDialerCall(trx: Transaction<DB>, tenantId: TenantId, input: {
+    campaignId: string; contactId: string; menuId: string; phone: string; callerId: string; contactData: Record<string, unknown>; num: number; participantNum: number
+  }): Promise<number> {
+    const t = callTransition(null, { type: 'create_dialer' })
+    if (!t.ok) throw new Error('a new call cannot be refused')
+    const endUser = await this.#deps.endUsers.forPhone(trx, tenantId, input.phone)
+    const now = new Date()
+    const session = await trx.insertInto('cc_sessions').values({
+      tenant_id: tenantId, num: input.num, channel: 'call', chat_type: CALL_TYPES.outbound, status: t.status, status_text: CALL_STATUS_TEXT[t.status],
+      menu_id: input.menuId, lang: 'en', end_user_num: endUser.num, person_id: endUser.personId, priority: 0, agent_id: null, assigned_at: null, queued_at: null,
+      offer_type: null, answer_type: null, outbound_number: input.callerId, support_number: input.callerId, end_user_number: input.phone,
+      out_ticket_id: null, out_ticket_url: null, scheduled_at: null, parent_num: null, recording_permission: 'not_asked', last_activity_at: now,
+      contact_data: JSON.stringify(input.contactData),
+    }).returning('id').executeTakeFirstOrThrow()
+    await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: input.participantNum, session_id: session.id, type: 'end_user', end_user_num: endUser.num, agent_id: null, status: 'waiting' }).execute()
+    await trx.insertInto('cc_dialer_calls').values({ tenant_id: tenantId, session_id: session.id, campaign_id: input.campaignId, contact_id: input.contactId }).execute()
+    await this.#effects(trx, tenantId, await this.#lock(trx, tenantId, input.num), t.effects)
+    return input.num
   }
 
   /** A call by its Apps API id; NotFoundError `call_not_found`. */
@@ -266,20 +293,26 @@ export class CallsService {
     if (!control) return
     const plan = await this.#db.transaction().execute(async (trx) => {
       const s = await this.#lock(trx, tenantId, num)
+      // A dialer call is dialled twice: the contact first (`connecting`, no agent), the agent's leg once one accepted (`assigned`).
+      const dialer = await dialerCallOf(trx, tenantId, s.id)
       const expected = attempt === 0 ? 'assigned' : 'switching'
-      if (s.status !== expected || s.provider_attempt !== attempt || !s.agent_id || !s.end_user_number) return undefined
+      const dialerFirst = dialer !== undefined && attempt === 0 && s.status === 'connecting' && !s.agent_id
+      if ((s.status !== expected && !dialerFirst) || s.provider_attempt !== attempt || (!s.agent_id && !dialer) || !s.end_user_number) return undefined
       if ((await this.#deps.dnc.listed({ id: tenantId }, [s.end_user_number], trx)).size > 0) {
         await this.#move(trx, tenantId, s, refuse(callTransition(s.status as CallStatus, { type: 'leg_failed', reason: 'dnc' }), num), { fail_details: 'end_user_number is in the DNC list' })
         return undefined
       }
-      const agent = await trx.selectFrom('cc_agents').select(['num']).where('tenant_id', '=', tenantId).where('id', '=', s.agent_id).executeTakeFirstOrThrow()
-      let legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', control.voipProvider).where('ended_at', 'is', null).orderBy('created_at').execute()
-      if (legs.length === 0) {
-        await trx.insertInto('cc_call_legs').values([
-          { id: randomUUID(), tenant_id: tenantId, session_id: s.id, party: 'agent', agent_id: s.agent_id, to_number: `client:agent-${agent.num}`, provider: control.voipProvider },
-          { id: randomUUID(), tenant_id: tenantId, session_id: s.id, party: 'end_user', agent_id: null, to_number: s.end_user_number, provider: control.voipProvider },
-        ]).execute()
-        legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', control.voipProvider).where('ended_at', 'is', null).orderBy('party').execute()
+      const agent = s.agent_id ? await trx.selectFrom('cc_agents').select(['num']).where('tenant_id', '=', tenantId).where('id', '=', s.agent_id).executeTakeFirstOrThrow() : undefined
+      const liveLegs = () => trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', control.voipProvider).where('ended_at', 'is', null).orderBy('party').execute()
+      let legs = await liveLegs()
+      // The parties still without a leg: both for a call placed for an agent; the contact alone, then the agent, for a dialer call.
+      const missing = [
+        ...(agent && !legs.some((l) => l.party === 'agent') ? [{ id: randomUUID(), tenant_id: tenantId, session_id: s.id, party: 'agent' as const, agent_id: s.agent_id, to_number: `client:agent-${agent.num}`, provider: control.voipProvider }] : []),
+        ...(!legs.some((l) => l.party === 'end_user') ? [{ id: randomUUID(), tenant_id: tenantId, session_id: s.id, party: 'end_user' as const, agent_id: null, to_number: s.end_user_number, provider: control.voipProvider }] : []),
+      ]
+      if (legs.length === 0 || (dialer && missing.length > 0)) {
+        if (missing.length > 0) await trx.insertInto('cc_call_legs').values(missing).execute()
+        legs = await liveLegs()
       }
       if (s.status === 'assigned') await this.#move(trx, tenantId, s, refuse(callTransition('assigned', { type: 'dialing' }), num), { voip_provider: control.voipProvider })
       else await trx.updateTable('cc_sessions').set({ voip_provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
@@ -331,6 +364,14 @@ export class CallsService {
         await participants.set({ status: 'connected', connected_at: at }).execute()
         const waiting = await trx.selectFrom('cc_call_legs').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', leg.provider)
           .where('ended_at', 'is', null).where('answered_at', 'is', null).executeTakeFirst()
+        if (!waiting && !s.agent_id && (s.status === 'connecting' || s.status === 'switching') && s.menu_id && (await dialerCallOf(trx, tenantId, s.id))) {
+          // The dialer's contact picked up: queued for an idle agent of the campaign's queue, or
+          // abandoned by the dialer when every idle agent is already spoken for.
+          const free = (await idleAgentCount(trx, tenantId, s.menu_id)) - (await waitingDialerCalls(trx, tenantId, s.menu_id))
+          if (free > 0) await this.#move(trx, tenantId, s, refuse(callTransition('connecting', { type: 'dialer_answered' }), s.num), { queued_at: at })
+          else await this.#move(trx, tenantId, s, refuse(callTransition(s.status, { type: 'leg_failed', reason: 'no_agent_available' }), s.num), { ends_at: at, fail_details: 'no agent free when the contact answered (abandoned by the dialer)' })
+          return true
+        }
         if (!waiting && (s.status === 'connecting' || s.status === 'switching')) {
           await this.#move(trx, tenantId, s, refuse(callTransition(s.status, { type: 'answered' }), s.num), { connected_at: at })
           return true
@@ -346,7 +387,7 @@ export class CallsService {
         await this.#move(trx, tenantId, s, refuse(callTransition(status, { type: 'hang_up', by: leg.party === 'agent' ? 'agent' : 'end_user' }), s.num), { ends_at: at })
         return true
       }
-      if (status === 'assigned' || status === 'connecting' || status === 'switching') {
+      if (status === 'assigned' || status === 'connecting' || status === 'switching' || (status === 'queued' && leg.party === 'end_user')) {
         const reason: FailReason = leg.party === 'agent' ? 'no_agent_available'
           : e.status === 'busy' ? 'busy' : e.status === 'no_answer' ? 'no_answer' : e.status === 'failed' ? 'voip_error' : 'abandoned'
         await this.#move(trx, tenantId, s, refuse(callTransition(status, { type: 'leg_failed', reason }), s.num), { ends_at: at, ...(e.errorCode ? { fail_details: `provider error ${e.errorCode}` } : {}) })
@@ -435,6 +476,7 @@ export class CallsService {
       await trx.updateTable('cc_participants').set({ status: t.status === 'finished' ? 'finished' : 'failed', ended_at: endsAt ?? new Date() })
         .where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null).execute()
     }
+    await dialerCallMoved(trx, tenantId, s.id, s.status, t.status, t.failReason)
     await this.#effects(trx, tenantId, s, t.effects)
   }
 
@@ -453,7 +495,9 @@ export class CallsService {
           break
         case 'dial': {
           const attempt = e.fallback ? 1 : 0
-          await this.#deps.jobs.enqueue(trx, CALL_DIAL_JOB, { tenantId, callNum: s.num, attempt }, { key: `call-dial:${s.id}:${attempt}`, tenantId })
+          // A dialer call's second dial (the agent's leg, after the contact answered) has a key of its own.
+          const agentLeg = s.agent_id && (await dialerCallOf(trx, tenantId, s.id)) ? ':agent' : ''
+          await this.#deps.jobs.enqueue(trx, CALL_DIAL_JOB, { tenantId, callNum: s.num, attempt }, { key: `call-dial:${s.id}:${attempt}${agentLeg}`, tenantId })
           break
         }
         case 'hang_up_legs': {

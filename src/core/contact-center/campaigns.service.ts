@@ -146,11 +146,17 @@ export class CampaignsService {
   readonly #db: Kysely<DB>
   readonly #jobs: JobQueue
   readonly #dnc: DncService
+  #onContacts: ((tenantId: TenantId, campaignId: string) => Promise<unknown>) | undefined
 
   constructor(deps: { db: Kysely<DB>; jobs: JobQueue; dnc: DncService }) {
     this.#db = deps.db
     this.#jobs = deps.jobs
     this.#dnc = deps.dnc
+  }
+
+  /** Told after contacts were added to a campaign (K1, a K3 import): the dialer starts the campaign's runner. */
+  onContactsAdded(listener: (tenantId: TenantId, campaignId: string) => Promise<unknown>): void {
+    this.#onContacts = listener
   }
 
   /** A live campaign by its Apps API id. Throws NotFoundError `campaign_not_found`. */
@@ -183,7 +189,7 @@ export class CampaignsService {
   async addContact(tenantId: TenantId, campaignNum: number, input: ContactInput): Promise<CampaignContact> {
     if (input.phone === undefined) throw new ValidationError('campaign_contact_invalid', 'phone_number is invalid', { field: 'phone_number' })
     const phone = input.phone
-    return this.#db.transaction().execute(async (trx) => {
+    const added = await this.#db.transaction().execute(async (trx) => {
       const c = await this.campaign(tenantId, campaignNum, trx)
       const listed = await this.#dnc.listed({ id: tenantId }, [phone], trx)
       const [num] = await nextNums(trx, tenantId, 'campaign_contact')
@@ -193,8 +199,10 @@ export class CampaignsService {
         status: initialStatus(listed.has(phone)), assigned_call_id: null, assigned_participant_id: null,
       }).onConflict((oc) => oc.columns(['tenant_id', 'campaign_id', 'phone']).doNothing()).returningAll().executeTakeFirst()
       if (!row) throw new ConflictError('campaign_phone_taken', 'phone_number has already been taken')
-      return toContact(row, campaignNum)
+      return { contact: toContact(row, campaignNum), campaignId: c.id }
     })
+    await this.#onContacts?.(tenantId, added.campaignId)
+    return added.contact
   }
 
   /**
@@ -312,6 +320,7 @@ export class CampaignsService {
       throw err
     }
     await this.#importBatch(tenantId, job.id, job.campaign_id, batch, true)
+    await this.#onContacts?.(tenantId, job.campaign_id)
   }
 
   async #importBatch(tenantId: TenantId, importId: string, campaignId: string, batch: readonly FileRow[], last: boolean): Promise<void> {

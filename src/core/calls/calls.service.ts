@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import type { JobQueue } from '../../jobs/index.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
@@ -8,7 +8,7 @@ import type { Agent, Menu } from '../contact-center/index.ts'
 import { isOpen, queueHours, SYSTEM_STATUSES, type RoutingService } from '../contact-center/index.ts'
 import { releaseAgent, setAgentStatus } from '../contact-center/agent-presence.ts'
 import { recordAgentEvent } from '../contact-center/routing.service.ts'
-import { reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
+import { nextNums, reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
 import { EndUsersRepository } from '../contact-center/end-users.repository.ts'
 import { AgentsRepository } from '../contact-center/agents.repository.ts'
 import type { DncService } from '../suppression/index.ts'
@@ -36,7 +36,7 @@ export interface CallsDeps {
 }
 
 /** A call row locked for a change. */
-type Locked = { id: string; num: number; status: string; agent_id: string | null; menu_id: string | null; end_user_number: string | null; outbound_number: string | null; parent_num: number | null; connected_at: Date | null; hold_started_at: Date | null; hold_duration: number; provider_attempt: number; recording_permission: string }
+type Locked = { id: string; num: number; status: string; agent_id: string | null; voip_provider: string | null; menu_id: string | null; end_user_number: string | null; outbound_number: string | null; parent_num: number | null; connected_at: Date | null; hold_started_at: Date | null; hold_duration: number; provider_attempt: number; recording_permission: string }
 
 const LIVE_FOR_AGENT = ['assigned', 'connecting', 'connected', 'switching'] as const
 const ENDED_LEG = new Set(['busy', 'no_answer', 'failed', 'canceled', 'completed'])
@@ -143,11 +143,18 @@ export class CallsService {
     const agentRow = row.agent_id ? await db.selectFrom('cc_agents').select(['num', 'first_name', 'last_name', 'email', 'agent_number']).where('tenant_id', '=', tenantId).where('id', '=', row.agent_id).executeTakeFirst() : undefined
     const agent: CallAgent | null = agentRow ? { num: agentRow.num, firstName: agentRow.first_name, lastName: agentRow.last_name, email: agentRow.email, agentNumber: agentRow.agent_number } : null
     const endUser = row.end_user_num !== null ? await this.#endUsers.byNum(db, tenantId, row.end_user_num) : undefined
-    const transfers = await db.selectFrom('cc_transfers as t')
-      .leftJoin('cc_agents as fa', (j) => j.onRef('fa.tenant_id', '=', 't.tenant_id').onRef('fa.id', '=', 't.from_agent_id'))
-      .leftJoin('cc_agents as ta', (j) => j.onRef('ta.tenant_id', '=', 't.tenant_id').onRef('ta.id', '=', 't.to_agent_id'))
-      .select(['t.num', 't.status', 't.fail_reason', 't.created_at', 'fa.num as from_num', 'ta.num as to_num'])
-      .where('t.tenant_id', '=', tenantId).where('t.session_id', '=', row.id).orderBy('t.num').execute()
+    const transferRows = await db.selectFrom('cc_transfers').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', row.id).orderBy('num').execute()
+    const ids = [...new Set(transferRows.flatMap((x) => [x.from_agent_id, x.to_agent_id]).filter((x): x is string => x !== null))]
+    const transferAgents = ids.length ? await db.selectFrom('cc_agents').select(['id', 'num', 'first_name', 'last_name', 'email', 'agent_number']).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute() : []
+    const agentOf = (id: string | null): CallAgent | null => {
+      const a = transferAgents.find((x) => x.id === id)
+      return a ? { num: a.num, firstName: a.first_name, lastName: a.last_name, email: a.email, agentNumber: a.agent_number } : null
+    }
+    const allMenus = transferRows.some((x) => x.from_menu_id || x.to_menu_id) && !menus.length ? await this.#setup.menus(db, tenantId, { withDeleted: true }) : menus
+    const menuOf = (id: string | null) => allMenus.find((m) => m.id === id) ?? null
+    const transfers = transferRows.map((x): CallTransfer => ({
+      num: x.num, status: x.status, failReason: x.fail_reason, createdAt: x.created_at, fromAgent: agentOf(x.from_agent_id), toAgent: agentOf(x.to_agent_id), fromMenu: menuOf(x.from_menu_id), toMenu: menuOf(x.to_menu_id),
+    }))
     const now = new Date()
     return {
       id: row.id, tenantId, num: row.num, parentNum: row.parent_num, lang: row.lang, callType: row.chat_type, status: row.status as CallStatus, statusText: row.status_text,
@@ -159,7 +166,7 @@ export class CallsService {
       voicemailReason: row.voicemail_reason, deflection: row.deflection, disconnectedBy: row.disconnected_by, failReason: row.fail_reason, failDetails: row.fail_details,
       supportNumber: row.support_number, menu, menuPath: path, agent,
       endUser: endUser ? { num: endUser.num, identifier: endUser.identifier, outContactId: endUser.outContactId } : null, endUserPhone: row.end_user_number,
-      transfers: transfers.map((t): CallTransfer => ({ num: t.num, status: t.status, failReason: t.fail_reason, fromAgentNum: t.from_num ?? null, toAgentNum: t.to_num ?? null, createdAt: t.created_at })),
+      transfers,
       participants: parts.map((p): CallParticipant => ({ num: p.num, type: p.type === 'agent' ? 'agent' : 'end_user', status: p.status, agentNum: p.agent_num ?? null, endUserNum: p.end_user_num, connectedAt: p.connected_at, endedAt: p.ended_at })),
       offerType: row.offer_type, offerEvents: row.offer_events, answerType: row.answer_type, outboundNumber: row.outbound_number,
       customData: row.custom_data, contactData: row.contact_data,
@@ -190,6 +197,7 @@ export class CallsService {
     const num = await this.#db.transaction().execute(async (trx) => {
       const offer = await this.#lockOffer(trx, agent, offerId)
       const s = await this.#lock(trx, agent.tenantId, undefined, offer.session_id)
+      if (await this.#acceptTransfer(trx, agent, offer, s, participantNum!)) return s.num
       const t = refuse(callTransition(s.status as CallStatus, { type: 'accepted' }), s.num)
       await this.#deps.routing.resolveOffer(trx, agent.tenantId, offer, 'accepted')
       const now = new Date()
@@ -266,6 +274,12 @@ export class CallsService {
     if (!control) return
     const plan = await this.#db.transaction().execute(async (trx) => {
       const s = await this.#lock(trx, tenantId, num)
+      if (s.status === 'connected') {
+        // A transfer's leg for the receiving agent (inserted when they accepted), on the provider carrying the call.
+        const legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', control.voipProvider)
+          .where('ended_at', 'is', null).where('provider_call_id', 'is', null).where('party', '=', 'agent').execute()
+        return { sessionId: s.id, from: s.outbound_number ?? '', record: s.recording_permission === 'granted', legs, transfer: true }
+      }
       const expected = attempt === 0 ? 'assigned' : 'switching'
       if (s.status !== expected || s.provider_attempt !== attempt || !s.agent_id || !s.end_user_number) return undefined
       if ((await this.#deps.dnc.listed({ id: tenantId }, [s.end_user_number], trx)).size > 0) {
@@ -283,7 +297,7 @@ export class CallsService {
       }
       if (s.status === 'assigned') await this.#move(trx, tenantId, s, refuse(callTransition('assigned', { type: 'dialing' }), num), { voip_provider: control.voipProvider })
       else await trx.updateTable('cc_sessions').set({ voip_provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
-      return { sessionId: s.id, from: s.outbound_number ?? '', record: s.recording_permission === 'granted', legs: legs.filter((l) => l.provider_call_id === null) }
+      return { sessionId: s.id, from: s.outbound_number ?? '', record: s.recording_permission === 'granted', legs: legs.filter((l) => l.provider_call_id === null), transfer: false }
     })
     if (!plan) return
     for (const leg of plan.legs) {
@@ -295,6 +309,10 @@ export class CallsService {
         })
         await this.#db.updateTable('cc_call_legs').set({ provider_call_id: placed.providerCallId }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).where('provider_call_id', 'is', null).execute()
       } catch (err) {
+        if (plan.transfer) {
+          await this.#endTransferLeg(tenantId, leg.id, 'voip_error')
+          continue
+        }
         const retryable = (err as { retryable?: unknown }).retryable === true
         await this.#failDial(tenantId, num, attempt, retryable, err instanceof Error ? err.message : String(err))
         return
@@ -319,8 +337,11 @@ export class CallsService {
       const leg = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', found.id).forUpdate().executeTakeFirstOrThrow()
       if (e.recordingUrl) await trx.updateTable('cc_sessions').set({ recording_url: e.recordingUrl }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
       if (leg.ended_at) return false
-      const participants = trx.updateTable('cc_participants').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null)
+      let participants = trx.updateTable('cc_participants').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null)
         .where('type', '=', leg.party)
+      // During a transfer the call has two agents: the leg is one agent's.
+      if (leg.party === 'agent' && leg.agent_id) participants = participants.where('agent_id', '=', leg.agent_id)
+      const receiving = leg.party === 'agent' && leg.agent_id !== null && leg.agent_id !== s.agent_id && s.status === 'connected'
       if (e.status === 'ringing' || e.status === 'initiated') {
         await trx.updateTable('cc_call_legs').set({ status: e.status }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
         await participants.set({ status: 'connecting' }).where('status', '=', 'waiting').execute()
@@ -329,6 +350,10 @@ export class CallsService {
       if (e.status === 'answered') {
         await trx.updateTable('cc_call_legs').set({ status: 'answered', answered_at: at }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
         await participants.set({ status: 'connected', connected_at: at }).execute()
+        if (receiving) {
+          await this.#completeTransfer(trx, tenantId, s, leg.agent_id!, at)
+          return true
+        }
         const waiting = await trx.selectFrom('cc_call_legs').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', leg.provider)
           .where('ended_at', 'is', null).where('answered_at', 'is', null).executeTakeFirst()
         if (!waiting && (s.status === 'connecting' || s.status === 'switching')) {
@@ -341,6 +366,10 @@ export class CallsService {
       await trx.updateTable('cc_call_legs').set({ status: e.status, ended_at: at }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
       const answered = leg.answered_at !== null
       await participants.set({ status: answered ? 'finished' : 'failed', ended_at: at }).execute()
+      if (receiving) {
+        await this.#failTransfer(trx, tenantId, s, leg.agent_id!, e.status === 'busy' ? 'busy' : e.status === 'no_answer' ? 'no_answer' : e.status === 'failed' ? 'voip_error' : 'canceled')
+        return true
+      }
       const status = s.status as CallStatus
       if (status === 'connected' && answered) {
         await this.#move(trx, tenantId, s, refuse(callTransition(status, { type: 'hang_up', by: leg.party === 'agent' ? 'agent' : 'end_user' }), s.num), { ends_at: at })
@@ -434,6 +463,7 @@ export class CallsService {
     if (ended) {
       await trx.updateTable('cc_participants').set({ status: t.status === 'finished' ? 'finished' : 'failed', ended_at: endsAt ?? new Date() })
         .where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null).execute()
+      await this.#abortTransfers(trx, tenantId, s)
     }
     await this.#effects(trx, tenantId, s, t.effects)
   }
@@ -487,6 +517,135 @@ export class CallsService {
     }
   }
 
+  /**
+   * The workspace: transfer one of my connected calls to another agent, or to a queue (offered to
+   * the agent routing picks there). The receiving agent gets an `offer` (`channel` `call`,
+   * `transfer_from`); when they accept, the platform dials their leg into the call's conference and,
+   * once it answered, hangs up mine: the call stays `connected`, its agent is theirs, I go to
+   * wrap-up. A declined or lapsed offer, or a leg that fails, fails the transfer (I keep the call,
+   * `transfer_failed`). Every attempt is in the call's `transfers` (§3.7).
+   */
+  async transfer(agent: Agent, num: number, to: { agentNum: number } | { menuNum: number }): Promise<Call> {
+    const tenantId = agent.tenantId
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num)
+      if (s.agent_id !== agent.id) throw notFound(num)
+      refuse(callTransition(s.status as CallStatus, { type: 'transferred' }), num)
+      const waiting = await trx.selectFrom('cc_transfers').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('status', '=', 'transferring').executeTakeFirst()
+      if (waiting) throw new ValidationError('transfer_pending', 'A transfer of this call is waiting for an answer')
+      let target: { id: string; num: number }
+      let toMenuId: string | null = null
+      if ('menuNum' in to) {
+        const menu = (await this.#setup.menus(trx, tenantId)).find((m) => m.num === to.menuNum && m.leaf && m.channels.includes('call'))
+        if (!menu) throw new ValidationError('menu_not_found', `menu_id ${to.menuNum} is not found`, { menuId: to.menuNum })
+        const picked = await this.#deps.routing.candidateFor(trx, tenantId, menu.id, [])
+        if (!picked || picked.id === agent.id) throw new ValidationError('transfer_target_unavailable', 'No agent of that queue is available', { agentId: 0 })
+        target = picked
+        toMenuId = menu.id
+      } else {
+        // Locked as routing locks an agent it offers to, so the load counted below holds until the commit.
+        const row = await trx.selectFrom('cc_agents as a').innerJoin('cc_statuses as st', (j) => j.onRef('st.tenant_id', '=', 'a.tenant_id').onRef('st.id', '=', 'a.status_id'))
+          .select(['a.id', 'a.num', 'a.deactivated_at', 'a.logout_pending', 'a.chat_capacity', 'st.name as status']).where('a.tenant_id', '=', tenantId).where('a.num', '=', to.agentNum)
+          .forUpdate('a').executeTakeFirst()
+        if (!row) throw new NotFoundError('agent_not_found', 'no such agent', { agentId: to.agentNum })
+        if (row.id === agent.id) throw new ValidationError('invalid_transfer', 'The call is already yours')
+        if (row.deactivated_at || row.logout_pending || row.status === SYSTEM_STATUSES.offline) throw new ValidationError('transfer_target_unavailable', 'That agent is not signed in', { agentId: to.agentNum })
+        // A call takes the whole agent: one on a call, with a pending offer, or at their capacity is full.
+        const load = await trx.selectNoFrom(sql<number>`(SELECT count(*) FROM cc_sessions x WHERE x.tenant_id = ${tenantId} AND x.agent_id = ${row.id} AND x.status IN ('assigned', 'connecting', 'connected', 'switching'))
+          + (SELECT count(*) FROM cc_offers o WHERE o.tenant_id = ${tenantId} AND o.agent_id = ${row.id} AND o.result = 'pending')`.as('n')).executeTakeFirstOrThrow()
+        const onCall = await trx.selectFrom('cc_sessions').select('id').where('tenant_id', '=', tenantId).where('agent_id', '=', row.id).where('channel', '=', 'call').where('status', 'in', [...LIVE_FOR_AGENT]).executeTakeFirst()
+        if (onCall || row.status === SYSTEM_STATUSES.inCall || Number(load.n) >= row.chat_capacity) throw new ValidationError('transfer_target_full', 'That agent has no free capacity for a call', { agentId: to.agentNum })
+        target = row
+      }
+      const timeout = (await this.#setup.settings(trx, tenantId))?.offerTimeoutSeconds ?? 30
+      const offeredAt = new Date()
+      const expiresAt = new Date(offeredAt.getTime() + timeout * 1000)
+      const offer = await trx.insertInto('cc_offers').values({ tenant_id: tenantId, session_id: s.id, agent_id: target.id, offered_at: offeredAt, expires_at: expiresAt }).returning('id').executeTakeFirstOrThrow()
+      const events = (await trx.selectFrom('cc_sessions').select('offer_events').where('tenant_id', '=', tenantId).where('id', '=', s.id).executeTakeFirstOrThrow()).offer_events
+      await trx.updateTable('cc_sessions').set({ offer_events: JSON.stringify([...events, { agent_id: target.num, offered_at: offeredAt.toISOString(), result: 'pending' }]) }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      const [tn] = await nextNums(trx, tenantId, 'transfer')
+      await trx.insertInto('cc_transfers').values({ tenant_id: tenantId, num: tn!, session_id: s.id, status: 'transferring', from_agent_id: agent.id, to_agent_id: target.id, from_menu_id: toMenuId ? s.menu_id : null, to_menu_id: toMenuId, offer_id: offer.id }).execute()
+      await recordAgentEvent(trx, tenantId, target.id, 'offer', { offer_id: offer.id, chat_id: s.num, call_id: s.num, channel: 'call', expires_at: expiresAt.toISOString(), transfer_from: agent.num })
+    })
+    return this.get(tenantId, num)
+  }
+
+  /** An accepted offer of a transfer: the receiving agent is In-call and their leg is dialled into the conference. False for a routing offer. */
+  async #acceptTransfer(trx: Transaction<DB>, agent: Agent, offer: { id: string; session_id: string; agent_id: string }, s: Locked, participantNum: number): Promise<boolean> {
+    const tr = await trx.selectFrom('cc_transfers').select(['id', 'status']).where('tenant_id', '=', agent.tenantId).where('offer_id', '=', offer.id).executeTakeFirst()
+    if (!tr) return false
+    refuse(callTransition(s.status as CallStatus, { type: 'transferred' }), s.num)
+    await this.#deps.routing.resolveOffer(trx, agent.tenantId, offer, 'accepted')
+    const me = await trx.selectFrom('cc_agents').select('num').where('tenant_id', '=', agent.tenantId).where('id', '=', agent.id).executeTakeFirstOrThrow()
+    await trx.insertInto('cc_participants').values({ tenant_id: agent.tenantId, num: participantNum, session_id: s.id, type: 'agent', agent_id: agent.id, end_user_num: null, status: 'connecting' }).execute()
+    await setAgentStatus(trx, this.#setup, agent.tenantId, agent.id, SYSTEM_STATUSES.inCall)
+    const legId = randomUUID()
+    await trx.insertInto('cc_call_legs').values({ id: legId, tenant_id: agent.tenantId, session_id: s.id, party: 'agent', agent_id: agent.id, to_number: `client:agent-${me.num}`, provider: s.voip_provider ?? 'voip_provider_sandbox' }).execute()
+    const attempt = s.provider_attempt === 1 ? 1 : 0
+    await this.#deps.jobs.enqueue(trx, CALL_DIAL_JOB, { tenantId: agent.tenantId, callNum: s.num, attempt }, { key: `call-dial:${s.id}:leg:${legId}`, tenantId: agent.tenantId })
+    await recordAgentEvent(trx, agent.tenantId, agent.id, 'call_assigned', { call_id: s.num, end_user_number: s.end_user_number, transfer: true })
+    return true
+  }
+
+  /** The receiving agent's leg answered: the transfer is done, the call is theirs, the previous agent's leg is hung up and they go to wrap-up. */
+  async #completeTransfer(trx: Transaction<DB>, tenantId: TenantId, s: Locked, toAgentId: string, at: Date): Promise<void> {
+    const t = callTransition(s.status as CallStatus, { type: 'transferred' })
+    if (!t.ok) return
+    const done = await trx.updateTable('cc_transfers').set({ status: 'transferred' }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('status', '=', 'transferring')
+      .where('to_agent_id', '=', toAgentId).returning('num').executeTakeFirst()
+    if (!done) return
+    const from = s.agent_id
+    await trx.updateTable('cc_sessions').set({ agent_id: toAgentId, last_activity_at: at }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+    if (from) {
+      const legs = await trx.updateTable('cc_call_legs').set({ ended_at: at, status: 'completed' }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+        .where('party', '=', 'agent').where('agent_id', '=', from).where('ended_at', 'is', null).returning('provider_call_id').execute()
+      for (const l of legs) {
+        if (l.provider_call_id === null) continue
+        await this.#deps.jobs.enqueue(trx, CALL_CONTROL_JOB, { tenantId, action: 'hang_up', providerCallId: l.provider_call_id, callId: s.id, attempt: s.provider_attempt === 1 ? 1 : 0 }, { key: `call-control:${l.provider_call_id}:hang_up`, tenantId })
+      }
+      await trx.updateTable('cc_participants').set({ status: 'transferred', ended_at: at }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+        .where('type', '=', 'agent').where('agent_id', '=', from).where('ended_at', 'is', null).execute()
+      await releaseAgent(trx, this.#setup, tenantId, from, { event: 'call_closed', data: { call_id: s.num, transferred: true, transfer_id: done.num }, sessionNum: s.num })
+    }
+    await recordAgentEvent(trx, tenantId, toAgentId, 'call_connected', { call_id: s.num, transfer_id: done.num })
+  }
+
+  /** The receiving agent's leg failed before it answered: the transfer failed, the previous agent keeps the call. */
+  async #failTransfer(trx: Transaction<DB>, tenantId: TenantId, s: Locked, toAgentId: string, reason: string): Promise<void> {
+    const failed = await trx.updateTable('cc_transfers').set({ status: 'failed', fail_reason: reason }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+      .where('status', '=', 'transferring').where('to_agent_id', '=', toAgentId).returning(['num', 'from_agent_id']).executeTakeFirst()
+    if (!failed) return
+    await releaseAgent(trx, this.#setup, tenantId, toAgentId, { event: 'call_closed', data: { call_id: s.num, transfer_id: failed.num, transfer_failed: reason }, sessionNum: s.num })
+    if (failed.from_agent_id) await recordAgentEvent(trx, tenantId, failed.from_agent_id, 'transfer_failed', { call_id: s.num, chat_id: s.num, transfer_id: failed.num, reason })
+  }
+
+  /** A transfer leg the provider refused to place. */
+  async #endTransferLeg(tenantId: TenantId, legId: string, reason: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const leg = await trx.selectFrom('cc_call_legs').select(['session_id', 'agent_id']).where('tenant_id', '=', tenantId).where('id', '=', legId).executeTakeFirst()
+      if (!leg?.agent_id) return
+      const s = await this.#lock(trx, tenantId, undefined, leg.session_id)
+      const ended = await trx.updateTable('cc_call_legs').set({ ended_at: new Date(), status: 'failed' }).where('tenant_id', '=', tenantId).where('id', '=', legId).where('ended_at', 'is', null).returning('id').executeTakeFirst()
+      if (!ended) return
+      await trx.updateTable('cc_participants').set({ status: 'failed', ended_at: new Date() }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+        .where('type', '=', 'agent').where('agent_id', '=', leg.agent_id).where('ended_at', 'is', null).execute()
+      await this.#failTransfer(trx, tenantId, s, leg.agent_id, reason)
+    })
+  }
+
+  /** The call ended: a transfer still waiting fails (`withdrawn`): its offer is withdrawn, an agent who had accepted is released. */
+  async #abortTransfers(trx: Transaction<DB>, tenantId: TenantId, s: Locked): Promise<void> {
+    const open = await trx.selectFrom('cc_transfers as t').leftJoin('cc_offers as o', (j) => j.onRef('o.tenant_id', '=', 't.tenant_id').onRef('o.id', '=', 't.offer_id'))
+      .select(['t.to_agent_id', 'o.id as offer_id', 'o.result', 'o.agent_id']).where('t.tenant_id', '=', tenantId).where('t.session_id', '=', s.id).where('t.status', '=', 'transferring').execute()
+    for (const x of open) {
+      if (x.offer_id && x.result === 'pending' && x.agent_id) {
+        await this.#deps.routing.resolveOffer(trx, tenantId, { id: x.offer_id, session_id: s.id, agent_id: x.agent_id }, 'withdrawn')
+      } else if (x.to_agent_id) {
+        await this.#failTransfer(trx, tenantId, s, x.to_agent_id, 'withdrawn')
+      }
+    }
+  }
+
   /** The control job: hang up, hold or resume a leg on the provider that placed it. */
   async control(tenantId: TenantId, action: 'hang_up' | 'hold' | 'resume', providerCallId: string, callId: string, attempt: 0 | 1): Promise<void> {
     const control = await this.#deps.voice(tenantId, attempt)
@@ -500,7 +659,7 @@ export class CallsService {
   }
 
   async #lock(trx: Transaction<DB>, tenantId: TenantId, num?: number, id?: string): Promise<Locked> {
-    let q = trx.selectFrom('cc_sessions').select(['id', 'num', 'status', 'agent_id', 'menu_id', 'end_user_number', 'outbound_number', 'parent_num', 'connected_at', 'hold_started_at', 'hold_duration', 'provider_attempt', 'recording_permission'])
+    let q = trx.selectFrom('cc_sessions').select(['id', 'num', 'status', 'agent_id', 'voip_provider', 'menu_id', 'end_user_number', 'outbound_number', 'parent_num', 'connected_at', 'hold_started_at', 'hold_duration', 'provider_attempt', 'recording_permission'])
       .where('tenant_id', '=', tenantId).where('channel', '=', 'call')
     q = num !== undefined ? q.where('num', '=', num) : q.where('id', '=', id!)
     const row = await q.forNoKeyUpdate().executeTakeFirst()

@@ -156,7 +156,7 @@ describe('call transfers (agent API)', () => {
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(200)
     expect(accepted.body).toMatchObject({ id, status: 'connected' })
     // Bob's leg (a sandbox softphone, answering at once) answers: the transfer is done.
-    const moved = await callWhere(tt, id, 'transferred', (c) => c.transfers.length === 2 && c.transfers[1].status === 'transferred')
+    const moved = await callWhere(tt, id, 'transferred', (c) => c.transfers.length === 2 && c.transfers[1].status === 'transferred' && c.agent?.num === bobRow.num)
     expect({ status: moved.status, agent: moved.agent?.num }).toEqual({ status: 'connected', agent: bobRow.num })
     const view = await agent(bob, 'GET', '/calls')
     expect(view.body).toMatchObject([{ id, status: 'connected', agent_info: { id: bobRow.num, first_name: 'Bob' }, transfers: [{ status: 'failed', fail_reason: 'declined' }, { status: 'transferred', to_agent: { id: bobRow.num } }] }])
@@ -188,7 +188,7 @@ describe('call transfers (agent API)', () => {
     expect(asked.body.transfers).toMatchObject([{ status: 'transferring', to_agent: { id: deeRow.num }, to_menu: { name: 'Bills', materialized_path: 'Phone / Bills' } }])
     const offer = await pendingOffer(tt, n.dee)
     expect((await agent(dee, 'POST', `/offers/${offer}/accept`)).status).toBe(200)
-    const moved = await callWhere(tt, id, 'transferred', (c) => c.transfers[0]?.status === 'transferred')
+    const moved = await callWhere(tt, id, 'transferred', (c) => c.transfers[0]?.status === 'transferred' && c.agent?.num === deeRow.num)
     expect({ status: moved.status, agent: moved.agent?.num }).toEqual({ status: 'connected', agent: deeRow.num })
   })
 

@@ -104,8 +104,10 @@ export class CallsService {
     const [p1, p2] = await reserveNums(this.#db, tenantId, 'participant', 2)
     // The call as created (§2.1: C3 answers `offer_events` [] — routing offers it after the commit).
     const created = await this.#db.transaction().execute(async (trx) => {
-      const t = callTransition(null, { type: input.kind === 'outbound' ? 'create_outbound' : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
+      let t = callTransition(null, { type: input.kind === 'outbound' ? 'create_outbound' : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
       if (!t.ok) throw new Error('a new call cannot be refused')
+      // Config: a closed or full queue deflecting to voicemail — queued → deflected → voicemail (nothing was offered yet).
+      if (v.deflect) t = voicemailPath(t.status)
       const endUser = await this.#deps.endUsers.forPhone(trx, tenantId, v.phone)
       const now = new Date()
       const session = await trx.insertInto('cc_sessions').values({
@@ -115,7 +117,9 @@ export class CallsService {
         offer_type: input.kind === 'incoming' ? 'cascade' : null, answer_type: v.agent ? 'manual' : null, outbound_number: v.outboundNumber,
         support_number: v.outboundNumber, end_user_number: v.phone, out_ticket_id: v.ticket?.id ?? null, out_ticket_url: v.ticket?.url ?? null,
         scheduled_at: v.scheduledAt ?? null, parent_num: v.parentNum ?? null, recording_permission: v.recordingPermission, last_activity_at: now,
+        ...(v.deflect ? { voicemail_reason: v.deflect, deflection: `${v.deflect}_deflection` } : {}),
       }).returning('id').executeTakeFirstOrThrow()
+      if (v.deflect) await this.#recordVoicemail(trx, tenantId, session.id, num!, v.phone)
       await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p1!, session_id: session.id, type: 'end_user', end_user_num: endUser.num, agent_id: null, status: 'waiting' }).execute()
       if (v.agent) await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p2!, session_id: session.id, type: 'agent', agent_id: v.agent.id, end_user_num: null, status: 'connecting' }).execute()
       if (v.scheduledAt) {
@@ -256,6 +260,14 @@ export class CallsService {
       if (!s || s.status !== 'scheduled') return false
       const t = callTransition('scheduled', { type: 'fire' })
       if (!t.ok) return false
+      const menu = s.menu_id ? (await this.#setup.menus(trx, tenantId, { withDeleted: true })).find((m) => m.id === s.menu_id) : undefined
+      const deflect = menu ? await this.#deflection(trx, tenantId, menu) : undefined
+      if (deflect && deflect !== 'closed' && s.end_user_number) {
+        await this.#move(trx, tenantId, s, voicemailPath(t.status))
+        await trx.updateTable('cc_sessions').set({ voicemail_reason: deflect, deflection: `${deflect}_deflection` }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+        await this.#recordVoicemail(trx, tenantId, s.id, s.num, s.end_user_number)
+        return true
+      }
       await this.#move(trx, tenantId, s, t, { queued_at: new Date() })
       return true
     })
@@ -274,6 +286,12 @@ export class CallsService {
     if (!control) return
     const plan = await this.#db.transaction().execute(async (trx) => {
       const s = await this.#lock(trx, tenantId, num)
+      if (s.status === 'voicemail') {
+        const legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null).where('provider_call_id', 'is', null).execute()
+        await trx.updateTable('cc_sessions').set({ voip_provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+        await trx.updateTable('cc_call_legs').set({ provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider_call_id', 'is', null).execute()
+        return { sessionId: s.id, from: s.outbound_number ?? '', record: true, legs, transfer: false, voicemail: true }
+      }
       if (s.status === 'connected') {
         // A transfer's leg for the receiving agent (inserted when they accepted), on the provider carrying the call.
         const legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', control.voipProvider)
@@ -303,7 +321,7 @@ export class CallsService {
     for (const leg of plan.legs) {
       try {
         const placed = await control.placeLeg({
-          legId: leg.id, callId: plan.sessionId, to: leg.to_number, from: plan.from, record: plan.record,
+          legId: leg.id, callId: plan.sessionId, to: leg.to_number, from: plan.from, record: plan.record, voicemail: 'voicemail' in plan,
           ...legCallbackUrls(this.#deps.publicUrl, control.id, tenantId, leg.id),
           ringTimeoutSeconds: this.#deps.ringTimeoutSeconds ?? 30,
         })
@@ -312,6 +330,12 @@ export class CallsService {
         if (plan.transfer) {
           await this.#endTransferLeg(tenantId, leg.id, 'voip_error')
           continue
+        }
+        if ('voicemail' in plan) {
+          // No message can be left: the call stays `voicemail` (ended) with the provider's reason.
+          await this.#db.updateTable('cc_call_legs').set({ ended_at: new Date(), status: 'failed' }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
+          await this.#db.updateTable('cc_sessions').set({ fail_details: (err instanceof Error ? err.message : String(err)).slice(0, 500), ends_at: new Date() }).where('tenant_id', '=', tenantId).where('id', '=', plan.sessionId).execute()
+          return
         }
         const retryable = (err as { retryable?: unknown }).retryable === true
         await this.#failDial(tenantId, num, attempt, retryable, err instanceof Error ? err.message : String(err))
@@ -371,6 +395,13 @@ export class CallsService {
         return true
       }
       const status = s.status as CallStatus
+      if (status === 'voicemail') {
+        // The person hung up: with a recording the voicemail is received; without one, nothing was left.
+        const t = e.recordingUrl ? callTransition(status, { type: 'voicemail_recorded' }) : undefined
+        if (t?.ok) await this.#move(trx, tenantId, s, t, { ends_at: at })
+        else await trx.updateTable('cc_sessions').set({ ends_at: at }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+        return t?.ok === true
+      }
       if (status === 'connected' && answered) {
         await this.#move(trx, tenantId, s, refuse(callTransition(status, { type: 'hang_up', by: leg.party === 'agent' ? 'agent' : 'end_user' }), s.num), { ends_at: at })
         return true
@@ -646,6 +677,55 @@ export class CallsService {
     }
   }
 
+  /** The voicemails of the queues my teams serve (received or read), newest first. */
+  async voicemails(agent: Agent): Promise<Call[]> {
+    const menus = await this.#menusOf(agent)
+    if (menus.length === 0) return []
+    const rows = await this.#db.selectFrom('cc_sessions').select('num').where('tenant_id', '=', agent.tenantId).where('channel', '=', 'call')
+      .where('status', 'in', ['voicemail_received', 'voicemail_read']).where('menu_id', 'in', menus).orderBy('num', 'desc').limit(200).execute()
+    return Promise.all(rows.map((r) => this.get(agent.tenantId, r.num)))
+  }
+
+  /** An agent opens a voicemail of a queue their teams serve: `voicemail_received` → `voicemail_read` (opening it again changes nothing). */
+  async openVoicemail(agent: Agent, num: number): Promise<Call> {
+    const menus = await this.#menusOf(agent)
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, agent.tenantId, num).catch(() => undefined)
+      if (!s || !s.menu_id || !menus.includes(s.menu_id) || !['voicemail_received', 'voicemail_read'].includes(s.status)) throw new NotFoundError('call_not_found', 'no such voicemail', { callId: num })
+      if (s.status === 'voicemail_read') return
+      await this.#move(trx, agent.tenantId, s, refuse(callTransition('voicemail_received', { type: 'voicemail_opened' }), num))
+      await recordAgentEvent(trx, agent.tenantId, agent.id, 'voicemail_opened', { call_id: num })
+    })
+    return this.get(agent.tenantId, num)
+  }
+
+  /** The ids of the queues an agent's teams serve. */
+  async #menusOf(agent: Agent): Promise<string[]> {
+    const teams = agent.teams.map((x) => x.id)
+    if (teams.length === 0) return []
+    return (await this.#db.selectFrom('cc_menu_teams').select('menu_id').where('tenant_id', '=', agent.tenantId).where('team_id', 'in', teams).execute()).map((r) => r.menu_id)
+  }
+
+  /**
+   * Whether a queue deflects a new call: `after_hours` / `over_capacity` when it is closed (its hours)
+   * or full (`over_capacity.max_queued` calls waiting) and that case's `deflection` offers
+   * `voicemail`; `closed` when it is closed without it (refused); undefined when it takes the call.
+   */
+  async #deflection(db: Kysely<DB> | Transaction<DB>, tenantId: TenantId, menu: Menu): Promise<Deflection | undefined> {
+    const hours = queueHours(menu, (await this.#setup.settings(db, tenantId))?.timeZone ?? 'UTC')
+    if (hours && !isOpen(hours, new Date())) return menu.config.after_hours?.deflection?.includes('voicemail') ? 'after_hours' : 'closed'
+    const max = menu.config.over_capacity?.max_queued
+    if (max === undefined || !menu.config.over_capacity?.deflection?.includes('voicemail')) return undefined
+    const row = await db.selectFrom('cc_sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId).where('menu_id', '=', menu.id).where('channel', '=', 'call').where('status', '=', 'queued').executeTakeFirstOrThrow()
+    return Number(row.n) >= max ? 'over_capacity' : undefined
+  }
+
+  /** A deflected call's voicemail: the end user's leg, dialled by the provider to record a message. */
+  async #recordVoicemail(trx: Transaction<DB>, tenantId: TenantId, sessionId: string, num: number, phone: string): Promise<void> {
+    await trx.insertInto('cc_call_legs').values({ id: randomUUID(), tenant_id: tenantId, session_id: sessionId, party: 'end_user', agent_id: null, to_number: phone, provider: 'pending' }).execute()
+    await this.#deps.jobs.enqueue(trx, CALL_DIAL_JOB, { tenantId, callNum: num, attempt: 0 }, { key: `call-dial:${sessionId}:voicemail`, tenantId })
+  }
+
   /** The control job: hang up, hold or resume a leg on the provider that placed it. */
   async control(tenantId: TenantId, action: 'hang_up' | 'hold' | 'resume', providerCallId: string, callId: string, attempt: 0 | 1): Promise<void> {
     const control = await this.#deps.voice(tenantId, attempt)
@@ -713,7 +793,7 @@ export class CallsService {
     }
     if ((await this.#deps.dnc.listed({ id: tenantId }, [phone!])).size > 0) throw invalid('end_user_number is in the DNC list')
     const lang = text(input.lang) || 'en'
-    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked' }
+    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked', deflect: undefined }
   }
 
   /** C3/C4's checks, in the order of the spec's lists. */
@@ -744,10 +824,10 @@ export class CallsService {
       throw invalid(scheduled ? 'Only mobile and web menu IDs are permitted' : 'Only IVR and mobile menu IDs are permitted')
     }
     if (menu.config.manual_redirection?.enabled) throw invalid("Menu is in 'manual redirection' state, can't accept calls")
+    let deflect: Deflection | undefined
     if (!scheduled) {
-      const settings = await this.#setup.settings(this.#db, tenantId)
-      const hours = queueHours(menu, settings?.timeZone ?? 'UTC')
-      if (hours && !isOpen(hours, new Date())) throw invalid("Menu is in 'after hours' state, can't accept incoming calls")
+      deflect = await this.#deflection(this.#db, tenantId, menu)
+      if (deflect === 'closed') throw invalid("Menu is in 'after hours' state, can't accept incoming calls")
     }
     const lang = text(input.lang) || 'en'
     if (!menu.languages.includes(lang)) throw invalid(knownLanguage(lang) ? `Language '${lang}' is not available` : `Language '${lang}' is not found`)
@@ -770,7 +850,7 @@ export class CallsService {
     const recordingPermission = permission === 'recording_permission_granted' ? 'granted' : permission === 'recording_permission_denied' ? 'denied' : 'not_asked'
     return {
       agent: undefined, phone, ticket: ticket && phone ? ticket : undefined, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber),
-      scheduledAt, parentNum: parent?.num, recordingPermission,
+      scheduledAt, parentNum: parent?.num, recordingPermission, deflect: deflect === 'closed' ? undefined : deflect,
     }
   }
 
@@ -794,6 +874,17 @@ function refuse(t: ReturnType<typeof callTransition>, num: number): { status: Ca
 }
 
 export type { CallKind }
+
+/** Why a queue deflects a call to voicemail (`voicemail_reason`), or `closed`: after hours with no voicemail to offer. */
+type Deflection = 'after_hours' | 'over_capacity' | 'closed'
+
+/** queued (or a scheduled call firing) → deflected → voicemail: the end user is to leave a message. */
+function voicemailPath(from: CallStatus): { ok: true; status: CallStatus; effects: CallEffect[] } {
+  const deflected = callTransition(from === 'scheduled' ? 'queued' : from, { type: 'deflect' })
+  const voicemail = deflected.ok ? callTransition(deflected.status, { type: 'voicemail_started' }) : deflected
+  if (!voicemail.ok) throw new Error(`no voicemail path from ${from}`)
+  return { ok: true, status: voicemail.status, effects: [] }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

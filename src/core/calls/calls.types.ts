@@ -116,6 +116,8 @@ export interface LegRequest {
   readonly answerUrl: string
   readonly ringTimeoutSeconds: number
   readonly record: boolean
+  /** A voicemail leg (a deflected call): the person records a message. */
+  readonly voicemail?: boolean | undefined
 }
 
 /** A leg's progress as a provider reported it (the providers' `CallLegEvent`). */

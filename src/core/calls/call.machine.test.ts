@@ -52,7 +52,10 @@ describe('call machine (§4.1)', () => {
   it('refuses events that do not apply, and everything on ended calls', () => {
     for (const ended of ['finished', 'voicemail_read', 'action_only_finished', 'recovered'] as const) {
       expect(callTransition(ended, { type: 'hang_up', by: 'agent' })).toEqual({ ok: false, refusal: 'ended' })
+      expect(callTransition(ended, { type: 'transferred' })).toEqual({ ok: false, refusal: 'ended' })
+      expect(callTransition(ended, { type: 'hold' })).toEqual({ ok: false, refusal: 'ended' })
     }
+    expect(callTransition('assigned', { type: 'transferred' })).toEqual({ ok: false, refusal: 'not_connected' })
     expect(callTransition('queued', { type: 'hold' })).toEqual({ ok: false, refusal: 'not_connected' })
     expect(callTransition('connected', { type: 'accepted' })).toEqual({ ok: false, refusal: 'not_queued' })
     expect(callTransition('queued', { type: 'fire' })).toEqual({ ok: false, refusal: 'not_scheduled' })

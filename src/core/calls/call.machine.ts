@@ -150,7 +150,8 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
     case 'voicemail_opened': return status === 'voicemail_received' ? ok('voicemail_read') : no('not_deflected')
     case 'recovered': return status === 'failed' ? ok('recovered') : no('not_failed')
     case 'hold': case 'resume': case 'transferred':
-      return status === 'connected' ? ok('connected', event.type === 'transferred' ? [] : [{ type: 'hold_legs', onHold: event.type === 'hold' }]) : no('not_connected')
+      if (status !== 'connected') return no(ENDED_STATUSES.has(status) ? 'ended' : 'not_connected')
+      return ok('connected', event.type === 'transferred' ? [] : [{ type: 'hold_legs', onHold: event.type === 'hold' }])
     case 'action_only_end': return status === 'action_only' ? ok('action_only_finished') : no('ended')
     default: return no('ended')
   }

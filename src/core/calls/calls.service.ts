@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import type { JobQueue } from '../../jobs/index.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
@@ -8,7 +8,7 @@ import type { Agent, Menu } from '../contact-center/index.ts'
 import { isOpen, queueHours, SYSTEM_STATUSES, type RoutingService } from '../contact-center/index.ts'
 import { releaseAgent, setAgentStatus } from '../contact-center/agent-presence.ts'
 import { recordAgentEvent } from '../contact-center/routing.service.ts'
-import { reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
+import { nextNums, reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
 import { EndUsersRepository } from '../contact-center/end-users.repository.ts'
 import { AgentsRepository } from '../contact-center/agents.repository.ts'
 import { dialerCallMoved, dialerCallOf, idleAgentCount, waitingDialerCalls } from '../contact-center/dialer-calls.ts'
@@ -37,7 +37,7 @@ export interface CallsDeps {
 }
 
 /** A call row locked for a change. */
-type Locked = { id: string; num: number; status: string; agent_id: string | null; menu_id: string | null; end_user_number: string | null; outbound_number: string | null; parent_num: number | null; connected_at: Date | null; hold_started_at: Date | null; hold_duration: number; provider_attempt: number; recording_permission: string }
+type Locked = { id: string; num: number; status: string; agent_id: string | null; voip_provider: string | null; menu_id: string | null; end_user_number: string | null; outbound_number: string | null; parent_num: number | null; connected_at: Date | null; hold_started_at: Date | null; hold_duration: number; provider_attempt: number; recording_permission: string }
 
 const LIVE_FOR_AGENT = ['assigned', 'connecting', 'connected', 'switching'] as const
 const ENDED_LEG = new Set(['busy', 'no_answer', 'failed', 'canceled', 'completed'])
@@ -105,8 +105,10 @@ export class CallsService {
     const [p1, p2] = await reserveNums(this.#db, tenantId, 'participant', 2)
     // The call as created (§2.1: C3 answers `offer_events` [] — routing offers it after the commit).
     const created = await this.#db.transaction().execute(async (trx) => {
-      const t = callTransition(null, { type: input.kind === 'outbound' ? 'create_outbound' : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
+      let t = callTransition(null, { type: input.kind === 'outbound' ? 'create_outbound' : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
       if (!t.ok) throw new Error('a new call cannot be refused')
+      // Config: a closed or full queue deflecting to voicemail — queued → deflected → voicemail (nothing was offered yet).
+      if (v.deflect) t = voicemailPath(t.status)
       const endUser = await this.#deps.endUsers.forPhone(trx, tenantId, v.phone)
       const now = new Date()
       const session = await trx.insertInto('cc_sessions').values({
@@ -116,7 +118,9 @@ export class CallsService {
         offer_type: input.kind === 'incoming' ? 'cascade' : null, answer_type: v.agent ? 'manual' : null, outbound_number: v.outboundNumber,
         support_number: v.outboundNumber, end_user_number: v.phone, out_ticket_id: v.ticket?.id ?? null, out_ticket_url: v.ticket?.url ?? null,
         scheduled_at: v.scheduledAt ?? null, parent_num: v.parentNum ?? null, recording_permission: v.recordingPermission, last_activity_at: now,
+        ...(v.deflect ? { voicemail_reason: v.deflect, deflection: `${v.deflect}_deflection` } : {}),
       }).returning('id').executeTakeFirstOrThrow()
+      if (v.deflect) await this.#recordVoicemail(trx, tenantId, session.id, num!, v.phone)
       await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p1!, session_id: session.id, type: 'end_user', end_user_num: endUser.num, agent_id: null, status: 'waiting' }).execute()
       if (v.agent) await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p2!, session_id: session.id, type: 'agent', agent_id: v.agent.id, end_user_num: null, status: 'connecting' }).execute()
       if (v.scheduledAt) {
@@ -170,11 +174,18 @@ export class CallsService {
     const agentRow = row.agent_id ? await db.selectFrom('cc_agents').select(['num', 'first_name', 'last_name', 'email', 'agent_number']).where('tenant_id', '=', tenantId).where('id', '=', row.agent_id).executeTakeFirst() : undefined
     const agent: CallAgent | null = agentRow ? { num: agentRow.num, firstName: agentRow.first_name, lastName: agentRow.last_name, email: agentRow.email, agentNumber: agentRow.agent_number } : null
     const endUser = row.end_user_num !== null ? await this.#endUsers.byNum(db, tenantId, row.end_user_num) : undefined
-    const transfers = await db.selectFrom('cc_transfers as t')
-      .leftJoin('cc_agents as fa', (j) => j.onRef('fa.tenant_id', '=', 't.tenant_id').onRef('fa.id', '=', 't.from_agent_id'))
-      .leftJoin('cc_agents as ta', (j) => j.onRef('ta.tenant_id', '=', 't.tenant_id').onRef('ta.id', '=', 't.to_agent_id'))
-      .select(['t.num', 't.status', 't.fail_reason', 't.created_at', 'fa.num as from_num', 'ta.num as to_num'])
-      .where('t.tenant_id', '=', tenantId).where('t.session_id', '=', row.id).orderBy('t.num').execute()
+    const transferRows = await db.selectFrom('cc_transfers').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', row.id).orderBy('num').execute()
+    const ids = [...new Set(transferRows.flatMap((x) => [x.from_agent_id, x.to_agent_id]).filter((x): x is string => x !== null))]
+    const transferAgents = ids.length ? await db.selectFrom('cc_agents').select(['id', 'num', 'first_name', 'last_name', 'email', 'agent_number']).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute() : []
+    const agentOf = (id: string | null): CallAgent | null => {
+      const a = transferAgents.find((x) => x.id === id)
+      return a ? { num: a.num, firstName: a.first_name, lastName: a.last_name, email: a.email, agentNumber: a.agent_number } : null
+    }
+    const allMenus = transferRows.some((x) => x.from_menu_id || x.to_menu_id) && !menus.length ? await this.#setup.menus(db, tenantId, { withDeleted: true }) : menus
+    const menuOf = (id: string | null) => allMenus.find((m) => m.id === id) ?? null
+    const transfers = transferRows.map((x): CallTransfer => ({
+      num: x.num, status: x.status, failReason: x.fail_reason, createdAt: x.created_at, fromAgent: agentOf(x.from_agent_id), toAgent: agentOf(x.to_agent_id), fromMenu: menuOf(x.from_menu_id), toMenu: menuOf(x.to_menu_id),
+    }))
     const now = new Date()
     return {
       id: row.id, tenantId, num: row.num, parentNum: row.parent_num, lang: row.lang, callType: row.chat_type, status: row.status as CallStatus, statusText: row.status_text,
@@ -186,7 +197,7 @@ export class CallsService {
       voicemailReason: row.voicemail_reason, deflection: row.deflection, disconnectedBy: row.disconnected_by, failReason: row.fail_reason, failDetails: row.fail_details,
       supportNumber: row.support_number, menu, menuPath: path, agent,
       endUser: endUser ? { num: endUser.num, identifier: endUser.identifier, outContactId: endUser.outContactId } : null, endUserPhone: row.end_user_number,
-      transfers: transfers.map((t): CallTransfer => ({ num: t.num, status: t.status, failReason: t.fail_reason, fromAgentNum: t.from_num ?? null, toAgentNum: t.to_num ?? null, createdAt: t.created_at })),
+      transfers,
       participants: parts.map((p): CallParticipant => ({ num: p.num, type: p.type === 'agent' ? 'agent' : 'end_user', status: p.status, agentNum: p.agent_num ?? null, endUserNum: p.end_user_num, connectedAt: p.connected_at, endedAt: p.ended_at })),
       offerType: row.offer_type, offerEvents: row.offer_events, answerType: row.answer_type, outboundNumber: row.outbound_number,
       customData: row.custom_data, contactData: row.contact_data,
@@ -217,6 +228,7 @@ export class CallsService {
     const num = await this.#db.transaction().execute(async (trx) => {
       const offer = await this.#lockOffer(trx, agent, offerId)
       const s = await this.#lock(trx, agent.tenantId, undefined, offer.session_id)
+      if (await this.#acceptTransfer(trx, agent, offer, s, participantNum!)) return s.num
       const t = refuse(callTransition(s.status as CallStatus, { type: 'accepted' }), s.num)
       await this.#deps.routing.resolveOffer(trx, agent.tenantId, offer, 'accepted')
       const now = new Date()
@@ -275,6 +287,14 @@ export class CallsService {
       if (!s || s.status !== 'scheduled') return false
       const t = callTransition('scheduled', { type: 'fire' })
       if (!t.ok) return false
+      const menu = s.menu_id ? (await this.#setup.menus(trx, tenantId, { withDeleted: true })).find((m) => m.id === s.menu_id) : undefined
+      const deflect = menu ? await this.#deflection(trx, tenantId, menu) : undefined
+      if (deflect && deflect !== 'closed' && s.end_user_number) {
+        await this.#move(trx, tenantId, s, voicemailPath(t.status))
+        await trx.updateTable('cc_sessions').set({ voicemail_reason: deflect, deflection: `${deflect}_deflection` }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+        await this.#recordVoicemail(trx, tenantId, s.id, s.num, s.end_user_number)
+        return true
+      }
       await this.#move(trx, tenantId, s, t, { queued_at: new Date() })
       return true
     })
@@ -293,6 +313,18 @@ export class CallsService {
     if (!control) return
     const plan = await this.#db.transaction().execute(async (trx) => {
       const s = await this.#lock(trx, tenantId, num)
+      if (s.status === 'voicemail') {
+        const legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null).where('provider_call_id', 'is', null).execute()
+        await trx.updateTable('cc_sessions').set({ voip_provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+        await trx.updateTable('cc_call_legs').set({ provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider_call_id', 'is', null).execute()
+        return { sessionId: s.id, from: s.outbound_number ?? '', record: true, legs, transfer: false, voicemail: true }
+      }
+      if (s.status === 'connected') {
+        // A transfer's leg for the receiving agent (inserted when they accepted), on the provider carrying the call.
+        const legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', control.voipProvider)
+          .where('ended_at', 'is', null).where('provider_call_id', 'is', null).where('party', '=', 'agent').execute()
+        return { sessionId: s.id, from: s.outbound_number ?? '', record: s.recording_permission === 'granted', legs, transfer: true }
+      }
       // A dialer call is dialled twice: the contact first (`connecting`, no agent), the agent's leg once one accepted (`assigned`).
       const dialer = await dialerCallOf(trx, tenantId, s.id)
       const expected = attempt === 0 ? 'assigned' : 'switching'
@@ -316,18 +348,28 @@ export class CallsService {
       }
       if (s.status === 'assigned') await this.#move(trx, tenantId, s, refuse(callTransition('assigned', { type: 'dialing' }), num), { voip_provider: control.voipProvider })
       else await trx.updateTable('cc_sessions').set({ voip_provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
-      return { sessionId: s.id, from: s.outbound_number ?? '', record: s.recording_permission === 'granted', legs: legs.filter((l) => l.provider_call_id === null) }
+      return { sessionId: s.id, from: s.outbound_number ?? '', record: s.recording_permission === 'granted', legs: legs.filter((l) => l.provider_call_id === null), transfer: false }
     })
     if (!plan) return
     for (const leg of plan.legs) {
       try {
         const placed = await control.placeLeg({
-          legId: leg.id, callId: plan.sessionId, to: leg.to_number, from: plan.from, record: plan.record,
+          legId: leg.id, callId: plan.sessionId, to: leg.to_number, from: plan.from, record: plan.record, voicemail: 'voicemail' in plan,
           ...legCallbackUrls(this.#deps.publicUrl, control.id, tenantId, leg.id),
           ringTimeoutSeconds: this.#deps.ringTimeoutSeconds ?? 30,
         })
         await this.#db.updateTable('cc_call_legs').set({ provider_call_id: placed.providerCallId }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).where('provider_call_id', 'is', null).execute()
       } catch (err) {
+        if (plan.transfer) {
+          await this.#endTransferLeg(tenantId, leg.id, 'voip_error')
+          continue
+        }
+        if ('voicemail' in plan) {
+          // No message can be left: the call stays `voicemail` (ended) with the provider's reason.
+          await this.#db.updateTable('cc_call_legs').set({ ended_at: new Date(), status: 'failed' }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
+          await this.#db.updateTable('cc_sessions').set({ fail_details: (err instanceof Error ? err.message : String(err)).slice(0, 500), ends_at: new Date() }).where('tenant_id', '=', tenantId).where('id', '=', plan.sessionId).execute()
+          return
+        }
         const retryable = (err as { retryable?: unknown }).retryable === true
         await this.#failDial(tenantId, num, attempt, retryable, err instanceof Error ? err.message : String(err))
         return
@@ -352,8 +394,11 @@ export class CallsService {
       const leg = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', found.id).forUpdate().executeTakeFirstOrThrow()
       if (e.recordingUrl) await trx.updateTable('cc_sessions').set({ recording_url: e.recordingUrl }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
       if (leg.ended_at) return false
-      const participants = trx.updateTable('cc_participants').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null)
+      let participants = trx.updateTable('cc_participants').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null)
         .where('type', '=', leg.party)
+      // During a transfer the call has two agents: the leg is one agent's.
+      if (leg.party === 'agent' && leg.agent_id) participants = participants.where('agent_id', '=', leg.agent_id)
+      const receiving = leg.party === 'agent' && leg.agent_id !== null && leg.agent_id !== s.agent_id && s.status === 'connected'
       if (e.status === 'ringing' || e.status === 'initiated') {
         await trx.updateTable('cc_call_legs').set({ status: e.status }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
         await participants.set({ status: 'connecting' }).where('status', '=', 'waiting').execute()
@@ -362,6 +407,10 @@ export class CallsService {
       if (e.status === 'answered') {
         await trx.updateTable('cc_call_legs').set({ status: 'answered', answered_at: at }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
         await participants.set({ status: 'connected', connected_at: at }).execute()
+        if (receiving) {
+          await this.#completeTransfer(trx, tenantId, s, leg.agent_id!, at)
+          return true
+        }
         const waiting = await trx.selectFrom('cc_call_legs').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider', '=', leg.provider)
           .where('ended_at', 'is', null).where('answered_at', 'is', null).executeTakeFirst()
         if (!waiting && !s.agent_id && (s.status === 'connecting' || s.status === 'switching') && s.menu_id && (await dialerCallOf(trx, tenantId, s.id))) {
@@ -382,7 +431,18 @@ export class CallsService {
       await trx.updateTable('cc_call_legs').set({ status: e.status, ended_at: at }).where('tenant_id', '=', tenantId).where('id', '=', leg.id).execute()
       const answered = leg.answered_at !== null
       await participants.set({ status: answered ? 'finished' : 'failed', ended_at: at }).execute()
+      if (receiving) {
+        await this.#failTransfer(trx, tenantId, s, leg.agent_id!, e.status === 'busy' ? 'busy' : e.status === 'no_answer' ? 'no_answer' : e.status === 'failed' ? 'voip_error' : 'canceled')
+        return true
+      }
       const status = s.status as CallStatus
+      if (status === 'voicemail') {
+        // The person hung up: with a recording the voicemail is received; without one, nothing was left.
+        const t = e.recordingUrl ? callTransition(status, { type: 'voicemail_recorded' }) : undefined
+        if (t?.ok) await this.#move(trx, tenantId, s, t, { ends_at: at })
+        else await trx.updateTable('cc_sessions').set({ ends_at: at }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+        return t?.ok === true
+      }
       if (status === 'connected' && answered) {
         await this.#move(trx, tenantId, s, refuse(callTransition(status, { type: 'hang_up', by: leg.party === 'agent' ? 'agent' : 'end_user' }), s.num), { ends_at: at })
         return true
@@ -475,6 +535,7 @@ export class CallsService {
     if (ended) {
       await trx.updateTable('cc_participants').set({ status: t.status === 'finished' ? 'finished' : 'failed', ended_at: endsAt ?? new Date() })
         .where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null).execute()
+      await this.#abortTransfers(trx, tenantId, s)
     }
     await dialerCallMoved(trx, tenantId, s.id, s.status, t.status, t.failReason)
     await this.#effects(trx, tenantId, s, t.effects)
@@ -531,6 +592,184 @@ export class CallsService {
     }
   }
 
+  /**
+   * The workspace: transfer one of my connected calls to another agent, or to a queue (offered to
+   * the agent routing picks there). The receiving agent gets an `offer` (`channel` `call`,
+   * `transfer_from`); when they accept, the platform dials their leg into the call's conference and,
+   * once it answered, hangs up mine: the call stays `connected`, its agent is theirs, I go to
+   * wrap-up. A declined or lapsed offer, or a leg that fails, fails the transfer (I keep the call,
+   * `transfer_failed`). Every attempt is in the call's `transfers` (§3.7).
+   */
+  async transfer(agent: Agent, num: number, to: { agentNum: number } | { menuNum: number }): Promise<Call> {
+    const tenantId = agent.tenantId
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num)
+      if (s.agent_id !== agent.id) throw notFound(num)
+      refuse(callTransition(s.status as CallStatus, { type: 'transferred' }), num)
+      const waiting = await trx.selectFrom('cc_transfers').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('status', '=', 'transferring').executeTakeFirst()
+      if (waiting) throw new ValidationError('transfer_pending', 'A transfer of this call is waiting for an answer')
+      let target: { id: string; num: number }
+      let toMenuId: string | null = null
+      if ('menuNum' in to) {
+        const menu = (await this.#setup.menus(trx, tenantId)).find((m) => m.num === to.menuNum && m.leaf && m.channels.includes('call'))
+        if (!menu) throw new ValidationError('menu_not_found', `menu_id ${to.menuNum} is not found`, { menuId: to.menuNum })
+        const picked = await this.#deps.routing.candidateFor(trx, tenantId, menu.id, [])
+        if (!picked || picked.id === agent.id) throw new ValidationError('transfer_target_unavailable', 'No agent of that queue is available', { agentId: 0 })
+        target = picked
+        toMenuId = menu.id
+      } else {
+        // Locked as routing locks an agent it offers to, so the load counted below holds until the commit.
+        const row = await trx.selectFrom('cc_agents as a').innerJoin('cc_statuses as st', (j) => j.onRef('st.tenant_id', '=', 'a.tenant_id').onRef('st.id', '=', 'a.status_id'))
+          .select(['a.id', 'a.num', 'a.deactivated_at', 'a.logout_pending', 'a.chat_capacity', 'st.name as status']).where('a.tenant_id', '=', tenantId).where('a.num', '=', to.agentNum)
+          .forUpdate('a').executeTakeFirst()
+        if (!row) throw new NotFoundError('agent_not_found', 'no such agent', { agentId: to.agentNum })
+        if (row.id === agent.id) throw new ValidationError('invalid_transfer', 'The call is already yours')
+        if (row.deactivated_at || row.logout_pending || row.status === SYSTEM_STATUSES.offline) throw new ValidationError('transfer_target_unavailable', 'That agent is not signed in', { agentId: to.agentNum })
+        // A call takes the whole agent: one on a call, with a pending offer, or at their capacity is full.
+        const load = await trx.selectNoFrom(sql<number>`(SELECT count(*) FROM cc_sessions x WHERE x.tenant_id = ${tenantId} AND x.agent_id = ${row.id} AND x.status IN ('assigned', 'connecting', 'connected', 'switching'))
+          + (SELECT count(*) FROM cc_offers o WHERE o.tenant_id = ${tenantId} AND o.agent_id = ${row.id} AND o.result = 'pending')`.as('n')).executeTakeFirstOrThrow()
+        const onCall = await trx.selectFrom('cc_sessions').select('id').where('tenant_id', '=', tenantId).where('agent_id', '=', row.id).where('channel', '=', 'call').where('status', 'in', [...LIVE_FOR_AGENT]).executeTakeFirst()
+        if (onCall || row.status === SYSTEM_STATUSES.inCall || Number(load.n) >= row.chat_capacity) throw new ValidationError('transfer_target_full', 'That agent has no free capacity for a call', { agentId: to.agentNum })
+        target = row
+      }
+      const timeout = (await this.#setup.settings(trx, tenantId))?.offerTimeoutSeconds ?? 30
+      const offeredAt = new Date()
+      const expiresAt = new Date(offeredAt.getTime() + timeout * 1000)
+      const offer = await trx.insertInto('cc_offers').values({ tenant_id: tenantId, session_id: s.id, agent_id: target.id, offered_at: offeredAt, expires_at: expiresAt }).returning('id').executeTakeFirstOrThrow()
+      const events = (await trx.selectFrom('cc_sessions').select('offer_events').where('tenant_id', '=', tenantId).where('id', '=', s.id).executeTakeFirstOrThrow()).offer_events
+      await trx.updateTable('cc_sessions').set({ offer_events: JSON.stringify([...events, { agent_id: target.num, offered_at: offeredAt.toISOString(), result: 'pending' }]) }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      const [tn] = await nextNums(trx, tenantId, 'transfer')
+      await trx.insertInto('cc_transfers').values({ tenant_id: tenantId, num: tn!, session_id: s.id, status: 'transferring', from_agent_id: agent.id, to_agent_id: target.id, from_menu_id: toMenuId ? s.menu_id : null, to_menu_id: toMenuId, offer_id: offer.id }).execute()
+      await recordAgentEvent(trx, tenantId, target.id, 'offer', { offer_id: offer.id, chat_id: s.num, call_id: s.num, channel: 'call', expires_at: expiresAt.toISOString(), transfer_from: agent.num })
+    })
+    return this.get(tenantId, num)
+  }
+
+  /** An accepted offer of a transfer: the receiving agent is In-call and their leg is dialled into the conference. False for a routing offer. */
+  async #acceptTransfer(trx: Transaction<DB>, agent: Agent, offer: { id: string; session_id: string; agent_id: string }, s: Locked, participantNum: number): Promise<boolean> {
+    const tr = await trx.selectFrom('cc_transfers').select(['id', 'status']).where('tenant_id', '=', agent.tenantId).where('offer_id', '=', offer.id).executeTakeFirst()
+    if (!tr) return false
+    refuse(callTransition(s.status as CallStatus, { type: 'transferred' }), s.num)
+    await this.#deps.routing.resolveOffer(trx, agent.tenantId, offer, 'accepted')
+    const me = await trx.selectFrom('cc_agents').select('num').where('tenant_id', '=', agent.tenantId).where('id', '=', agent.id).executeTakeFirstOrThrow()
+    await trx.insertInto('cc_participants').values({ tenant_id: agent.tenantId, num: participantNum, session_id: s.id, type: 'agent', agent_id: agent.id, end_user_num: null, status: 'connecting' }).execute()
+    await setAgentStatus(trx, this.#setup, agent.tenantId, agent.id, SYSTEM_STATUSES.inCall)
+    const legId = randomUUID()
+    await trx.insertInto('cc_call_legs').values({ id: legId, tenant_id: agent.tenantId, session_id: s.id, party: 'agent', agent_id: agent.id, to_number: `client:agent-${me.num}`, provider: s.voip_provider ?? 'voip_provider_sandbox' }).execute()
+    const attempt = s.provider_attempt === 1 ? 1 : 0
+    await this.#deps.jobs.enqueue(trx, CALL_DIAL_JOB, { tenantId: agent.tenantId, callNum: s.num, attempt }, { key: `call-dial:${s.id}:leg:${legId}`, tenantId: agent.tenantId })
+    await recordAgentEvent(trx, agent.tenantId, agent.id, 'call_assigned', { call_id: s.num, end_user_number: s.end_user_number, transfer: true })
+    return true
+  }
+
+  /** The receiving agent's leg answered: the transfer is done, the call is theirs, the previous agent's leg is hung up and they go to wrap-up. */
+  async #completeTransfer(trx: Transaction<DB>, tenantId: TenantId, s: Locked, toAgentId: string, at: Date): Promise<void> {
+    const t = callTransition(s.status as CallStatus, { type: 'transferred' })
+    if (!t.ok) return
+    const done = await trx.updateTable('cc_transfers').set({ status: 'transferred' }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('status', '=', 'transferring')
+      .where('to_agent_id', '=', toAgentId).returning('num').executeTakeFirst()
+    if (!done) return
+    const from = s.agent_id
+    await trx.updateTable('cc_sessions').set({ agent_id: toAgentId, last_activity_at: at }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+    if (from) {
+      const legs = await trx.updateTable('cc_call_legs').set({ ended_at: at, status: 'completed' }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+        .where('party', '=', 'agent').where('agent_id', '=', from).where('ended_at', 'is', null).returning('provider_call_id').execute()
+      for (const l of legs) {
+        if (l.provider_call_id === null) continue
+        await this.#deps.jobs.enqueue(trx, CALL_CONTROL_JOB, { tenantId, action: 'hang_up', providerCallId: l.provider_call_id, callId: s.id, attempt: s.provider_attempt === 1 ? 1 : 0 }, { key: `call-control:${l.provider_call_id}:hang_up`, tenantId })
+      }
+      await trx.updateTable('cc_participants').set({ status: 'transferred', ended_at: at }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+        .where('type', '=', 'agent').where('agent_id', '=', from).where('ended_at', 'is', null).execute()
+      await releaseAgent(trx, this.#setup, tenantId, from, { event: 'call_closed', data: { call_id: s.num, transferred: true, transfer_id: done.num }, sessionNum: s.num })
+    }
+    await recordAgentEvent(trx, tenantId, toAgentId, 'call_connected', { call_id: s.num, transfer_id: done.num })
+  }
+
+  /** The receiving agent's leg failed before it answered: the transfer failed, the previous agent keeps the call. */
+  async #failTransfer(trx: Transaction<DB>, tenantId: TenantId, s: Locked, toAgentId: string, reason: string): Promise<void> {
+    const failed = await trx.updateTable('cc_transfers').set({ status: 'failed', fail_reason: reason }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+      .where('status', '=', 'transferring').where('to_agent_id', '=', toAgentId).returning(['num', 'from_agent_id']).executeTakeFirst()
+    if (!failed) return
+    await releaseAgent(trx, this.#setup, tenantId, toAgentId, { event: 'call_closed', data: { call_id: s.num, transfer_id: failed.num, transfer_failed: reason }, sessionNum: s.num })
+    if (failed.from_agent_id) await recordAgentEvent(trx, tenantId, failed.from_agent_id, 'transfer_failed', { call_id: s.num, chat_id: s.num, transfer_id: failed.num, reason })
+  }
+
+  /** A transfer leg the provider refused to place. */
+  async #endTransferLeg(tenantId: TenantId, legId: string, reason: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const leg = await trx.selectFrom('cc_call_legs').select(['session_id', 'agent_id']).where('tenant_id', '=', tenantId).where('id', '=', legId).executeTakeFirst()
+      if (!leg?.agent_id) return
+      const s = await this.#lock(trx, tenantId, undefined, leg.session_id)
+      const ended = await trx.updateTable('cc_call_legs').set({ ended_at: new Date(), status: 'failed' }).where('tenant_id', '=', tenantId).where('id', '=', legId).where('ended_at', 'is', null).returning('id').executeTakeFirst()
+      if (!ended) return
+      await trx.updateTable('cc_participants').set({ status: 'failed', ended_at: new Date() }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
+        .where('type', '=', 'agent').where('agent_id', '=', leg.agent_id).where('ended_at', 'is', null).execute()
+      await this.#failTransfer(trx, tenantId, s, leg.agent_id, reason)
+    })
+  }
+
+  /** The call ended: a transfer still waiting fails (`withdrawn`): its offer is withdrawn, an agent who had accepted is released. */
+  async #abortTransfers(trx: Transaction<DB>, tenantId: TenantId, s: Locked): Promise<void> {
+    const open = await trx.selectFrom('cc_transfers as t').leftJoin('cc_offers as o', (j) => j.onRef('o.tenant_id', '=', 't.tenant_id').onRef('o.id', '=', 't.offer_id'))
+      .select(['t.to_agent_id', 'o.id as offer_id', 'o.result', 'o.agent_id']).where('t.tenant_id', '=', tenantId).where('t.session_id', '=', s.id).where('t.status', '=', 'transferring').execute()
+    for (const x of open) {
+      if (x.offer_id && x.result === 'pending' && x.agent_id) {
+        await this.#deps.routing.resolveOffer(trx, tenantId, { id: x.offer_id, session_id: s.id, agent_id: x.agent_id }, 'withdrawn')
+      } else if (x.to_agent_id) {
+        await this.#failTransfer(trx, tenantId, s, x.to_agent_id, 'withdrawn')
+      }
+    }
+  }
+
+  /** The voicemails of the queues my teams serve (received or read), newest first. */
+  async voicemails(agent: Agent): Promise<Call[]> {
+    const menus = await this.#menusOf(agent)
+    if (menus.length === 0) return []
+    const rows = await this.#db.selectFrom('cc_sessions').select('num').where('tenant_id', '=', agent.tenantId).where('channel', '=', 'call')
+      .where('status', 'in', ['voicemail_received', 'voicemail_read']).where('menu_id', 'in', menus).orderBy('num', 'desc').limit(200).execute()
+    return Promise.all(rows.map((r) => this.get(agent.tenantId, r.num)))
+  }
+
+  /** An agent opens a voicemail of a queue their teams serve: `voicemail_received` → `voicemail_read` (opening it again changes nothing). */
+  async openVoicemail(agent: Agent, num: number): Promise<Call> {
+    const menus = await this.#menusOf(agent)
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, agent.tenantId, num).catch(() => undefined)
+      if (!s || !s.menu_id || !menus.includes(s.menu_id) || !['voicemail_received', 'voicemail_read'].includes(s.status)) throw new NotFoundError('call_not_found', 'no such voicemail', { callId: num })
+      if (s.status === 'voicemail_read') return
+      await this.#move(trx, agent.tenantId, s, refuse(callTransition('voicemail_received', { type: 'voicemail_opened' }), num))
+      await recordAgentEvent(trx, agent.tenantId, agent.id, 'voicemail_opened', { call_id: num })
+    })
+    return this.get(agent.tenantId, num)
+  }
+
+  /** The ids of the queues an agent's teams serve. */
+  async #menusOf(agent: Agent): Promise<string[]> {
+    const teams = agent.teams.map((x) => x.id)
+    if (teams.length === 0) return []
+    return (await this.#db.selectFrom('cc_menu_teams').select('menu_id').where('tenant_id', '=', agent.tenantId).where('team_id', 'in', teams).execute()).map((r) => r.menu_id)
+  }
+
+  /**
+   * Whether a queue deflects a new call: `after_hours` / `over_capacity` when it is closed (its hours)
+   * or full (`over_capacity.max_queued` calls waiting) and that case's `deflection` offers
+   * `voicemail`; `closed` when it is closed without it (refused); undefined when it takes the call.
+   */
+  async #deflection(db: Kysely<DB> | Transaction<DB>, tenantId: TenantId, menu: Menu): Promise<Deflection | undefined> {
+    const hours = queueHours(menu, (await this.#setup.settings(db, tenantId))?.timeZone ?? 'UTC')
+    if (hours && !isOpen(hours, new Date())) return menu.config.after_hours?.deflection?.includes('voicemail') ? 'after_hours' : 'closed'
+    const max = menu.config.over_capacity?.max_queued
+    if (max === undefined || !menu.config.over_capacity?.deflection?.includes('voicemail')) return undefined
+    const row = await db.selectFrom('cc_sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId).where('menu_id', '=', menu.id).where('channel', '=', 'call').where('status', '=', 'queued').executeTakeFirstOrThrow()
+    return Number(row.n) >= max ? 'over_capacity' : undefined
+  }
+
+  /** A deflected call's voicemail: the end user's leg, dialled by the provider to record a message. */
+  async #recordVoicemail(trx: Transaction<DB>, tenantId: TenantId, sessionId: string, num: number, phone: string): Promise<void> {
+    await trx.insertInto('cc_call_legs').values({ id: randomUUID(), tenant_id: tenantId, session_id: sessionId, party: 'end_user', agent_id: null, to_number: phone, provider: 'pending' }).execute()
+    await this.#deps.jobs.enqueue(trx, CALL_DIAL_JOB, { tenantId, callNum: num, attempt: 0 }, { key: `call-dial:${sessionId}:voicemail`, tenantId })
+  }
+
   /** The control job: hang up, hold or resume a leg on the provider that placed it. */
   async control(tenantId: TenantId, action: 'hang_up' | 'hold' | 'resume', providerCallId: string, callId: string, attempt: 0 | 1): Promise<void> {
     const control = await this.#deps.voice(tenantId, attempt)
@@ -544,7 +783,7 @@ export class CallsService {
   }
 
   async #lock(trx: Transaction<DB>, tenantId: TenantId, num?: number, id?: string): Promise<Locked> {
-    let q = trx.selectFrom('cc_sessions').select(['id', 'num', 'status', 'agent_id', 'menu_id', 'end_user_number', 'outbound_number', 'parent_num', 'connected_at', 'hold_started_at', 'hold_duration', 'provider_attempt', 'recording_permission'])
+    let q = trx.selectFrom('cc_sessions').select(['id', 'num', 'status', 'agent_id', 'voip_provider', 'menu_id', 'end_user_number', 'outbound_number', 'parent_num', 'connected_at', 'hold_started_at', 'hold_duration', 'provider_attempt', 'recording_permission'])
       .where('tenant_id', '=', tenantId).where('channel', '=', 'call')
     q = num !== undefined ? q.where('num', '=', num) : q.where('id', '=', id!)
     const row = await q.forNoKeyUpdate().executeTakeFirst()
@@ -598,7 +837,7 @@ export class CallsService {
     }
     if ((await this.#deps.dnc.listed({ id: tenantId }, [phone!])).size > 0) throw invalid('end_user_number is in the DNC list')
     const lang = text(input.lang) || 'en'
-    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked' }
+    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked', deflect: undefined }
   }
 
   /** C3/C4's checks, in the order of the spec's lists. */
@@ -629,10 +868,10 @@ export class CallsService {
       throw invalid(scheduled ? 'Only mobile and web menu IDs are permitted' : 'Only IVR and mobile menu IDs are permitted')
     }
     if (menu.config.manual_redirection?.enabled) throw invalid("Menu is in 'manual redirection' state, can't accept calls")
+    let deflect: Deflection | undefined
     if (!scheduled) {
-      const settings = await this.#setup.settings(this.#db, tenantId)
-      const hours = queueHours(menu, settings?.timeZone ?? 'UTC')
-      if (hours && !isOpen(hours, new Date())) throw invalid("Menu is in 'after hours' state, can't accept incoming calls")
+      deflect = await this.#deflection(this.#db, tenantId, menu)
+      if (deflect === 'closed') throw invalid("Menu is in 'after hours' state, can't accept incoming calls")
     }
     const lang = text(input.lang) || 'en'
     if (!menu.languages.includes(lang)) throw invalid(knownLanguage(lang) ? `Language '${lang}' is not available` : `Language '${lang}' is not found`)
@@ -655,7 +894,7 @@ export class CallsService {
     const recordingPermission = permission === 'recording_permission_granted' ? 'granted' : permission === 'recording_permission_denied' ? 'denied' : 'not_asked'
     return {
       agent: undefined, phone, ticket: ticket && phone ? ticket : undefined, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber),
-      scheduledAt, parentNum: parent?.num, recordingPermission,
+      scheduledAt, parentNum: parent?.num, recordingPermission, deflect: deflect === 'closed' ? undefined : deflect,
     }
   }
 
@@ -679,6 +918,17 @@ function refuse(t: ReturnType<typeof callTransition>, num: number): { status: Ca
 }
 
 export type { CallKind }
+
+/** Why a queue deflects a call to voicemail (`voicemail_reason`), or `closed`: after hours with no voicemail to offer. */
+type Deflection = 'after_hours' | 'over_capacity' | 'closed'
+
+/** queued (or a scheduled call firing) → deflected → voicemail: the end user is to leave a message. */
+function voicemailPath(from: CallStatus): { ok: true; status: CallStatus; effects: CallEffect[] } {
+  const deflected = callTransition(from === 'scheduled' ? 'queued' : from, { type: 'deflect' })
+  const voicemail = deflected.ok ? callTransition(deflected.status, { type: 'voicemail_started' }) : deflected
+  if (!voicemail.ok) throw new Error(`no voicemail path from ${from}`)
+  return { ok: true, status: voicemail.status, effects: [] }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

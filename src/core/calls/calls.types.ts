@@ -30,13 +30,15 @@ export interface CallParticipant {
   readonly endedAt: Date | null
 }
 
-/** A transfer of a call to another agent (§3.7). */
+/** A transfer of a call to another agent, or to an agent of another queue (§3.7). */
 export interface CallTransfer {
   readonly num: number
   readonly status: 'transferring' | 'transferred' | 'failed'
   readonly failReason: string
-  readonly fromAgentNum: number | null
-  readonly toAgentNum: number | null
+  readonly fromAgent: CallAgent | null
+  readonly toAgent: CallAgent | null
+  readonly fromMenu: Menu | null
+  readonly toMenu: Menu | null
   readonly createdAt: Date
 }
 
@@ -114,6 +116,8 @@ export interface LegRequest {
   readonly answerUrl: string
   readonly ringTimeoutSeconds: number
   readonly record: boolean
+  /** A voicemail leg (a deflected call): the person records a message. */
+  readonly voicemail?: boolean | undefined
 }
 
 /** A leg's progress as a provider reported it (the providers' `CallLegEvent`). */

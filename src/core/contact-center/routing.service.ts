@@ -192,6 +192,14 @@ export class RoutingService {
    * sessions plus pending offers below their chat capacity), not among those who declined or let
    * the offer lapse; the preferred agent (a resumed chat's previous one), then the longest idle first. Locked, skipping agents another router holds.
    */
+  /**
+   * The agent routing would offer a session of queue `menuId` to now (locked in `trx`), passing over
+   * `exclude` (agent nums); a call transferred to a queue is offered to this agent.
+   */
+  async candidateFor(trx: Transaction<DB>, tenantId: TenantId, menuId: string, exclude: readonly number[]): Promise<{ id: string; num: number } | undefined> {
+    return this.#candidate(trx, tenantId, menuId, exclude)
+  }
+
   async #candidate(trx: Transaction<DB>, tenantId: TenantId, menuId: string, tried: readonly number[], preferred: string | null = null): Promise<{ id: string; num: number } | undefined> {
     // The capacity test of the select ran on a snapshot that may predate another router's commit of
     // an offer to the agent it then locked (no row of cc_agents changed, so nothing is re-checked):

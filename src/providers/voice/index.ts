@@ -6,7 +6,7 @@ import { createTwilioCallControl } from './twilio.ts'
 import type { CallControlProvider } from './types.ts'
 
 export type { CallControlProvider, CallLegEvent, CallLegRequest, CallLegStatus, PlacedLeg, AnswerDocument } from './types.ts'
-export { SANDBOX_VOICE_NUMBERS, SANDBOX_VOICE_DEFAULTS, sandboxVoiceOptions, sandboxLegId, createSandboxCallControl } from './sandbox.ts'
+export { SANDBOX_VOICE_NUMBERS, SANDBOX_VOICE_DEFAULTS, sandboxVoiceOptions, sandboxLegId, sandboxVoicemailUrl, createSandboxCallControl } from './sandbox.ts'
 export type { SandboxVoiceEmitter, SandboxVoiceOptions } from './sandbox.ts'
 
 /** A tenant's `voice` channel settings: the vendor (`sandbox` when absent), its options, and an optional `fallback` of the same shape. */

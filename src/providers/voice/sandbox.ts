@@ -56,6 +56,11 @@ export type SandboxVoiceEmitter = (event: CallLegEvent, delayMs: number) => Prom
 
 const PREFIX = 'sandbox-'
 
+/** The (never served) URL of a voicemail the sandbox phone left on a leg: `.invalid` is a reserved domain. */
+export function sandboxVoicemailUrl(legId: string): string {
+  return `https://voicemail.sandbox.invalid/${legId}.wav`
+}
+
 /** The leg id inside a sandbox provider call id (`sandbox-<leg id>`). */
 export function sandboxLegId(providerCallId: string): string | undefined {
   return providerCallId.startsWith(PREFIX) ? providerCallId.slice(PREFIX.length) : undefined
@@ -84,7 +89,14 @@ export function createSandboxCallControl(settings: Readonly<Record<string, unkno
       if (to === SANDBOX_VOICE_NUMBERS.invalid) throw new ProviderError('invalid_number', `the sandbox rejects ${to} as an invalid number`, { retryable: false, status: 400 })
       const providerCallId = PREFIX + request.legId
       await emit(event(request, 'ringing'), 0)
-      if (to.startsWith('client:')) {
+      if (request.voicemail) {
+        // The person answers, speaks for `hang_up_after_ms` and hangs up: the recording is ready (auto);
+        // `manual`: the sandbox page picks up and leaves the voicemail.
+        if (o.answer === 'auto') {
+          await emit(event(request, 'answered'), o.answerAfterMs)
+          await emit(event(request, 'completed', { recordingUrl: sandboxVoicemailUrl(request.legId), durationSeconds: Math.round(o.hangUpAfterMs / 1000) }), o.answerAfterMs + o.hangUpAfterMs)
+        }
+      } else if (to.startsWith('client:')) {
         await emit(event(request, 'answered'), 0)
       } else if (to === SANDBOX_VOICE_NUMBERS.busy) {
         await emit(event(request, 'busy'), Math.min(500, o.noAnswerAfterMs))

@@ -26,6 +26,8 @@ export interface CallLegRequest {
   readonly ringTimeoutSeconds: number
   /** Record the conference (only when the end user granted permission, or the queue records without asking). */
   readonly record: boolean
+  /** A voicemail leg: the person leaves a message; the recording's URL comes with the leg's `completed` event. */
+  readonly voicemail?: boolean | undefined
 }
 
 /** What the vendor said when it accepted a leg. */

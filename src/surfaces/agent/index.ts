@@ -245,6 +245,26 @@ export async function agentSurface(fastify: FastifyInstance, { services }: { ser
     a.post('/calls/:id/hang-up', {
       schema: { tags, summary: 'Hang up one of my calls', description: 'Connected: `finished`, `disconnected_by_agent`; before it connected: `failed` (`canceled`). Every leg is hung up on the provider; I go to wrap-up.', security, params: CallId, response: { 200: CallOut, 400: Message, 401: Message, 404: Message } },
     }, async (req) => presentCall(await services.calls.hangUp(sessionOf(req).agent, chatNum(req.params.id))))
+    a.get('/voicemails', {
+      schema: { tags, summary: 'Voicemails of the queues my teams serve', description: 'Deflected calls whose end user left a message (`voicemail_received`, or `voicemail_read` once opened), newest first (at most 200), each with `recording_url`, `voicemail_reason` and `deflection`.', security, response: { 200: Type.Array(CallOut), 401: Message } },
+    }, async (req) => (await services.calls.voicemails(sessionOf(req).agent)).map(presentCall))
+    a.post('/voicemails/:id/open', {
+      schema: { tags, summary: 'Open a voicemail', description: 'The call moves from `voicemail_received` to `voicemail_read` (opening it again changes nothing). 404 when it is no voicemail of my queues.', security, params: CallId, response: { 200: CallOut, 401: Message, 404: Message } },
+    }, async (req) => presentCall(await services.calls.openVoicemail(sessionOf(req).agent, chatNum(req.params.id))))
+    a.post('/calls/:id/transfer', {
+      schema: {
+        tags, summary: 'Transfer one of my connected calls to another agent or to a queue',
+        description: 'Exactly one of `agent_id` (that agent) or `menu_id` (a leaf call queue: the agent routing picks there). The receiving agent gets an `offer` event (`channel` `call`, `transfer_from`) and accepts or declines it with the offer routes; on accept the platform dials their leg into the call and, once it answered, hangs up mine: the call stays `connected`, `agent_info` is theirs, I go to wrap-up. Declined, lapsed or a failed leg: the transfer is `failed`, I get `transfer_failed` and keep the call. The call’s `transfers` list every attempt.',
+        security, params: CallId, body: TransferBody,
+        response: { 200: CallOut, 400: Message, 401: Message, 404: Message, 415: Message },
+      },
+      preValidation: requireJson,
+    }, async (req) => {
+      const { agent } = sessionOf(req)
+      const { agent_id: agentNum, menu_id: menuNum } = req.body
+      if ((agentNum === undefined) === (menuNum === undefined)) throw new ValidationError('invalid_transfer', 'Give exactly one of agent_id and menu_id')
+      return presentCall(await services.calls.transfer(agent, chatNum(req.params.id), agentNum !== undefined ? { agentNum } : { menuNum: menuNum! }))
+    })
 
     a.put('/status', {
       schema: {

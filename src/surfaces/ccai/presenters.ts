@@ -259,7 +259,7 @@ export function presentCall(c: Call) {
     end_user: c.endUser ? { id: c.endUser.num, identifier: c.endUser.identifier, out_contact_id: c.endUser.outContactId } : null,
     photos: [] as unknown[],
     videos: [] as unknown[],
-    transfers: c.transfers.map((x) => ({ id: x.num, status: x.status, fail_reason: x.failReason, created_at: ts(x.createdAt), from_agent_id: x.fromAgentNum, to_agent_id: x.toAgentNum })),
+    transfers: c.transfers.map((x) => presentTransfer({ ...x, fromAgent: x.fromAgent && { ...x.fromAgent, status: 'connected' }, toAgent: x.toAgent && { ...x.toAgent, status: 'connected' } })),
     participants: c.participants.map((p) => ({
       id: p.num, type: p.type, status: p.status, call_id: c.num, user_id: p.agentNum, end_user_id: p.endUserNum,
       call_duration: p.connectedAt ? seconds(p.connectedAt, p.endedAt) : null, hold_duration: p.type === 'end_user' ? c.holdDuration : 0,

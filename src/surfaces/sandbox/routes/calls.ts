@@ -35,18 +35,24 @@ export async function sandboxCallRoutes(fastify: FastifyInstance, { services }: 
   }, async (req) => ({ data: await Promise.all((await calls.recent(tenantOf(req).id)).map(present)) }))
 
   /** The person acts on their phone: the event reaches the call exactly as a provider's callback would. */
-  const act = (action: 'pick-up' | 'decline' | 'hang-up', summary: string) => app.post(`/api/calls/:id/${action}`, {
+  const act = (action: 'pick-up' | 'decline' | 'hang-up' | 'voicemail', summary: string) => app.post(`/api/calls/:id/${action}`, {
     schema: { tags, summary, security, params: CallIdParams, response: { 200: Type.Object({ data: SandboxCall }), 400: Message, 401: Message, 404: Message } },
   }, async (req) => {
     const tenantId = tenantOf(req).id
     const num = Number(req.params.id)
     const leg = await calls.endUserLeg(tenantId, num)
-    const ok = leg?.providerCallId && (action === 'hang-up' ? leg.answered : !leg.answered)
-    if (!leg || !ok) throw new ValidationError('call_not_live', action === 'hang-up' ? 'the person is not on this call' : 'the person’s phone is not ringing for this call', { callId: num })
-    await calls.applyLegEvent(tenantId, { providerCallId: leg.providerCallId!, legId: leg.legId, status: action === 'pick-up' ? 'answered' : action === 'decline' ? 'busy' : 'completed' })
+    const onLine = action === 'hang-up' || action === 'voicemail'
+    const ok = leg?.providerCallId && (onLine ? leg.answered : !leg.answered) && (action !== 'voicemail' || (await calls.get(tenantId, num)).status === 'voicemail')
+    if (!leg || !ok) throw new ValidationError('call_not_live', action === 'voicemail' ? 'the person is not recording a voicemail on this call' : onLine ? 'the person is not on this call' : 'the person’s phone is not ringing for this call', { callId: num })
+    await calls.applyLegEvent(tenantId, {
+      providerCallId: leg.providerCallId!, legId: leg.legId, status: action === 'pick-up' ? 'answered' : action === 'decline' ? 'busy' : 'completed',
+      // The sandbox provider's (never served) recording URL, as its `sandboxVoicemailUrl` makes it.
+      ...(action === 'voicemail' ? { recordingUrl: `https://voicemail.sandbox.invalid/${leg.legId}.wav` } : {}),
+    })
     return { data: await present(await calls.get(tenantId, num)) }
   })
   act('pick-up', 'Pick up the ringing phone as the person')
   act('decline', 'Decline the ringing phone as the person (the call fails as busy)')
   act('hang-up', 'Hang up as the person')
+  act('voicemail', 'Leave the voicemail as the person (on a deflected call picked up with answer: manual): the call becomes voicemail_received with its recording_url')
 }

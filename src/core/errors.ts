@@ -261,6 +261,9 @@ export const ERROR_CATALOG = {
   call_ended: { kind: 'invalid', details: details<{ callId: number }>() },
   call_not_live: { kind: 'invalid', details: details<{ callId: number }>() },
   call_not_found: { kind: 'not_found', details: details<{ callId: number }>() },
+  // The console's supervisor view (issue 11, item 4)
+  /** A chart range whose end is not after its start, or longer than allowed. */
+  invalid_date_range: { kind: 'invalid', details: details<{ from?: string; to?: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

@@ -137,7 +137,7 @@ function AgentsTable({ agents, onChanged }: { agents: { agents: SupervisorAgent[
                         {agents.statuses.map((s) => <option key={s} value={s}>{s}</option>)}
                       </select>
                       <button type="submit" className="small" aria-label={`Set status of ${a.name}`}>Set</button>
-                      <button type="button" className="small secondary" disabled={a.status === 'Offline'} aria-label={`Force ${a.name} to log out`}
+                      <button type="button" className="small secondary" disabled={a.status === 'Offline'} aria-label={`Force logout ${a.name}`}
                         onClick={() => void act(() => supervisorApi.forceLogout(a.id))}>Force logout</button>
                     </form>
                   </td>

@@ -29,7 +29,12 @@ function Plot({ options, data, label }: { options: Omit<uPlot.Options, 'width' |
 
 const when = (iso: string, bucket: 'hour' | 'day') => bucket === 'hour' ? iso.slice(0, 16).replace('T', ' ') : iso.slice(0, 10)
 
+/** Counts and seconds start at zero. */
+const fromZero: uPlot.Scale = { range: (_u, _min, max) => [0, max > 0 ? Math.ceil(max * 1.1) : 1] }
+
 export default function Charts({ data }: { data: SupervisorCharts }) {
+  // Time charts span the asked range, so one busy day does not fill the whole axis.
+  const range: uPlot.Scale = { time: true, range: [Date.parse(data.from) / 1000, Date.parse(data.to) / 1000] }
   // Volume: one line per channel over the buckets.
   const times = [...new Set(data.volume.map((v) => v.at))].sort()
   const channels = [...new Set(data.volume.map((v) => v.channel))].sort()
@@ -38,7 +43,7 @@ export default function Charts({ data }: { data: SupervisorCharts }) {
     ...channels.map((c) => times.map((t) => data.volume.find((v) => v.at === t && v.channel === c)?.count ?? 0)),
   ]
   const volumeOptions: Omit<uPlot.Options, 'width' | 'height'> = {
-    scales: { x: { time: true } }, axes: [{}, { label: 'sessions and messages' }],
+    scales: { x: range, y: fromZero }, axes: [{}, { label: 'sessions and messages' }],
     series: [{ label: 'time' }, ...channels.map((c, i) => ({ label: c, stroke: PALETTE[i % PALETTE.length], width: 2, points: { show: true } }))],
   }
 
@@ -46,7 +51,7 @@ export default function Charts({ data }: { data: SupervisorCharts }) {
   const pairs = data.delivery.map((d) => `${d.provider} · ${d.status}`)
   const delivery: uPlot.AlignedData = [pairs.map((_, i) => i), data.delivery.map((d) => d.count)]
   const deliveryOptions: Omit<uPlot.Options, 'width' | 'height'> = {
-    scales: { x: { time: false, range: [-0.5, Math.max(0.5, pairs.length - 0.5)] } },
+    scales: { x: { time: false, range: [-0.5, Math.max(0.5, pairs.length - 0.5)] }, y: fromZero },
     axes: [{ splits: () => pairs.map((_, i) => i), values: (_u, splits) => splits.map((i) => pairs[i] ?? '') }, { label: 'messages' }],
     series: [{ label: 'provider · status' }, { label: 'messages', fill: '#0b5cad', stroke: '#0b4a8c', paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } }],
   }
@@ -55,7 +60,7 @@ export default function Charts({ data }: { data: SupervisorCharts }) {
   const fr = data.first_response
   const firstResponse: uPlot.AlignedData = [fr.map((f) => Date.parse(f.at) / 1000), fr.map((f) => f.median_seconds), fr.map((f) => f.p90_seconds), fr.map((f) => f.average_seconds)]
   const firstOptions: Omit<uPlot.Options, 'width' | 'height'> = {
-    scales: { x: { time: true } }, axes: [{}, { label: 'seconds' }],
+    scales: { x: range, y: fromZero }, axes: [{}, { label: 'seconds' }],
     series: [{ label: 'time' }, ...['median', '90th percentile', 'average'].map((label, i) => ({ label, stroke: PALETTE[i], width: 2, points: { show: true } }))],
   }
 

@@ -70,24 +70,24 @@ export default function Charts({ data }: { data: SupervisorCharts }) {
         <figcaption>Volume by channel ({data.bucket === 'hour' ? 'per hour' : 'per day'})</figcaption>
         {times.length ? <Plot options={volumeOptions} data={volume} label="Volume by channel over time; the numbers are in the table below" /> : <p>Nothing in this range.</p>}
         <details><summary>Volume as a table</summary>
-          <table className="list"><thead><tr><th scope="col">{data.bucket}</th>{channels.map((c) => <th scope="col" key={c}>{c}</th>)}</tr></thead>
-            <tbody>{times.map((t, i) => <tr key={t}><th scope="row">{when(t, data.bucket)}</th>{channels.map((c, j) => <td key={c}>{volume[j + 1]![i]}</td>)}</tr>)}</tbody></table>
+          <table className="list labelled"><thead><tr><th scope="col">{data.bucket}</th>{channels.map((c) => <th scope="col" key={c}>{c}</th>)}</tr></thead>
+            <tbody>{times.map((t, i) => <tr key={t}><th scope="row">{when(t, data.bucket)}</th>{channels.map((c, j) => <td key={c} data-label={c}>{volume[j + 1]![i]}</td>)}</tr>)}</tbody></table>
         </details>
       </figure>
       <figure>
         <figcaption>Delivery outcomes by provider</figcaption>
         {pairs.length ? <Plot options={deliveryOptions} data={delivery} label="Outbound messages per provider and status; the numbers are in the table below" /> : <p>Nothing in this range.</p>}
         <details><summary>Delivery outcomes as a table</summary>
-          <table className="list"><thead><tr><th scope="col">Provider</th><th scope="col">Status</th><th scope="col">Messages</th></tr></thead>
-            <tbody>{data.delivery.map((d) => <tr key={`${d.provider}/${d.status}`}><th scope="row">{d.provider}</th><td>{d.status}</td><td>{d.count}</td></tr>)}</tbody></table>
+          <table className="list labelled"><thead><tr><th scope="col">Provider</th><th scope="col">Status</th><th scope="col">Messages</th></tr></thead>
+            <tbody>{data.delivery.map((d) => <tr key={`${d.provider}/${d.status}`}><th scope="row">{d.provider}</th><td data-label="Status">{d.status}</td><td data-label="Messages">{d.count}</td></tr>)}</tbody></table>
         </details>
       </figure>
       <figure>
         <figcaption>Chat first-response time (seconds from the chat’s start to the first agent message)</figcaption>
         {fr.length ? <Plot options={firstOptions} data={firstResponse} label="Chat first-response time over time; the numbers are in the table below" /> : <p>No answered chats in this range.</p>}
         <details><summary>First-response times as a table</summary>
-          <table className="list"><thead><tr><th scope="col">{data.bucket}</th><th scope="col">Chats</th><th scope="col">Median</th><th scope="col">90th percentile</th><th scope="col">Average</th></tr></thead>
-            <tbody>{fr.map((f) => <tr key={f.at}><th scope="row">{when(f.at, data.bucket)}</th><td>{f.sessions}</td><td>{f.median_seconds} s</td><td>{f.p90_seconds} s</td><td>{f.average_seconds} s</td></tr>)}</tbody></table>
+          <table className="list labelled"><thead><tr><th scope="col">{data.bucket}</th><th scope="col">Chats</th><th scope="col">Median</th><th scope="col">90th percentile</th><th scope="col">Average</th></tr></thead>
+            <tbody>{fr.map((f) => <tr key={f.at}><th scope="row">{when(f.at, data.bucket)}</th><td data-label="Chats">{f.sessions}</td><td data-label="Median">{f.median_seconds} s</td><td data-label="90th percentile">{f.p90_seconds} s</td><td data-label="Average">{f.average_seconds} s</td></tr>)}</tbody></table>
         </details>
       </figure>
     </div>

@@ -29,7 +29,12 @@ export function Supervisor() {
 
   const refresh = useCallback(async () => {
     try {
-      const [q, a] = await Promise.all([supervisorApi.queues(), supervisorApi.agents()])
+      // Before a contact-center setup is loaded there are no queues (400 contact_center_not_set_up).
+      const noQueues = (err: unknown) => {
+        if (err instanceof ApiError && err.code === 'contact_center_not_set_up') return { target_seconds: 60, window_hours: 24, queues: [] }
+        throw err
+      }
+      const [q, a] = await Promise.all([supervisorApi.queues().catch(noQueues), supervisorApi.agents()])
       setQueues(q)
       setAgents(a)
       setUpdated(new Date())
@@ -67,20 +72,20 @@ function QueuesTable({ queues }: { queues: SupervisorQueues | undefined }) {
       <h2 id="queues-h">Queues</h2>
       {queues && <p className="hint">Service level: the share of the sessions queued in the last {queues.window_hours} hours answered within {queues.target_seconds} s (abandoned ones count against it).</p>}
       <div className="scroll-x">
-        <table className="list" id="queues">
+        <table className="list labelled" id="queues">
           <thead><tr><th scope="col">Queue</th><th scope="col">Waiting</th><th scope="col">Estimated wait</th><th scope="col">Longest wait</th><th scope="col">Service level</th><th scope="col">Agents signed in / available</th></tr></thead>
           <tbody>
             {queues?.queues.map((q) => (
               <tr key={q.id} data-queue={q.name}>
                 <th scope="row">{q.name} <span className="badge">{q.channels.join(', ')}</span>{q.after_hours && <span className="badge"> closed</span>}</th>
-                <td data-cell="waiting">{q.waiting}</td>
-                <td>{duration(q.estimated_wait_seconds)}</td>
-                <td>{duration(q.longest_wait_seconds)}</td>
-                <td>{q.service_level === null ? '—' : `${Math.round(q.service_level * 100)} %`} <span className="hint">({q.answered_within_target} of {q.answered + q.unanswered})</span></td>
-                <td>{q.logged_in_agents} / {q.available_agents}</td>
+                <td data-label="Waiting" data-cell="waiting">{q.waiting}</td>
+                <td data-label="Estimated wait">{duration(q.estimated_wait_seconds)}</td>
+                <td data-label="Longest wait">{duration(q.longest_wait_seconds)}</td>
+                <td data-label="Service level">{q.service_level === null ? '—' : `${Math.round(q.service_level * 100)} %`} <span className="hint">({q.answered_within_target} of {q.answered + q.unanswered})</span></td>
+                <td data-label="Agents signed in / available">{q.logged_in_agents} / {q.available_agents}</td>
               </tr>
             ))}
-            {queues && queues.queues.length === 0 && <tr><td colSpan={6}>No queues.</td></tr>}
+            {queues && queues.queues.length === 0 && <tr><td colSpan={6}>No queues (is the contact center set up?).</td></tr>}
           </tbody>
         </table>
       </div>
@@ -116,7 +121,7 @@ function AgentsTable({ agents, onChanged }: { agents: { agents: SupervisorAgent[
       <p className="done" role="status">{done}</p>
       <p className="error" role="alert">{error}</p>
       <div className="scroll-x">
-        <table className="list" id="agents">
+        <table className="list labelled" id="agents">
           <thead><tr><th scope="col">Agent</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col">Teams</th><th scope="col">Actions</th></tr></thead>
           <tbody>
             {agents?.agents.map((a) => {
@@ -124,10 +129,10 @@ function AgentsTable({ agents, onChanged }: { agents: { agents: SupervisorAgent[
               return (
                 <tr key={a.id} data-agent={a.email}>
                   <th scope="row">{a.name}</th>
-                  <td data-cell="status">{a.status}{a.logout_pending && <span className="badge"> logging out</span>}</td>
-                  <td>{new Date(a.status_since).toLocaleString()}</td>
-                  <td>{a.teams.join(', ')}</td>
-                  <td>
+                  <td data-label="Status" data-cell="status">{a.status}{a.logout_pending && <span className="badge"> logging out</span>}</td>
+                  <td data-label="Since">{new Date(a.status_since).toLocaleString()}</td>
+                  <td data-label="Teams">{a.teams.join(', ')}</td>
+                  <td data-label="Actions">
                     <form className="row" onSubmit={(e: FormEvent) => {
                       e.preventDefault()
                       void act(() => supervisorApi.setStatus(a.id, chosen))

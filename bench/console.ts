@@ -108,11 +108,18 @@ async function main() {
     log(`timing the people page (${LOADS} loads)`)
     const people = await timeLoads(`${base}/console/people`, () => page.locator('table.list tbody tr').first().waitFor())
 
-    const figures = { bundle: size, people, goals: GOALS }
+    // The supervisor view (issue 11, item 4): its page until the queue table has a row; the chart chunk is loaded only there.
+    log(`timing the supervisor page (${LOADS} loads)`)
+    const supervisor = await timeLoads(`${base}/console/supervisor`, () => page.locator('#queues tbody tr').first().waitFor())
+    const lazyKb = Math.round(size.files.filter((f) => f.file.startsWith('supervisor-charts')).reduce((s, f) => s + f.gzip, 0) / 102.4) / 10
+
+    const figures = { bundle: size, people, supervisor, lazyChartsKb: lazyKb, goals: GOALS }
     const lines = [
       '| Console | Figure | Goal |', '|---|---|---|',
       `| bundle (JS + CSS, gzip -9) | ${size.gzipKb} KB (JS ${size.jsGzipKb} KB) | ≤ ${GOALS.bundleKb} KB |`,
       `| people page, first render (median / worst of ${people.loads}) | ${people.medianMs} / ${people.maxMs} ms (first contentful paint ${people.fcpMedianMs} ms) | ≤ ${GOALS.firstRenderMs} ms |`,
+      `| of the bundle, the supervisor page's lazy chart chunk (uPlot) | ${lazyKb} KB; the rest, ${Math.round((size.gzipKb - lazyKb) * 10) / 10} KB, is all other pages load | ≤ ${GOALS.bundleKb} KB |`,
+      `| supervisor page, first render (median / worst of ${supervisor.loads}) | ${supervisor.medianMs} / ${supervisor.maxMs} ms | ≤ ${GOALS.firstRenderMs} ms |`,
     ]
     process.stdout.write(`${lines.join('\n')}\n\n`)
     process.stdout.write(`${size.gzipKb <= GOALS.bundleKb ? 'MET' : 'MISSED'}: bundle ${size.gzipKb} KB ≤ ${GOALS.bundleKb} KB\n`)

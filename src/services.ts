@@ -15,6 +15,7 @@ import { ChannelsService, ChannelSmsService, MessagesService, Organizations, Org
 import { DirectoryService } from './core/messaging/index.ts'
 import { ReplicatorsService, SniffersService } from './core/messaging/index.ts'
 import { PluginsService, RespondersService } from './core/messaging/index.ts'
+import { SupervisorService } from './core/supervisor/index.ts'
 import { AgentEvents, AgentsService, CampaignsService, ChatsService, QueuesService, RoutingService, SessionQueueLoad, SetupService } from './core/contact-center/index.ts'
 import { SmsSessionsService } from './core/contact-center/index.ts'
 import { EndUsersService } from './core/contact-center/index.ts'
@@ -237,6 +238,9 @@ export interface Services {
   // The campaign dialer (issue 12, item 5)
   /** Runs campaigns: one self-rescheduling runner per campaign, started when contacts are added. */
   readonly dialer: DialerService
+  // The console's supervisor view (issue 11, item 4)
+  /** Queues now with their service level, agents by status, and the supervisor charts' aggregates. */
+  readonly supervisor: SupervisorService
 }
 
 /** Core's thumbnailer port over sharp: an unreadable image is `undefined`, anything else a failure. */
@@ -547,6 +551,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
     voiceVendor,
     crmTickets,
     dialer,
+    // The console's supervisor view (issue 11, item 4)
+    supervisor: new SupervisorService({ db: store.db, agents, queues: new QueuesService({ db: store.db, load: new SessionQueueLoad(store.db) }) }),
   }
 }
 

@@ -265,6 +265,9 @@ export const ERROR_CATALOG = {
   ticket_invalid: { kind: 'invalid', details: details<{ field: string }>() },
   ticket_not_found: { kind: 'not_found', details: details<{ ticketId: string }>() },
   ticket_exists: { kind: 'conflict', details: details<{ ticketId: string }>() },
+  // The console's supervisor view (issue 11, item 4)
+  /** A chart range whose end is not after its start, or longer than allowed. */
+  invalid_date_range: { kind: 'invalid', details: details<{ from?: string; to?: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

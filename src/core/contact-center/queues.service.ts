@@ -242,6 +242,16 @@ export class QueuesService {
     return { menu: m, afterHours: s!.afterHours, overCapacity: s!.channels[0]!.overCapacity, manualRedirection: s!.manualRedirection }
   }
 
+  /**
+   * Every leaf queue (any language, type and channel) now, in id order: the supervisor view's
+   * queue list. Throws `contact_center_not_set_up`.
+   */
+  async current(tenantId: TenantId): Promise<QueueState[]> {
+    const settings = await this.#settings(tenantId)
+    const menus = await this.#setup.menus(this.#db, tenantId)
+    return this.#states(tenantId, settings, menus.filter((m) => m.leaf))
+  }
+
   async #settings(tenantId: TenantId): Promise<Pick<CcSettings, 'timeZone'>> {
     const s = await this.#setup.settings(this.#db, tenantId)
     if (!s) throw new ValidationError('contact_center_not_set_up', 'Contact center is not set up')

@@ -6,6 +6,7 @@ import type { Suppression } from '../../core/suppression/index.ts'
 import { requireJson } from '../../http/params.ts'
 import type { Services } from '../../services.ts'
 import { Type } from 'typebox'
+import { supervisorApi } from './supervisor.ts'
 import { AddSuppressionBody, ConsentBody, ConsentResult, CreatedUser, CreateUserBody, EditPersonBody, LiftSuppressionBody, Message, PeopleQuery, PersonDetail, PersonId, PersonSummary as PersonSummarySchema, Session, SignInBody, SuppressionEntry, SuppressionResult, Timeline, TimelineQuery, User } from './schemas.ts'
 
 /** The session cookie: HTTP-only, `SameSite=Strict`, only sent to /console. */
@@ -284,5 +285,8 @@ export async function consoleApi(fastify: FastifyInstance, { services }: { servi
         queues: queues.map((q) => ({ id: q.num, name: q.name })),
       }
     })
+
+    // The supervisor view (issue 11, item 4).
+    await authed.register(supervisorApi, { services, sessionOf })
   })
 }

@@ -104,3 +104,40 @@ export const api = {
   recordConsent: (id: string, body: { scope: string; address: string; state: 'given' | 'withdrawn'; note?: string }) =>
     call<{ state: string; lifted: Suppression[]; remaining: Suppression[]; added: Suppression | null }>('POST', `/people/${encodeURIComponent(id)}/consents`, body),
 }
+
+// The supervisor view (issue 11, item 4).
+
+export interface SupervisorQueue {
+  id: number
+  name: string
+  channels: string[]
+  waiting: number
+  estimated_wait_seconds: number | null
+  longest_wait_seconds: number
+  logged_in_agents: number
+  available_agents: number
+  after_hours: boolean
+  answered: number
+  answered_within_target: number
+  unanswered: number
+  service_level: number | null
+}
+export interface SupervisorQueues { target_seconds: number; window_hours: number; queues: SupervisorQueue[] }
+export interface SupervisorAgent { id: number; name: string; email: string; status: string; status_kind: string; status_since: string; teams: string[]; logout_pending: boolean }
+export interface SupervisorActionResult { agent: SupervisorAgent; previous_status: string; current_status: string; message: string | null }
+export interface SupervisorCharts {
+  from: string
+  to: string
+  bucket: 'hour' | 'day'
+  volume: Array<{ at: string; channel: string; count: number }>
+  delivery: Array<{ provider: string; status: string; count: number }>
+  first_response: Array<{ at: string; sessions: number; average_seconds: number; median_seconds: number; p90_seconds: number }>
+}
+
+export const supervisorApi = {
+  queues: () => call<SupervisorQueues>('GET', '/supervisor/queues'),
+  agents: () => call<{ agents: SupervisorAgent[]; statuses: string[] }>('GET', '/supervisor/agents'),
+  setStatus: (id: number, status: string) => call<SupervisorActionResult>('POST', `/supervisor/agents/${id}/status`, { status }),
+  forceLogout: (id: number) => call<SupervisorActionResult>('POST', `/supervisor/agents/${id}/force_logout`),
+  charts: (from: string, to: string) => call<SupervisorCharts>('GET', `/supervisor/charts?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`),
+}

@@ -6,6 +6,7 @@ import { SignIn } from './pages/sign-in.tsx'
 import { People } from './pages/people.tsx'
 import { Person } from './pages/person.tsx'
 import { Workspace } from './pages/workspace.tsx'
+import { Supervisor } from './pages/supervisor.tsx'
 import './styles.css'
 
 function App() {
@@ -21,7 +22,7 @@ function App() {
   }, [])
 
   useEffect(() => {
-    const titles: Record<string, string> = { '/sign-in': 'Sign in', '/people': 'People', '/workspace': 'Workspace' }
+    const titles: Record<string, string> = { '/sign-in': 'Sign in', '/people': 'People', '/workspace': 'Workspace', '/supervisor': 'Supervisor' }
     const page = path.startsWith('/people/') ? 'Person' : titles[path] ?? 'Console'
     document.title = `${page} · Switchboard console`
   }, [path])
@@ -42,10 +43,13 @@ function App() {
     navigate('/sign-in', true)
   }
 
+  // The supervisor view (issue 11, item 4): owners, admins and supervisors.
+  const supervises = me.user.role === 'owner' || me.user.role === 'admin' || me.user.role === 'supervisor'
   let page
   const personMatch = /^\/people\/([^/]+)$/.exec(path)
   if (personMatch) page = <Person id={decodeURIComponent(personMatch[1]!)} />
   else if (me.agent_token && (path === '/workspace' || path === '/' || path === '/sign-in')) page = <Workspace token={me.agent_token} />
+  else if (path === '/supervisor' && supervises) page = <Supervisor />
   else page = <People />
 
   return (
@@ -55,6 +59,7 @@ function App() {
         <nav aria-label="Console">
           {me.agent_token && <Link to="/workspace">Workspace</Link>}
           <Link to="/people">People</Link>
+          {supervises && <Link to="/supervisor">Supervisor</Link>}
         </nav>
         <span className="who">{me.user.name ?? me.user.email} · {me.user.role} · {me.organization.name}</span>
         <button type="button" onClick={signOut}>Sign out</button>

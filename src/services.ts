@@ -473,6 +473,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const dialer = new DialerService({ db: store.db, jobs, dnc, calls: () => calls, ...(options.dialer ? { options: options.dialer } : {}) })
   campaigns.onContactsAdded((tenantId, campaignId) => dialer.ensure(tenantId, campaignId))
   defineDialerJobs(jobs, { dialer })
+  const queues = new QueuesService({ db: store.db, load: new SessionQueueLoad(store.db) })
   return {
     config,
     store,
@@ -492,7 +493,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     chats,
     smsSessions,
     // Wait estimates read the live sessions: queue lengths, recent handle times, each agent's load.
-    queues: new QueuesService({ db: store.db, load: new SessionQueueLoad(store.db) }),
+    queues,
     agentEvents: new AgentEvents(store.db, store.notifier),
     organizations,
     orgPreferences,
@@ -552,7 +553,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
     crmTickets,
     dialer,
     // The console's supervisor view (issue 11, item 4)
-    supervisor: new SupervisorService({ db: store.db, agents, queues: new QueuesService({ db: store.db, load: new SessionQueueLoad(store.db) }) }),
+    supervisor: new SupervisorService({ db: store.db, agents, queues }),
   }
 }
 

@@ -8,7 +8,8 @@ import type { Agent, Menu } from '../contact-center/index.ts'
 import { isOpen, queueHours, SYSTEM_STATUSES, type RoutingService } from '../contact-center/index.ts'
 import { releaseAgent, setAgentStatus } from '../contact-center/agent-presence.ts'
 import { recordAgentEvent } from '../contact-center/routing.service.ts'
-import { nextNums, reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
+import { reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
+import { offerTransfer } from '../contact-center/transfer-offers.ts'
 import { EndUsersRepository } from '../contact-center/end-users.repository.ts'
 import { AgentsRepository } from '../contact-center/agents.repository.ts'
 import { dialerCallMoved, dialerCallOf, idleAgentCount, waitingDialerCalls } from '../contact-center/dialer-calls.ts'
@@ -632,15 +633,7 @@ export class CallsService {
         if (onCall || row.status === SYSTEM_STATUSES.inCall || Number(load.n) >= row.chat_capacity) throw new ValidationError('transfer_target_full', 'That agent has no free capacity for a call', { agentId: to.agentNum })
         target = row
       }
-      const timeout = (await this.#setup.settings(trx, tenantId))?.offerTimeoutSeconds ?? 30
-      const offeredAt = new Date()
-      const expiresAt = new Date(offeredAt.getTime() + timeout * 1000)
-      const offer = await trx.insertInto('cc_offers').values({ tenant_id: tenantId, session_id: s.id, agent_id: target.id, offered_at: offeredAt, expires_at: expiresAt }).returning('id').executeTakeFirstOrThrow()
-      const events = (await trx.selectFrom('cc_sessions').select('offer_events').where('tenant_id', '=', tenantId).where('id', '=', s.id).executeTakeFirstOrThrow()).offer_events
-      await trx.updateTable('cc_sessions').set({ offer_events: JSON.stringify([...events, { agent_id: target.num, offered_at: offeredAt.toISOString(), result: 'pending' }]) }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
-      const [tn] = await nextNums(trx, tenantId, 'transfer')
-      await trx.insertInto('cc_transfers').values({ tenant_id: tenantId, num: tn!, session_id: s.id, status: 'transferring', from_agent_id: agent.id, to_agent_id: target.id, from_menu_id: toMenuId ? s.menu_id : null, to_menu_id: toMenuId, offer_id: offer.id }).execute()
-      await recordAgentEvent(trx, tenantId, target.id, 'offer', { offer_id: offer.id, chat_id: s.num, call_id: s.num, channel: 'call', expires_at: expiresAt.toISOString(), transfer_from: agent.num })
+      await offerTransfer(trx, this.#setup, tenantId, { session: s, from: agent, to: target, fromMenuId: toMenuId ? s.menu_id : null, toMenuId: toMenuId, channel: 'call' })
     })
     return this.get(tenantId, num)
   }

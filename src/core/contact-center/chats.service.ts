@@ -11,6 +11,7 @@ import { isOpen } from './hours.ts'
 import { EndUsersRepository } from './end-users.repository.ts'
 import { recordAgentEvent, type RoutingService } from './routing.service.ts'
 import { nextNums, reserveNums, SetupRepository } from './setup.repository.ts'
+import { offerTransfer } from './transfer-offers.ts'
 import { SYSTEM_STATUSES } from './setup.schema.ts'
 import { backToChosen, releaseAgent, setAgentStatus } from './agent-presence.ts'
 
@@ -548,15 +549,7 @@ export class ChatsService {
       if (Number(load.n) >= target.chat_capacity) throw new ValidationError('transfer_target_full', 'That agent has no free chat capacity', { agentId: to.agentNum })
       const pending = await trx.selectFrom('cc_offers').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('result', '=', 'pending').executeTakeFirst()
       if (pending) throw new ValidationError('transfer_pending', 'A transfer of this chat is waiting for an answer')
-      const timeout = (await this.#setup.settings(trx, tenantId))?.offerTimeoutSeconds ?? 30
-      const offeredAt = new Date()
-      const expiresAt = new Date(offeredAt.getTime() + timeout * 1000)
-      const offer = await trx.insertInto('cc_offers').values({ tenant_id: tenantId, session_id: s.id, agent_id: target.id, offered_at: offeredAt, expires_at: expiresAt }).returning('id').executeTakeFirstOrThrow()
-      const events = (await trx.selectFrom('cc_sessions').select('offer_events').where('tenant_id', '=', tenantId).where('id', '=', s.id).executeTakeFirstOrThrow()).offer_events
-      await trx.updateTable('cc_sessions').set({ offer_events: JSON.stringify([...events, { agent_id: target.num, offered_at: offeredAt.toISOString(), result: 'pending' }]) }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
-      const [tn] = await nextNums(trx, tenantId, 'transfer')
-      await trx.insertInto('cc_transfers').values({ tenant_id: tenantId, num: tn!, session_id: s.id, status: 'transferring', from_agent_id: agent.id, to_agent_id: target.id, from_menu_id: s.menu_id, to_menu_id: null, offer_id: offer.id }).execute()
-      await recordAgentEvent(trx, tenantId, target.id, 'offer', { offer_id: offer.id, chat_id: s.num, channel: 'chat', expires_at: expiresAt.toISOString(), transfer_from: agent.num })
+      await offerTransfer(trx, this.#setup, tenantId, { session: s, from: agent, to: target, fromMenuId: s.menu_id, toMenuId: null, channel: 'chat' })
     })
     this.#afterCommit(tenantId)
     return this.get(tenantId, num)

@@ -4,7 +4,7 @@ import type { TenantId } from '../../lib/tenant-id.ts'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts'
 import type { DirectoryViewer } from '../messaging/directory.service.ts'
 import type { Organizations } from '../messaging/organizations.ts'
-import type { PeopleLookups } from '../people/index.ts'
+import type { PeopleLookups, Person } from '../people/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
@@ -122,7 +122,7 @@ export class UserNotificationsService {
     if (!q.includeInactive) query = query.where('n.active', '=', true)
     const total = await query.select((eb) => eb.fn.countAll<string>().as('c')).executeTakeFirstOrThrow()
     const rows = await this.#select(query).orderBy('n.created_at').orderBy('n.id').limit(q.limit).offset(q.offset).execute()
-    return { items: rows.map(present), total: Number(total.c) }
+    return { items: await this.#present(tenant.id, rows), total: Number(total.c) }
   }
 
   /** #133: one notification; NotFoundError `resource_not_found` when it is not the viewer's. */
@@ -131,7 +131,7 @@ export class UserNotificationsService {
     if (viewer.kind === 'user') query = query.where('n.person_id', '=', await this.#ownPerson(tenant.id, viewer).catch(() => '00000000-0000-0000-0000-000000000000'))
     const row = await this.#select(query).executeTakeFirst()
     if (!row) throw new NotFoundError('resource_not_found', `No user-notifications with id ${id}`, { type: 'user-notifications', id })
-    return present(row)
+    return (await this.#present(tenant.id, [row]))[0]!
   }
 
   /** #134: acknowledge a notification, and with `ackPrevious` every older one of its individual. */
@@ -165,12 +165,19 @@ export class UserNotificationsService {
     return { items: rows.map((r) => ({ day: r.day, userId: r.user_id, count: Number(r.c) })), total: Number(total.c) }
   }
 
+  /** Rows as notifications: the user's names, or the individual's (read through the people domain) when it is no user. */
+  async #present(tenantId: TenantId, rows: readonly SelectedRow[]): Promise<UserNotification[]> {
+    const persons = rows.filter((r) => r.user_id === null).map((r) => r.person_id)
+    const people = persons.length > 0 ? await this.#people.findMany(this.#db, tenantId, [...new Set(persons)]) : new Map<string, Person>()
+    return rows.map((r) => present(r, people.get(r.person_id)))
+  }
+
   #base(tenantId: TenantId): BaseQuery {
     return baseQuery(this.#db, tenantId)
   }
 
   #select(query: BaseQuery) {
-    return query.selectAll('n').select(['i.public_id', 'u.first_name as user_first_name', 'u.last_name as user_last_name', 'p.first_name as person_first_name', 'p.last_name as person_last_name'])
+    return query.selectAll('n').select(['i.public_id', 'u.first_name as user_first_name', 'u.last_name as user_last_name'])
   }
 
   /** A user token's own individual (person id); ForbiddenError `user_without_individual` when it has none. */
@@ -185,7 +192,6 @@ function baseQuery(db: Kysely<DB>, tenantId: TenantId) {
   return db.selectFrom('msg_user_notifications as n')
     .innerJoin('person_identities as i', (j) => j.onRef('i.tenant_id', '=', 'n.tenant_id').onRef('i.person_id', '=', 'n.person_id').on('i.surface', '=', 'cass'))
     .leftJoin('msg_users as u', (j) => j.onRef('u.tenant_id', '=', 'n.tenant_id').onRef('u.id', '=', 'n.user_id'))
-    .leftJoin('people as p', (j) => j.onRef('p.tenant_id', '=', 'n.tenant_id').onRef('p.id', '=', 'n.person_id'))
     .where('n.tenant_id', '=', tenantId)
 }
 type BaseQuery = ReturnType<typeof baseQuery>
@@ -197,10 +203,12 @@ export function checkCategory(category: string | undefined): void {
   }
 }
 
-function present(r: NotificationRow & { public_id: string; user_first_name: string | null; user_last_name: string | null; person_first_name: string | null; person_last_name: string | null }): UserNotification {
+type SelectedRow = NotificationRow & { public_id: string; user_first_name: string | null; user_last_name: string | null }
+
+function present(r: SelectedRow, person: Person | undefined): UserNotification {
   return {
     id: r.id, organizationId: r.organization_id, individualId: r.public_id, userId: r.user_id,
-    userFirstName: r.user_id !== null ? r.user_first_name : r.person_first_name, userLastName: r.user_id !== null ? r.user_last_name : r.person_last_name,
+    userFirstName: r.user_id !== null ? r.user_first_name : person?.firstName ?? null, userLastName: r.user_id !== null ? r.user_last_name : person?.lastName ?? null,
     multicastId: r.multicast_id, category: r.category, data: r.data, acknowledged: r.acknowledged, active: r.active, createdAt: r.created_at,
   }
 }

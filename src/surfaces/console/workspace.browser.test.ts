@@ -207,7 +207,9 @@ describe('the agent workspace in Chromium', () => {
     await expect.poll(() => page.getByRole('tab').count(), { timeout: 15_000 }).toBe(0)
     await expect.poll(() => page.getByLabel('Status').inputValue(), { timeout: 15_000 }).toBe('Available')
     expect(await page.getByRole('alert').innerText()).toBe('')
-    await waitFor('the chat_ended webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'chat_ended' && (h.json as Json).chat_id === second.chatId), 20_000)
+    // Chat webhooks are ordered per chat: one that finds an earlier one of its chat still in flight
+    // may wait up to the recheck delay (README "Chat webhooks"), as the chat tests allow (45 s).
+    await waitFor('the chat_ended webhook', () => receiver.verified().find((h) => (h.json as Json).type === 'chat_ended' && (h.json as Json).chat_id === second.chatId), 45_000)
     expect(problems).toEqual([])
     await context.close()
   }, 180_000)

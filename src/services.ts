@@ -300,7 +300,11 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const suppression = new SuppressionService(store.db)
   // Compliance first, explicitly: STOP/START/HELP are answered here and never reach the bot.
   delivery.onInbound(keywordHandler({ suppression, delivery, tenantInfo: (id) => tenants.messagingSettings(id) }), { phase: 'compliance' })
-  const webhooks = new DeliveryWebhooks(store.db, { delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings) })
+  const webhooks = new DeliveryWebhooks(store.db, {
+    delivery, tracking, adapter: (channel, settings) => providers.resolve(channel, settings),
+    // A text account's numbers are signed by its own (sub-)account at the vendor (texts, wired below).
+    accountSecrets: (tenantId, vendor, accountId) => texts.webhookSecret(tenantId, vendor, accountId),
+  })
   // Tenant webhook URLs go through the guarded client: the outbound URL policy holds at every connection.
   const outboundWebhooks = new OutboundWebhooksService(store.db, jobs, {
     // The contact center's chat events go to the URL of its setup file, signed with its secrets.
@@ -419,7 +423,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   defineMulticastJobs(jobs, { multicasts, tenants, ...(options.multicastJob ? { options: options.multicastJob } : {}) })
   // ── Texts and numbers (issue 13, item 4): accounts and numbers on the tenant's SMS vendor, texts through delivery ──
   const texts: TextsService = new TextsService({
-    db: store.db, jobs, delivery, organizations, webhooks: outboundWebhooks,
+    db: store.db, jobs, delivery, organizations, webhooks: outboundWebhooks, secretKey: config.secretKey, publicUrl: config.publicUrl,
     numbers: async (tenantId) => numbersProviderFor(await delivery.channelSettings(tenantId, 'sms'), { urlPolicy: config.urlPolicy }),
   })
   defineTextJobs(jobs, { texts })

@@ -1335,6 +1335,8 @@ export interface DB {
     phone_number: string | null
     provider: string
     provider_account_id: string
+    /** The account's own webhook secret at the vendor, sealed (Twilio: the sub-account's auth token); migration 0054. */
+    provider_secret: string | null
     created_at: Timestamp
   }
   text_account_numbers: {

@@ -372,6 +372,8 @@ export function createTwilioProvider<C extends Channel>(channel: C, settings: Ch
     },
     findSent: (message: OutboundMessage & { readonly channel: C }, since: Date) => findSent(message, since),
     verifySignature: (req: RawWebhook) => verifyTwilioWebhook(authToken, req),
+    webhookAccount: (req: RawWebhook) => firstParam(twilioFormParams(req.body), 'AccountSid'),
+    verifySignatureWith: (secret: string, req: RawWebhook) => verifyTwilioWebhook(secret, req),
     parseWebhook(req: RawWebhook): WebhookEvent[] {
       return parseTwilioWebhook(req.body, req.url)
     },

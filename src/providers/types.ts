@@ -116,6 +116,14 @@ export interface ChannelProvider<C extends Channel = Channel> {
   send(msg: OutboundMessage & { readonly channel: C }): Promise<SendResult>
   parseInbound?(req: RawWebhook): ParsedInbound | undefined
   verifySignature?(req: RawWebhook): boolean
+  /**
+   * The vendor account a webhook comes from, when the vendor signs each (sub-)account's webhooks with
+   * that account's own secret (Twilio: `AccountSid`, a text account's sub-account); with
+   * `verifySignatureWith`, the pipeline checks such a webhook under the secret kept for that account.
+   */
+  webhookAccount?(req: RawWebhook): string | undefined
+  /** Whether a webhook carries the vendor's signature under `secret` (another account's than the settings'). */
+  verifySignatureWith?(secret: string, req: RawWebhook): boolean
   /** Every event of a (verified) webhook request; throws ProviderError `invalid_webhook` on a body it cannot read. */
   parseWebhook?(req: RawWebhook): WebhookEvent[]
   /**

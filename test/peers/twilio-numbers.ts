@@ -3,8 +3,10 @@
  * `POST /2010-04-01/Accounts.json` (a sub-account: `FriendlyName` → `{sid, auth_token, status…}`),
  * `GET /2010-04-01/Accounts/{sid}/AvailablePhoneNumbers/US/Local.json?AreaCode=…` (numbers on offer:
  * `{available_phone_numbers: [...]}`, capabilities as `{voice, SMS, MMS}`),
- * `POST|GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json` (buy a number with `PhoneNumber`;
- * list the account's with `?PhoneNumber=`; capabilities `{voice, sms, mms}`), and Lookup v2
+ * `POST|GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json` (buy a number with `PhoneNumber`
+ * and optional `SmsUrl`/`SmsMethod`; list the account's with `?PhoneNumber=`; capabilities
+ * `{voice, sms, mms}`), `POST /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{PN…}.json` (update a
+ * number's `SmsUrl`/`SmsMethod`), and Lookup v2
  * `GET /v2/PhoneNumbers/{n}?Fields=line_type_intelligence`. Basic auth with the parent account's
  * sid and auth token, which act on its sub-accounts too (as Twilio's do); errors as Twilio's JSON
  * (`{code, message, more_info, status}`). Anything else is passed to `upstream` (the Messages peer,
@@ -18,7 +20,9 @@ import { closeNow, listenLocal } from './listen.ts'
 export interface NumbersPeerAccount {
   sid: string
   friendlyName: string
-  numbers: Map<string, { sid: string; phoneNumber: string }>
+  /** The sub-account's own auth token: Twilio signs the webhooks of its numbers with it. */
+  authToken: string
+  numbers: Map<string, { sid: string; phoneNumber: string; smsUrl?: string; smsMethod?: string }>
 }
 
 export interface LookupAnswer {
@@ -35,6 +39,7 @@ function twilioError(res: ServerResponse, status: number, code: number, message:
   res.end(JSON.stringify({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }))
 }
 
+const NUMBERS_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/(AvailablePhoneNumbers\/US\/Local|IncomingPhoneNumbers)(?:\/(PN[0-9a-zA-Z]{32}))?\.json$/
 const sid = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`
 
 export class TwilioNumbersPeer {
@@ -47,7 +52,7 @@ export class TwilioNumbersPeer {
   /** Lookup answers per number (default: a mobile on "Peer Wireless"). */
   readonly lookups = new Map<string, LookupAnswer>()
   /** Requests per kind, for the tests' counts. */
-  readonly counts = { accounts: 0, search: 0, buy: 0, list: 0, lookup: 0 }
+  readonly counts = { accounts: 0, search: 0, buy: 0, list: 0, lookup: 0, update: 0 }
   /** Messages requests made to one of the sub-accounts (passed on to the Messages peer as the parent's). */
   subAccountMessages = 0
   /** Fail the next requests with this status (Twilio's 20500 or 20429). */
@@ -96,7 +101,7 @@ export class TwilioNumbersPeer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://peer')
     const path = url.pathname
-    const known = path === '/2010-04-01/Accounts.json' || /^\/2010-04-01\/Accounts\/[^/]+\/(AvailablePhoneNumbers\/US\/Local|IncomingPhoneNumbers)\.json$/.test(path) || path.startsWith('/v2/PhoneNumbers/')
+    const known = path === '/2010-04-01/Accounts.json' || NUMBERS_PATH.test(path) || path.startsWith('/v2/PhoneNumbers/')
     if (!known) {
       // A sub-account's Messages go to the Messages peer as the parent account's (it knows one account).
       const sub = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json/.exec(path)
@@ -120,9 +125,9 @@ export class TwilioNumbersPeer {
     }
     if (path === '/2010-04-01/Accounts.json' && req.method === 'POST') {
       this.counts.accounts++
-      const account: NumbersPeerAccount = { sid: sid('AC'), friendlyName: form.get('FriendlyName') ?? '', numbers: new Map() }
+      const account: NumbersPeerAccount = { sid: sid('AC'), friendlyName: form.get('FriendlyName') ?? '', authToken: randomBytes(16).toString('hex'), numbers: new Map() }
       this.accounts.set(account.sid, account)
-      return json(201, { sid: account.sid, friendly_name: account.friendlyName, auth_token: randomBytes(16).toString('hex'), owner_account_sid: this.accountSid, status: 'active', type: 'Full' })
+      return json(201, { sid: account.sid, friendly_name: account.friendlyName, auth_token: account.authToken, owner_account_sid: this.accountSid, status: 'active', type: 'Full' })
     }
     if (path.startsWith('/v2/PhoneNumbers/')) {
       this.counts.lookup++
@@ -137,9 +142,17 @@ export class TwilioNumbersPeer {
         url: `https://lookups.twilio.com/v2/PhoneNumbers/${number}`,
       })
     }
-    const m = /^\/2010-04-01\/Accounts\/([^/]+)\/(AvailablePhoneNumbers\/US\/Local|IncomingPhoneNumbers)\.json$/.exec(path)!
+    const m = NUMBERS_PATH.exec(path)!
     const account = this.accounts.get(m[1]!)
     if (!account) return twilioError(res, 404, 20404, `The requested resource /2010-04-01/Accounts/${m[1]} was not found`)
+    const hooks = () => ({ ...(form.has('SmsUrl') ? { smsUrl: form.get('SmsUrl')! } : {}), ...(form.has('SmsMethod') ? { smsMethod: form.get('SmsMethod')! } : {}) })
+    if (m[3] !== undefined) {
+      const held = [...account.numbers.values()].find((n) => n.sid === m[3])
+      if (!held || req.method !== 'POST' || m[2] !== 'IncomingPhoneNumbers') return twilioError(res, 404, 20404, `The requested resource ${path} was not found`)
+      this.counts.update++
+      Object.assign(held, hooks())
+      return json(200, { sid: held.sid, account_sid: account.sid, phone_number: held.phoneNumber, sms_url: held.smsUrl ?? '', sms_method: held.smsMethod ?? 'POST', capabilities: { voice: true, sms: true, mms: true, fax: false } })
+    }
     if (m[2] === 'AvailablePhoneNumbers/US/Local') {
       this.counts.search++
       const area = url.searchParams.get('AreaCode') ?? ''
@@ -159,9 +172,9 @@ export class TwilioNumbersPeer {
       const offer = this.offered(area)
       if (!offer.includes(phone)) return twilioError(res, 400, 21422, `PhoneNumber ${phone} is not available`)
       this.offers.set(area, offer.filter((n) => n !== phone))
-      const number = { sid: sid('PN'), phoneNumber: phone }
+      const number = { sid: sid('PN'), phoneNumber: phone, ...hooks() }
       account.numbers.set(phone, number)
-      return json(201, { sid: number.sid, account_sid: account.sid, phone_number: phone, friendly_name: phone, capabilities: { voice: true, sms: true, mms: true, fax: false }, status: 'in-use' })
+      return json(201, { sid: number.sid, account_sid: account.sid, phone_number: phone, friendly_name: phone, sms_url: number.smsUrl ?? '', sms_method: number.smsMethod ?? 'POST', capabilities: { voice: true, sms: true, mms: true, fax: false }, status: 'in-use' })
     }
     this.counts.list++
     const wanted = url.searchParams.get('PhoneNumber')

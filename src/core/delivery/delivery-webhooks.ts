@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import { toE164 } from '../../lib/phone.ts'
+import type { TenantId } from '../../lib/tenant-id.ts'
 import { AuthError, NotFoundError, ValidationError } from '../errors.ts'
 import type { Tenant } from '../tenants/index.ts'
 import type { DeliveryTracking, ReportedStatus } from './delivery-tracking.ts'
@@ -52,12 +53,21 @@ export type WebhookEventInput =
 export interface WebhookAdapter {
   readonly id: string
   verifySignature?(req: WebhookRequest): boolean
+  /** The vendor account a webhook names, when each (sub-)account signs with its own secret (Twilio's `AccountSid`). */
+  webhookAccount?(req: WebhookRequest): string | undefined
+  verifySignatureWith?(secret: string, req: WebhookRequest): boolean
   parseWebhook?(req: WebhookRequest): WebhookEventInput[]
   verifySubscription?(query: Readonly<Record<string, string | undefined>>): string | undefined
 }
 
 /** The tenant's provider for a channel under its settings (wired to the provider registry); throws when it cannot be built. */
 export type WebhookAdapterLookup = (channel: Channel, settings: ChannelProviderSettings) => WebhookAdapter
+
+/**
+ * The webhook secret the tenant keeps for one of its accounts at a vendor other than the settings'
+ * own (a text account's Twilio sub-account, whose numbers' webhooks it signs), or undefined.
+ */
+export type WebhookAccountSecrets = (tenantId: TenantId, vendor: string, accountId: string) => Promise<string | undefined>
 
 /**
  * Which of the tenant's providers a webhook endpoint is for: a channel (Messenger's endpoint), or
@@ -90,12 +100,31 @@ export class DeliveryWebhooks {
   readonly #delivery: DeliveryService
   readonly #tracking: DeliveryTracking
   readonly #lookup: WebhookAdapterLookup
+  readonly #accountSecrets: WebhookAccountSecrets | undefined
 
-  constructor(db: Kysely<DB>, deps: { delivery: DeliveryService; tracking: DeliveryTracking; adapter: WebhookAdapterLookup }) {
+  constructor(db: Kysely<DB>, deps: { delivery: DeliveryService; tracking: DeliveryTracking; adapter: WebhookAdapterLookup; accountSecrets?: WebhookAccountSecrets }) {
     this.#db = db
     this.#delivery = deps.delivery
     this.#tracking = deps.tracking
     this.#lookup = deps.adapter
+    this.#accountSecrets = deps.accountSecrets
+  }
+
+  /**
+   * The first of the providers whose signature check passes: under the settings' own secret, or
+   * under the secret kept for the (sub-)account the webhook names (a text account's numbers).
+   */
+  async #verified(tenant: TenantRef, adapters: Array<{ channel: Channel; adapter: WebhookAdapter }>, req: WebhookRequest): Promise<{ channel: Channel; adapter: WebhookAdapter } | undefined> {
+    const own = adapters.find(({ adapter }) => adapter.verifySignature!(req))
+    if (own || !this.#accountSecrets) return own
+    for (const found of adapters) {
+      const { adapter } = found
+      const account = adapter.webhookAccount?.(req)
+      if (!account || !adapter.verifySignatureWith) continue
+      const secret = await this.#accountSecrets(tenant.id, adapter.id, account)
+      if (secret && adapter.verifySignatureWith(secret, req)) return found
+    }
+    return undefined
   }
 
   /** The tenant's providers that can take webhooks for `target`, in the target's channel order. */
@@ -140,7 +169,7 @@ export class DeliveryWebhooks {
    * nothing is stored when it throws.
    */
   async handle(tenant: Tenant, target: WebhookTarget, req: WebhookRequest): Promise<WebhookOutcome> {
-    const verified = (await this.#adapters(tenant, target)).find(({ adapter }) => adapter.verifySignature!(req))
+    const verified = await this.#verified(tenant, await this.#adapters(tenant, target), req)
     if (!verified) throw new AuthError('bad_signature', 'the webhook signature does not match')
     const { channel, adapter } = verified
     let events: WebhookEventInput[]

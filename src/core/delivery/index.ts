@@ -10,4 +10,4 @@ export type {
 export { DeliveryTracking, MAX_SLOT_WAIT_MS } from './delivery-tracking.ts'
 export type { ReportedStatus, StatusEvent, StatusReport } from './delivery-tracking.ts'
 export { DeliveryWebhooks } from './delivery-webhooks.ts'
-export type { WebhookRequest, WebhookEventInput, WebhookAdapter, WebhookAdapterLookup, WebhookOutcome } from './delivery-webhooks.ts'
+export type { WebhookRequest, WebhookEventInput, WebhookAdapter, WebhookAdapterLookup, WebhookAccountSecrets, WebhookOutcome } from './delivery-webhooks.ts'

@@ -3,6 +3,7 @@ import type { DB } from '../../db/schema.ts'
 import type { JobQueue, JobType } from '../../jobs/index.ts'
 import { toE164 } from '../../lib/phone.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+import { decrypt, encrypt } from '../../lib/secrets.ts'
 import { Type } from 'typebox'
 import type { DeliveryService, InboundMessage, OutboxStatus, SuppressionReason } from '../delivery/index.ts'
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.ts'
@@ -79,14 +80,45 @@ export class TextsService {
   readonly #orgs: Organizations
   readonly #numbers: NumbersLookup
   readonly #webhooks: OutboundWebhooksService
+  readonly #secretKey: Buffer
+  readonly #publicUrl: string
 
-  constructor(deps: { db: Kysely<DB>; jobs: JobQueue; delivery: DeliveryService; organizations: Organizations; numbers: NumbersLookup; webhooks: OutboundWebhooksService }) {
+  constructor(deps: {
+    db: Kysely<DB>; jobs: JobQueue; delivery: DeliveryService; organizations: Organizations; numbers: NumbersLookup; webhooks: OutboundWebhooksService
+    /** Seals the accounts' webhook secrets (SWITCHBOARD_SECRET_KEY). */
+    secretKey: Buffer
+    /** SWITCHBOARD_PUBLIC_URL: the numbers' inbound webhook URL is set at the vendor from it. */
+    publicUrl: string
+  }) {
     this.#db = deps.db
     this.#jobs = deps.jobs
     this.#delivery = deps.delivery
     this.#orgs = deps.organizations
     this.#numbers = deps.numbers
     this.#webhooks = deps.webhooks
+    this.#secretKey = deps.secretKey
+    this.#publicUrl = deps.publicUrl
+  }
+
+  /** Where the vendor posts a tenant's numbers' inbound messages: the vendor's webhook route (README "Twilio"). */
+  #hooks(tenantId: TenantId, vendor: string): { smsUrl: string } {
+    return { smsUrl: `${this.#publicUrl}/webhooks/${vendor}/${tenantId}/sms` }
+  }
+
+  /**
+   * The webhook secret kept for one of the tenant's accounts at `vendor` (a Twilio sub-account's
+   * auth token), for the webhook pipeline to check its numbers' webhooks with; undefined when none is kept.
+   */
+  async webhookSecret(tenantId: TenantId, vendor: string, providerAccountId: string): Promise<string | undefined> {
+    const row = await this.#db.selectFrom('text_accounts').select('provider_secret').where('tenant_id', '=', tenantId)
+      .where('provider', '=', vendor).where('provider_account_id', '=', providerAccountId).where('provider_secret', 'is not', null).executeTakeFirst()
+    if (!row?.provider_secret) return undefined
+    try {
+      return decrypt(this.#secretKey, row.provider_secret)
+    } catch {
+      // Sealed under another master key: no secret to check with (the webhook is refused as unsigned).
+      return undefined
+    }
   }
 
   // --- accounts (#97–#101) ---
@@ -95,9 +127,10 @@ export class TextsService {
   async createAccount(tenant: Tenant, input: { organizationId: string; allowCustomNumber?: boolean | undefined }): Promise<TextAccount> {
     const org = await this.#orgs.find(tenant, input.organizationId, at('organization-id'))
     const vendor = await this.#numbers(tenant.id)
-    const { accountId } = await vendorCall(() => vendor.createAccount(`${tenant.name} / ${org.name}`.slice(0, 64)))
+    const { accountId, webhookSecret } = await vendorCall(() => vendor.createAccount(`${tenant.name} / ${org.name}`.slice(0, 64)))
     const row = await this.#db.insertInto('text_accounts').values({
       tenant_id: tenant.id, organization_id: org.id, allow_custom_number: input.allowCustomNumber ?? false, provider: vendor.id, provider_account_id: accountId,
+      provider_secret: webhookSecret ? encrypt(this.#secretKey, webhookSecret) : null,
     }).returningAll().executeTakeFirstOrThrow()
     return presentAccount(row)
   }
@@ -153,6 +186,8 @@ export class TextsService {
     const vendor = await this.#vendorOf(tenant.id, account)
     const held = await vendorCall(() => vendor.findNumber(account.provider_account_id, account.phone_number!))
     if (!held) throw new ValidationError('invalid_text_account', `${account.phone_number} is not a number of the account ${account.provider_account_id} at ${vendor.id}`, { pointer: '' })
+    // Its inbound messages come to us from now on (Twilio: the number's SmsUrl).
+    await vendorCall(() => vendor.setWebhooks(account.provider_account_id, held.id, this.#hooks(tenant.id, vendor.id)))
     return this.#insertNumber(tenant.id, account, held, { notes })
   }
 
@@ -175,7 +210,7 @@ export class TextsService {
     // A number must be one delivery can send from (a real area code): the sandbox offers any.
     const pick = offered.find((n) => !held.has(n.phoneNumber) && toE164(n.phoneNumber) === n.phoneNumber)
     if (!pick) throw new ValidationError('no_number_available', `no number is available in area code ${input.areaCode}`, at('area-code'))
-    const bought = await vendorCall(() => vendor.buyNumber(account.provider_account_id, pick.phoneNumber))
+    const bought = await vendorCall(() => vendor.buyNumber(account.provider_account_id, pick.phoneNumber, this.#hooks(tenant.id, vendor.id)))
     // The purchase answer lacks the location the offer had (Twilio's IncomingPhoneNumber has none).
     const merged: VendorNumberInfo = {
       phoneNumber: bought.phoneNumber || pick.phoneNumber, id: bought.id, capabilities: bought.capabilities,

@@ -29,9 +29,13 @@ export interface CarrierLookup {
  */
 export interface NumbersPort {
   readonly id: string
-  createAccount(friendlyName: string): Promise<{ readonly accountId: string }>
+  /** `webhookSecret`: the account's own secret its numbers' webhooks are signed with (Twilio: the sub-account's auth token). */
+  createAccount(friendlyName: string): Promise<{ readonly accountId: string; readonly webhookSecret?: string | undefined }>
   searchNumbers(accountId: string, areaCode: string): Promise<VendorNumberInfo[]>
-  buyNumber(accountId: string, phoneNumber: string): Promise<VendorNumberInfo>
+  /** Buy a number, its inbound messages posted to `hooks.smsUrl`. */
+  buyNumber(accountId: string, phoneNumber: string, hooks: { readonly smsUrl: string }): Promise<VendorNumberInfo>
+  /** Point a held number (`numberId`: the vendor's id) at `hooks.smsUrl`. */
+  setWebhooks(accountId: string, numberId: string, hooks: { readonly smsUrl: string }): Promise<void>
   findNumber(accountId: string, phoneNumber: string): Promise<VendorNumberInfo | undefined>
   lookup(phoneNumber: string): Promise<CarrierLookup>
 }

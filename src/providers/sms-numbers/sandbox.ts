@@ -39,6 +39,8 @@ export function createSandboxNumbers(): NumbersProvider {
     async findNumber(_accountId, phoneNumber) {
       return sandboxNumber(phoneNumber, true)
     },
+    // The sandbox's inbound messages come through its own simulator, not a webhook.
+    async setWebhooks() {},
     async lookup(phoneNumber): Promise<CarrierInfo> {
       const d = Number(phoneNumber.at(-1))
       if (d <= 5) return { type: 'mobile', carrierName: 'Sandbox Mobile', mobileCountryCode: '310', mobileNetworkCode: '260', error: '' }

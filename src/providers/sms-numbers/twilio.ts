@@ -4,10 +4,14 @@
  * - an organisation's account is a sub-account: `POST /2010-04-01/Accounts.json` (`FriendlyName`);
  * - numbers by area code: `GET /2010-04-01/Accounts/{sub}/AvailablePhoneNumbers/US/Local.json?AreaCode=…&SmsEnabled=true`,
  *   then `POST /2010-04-01/Accounts/{sub}/IncomingPhoneNumbers.json` (`PhoneNumber`);
+ *   with `SmsUrl`/`SmsMethod` (our inbound webhook), set again on a claimed number with
+ *   `POST /2010-04-01/Accounts/{sub}/IncomingPhoneNumbers/{PN…}.json`;
  * - a held number: `GET /2010-04-01/Accounts/{sub}/IncomingPhoneNumbers.json?PhoneNumber=…`;
  * - carriers: Lookup v2, `GET /v2/PhoneNumbers/{n}?Fields=line_type_intelligence` at `lookupBaseUrl`
  *   (default https://lookups.twilio.com, or `baseUrl` when that is set).
- * The parent account's credentials act on its sub-accounts, so no sub-account secret is kept.
+ * The parent account's credentials act on its sub-accounts; the sub-account's own auth token (in
+ * the creation answer) is returned as its webhook secret, since Twilio signs the webhooks of a
+ * sub-account's numbers with it.
  */
 import { vendorHttp, networkError, type ProviderOptions } from '../http.ts'
 import type { ChannelSettings } from '../registry.ts'
@@ -81,7 +85,8 @@ export function createTwilioNumbers(settings: ChannelSettings, options: Provider
       const answer = await call('POST', `${base}/2010-04-01/Accounts.json`, new URLSearchParams({ FriendlyName: friendlyName.slice(0, 64) }))
       const sid = str(answer.sid)
       if (!/^AC[0-9a-zA-Z]{32}$/.test(sid)) throw new ProviderError('bad_response', 'twilio: the new account has no sid', { retryable: false })
-      return { accountId: sid }
+      const token = str(answer.auth_token)
+      return { accountId: sid, ...(token ? { webhookSecret: token } : {}) }
     },
     async searchNumbers(sub, areaCode) {
       const q = new URLSearchParams({ AreaCode: areaCode, SmsEnabled: 'true' })
@@ -89,11 +94,15 @@ export function createTwilioNumbers(settings: ChannelSettings, options: Provider
       const list = Array.isArray(answer.available_phone_numbers) ? answer.available_phone_numbers as Json[] : []
       return list.map((n) => toNumber(n, false)).filter((n) => n.phoneNumber !== '')
     },
-    async buyNumber(sub, phoneNumber) {
-      const answer = await call('POST', `${account(sub)}/IncomingPhoneNumbers.json`, new URLSearchParams({ PhoneNumber: phoneNumber }))
+    async buyNumber(sub, phoneNumber, hooks) {
+      const answer = await call('POST', `${account(sub)}/IncomingPhoneNumbers.json`, new URLSearchParams({ PhoneNumber: phoneNumber, SmsUrl: hooks.smsUrl, SmsMethod: 'POST' }))
       const n = toNumber(answer, true)
       if (!n.id || !n.phoneNumber) throw new ProviderError('bad_response', 'twilio: the bought number has no sid', { retryable: false })
       return n
+    },
+    async setWebhooks(sub, numberId, hooks) {
+      if (!/^PN[0-9a-zA-Z]{32}$/.test(numberId)) throw new ProviderError('invalid_number', `twilio: ${numberId} is not a number sid`, { retryable: false })
+      await call('POST', `${account(sub)}/IncomingPhoneNumbers/${encodeURIComponent(numberId)}.json`, new URLSearchParams({ SmsUrl: hooks.smsUrl, SmsMethod: 'POST' }))
     },
     async findNumber(sub, phoneNumber) {
       const answer = await call('GET', `${account(sub)}/IncomingPhoneNumbers.json?${new URLSearchParams({ PhoneNumber: phoneNumber }).toString()}`)

@@ -30,15 +30,25 @@ export interface CarrierInfo {
   readonly error: string
 }
 
+/** Where the vendor posts a number's inbound messages (our webhook URL), set when it is bought or claimed. */
+export interface NumberWebhooks {
+  readonly smsUrl: string
+}
+
 /** A vendor of SMS accounts and numbers. Every method throws ProviderError. */
 export interface NumbersProvider {
   readonly id: 'sandbox' | 'twilio'
-  /** A new account for an organisation: its vendor id (Twilio: the sub-account's AC… sid). */
-  createAccount(friendlyName: string): Promise<{ readonly accountId: string }>
+  /**
+   * A new account for an organisation: its vendor id (Twilio: the sub-account's AC… sid) and, when the
+   * vendor signs the account's webhooks with a secret of its own, that secret (Twilio: its auth token).
+   */
+  createAccount(friendlyName: string): Promise<{ readonly accountId: string; readonly webhookSecret?: string | undefined }>
   /** Numbers on offer in a US area code, in the vendor's order. */
   searchNumbers(accountId: string, areaCode: string): Promise<VendorNumber[]>
-  /** Buy an offered number into the account. */
-  buyNumber(accountId: string, phoneNumber: string): Promise<VendorNumber>
+  /** Buy an offered number into the account, its inbound messages posted to `hooks`. */
+  buyNumber(accountId: string, phoneNumber: string, hooks: NumberWebhooks): Promise<VendorNumber>
+  /** Point a number the account holds (`numberId`: its vendor id) at `hooks`. */
+  setWebhooks(accountId: string, numberId: string, hooks: NumberWebhooks): Promise<void>
   /** A number the account already holds, or undefined. */
   findNumber(accountId: string, phoneNumber: string): Promise<VendorNumber | undefined>
   /** The carrier of a number. */

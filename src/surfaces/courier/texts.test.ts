@@ -10,6 +10,7 @@ import { seedPerson } from '../../../test/helpers/cass.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 import { TwilioPeer } from '../../../test/peers/twilio.ts'
 import { TwilioNumbersPeer } from '../../../test/peers/twilio-numbers.ts'
+import { twilioSignature } from '../../lib/twilio-signature.ts'
 import { startWebhookReceiver, type WebhookReceiver } from '../../../test/peers/webhook-receiver.ts'
 
 // Texts and numbers (#92–#113) through HTTP: the documented samples as contract tests (every
@@ -408,6 +409,10 @@ describe('on Twilio (the local peers)', () => {
     sub!.numbers.set('+16282999999', { sid: 'PN' + 'a'.repeat(32), phoneNumber: '+16282999999' })
     const claimed = (await ok(twilio, 'POST', `/v1/text-accounts/${acct.id}/claim-number/`, { notes: 'ported' })).data
     expect(claimed.attributes).toMatchObject({ 'phone-number': '+16282999999', 'twilio-id': 'PN' + 'a'.repeat(32), notes: 'ported' })
+    // Both numbers post their inbound messages to the tenant's Twilio webhook (set when bought, and when claimed).
+    const smsUrl = `${t.config.publicUrl}/webhooks/twilio/${twilio.tenant.id}/sms`
+    expect(sub!.numbers.get('+16282000000')).toMatchObject({ smsUrl, smsMethod: 'POST' })
+    expect(sub!.numbers.get('+16282999999')).toMatchObject({ smsUrl, smsMethod: 'POST' })
 
     // The vendor failing: 502 sms_provider_failed, nothing written.
     numbersPeer.failNext = { status: 500, times: 1 }
@@ -419,6 +424,43 @@ describe('on Twilio (the local peers)', () => {
     numbersPeer.offers.set('629', [])
     expect(expectJsonApiError(await call(twilio, 'POST', '/v1/text-account-numbers/', { data: { type: 'text-account-numbers', attributes: { 'account-id': acct.id, 'area-code': '629' } } }), 400, { pointer: '/data/attributes/area-code' }).code).toBe('no_number_available')
     expect(await written(twilio)).toEqual(failedBefore)
+  })
+
+  it('inbound texts to a sub-account\'s number are signed with the sub-account\'s auth token, kept sealed; another token is refused', async () => {
+    const acct = await account(twilio)
+    const sub = numbersPeer.accounts.get(acct.attributes['twilio-id'])!
+    const kept = await t.store.db.selectFrom('text_accounts').select('provider_secret').where('id', '=', acct.id).executeTakeFirstOrThrow()
+    expect(kept.provider_secret).toMatch(/^v1\./)
+    expect(kept.provider_secret).not.toContain(sub.authToken)
+    const n = (await ok(twilio, 'POST', '/v1/text-account-numbers/', { data: { type: 'text-account-numbers', attributes: { 'account-id': acct.id, 'area-code': '415' } } })).data
+    const to = n.attributes['phone-number'] as string
+    const path = `/webhooks/twilio/${twilio.tenant.id}/sms`
+    const post = (params: Record<string, string>, token: string) => t.app.inject({
+      method: 'POST', url: path, payload: new URLSearchParams(params).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(token, t.config.publicUrl + path, params) },
+    })
+    const from = uniquePhone()
+    const message = (sid: string) => ({ MessageSid: sid, SmsSid: sid, AccountSid: sub.sid, From: from, To: to, Body: 'Hello from a sub-account number', NumMedia: '0' })
+    // The parent's token does not sign a sub-account's webhooks, nor does a made-up one: refused, nothing kept.
+    const forged = 'SM' + randomUUID().replaceAll('-', '')
+    expect((await post(message(forged), randomUUID())).statusCode).toBe(403)
+    expect((await post({ ...message(forged), AccountSid: 'AC' + '0'.repeat(32) }, sub.authToken)).statusCode).toBe(403)
+    const good = 'SM' + randomUUID().replaceAll('-', '')
+    expect((await post(message(good), sub.authToken)).statusCode).toBe(200)
+    const log = await waitFor('the receive log', async () => {
+      const r = await call(twilio, 'GET', `/v1/text-receive-logs/${good}/`)
+      return r.statusCode === 200 ? (JSON.parse(r.body) as Json).data : undefined
+    }, 30_000)
+    expect(log.attributes).toMatchObject({ sender: from, to, message: 'Hello from a sub-account number' })
+    expect((await call(twilio, 'GET', `/v1/text-receive-logs/${forged}/`)).statusCode).toBe(404)
+    // Another tenant's webhook URL does not take this sub-account's signature.
+    const otherPath = `/webhooks/twilio/${other.tenant.id}/sms`
+    const params = message('SM' + randomUUID().replaceAll('-', ''))
+    const elsewhere = await t.app.inject({
+      method: 'POST', url: otherPath, payload: new URLSearchParams(params).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(sub.authToken, t.config.publicUrl + otherPath, params) },
+    })
+    expect(elsewhere.statusCode).toBe(403)
   })
 
   it('number info through Twilio Lookup v2 (line_type_intelligence), cached; reresolve asks again', async () => {
@@ -453,13 +495,15 @@ describe('on Twilio (the local peers)', () => {
 
     await waitFor('the sent callback', () => verifiedAt(new URL(statusUrl).pathname).length > 0, 30_000)
     const url = `${t.config.publicUrl}/v1/texts/${text.id}/callback/`
-    const params = { MessageSid: peerMessage.sid, MessageStatus: 'delivered', AccountSid: sms.accountSid, To: target, From: from }
+    // Twilio signs a sub-account's callbacks with the sub-account's own auth token.
+    const sub = numbersPeer.accounts.get(acct.attributes['twilio-id'])!
+    const params = { MessageSid: peerMessage.sid, MessageStatus: 'delivered', AccountSid: sub.sid, To: target, From: from }
     const form = new URLSearchParams(params).toString()
     const wrong = await t.app.inject({ method: 'POST', url: `/v1/texts/${text.id}/callback/`, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'bad' }, payload: form })
     // A wrong signature answers as an unknown text does.
     expectJsonApiError(wrong, 404)
     expect((await ok(twilio, 'GET', `/v1/texts/${text.id}/`)).data.attributes.status).toBe('sent')
-    const good = await t.app.inject({ method: 'POST', url: `/v1/texts/${text.id}/callback/`, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sms.sign(url, params) }, payload: form })
+    const good = await t.app.inject({ method: 'POST', url: `/v1/texts/${text.id}/callback/`, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(sub.authToken, url, params) }, payload: form })
     expect(good.statusCode, good.body).toBe(204)
     expect((await ok(twilio, 'GET', `/v1/texts/${text.id}/`)).data.attributes.status).toBe('delivered')
     const statuses = await waitFor('both status callbacks', () => {

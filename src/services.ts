@@ -352,7 +352,11 @@ export function createServices(config: Config, store: Store, options: CreateServ
   const directory = new DirectoryService(store.db, people)
   const organizations = new Organizations((tenantId) => directory.clinics(tenantId))
   const orgPreferences = new OrgPreferences(store.db, organizations)
-  const channels = new ChannelsService({ db: store.db, peopleLookups, organizations, orgPreferences })
+  // A channel's `text-number-id` is one of the texts domain's numbers (texts, wired below).
+  const channels = new ChannelsService({
+    db: store.db, peopleLookups, organizations, orgPreferences,
+    textNumbers: { sender: (db, tenantId, organizationId, numberId) => texts.numberSender(db, tenantId, organizationId, numberId) },
+  })
   const smsSessions: SmsSessionsService = new SmsSessionsService({
     db: store.db, chats, routing, delivery, suppression,
     endUsers: { forPhone: (trx, tenantId, e164) => endUsers.forPhone(trx, tenantId, e164) },
@@ -424,6 +428,7 @@ export function createServices(config: Config, store: Store, options: CreateServ
   // ── Texts and numbers (issue 13, item 4): accounts and numbers on the tenant's SMS vendor, texts through delivery ──
   const texts: TextsService = new TextsService({
     db: store.db, jobs, delivery, organizations, webhooks: outboundWebhooks, secretKey: config.secretKey, publicUrl: config.publicUrl,
+    servesChannels: (tenantId, numberId) => channelSms.servesNumber(tenantId, numberId),
     numbers: async (tenantId) => numbersProviderFor(await delivery.channelSettings(tenantId, 'sms'), { urlPolicy: config.urlPolicy }),
   })
   defineTextJobs(jobs, { texts })

@@ -80,9 +80,11 @@ export class ChannelSmsService {
    * the commit). Keyed by message and person, so a retried post queues nothing twice.
    */
   async posted(trx: Transaction<DB>, tenantId: TenantId, m: PostedMessage): Promise<boolean> {
-    const c = await trx.selectFrom('msg_channels').select(['organization_id', 'sms_active', 'sms_activated_at', 'sms_initial_message', 'sms_initial_message_js'])
+    const c = await trx.selectFrom('msg_channels').select(['organization_id', 'sms_active', 'sms_activated_at', 'sms_initial_message', 'sms_initial_message_js', 'text_number_id'])
       .where('tenant_id', '=', tenantId).where('id', '=', m.channelId).executeTakeFirst()
     if (!c?.sms_active || !m.message) return false
+    // From the channel's text number (`text-number-id`) when it has one, else the tenant's SMS sender.
+    const sender = await this.#channels.smsSender(trx, tenantId, c)
     // The subscribers who are not care-team users, then who they are (phone, language, name) through
     // the people domain, in this transaction.
     const subscribers = await trx.selectFrom('msg_channel_subscribers as s').select('s.individual_id').where('s.tenant_id', '=', tenantId).where('s.channel_id', '=', m.channelId)
@@ -110,11 +112,19 @@ export class ChannelSmsService {
       const text = initial ? `${initialMessage(c.sms_initial_message, c.sms_initial_message_js, orgDefault, r.language_type)}\n\n${body}` : body
       const sent = await this.#delivery.send({ id: tenantId }, {
         channel: 'sms', to: r.phone!, body: text.slice(0, MAX_SMS), personId: r.id, idempotencyKey: `msg-sms:${m.id}:${r.id}`,
+        ...(sender ? { from: sender.from, data: sender.data } : {}),
       }, { trx, peopleChecked: true })
       await trx.insertInto('msg_channel_sms').values({ outbox_message_id: sent.message.id, tenant_id: tenantId, channel_id: m.channelId, person_id: r.id, message_id: m.id, initial })
         .onConflict((oc) => oc.column('outbox_message_id').doNothing()).execute()
     }
     return true
+  }
+
+  /** Whether an active, unarchived channel's SMS path sends from the text number (its replies are the channel's). */
+  async servesNumber(tenantId: TenantId, numberId: string): Promise<boolean> {
+    const row = await this.#db.selectFrom('msg_channels').select('id').where('tenant_id', '=', tenantId).where('text_number_id', '=', numberId)
+      .where('sms_active', '=', true).where('archived_at', 'is', null).limit(1).executeTakeFirst()
+    return row !== undefined
   }
 
   /** Wake the send workers after a commit that queued SMS. */

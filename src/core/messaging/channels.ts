@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { isUuid } from '../../lib/uuid.ts'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
@@ -116,8 +117,17 @@ export interface ChannelSharedPort {
   wake(): void
 }
 
+/**
+ * The texts domain's numbers as a channel's SMS path uses them (`text-number-id`): one of the
+ * organisation's text-account numbers, as the sender of the path's SMS.
+ */
+export interface ChannelTextNumbers {
+  /** The tenant's text number `numberId` of an account of `organizationId`, as a sender (`from`, and the delivery `data` its vendor needs), or undefined. */
+  sender(db: Executor, tenantId: TenantId, organizationId: string, numberId: string): Promise<{ from: string; data: Record<string, unknown> } | undefined>
+}
+
 /** Channel attributes a JSON-Patch `replace` may set (#47), by path. */
-const PATCHABLE = ['/name', '/label', '/floating', '/subscription-type', '/event-settings', '/event-settings/enabled'] as const
+const PATCHABLE = ['/name', '/label', '/floating', '/subscription-type', '/event-settings', '/event-settings/enabled', '/text-number-id'] as const
 
 /**
  * Messaging channels (#44–#54): a channel of an organisation with its subscribers (individuals),
@@ -130,12 +140,30 @@ export class ChannelsService {
   readonly #people: PeopleLookups
   readonly #orgs: Organizations
   readonly #prefs: OrgPreferences
+  readonly #textNumbers: ChannelTextNumbers | undefined
 
-  constructor(deps: { db: Kysely<DB>; peopleLookups: PeopleLookups; organizations: Organizations; orgPreferences: OrgPreferences }) {
+  constructor(deps: { db: Kysely<DB>; peopleLookups: PeopleLookups; organizations: Organizations; orgPreferences: OrgPreferences; textNumbers?: ChannelTextNumbers }) {
     this.#db = deps.db
     this.#people = deps.peopleLookups
     this.#orgs = deps.organizations
     this.#prefs = deps.orgPreferences
+    this.#textNumbers = deps.textNumbers
+  }
+
+  /** `text-number-id`: a text number of the organisation's accounts, or NotFoundError at `where`. */
+  async #textNumber(db: Executor, tenantId: TenantId, organizationId: string, numberId: string, where: Where): Promise<string> {
+    const found = this.#textNumbers ? await this.#textNumbers.sender(db, tenantId, organizationId, numberId) : undefined
+    if (!found) throw new NotFoundError('resource_not_found', `No text-account-numbers with id ${numberId}`, { type: 'text-account-numbers', id: numberId, ...where })
+    return numberId
+  }
+
+  /**
+   * The sender of a channel's SMS path: its `text-number-id` number (`from`, and what the vendor
+   * needs to send from it), or undefined for the tenant's default SMS sender.
+   */
+  async smsSender(db: Executor, tenantId: TenantId, channel: { organization_id: string; text_number_id: string | null }): Promise<{ from: string; data: Record<string, unknown> } | undefined> {
+    if (!channel.text_number_id || !this.#textNumbers) return undefined
+    return this.#textNumbers.sender(db, tenantId, channel.organization_id, channel.text_number_id)
   }
 
   /** The people of `individualIds` (Cass ids), or NotFoundError naming the first unknown one at `pointer/<index>`. */
@@ -161,7 +189,7 @@ export class ChannelsService {
   async create(tenant: Tenant, input: CreateChannel): Promise<Channel> {
     this.#orgs.get(tenant, input.organizationId, { pointer: '/data/attributes/organization-id' })
     const groupId = input.individualGroupId ? await this.#group(this.#db, tenant, input.individualGroupId, input.viewer ?? ORGANIZATION_VIEWER, { pointer: '/data/attributes/individual-group-id' }) : null
-    if (input.textNumberId) throw new NotFoundError('resource_not_found', `No text-account-numbers with id ${input.textNumberId}`, { type: 'text-account-numbers', id: input.textNumberId, pointer: '/data/attributes/text-number-id' })
+    const textNumberId = input.textNumberId ? await this.#textNumber(this.#db, tenant.id, input.organizationId, input.textNumberId, { pointer: '/data/attributes/text-number-id' }) : null
     const title = input.name ?? (await this.#prefs.list(tenant, input.organizationId, ['default-channel-title']))[0]?.value ?? ''
     let shared: ChannelSharedPort[] = []
     const id = await this.#db.transaction().execute(async (trx) => {
@@ -170,7 +198,7 @@ export class ChannelsService {
       const row = await trx.insertInto('msg_channels').values({
         tenant_id: tenant.id, organization_id: input.organizationId, name: title, label: input.label ?? null,
         subscription_type: input.subscriptionType ?? 'none', floating: input.floating ?? false,
-        event_settings: JSON.stringify(input.eventSettings ?? { enabled: true }), individual_group_id: groupId, text_number_id: null,
+        event_settings: JSON.stringify(input.eventSettings ?? { enabled: true }), individual_group_id: groupId, text_number_id: textNumberId,
         created_by: acting?.id ?? null,
       }).returning('id').executeTakeFirstOrThrow()
       const people = new Map<string, boolean>()
@@ -399,6 +427,7 @@ export class ChannelsService {
     const set: Record<string, unknown> = {}
     const current = await this.get(tenant, id)
     let eventSettings: Record<string, unknown> | undefined
+    let textNumber: { id: string | null; at: number } | undefined
     ops.forEach((o, i) => {
       const bad = (why: string) => new ValidationError('invalid_patch', why, { pointer: `/data/attributes/${i}` })
       if (o.op !== 'replace' && o.op !== 'add') throw bad(`op must be replace (or add), not ${String(o.op)}`)
@@ -416,6 +445,9 @@ export class ChannelsService {
       } else if (o.path === '/subscription-type') {
         if (typeof v !== 'string' || !(SUBSCRIPTION_TYPES as readonly string[]).includes(v)) throw bad(`subscription-type must be one of ${SUBSCRIPTION_TYPES.join(', ')}`)
         set.subscription_type = v
+      } else if (o.path === '/text-number-id') {
+        if (v !== null && !isUuid(v)) throw bad('text-number-id must be the id of a text-account-number, or null')
+        textNumber = { id: v === null ? null : v.toLowerCase(), at: i }
       } else if (o.path === '/event-settings') {
         if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('event-settings must be an object')
         eventSettings = v as Record<string, unknown>
@@ -425,6 +457,9 @@ export class ChannelsService {
       }
     })
     if (eventSettings) set.event_settings = JSON.stringify(eventSettings)
+    if (textNumber) {
+      set.text_number_id = textNumber.id === null ? null : await this.#textNumber(this.#db, tenant.id, current.organizationId, textNumber.id, { pointer: `/data/attributes/${textNumber.at}` })
+    }
     if (Object.keys(set).length > 0) {
       await this.#db.updateTable('msg_channels').set({ ...set, last_modified_at: sql`now()` }).where('tenant_id', '=', tenant.id).where('id', '=', id).execute()
     }

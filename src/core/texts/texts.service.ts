@@ -82,6 +82,7 @@ export class TextsService {
   readonly #webhooks: OutboundWebhooksService
   readonly #secretKey: Buffer
   readonly #publicUrl: string
+  readonly #servesChannels: ((tenantId: TenantId, numberId: string) => Promise<boolean>) | undefined
 
   constructor(deps: {
     db: Kysely<DB>; jobs: JobQueue; delivery: DeliveryService; organizations: Organizations; numbers: NumbersLookup; webhooks: OutboundWebhooksService
@@ -89,6 +90,11 @@ export class TextsService {
     secretKey: Buffer
     /** SWITCHBOARD_PUBLIC_URL: the numbers' inbound webhook URL is set at the vendor from it. */
     publicUrl: string
+    /**
+     * Whether a messaging channel's SMS path sends from the number (`text-number-id`): an inbound text
+     * to it is then logged here and passed on to the conversation phase (the channel's reply), not consumed.
+     */
+    servesChannels?: (tenantId: TenantId, numberId: string) => Promise<boolean>
   }) {
     this.#db = deps.db
     this.#jobs = deps.jobs
@@ -98,11 +104,26 @@ export class TextsService {
     this.#webhooks = deps.webhooks
     this.#secretKey = deps.secretKey
     this.#publicUrl = deps.publicUrl
+    this.#servesChannels = deps.servesChannels
   }
 
   /** Where the vendor posts a tenant's numbers' inbound messages: the vendor's webhook route (README "Twilio"). */
   #hooks(tenantId: TenantId, vendor: string): { smsUrl: string } {
     return { smsUrl: `${this.#publicUrl}/webhooks/${vendor}/${tenantId}/sms` }
+  }
+
+  /**
+   * A number of the tenant's accounts of `organizationId`, as an SMS sender: `from`, and the delivery
+   * `data` its vendor needs (on Twilio the sub-account holding it), or undefined. A messaging
+   * channel's `text-number-id` sends through it.
+   */
+  async numberSender(db: Kysely<DB> | Transaction<DB>, tenantId: TenantId, organizationId: string, numberId: string): Promise<{ from: string; data: Record<string, unknown> } | undefined> {
+    if (!isUuid(numberId)) return undefined
+    const row = await db.selectFrom('text_account_numbers as n').innerJoin('text_accounts as a', (j) => j.onRef('a.tenant_id', '=', 'n.tenant_id').onRef('a.id', '=', 'n.account_id'))
+      .select(['n.phone_number', 'a.provider', 'a.provider_account_id'])
+      .where('n.tenant_id', '=', tenantId).where('n.id', '=', numberId).where('a.organization_id', '=', organizationId).executeTakeFirst()
+    if (!row) return undefined
+    return { from: row.phone_number, data: row.provider === 'twilio' ? { twilioAccountSid: row.provider_account_id } : {} }
   }
 
   /**
@@ -509,6 +530,8 @@ export class TextsService {
     })
     if (forwarded) this.#delivery.wake()
     if (queued) this.#webhooks.wake()
+    // A channel's SMS path sends from this number: the reply is the channel's too.
+    if (this.#servesChannels && await this.#servesChannels(tenantId, number.id)) return undefined
     return 'consumed'
   }
 

@@ -188,6 +188,57 @@ describe('the SMS path (#51)', () => {
   })
 })
 
+describe('a channel\'s text number (`text-number-id`)', () => {
+  it('sends the SMS path from the organisation\'s text number; a reply to it is logged and comes back into the channel; other numbers are 404', async () => {
+    const acct = (await ok(a, 'POST', '/v1/text-accounts/', { data: { type: 'text-accounts', attributes: { 'organization-id': org(a) } } })).data as Json
+    const num = (await ok(a, 'POST', '/v1/text-account-numbers/', { data: { type: 'text-account-numbers', attributes: { 'account-id': acct.id, 'area-code': '919' } } })).data as Json
+    const from = num.attributes['phone-number'] as string
+    const phone = uniquePhone()
+    const pat = await register(a, 'Pat', phone)
+    const c = (await ok(a, 'POST', '/v1/messaging-channels/', { data: { type: 'messaging-channels', attributes: { 'organization-id': org(a), 'individual-ids': [pat], 'individual-id': nurse, 'text-number-id': num.id } } })).data as Json
+    expect(c.attributes['text-number']).toEqual({ id: num.id })
+    await ok(a, 'POST', `/v1/messaging-channels/${c.id}/sms/`, { active: true, 'initial-message': 'Your clinic.' })
+    await post(c.id, nurse, 'From our own number')
+    const sent = await waitFor('the SMS from the number', async () => {
+      const rows = (await outbox(a, phone)).filter((m) => m.status === 'sent')
+      return rows.length === 1 ? rows[0] : undefined
+    })
+    expect(sent).toMatchObject({ from, body: 'Your clinic.\n\nNia: From our own number' })
+
+    // The reply to the number: a receive log of the number (#106) and the individual's message in the channel.
+    const r = await t.app.inject({ method: 'POST', url: '/sandbox/api/inbound', headers: { authorization: a.cassAuth, 'content-type': 'application/json' }, payload: JSON.stringify({ channel: 'sms', from: phone, to: from, body: 'Got it' }) })
+    expect(r.statusCode, r.body).toBe(201)
+    const reply = await waitFor('the reply in the channel', async () => {
+      const list = await ok(a, 'GET', `/v1/messaging-messages/?channel-id=${c.id}&individual-id=${nurse}`)
+      return (list.data as Json[]).find((m) => m.attributes.message === 'Got it')
+    })
+    expect(reply.attributes).toMatchObject({ 'individual-id': pat, source: 'sms' })
+    const inboundId = (JSON.parse(r.body) as Json).data.id as string
+    const log = (await ok(a, 'GET', `/v1/text-receive-logs/${inboundId}/`)).data as Json
+    expect(log.attributes).toMatchObject({ sender: phone, to: from, message: 'Got it' })
+
+    // Unlinked by PATCH: the path goes back to the tenant's sender.
+    const unlinked = await ok(a, 'PATCH', `/v1/messaging-channels/${c.id}/`, { data: { type: 'messaging-channels', id: c.id, attributes: [{ op: 'replace', path: '/text-number-id', value: null }] } })
+    expect((unlinked.data as Json).attributes['text-number']).toBeNull()
+    await post(c.id, nurse, 'From the default sender')
+    const next = await waitFor('the SMS from the default sender', async () => (await outbox(a, phone)).find((m) => m.body === 'Nia: From the default sender' && m.status === 'sent'))
+    expect(next.from).not.toBe(from)
+    const relinked = await ok(a, 'PATCH', `/v1/messaging-channels/${c.id}/`, { data: { type: 'messaging-channels', id: c.id, attributes: [{ op: 'replace', path: '/text-number-id', value: num.id }] } })
+    expect((relinked.data as Json).attributes['text-number']).toEqual({ id: num.id })
+
+    // Another tenant's number, an unknown one, or a bad value: refused where given, nothing written.
+    const bAcct = (await ok(b, 'POST', '/v1/text-accounts/', { data: { type: 'text-accounts', attributes: { 'organization-id': org(b) } } })).data as Json
+    const bNum = (await ok(b, 'POST', '/v1/text-account-numbers/', { data: { type: 'text-account-numbers', attributes: { 'account-id': bAcct.id, 'area-code': '919' } } })).data as Json
+    const before = (await sql<{ n: string }>`SELECT count(*) AS n FROM msg_channels WHERE tenant_id = ${a.tenant.id}`.execute(t.store.db)).rows[0]!.n
+    expectJsonApiError(await call(a, 'POST', '/v1/messaging-channels/', { data: { type: 'messaging-channels', attributes: { 'organization-id': org(a), 'individual-ids': [pat], 'text-number-id': bNum.id } } }), 404, { pointer: '/data/attributes/text-number-id' })
+    expect((await sql<{ n: string }>`SELECT count(*) AS n FROM msg_channels WHERE tenant_id = ${a.tenant.id}`.execute(t.store.db)).rows[0]!.n).toBe(before)
+    expectJsonApiError(await call(a, 'PATCH', `/v1/messaging-channels/${c.id}/`, { data: { type: 'messaging-channels', id: c.id, attributes: [{ op: 'replace', path: '/name', value: 'Renamed' }, { op: 'replace', path: '/text-number-id', value: bNum.id }] } }), 404, { pointer: '/data/attributes/1' })
+    expectJsonApiError(await call(a, 'PATCH', `/v1/messaging-channels/${c.id}/`, { data: { type: 'messaging-channels', id: c.id, attributes: [{ op: 'replace', path: '/text-number-id', value: 'nope' }] } }), 400, { pointer: '/data/attributes/0' })
+    const after = (await ok(a, 'GET', `/v1/messaging-channels/${c.id}/`)).data as Json
+    expect(after.attributes).toMatchObject({ name: c.attributes.name, 'text-number': { id: num.id } })
+  })
+})
+
 describe('the company DNC list (Apps API D1)', () => {
   it('holds back care-team SMS to a number the contact center listed, until D2 removes it', async () => {
     const phone = uniquePhone()

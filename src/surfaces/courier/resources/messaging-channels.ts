@@ -169,7 +169,7 @@ export function messagingChannelsResource(services: Services) {
       },
     },
     update: {
-      summary: 'Modifies an existing channel: data.attributes is an array of JSON-Patch operations (replace /name, /label, /floating, /subscription-type, /event-settings, /event-settings/enabled)',
+      summary: 'Modifies an existing channel: data.attributes is an array of JSON-Patch operations (replace /name, /label, /floating, /subscription-type, /event-settings, /event-settings/enabled, /text-number-id)',
       attributes: PatchOps,
       partial: false,
       run: async ({ tenant, req }, id, ops) => {

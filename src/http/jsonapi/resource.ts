@@ -57,6 +57,8 @@ export interface JsonApiResource<T, A extends TObject, C extends TObject = TObje
   readonly present: (item: T) => Presented<Static<A>>
   /** Ids of this type look like this; anything else is 404 without a lookup. Default: a UUID. */
   readonly idPattern?: RegExp
+  /** Checked before every operation of the resource runs (it throws to refuse): who may use it at all, e.g. the organisation API key only. */
+  readonly guard?: (ctx: JsonApiContext) => void
   readonly list?: ListSpec<T> & { readonly summary?: string }
   readonly read?: ItemQuerySpec & { readonly summary?: string; readonly run: (ctx: JsonApiContext, id: string, q: ItemQuery) => Promise<T> }
   readonly create?: {
@@ -115,7 +117,11 @@ type Doc = { data: unknown; meta: Record<string, unknown> }
 export function registerResource<T, A extends TObject, C extends TObject, U extends TSchema>(app: FastifyInstance, r: JsonApiResource<T, A, C, U>): void {
   const itemPath = `${r.path}:id/`
   const idPattern = r.idPattern ?? UUID
-  const ctxOf = (req: FastifyRequest): JsonApiContext => ({ tenant: tenantOf(req), req })
+  const ctxOf = (req: FastifyRequest): JsonApiContext => {
+    const ctx = { tenant: tenantOf(req), req }
+    r.guard?.(ctx)
+    return ctx
+  }
   const render = (item: T) => {
     const p = r.present(item)
     return { attributes: p.attributes, id: p.id, type: r.type }

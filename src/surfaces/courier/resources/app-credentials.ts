@@ -42,6 +42,7 @@ const orgOnly = ({ req }: JsonApiContext): void => requireOrganizationKey(viewer
 export function appCredentialsResource(services: Services) {
   const credentials = services.appCredentials
   return defineResource({
+    guard: orgOnly,
     type: 'app-credentials',
     path: '/v1/app-credentials/',
     tags: ['app-credentials'],
@@ -58,7 +59,6 @@ export function appCredentialsResource(services: Services) {
       filters: { 'app-name': Type.String({ maxLength: 64 }), type: Type.Union(APP_CREDENTIAL_TYPES.map((t) => Type.Literal(t))) },
       flags: ['include[archived]'],
       run: async (ctx, q) => {
-        orgOnly(ctx)
         return credentials.list(ctx.tenant, {
           limit: q.limit, offset: q.offset, includeArchived: q.flags['include[archived]'] === true,
           ...(q.filters['app-name'] !== undefined ? { appName: q.filters['app-name'] as string } : {}),
@@ -70,7 +70,6 @@ export function appCredentialsResource(services: Services) {
       summary: 'Creates app credentials (apn: a token key; fcm: a service account), checked and sealed',
       attributes: Create,
       run: async (ctx, a) => {
-        orgOnly(ctx)
         return credentials.create(ctx.tenant, {
           organizationId: a['organization-id'], type: a.type, appName: a['app-name'], displayName: a['display-name'], storeId: a['store-id'], testMode: a['test-mode'], data: a.data,
         })
@@ -79,7 +78,6 @@ export function appCredentialsResource(services: Services) {
     read: {
       summary: 'Returns specific app credentials',
       run: async (ctx, id) => {
-        orgOnly(ctx)
         return credentials.get(ctx.tenant, id)
       },
     },
@@ -87,7 +85,6 @@ export function appCredentialsResource(services: Services) {
       summary: 'Modifies app credentials; archived: true archives them (type is not updatable)',
       attributes: Update,
       run: async (ctx, id, a) => {
-        orgOnly(ctx)
         return credentials.update(ctx.tenant, id, {
           organizationId: a['organization-id'], appName: a['app-name'], displayName: a['display-name'], storeId: a['store-id'], testMode: a['test-mode'], archived: a.archived, data: a.data,
         })

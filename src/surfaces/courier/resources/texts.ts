@@ -62,6 +62,7 @@ export function presentTextAccountNumber(n: TextAccountNumber) {
 export function textAccountNumbersResource(services: Services) {
   const texts = services.texts
   return defineResource({
+    guard: orgOnly,
     type: 'text-account-numbers',
     path: '/v1/text-account-numbers/',
     tags: ['text-account-numbers'],
@@ -72,7 +73,6 @@ export function textAccountNumbersResource(services: Services) {
       params: { 'account-id': { schema: Uuid }, 'phone-number': { schema: E164 } },
       filters: { 'phone-number': E164 },
       run: async (ctx, q) => {
-        orgOnly(ctx)
         const phone = (q.filters['phone-number'] ?? q.params['phone-number']) as string | undefined
         return texts.listNumbers(ctx.tenant, { limit: q.limit, offset: q.offset, accountId: q.params['account-id'] as string | undefined, phoneNumber: phone })
       },
@@ -88,14 +88,12 @@ export function textAccountNumbersResource(services: Services) {
         notes: Type.Optional(Type.String({ maxLength: 255 })),
       }),
       run: async (ctx, a) => {
-        orgOnly(ctx)
         return texts.createNumber(ctx.tenant, { accountId: a['account-id'], areaCode: a['area-code'], alert: a.alert, forwardTo: a['forward-to'], logging: a.logging, notes: a.notes })
       },
     },
     read: {
       summary: 'Returns a number',
       run: async (ctx, id) => {
-        orgOnly(ctx)
         return texts.getNumber(ctx.tenant, id)
       },
     },
@@ -105,14 +103,12 @@ export function textAccountNumbersResource(services: Services) {
         alert: Type.Boolean(), events: Events, 'forward-to': Type.String({ maxLength: 32 }), logging: Type.Boolean(), notes: Type.String({ maxLength: 255 }),
       }),
       run: async (ctx, id, a) => {
-        orgOnly(ctx)
         return texts.updateNumber(ctx.tenant, id, { alert: a.alert, events: a.events, forwardTo: a['forward-to'], logging: a.logging, notes: a.notes })
       },
     },
     actions: [{
       name: 'reset-logs', method: 'POST', summary: 'Empties the number\'s log (text-number-logs)',
       run: async (ctx, id) => {
-        orgOnly(ctx)
         return { resource: await texts.resetLogs(ctx.tenant, id) }
       },
     }],
@@ -123,6 +119,7 @@ export function textAccountNumbersResource(services: Services) {
 export function textAccountsResource(services: Services) {
   const texts = services.texts
   return defineResource({
+    guard: orgOnly,
     type: 'text-accounts',
     path: '/v1/text-accounts/',
     tags: ['text-accounts'],
@@ -141,7 +138,6 @@ export function textAccountsResource(services: Services) {
       summary: 'The tenant\'s text accounts (of one organisation), oldest first',
       params: { 'organization-id': { schema: Uuid } },
       run: async (ctx, q) => {
-        orgOnly(ctx)
         return texts.listAccounts(ctx.tenant, { limit: q.limit, offset: q.offset, organizationId: q.params['organization-id'] as string | undefined })
       },
     },
@@ -149,14 +145,12 @@ export function textAccountsResource(services: Services) {
       summary: 'Creates the organisation\'s account on the tenant\'s SMS vendor (Twilio: a sub-account)',
       attributes: Type.Object({ 'allow-custom-number': Type.Optional(Type.Boolean({ default: false })), 'organization-id': Uuid }),
       run: async (ctx, a) => {
-        orgOnly(ctx)
         return texts.createAccount(ctx.tenant, { organizationId: a['organization-id'], allowCustomNumber: a['allow-custom-number'] })
       },
     },
     read: {
       summary: 'Returns a text account',
       run: async (ctx, id) => {
-        orgOnly(ctx)
         return texts.getAccount(ctx.tenant, id)
       },
     },
@@ -164,7 +158,6 @@ export function textAccountsResource(services: Services) {
       summary: 'Modifies a text account: allow-custom-number, and phone-number (only while custom numbers are allowed; "" clears it)',
       attributes: Type.Object({ 'allow-custom-number': Type.Boolean(), 'phone-number': Type.String({ maxLength: 32 }) }),
       run: async (ctx, id, a) => {
-        orgOnly(ctx)
         return texts.updateAccount(ctx.tenant, id, { allowCustomNumber: a['allow-custom-number'], phoneNumber: a['phone-number'] })
       },
     },
@@ -173,7 +166,6 @@ export function textAccountsResource(services: Services) {
       summary: 'Makes the account\'s phone-number one of its numbers (the vendor must hold it in the account); answers the text-account-numbers resource',
       body: Type.Object({ notes: Type.String({ maxLength: 255 }) }, { additionalProperties: false }),
       run: async (ctx, id, body) => {
-        orgOnly(ctx)
         const n = await texts.claimNumber(ctx.tenant, id, (body as { notes: string }).notes)
         return { payload: { data: { ...presentTextAccountNumber(n), type: 'text-account-numbers' }, meta: {} } }
       },
@@ -185,6 +177,7 @@ export function textAccountsResource(services: Services) {
 export function textNumberInfoResource(services: Services) {
   const texts = services.texts
   return defineResource({
+    guard: orgOnly,
     type: 'text-number-info',
     path: '/v1/text-number-info/',
     tags: ['text-number-info'],
@@ -205,7 +198,6 @@ export function textNumberInfoResource(services: Services) {
       summary: 'The lookup of a US number (none until one was made)',
       params: { number: { schema: E164_US, required: true } },
       run: async (ctx, q) => {
-        orgOnly(ctx)
         return texts.listNumberInfo(ctx.tenant, { limit: q.limit, offset: q.offset, number: q.params.number as string })
       },
     },
@@ -213,14 +205,12 @@ export function textNumberInfoResource(services: Services) {
       summary: 'Looks a US number\'s carrier up through the tenant\'s SMS vendor, answered from the cache unless reresolve',
       attributes: Type.Object({ number: Type.String({ maxLength: 16 }), reresolve: Type.Optional(Type.Boolean({ default: false })) }),
       run: async (ctx, a) => {
-        orgOnly(ctx)
         return texts.lookupNumber(ctx.tenant, { number: a.number, reresolve: a.reresolve })
       },
     },
     read: {
       summary: 'Returns a lookup',
       run: async (ctx, id) => {
-        orgOnly(ctx)
         return texts.getNumberInfo(ctx.tenant, id)
       },
     },
@@ -231,6 +221,7 @@ export function textNumberInfoResource(services: Services) {
 export function textNumberLogsResource(services: Services) {
   const texts = services.texts
   return defineResource({
+    guard: orgOnly,
     type: 'text-number-logs',
     path: '/v1/text-number-logs/',
     tags: ['text-number-logs'],
@@ -240,7 +231,6 @@ export function textNumberLogsResource(services: Services) {
       summary: 'The number\'s log, oldest first (reset-logs empties it)',
       params: { 'number-id': { schema: Uuid, required: true } },
       run: async (ctx, q) => {
-        orgOnly(ctx)
         return texts.listLogs(ctx.tenant, { limit: q.limit, offset: q.offset, numberId: q.params['number-id'] as string })
       },
     },
@@ -251,6 +241,7 @@ export function textNumberLogsResource(services: Services) {
 export function textReceiveLogsResource(services: Services) {
   const texts = services.texts
   return defineResource({
+    guard: orgOnly,
     type: 'text-receive-logs',
     path: '/v1/text-receive-logs/',
     tags: ['text-receive-logs'],
@@ -260,7 +251,6 @@ export function textReceiveLogsResource(services: Services) {
     read: {
       summary: 'Returns an inbound text by the provider\'s message id',
       run: async (ctx, id) => {
-        orgOnly(ctx)
         return texts.getReceiveLog(ctx.tenant, id)
       },
     },
@@ -271,6 +261,7 @@ export function textReceiveLogsResource(services: Services) {
 export function textUserNumberMapsResource(services: Services) {
   const texts = services.texts
   return defineResource({
+    guard: orgOnly,
     type: 'text-user-number-maps',
     path: '/v1/text-user-number-maps/',
     tags: ['text-user-number-maps'],
@@ -282,7 +273,6 @@ export function textUserNumberMapsResource(services: Services) {
       summary: 'Users pinned to numbers, oldest first',
       filters: { 'number-id': Uuid, 'organization-id': Uuid, 'user-id': Uuid },
       run: async (ctx, q) => {
-        orgOnly(ctx)
         return texts.listUserNumberMaps(ctx.tenant, {
           limit: q.limit, offset: q.offset, numberId: q.filters['number-id'] as string | undefined,
           organizationId: q.filters['organization-id'] as string | undefined, userId: q.filters['user-id'] as string | undefined,
@@ -293,14 +283,12 @@ export function textUserNumberMapsResource(services: Services) {
       summary: 'Pins a user to a number: texts to the user\'s phone go from it (one number per user and organisation)',
       attributes: Type.Object({ 'number-id': Uuid, 'organization-id': Uuid, 'user-id': Uuid }),
       run: async (ctx, a) => {
-        orgOnly(ctx)
         return texts.createUserNumberMap(ctx.tenant, { numberId: a['number-id'], organizationId: a['organization-id'], userId: a['user-id'] })
       },
     },
     read: {
       summary: 'Returns a pin',
       run: async (ctx, id) => {
-        orgOnly(ctx)
         return texts.getUserNumberMap(ctx.tenant, id)
       },
     },
@@ -311,6 +299,7 @@ export function textUserNumberMapsResource(services: Services) {
 export function textsResource(services: Services) {
   const texts = services.texts
   return defineResource({
+    guard: orgOnly,
     type: 'texts',
     path: '/v1/texts/',
     tags: ['texts'],
@@ -332,7 +321,6 @@ export function textsResource(services: Services) {
       params: { 'account-id': { schema: Uuid, required: true } },
       filters: { 'number-id': Uuid, target: E164 },
       run: async (ctx, q) => {
-        orgOnly(ctx)
         return texts.listTexts(ctx.tenant, {
           limit: q.limit, offset: q.offset, accountId: q.params['account-id'] as string, numberId: q.filters['number-id'] as string | undefined, target: q.filters.target as string | undefined,
         })
@@ -353,7 +341,6 @@ export function textsResource(services: Services) {
         target: Type.String({ maxLength: 32 }),
       }),
       run: async (ctx, a) => {
-        orgOnly(ctx)
         return texts.createText(ctx.tenant, {
           accountId: a['account-id'], numberId: a['number-id'], organizationId: a['organization-id'], target: a.target, message: a.message,
           callbackStatusUrl: a['callback-status-url'], callbackUrl: a['callback-url'], callbackJson: a['callback-json'], callbackOneOff: a['callback-one-off'],
@@ -364,7 +351,6 @@ export function textsResource(services: Services) {
     read: {
       summary: 'Returns a text with its status',
       run: async (ctx, id) => {
-        orgOnly(ctx)
         return texts.getText(ctx.tenant, id)
       },
     },

@@ -252,7 +252,7 @@ export class UserEmailsService {
     }
     const max = this.#files.maxBytes
     if (info.size === 0 || info.size > max) await refuse(new ValidationError('upload_size_mismatch', `The upload is ${info.size} bytes; it must be from 1 to ${max} bytes`, { pointer: '', size: info.size }))
-    const head = await this.#head(tenant.id, row.file_key)
+    const head = await this.#files.readHead(tenant.id, row.file_key, SNIFF_BYTES)
     const fit = fitsDeclaredType(row.content_type, head)
     if (!fit.ok) {
       const what = fit.detected ? `a ${fit.detected} file` : 'of no known type'
@@ -343,23 +343,6 @@ export class UserEmailsService {
     const u = await this.#db.selectFrom('msg_users').select('person_id').where('tenant_id', '=', tenantId).where('id', '=', viewer.userId).executeTakeFirst()
     if (!u?.person_id) throw new ForbiddenError('user_without_individual', 'this user has no individual of its own')
     return u.person_id
-  }
-
-  /** The leading bytes of a stored file, enough to tell its type. */
-  async #head(tenantId: TenantId, key: string): Promise<Buffer> {
-    const file = await this.#files.read(tenantId, key)
-    const chunks: Buffer[] = []
-    let size = 0
-    try {
-      for await (const chunk of file.stream) {
-        chunks.push(chunk as Buffer)
-        size += (chunk as Buffer).length
-        if (size >= SNIFF_BYTES) break
-      }
-    } finally {
-      file.stream.destroy()
-    }
-    return Buffer.concat(chunks).subarray(0, SNIFF_BYTES)
   }
 
   async #present(tenantId: TenantId, rows: readonly EmailRow[]): Promise<UserEmail[]> {

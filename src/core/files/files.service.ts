@@ -115,6 +115,23 @@ export class FilesService {
     return file
   }
 
+  /** Up to `limit` leading bytes of the file (enough to tell its type, or a bounded whole); `file_not_found` when there is none. */
+  async readHead(tenantId: TenantId, key: string, limit: number): Promise<Buffer> {
+    const file = await this.read(tenantId, key)
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of file.stream) {
+        chunks.push(chunk as Buffer)
+        size += (chunk as Buffer).length
+        if (size >= limit) break
+      }
+    } finally {
+      file.stream.destroy()
+    }
+    return Buffer.concat(chunks).subarray(0, limit)
+  }
+
   /** A signed GET URL for a file of `tenantId`; `file_not_found` when there is none. */
   async downloadUrl(tenantId: TenantId, key: string): Promise<DownloadTicket> {
     if (!(await this.stat(tenantId, key))) throw notFound(key)

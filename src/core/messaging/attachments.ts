@@ -230,7 +230,7 @@ export class AttachmentsService {
       return refuse(new ValidationError('upload_size_mismatch', `The upload is ${info.size} bytes; it must be ${want}`, { pointer: '', size: info.size }))
     }
     const image = THUMBNAIL_TYPES.has(row.content_type)
-    const bytes = await this.#bytes(tenantId, row.file_key, image ? max : SNIFF_BYTES)
+    const bytes = await this.#files.readHead(tenantId, row.file_key, image ? max : SNIFF_BYTES)
     const fit = fitsDeclaredType(row.content_type, bytes.subarray(0, SNIFF_BYTES))
     if (!fit.ok) {
       const what = fit.detected ? `a ${fit.detected} file` : 'of no known type'
@@ -388,23 +388,6 @@ export class AttachmentsService {
       .union(this.#db.selectFrom('msg_bulk_attachments').select('id').where('tenant_id', '=', tenantId).where((eb) => eb.or([eb('file_key', '=', key), eb('thumbnail_key', '=', key)])))
       .executeTakeFirst()
     return used !== undefined
-  }
-
-  /** Up to `limit` leading bytes of a stored file. */
-  async #bytes(tenantId: TenantId, key: string, limit: number): Promise<Buffer> {
-    const file = await this.#files.read(tenantId, key)
-    const chunks: Buffer[] = []
-    let size = 0
-    try {
-      for await (const chunk of file.stream) {
-        chunks.push(chunk as Buffer)
-        size += (chunk as Buffer).length
-        if (size >= limit) break
-      }
-    } finally {
-      file.stream.destroy()
-    }
-    return Buffer.concat(chunks).subarray(0, limit)
   }
 
   async #acting(db: Executor, tenantId: TenantId, individualId: string | undefined, where: Where): Promise<Person | undefined> {

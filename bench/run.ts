@@ -22,7 +22,9 @@
 //                       message, messages and channels over HTTP against its own bare route) on PostgreSQL
 //                       only, see there; `dnc` runs bench/dnc.ts (1,000,000 DNC entries, the D3 check's
 //                       p99) on PostgreSQL only; `voice` runs bench/voice.ts (K3 import of 100,000 campaign
-//                       contacts, RSS sampled) on PostgreSQL only; `console` runs bench/console.ts (the console bundle's gzipped
+//                       contacts, RSS sampled), bench/voice-dialer.ts (a predictive campaign of 2,000
+//                       contacts, 20 agents, time compressed) and bench/voice-scheduled.ts (500 C4 calls due
+//                       together, two job workers) on PostgreSQL only (BENCH_VOICE_PARTS: `import,dialer,scheduled`); `console` runs bench/console.ts (the console bundle's gzipped
 //                       size and the people page's first render in Chromium, embedded store), see there;
 //                       `multicast` runs bench/multicast.ts (one templated multicast to
 //                       BENCH_MC_RECIPIENTS, 100,000, and a kill -9 of its worker halfway) on PostgreSQL only;
@@ -547,12 +549,19 @@ async function main(): Promise<void> {
     dnc = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
   }
 
-  // Campaign contacts (bench/voice.ts): a K3 import of BENCH_VOICE_CONTACTS with RSS sampled, its own database.
-  let voice: unknown
+  // Voice (BENCH_VOICE_PARTS, all three by default; each its own database): bench/voice.ts, a K3 import
+  // of BENCH_VOICE_CONTACTS with RSS sampled; bench/voice-dialer.ts, a predictive campaign with
+  // simulated agents, time compressed; bench/voice-scheduled.ts, 500 C4 calls due together, two workers.
+  let voice: Record<string, unknown> | undefined
   if (SCENARIOS.includes('voice') && DATABASE_URL) {
-    const out = await runNode(['bench/voice.ts'], { ...process.env, DATABASE_URL })
-    process.stdout.write(`\n${out.split('\nJSON ')[0]}\n`)
-    voice = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
+    const parts = (process.env.BENCH_VOICE_PARTS ?? 'import,dialer,scheduled').split(',').map((s) => s.trim())
+    voice = {}
+    for (const [part, script] of [['import', 'bench/voice.ts'], ['dialer', 'bench/voice-dialer.ts'], ['scheduled', 'bench/voice-scheduled.ts']] as const) {
+      if (!parts.includes(part)) continue
+      const out = await runNode([script], { ...process.env, DATABASE_URL })
+      process.stdout.write(`\n${out.split('\nJSON ')[0]}\n`)
+      voice[part] = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
+    }
   }
 
   // The web console (bench/console.ts): bundle size and the people page's first render in Chromium, embedded store.

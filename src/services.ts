@@ -543,7 +543,17 @@ export function createServices(config: Config, store: Store, options: CreateServ
       },
     }),
     peopleSearch: new PeopleSearch(store.db),
-    personActions: new PersonActions({ db: store.db, suppression, people: peopleLookups, notifier: store.notifier }),
+    personActions: new PersonActions({
+      db: store.db, suppression, people: peopleLookups, notifier: store.notifier,
+      // The person page's "ping into a thread": the person API's ping, by the person's Cass id.
+      bot: {
+        threadNames: async (tenantId) => [...(await threads.current({ id: tenantId })).names],
+        ping: async (tenantId, person, threadName) => {
+          const tenant = await tenants.findById(tenantId)
+          if (tenant) await bot.ping(tenant, { personRef: person.cassId, threadName, wait: true })
+        },
+      },
+    }),
     // Message templates (issue 13)
     templates,
     appCredentials,

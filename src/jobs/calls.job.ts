@@ -12,7 +12,7 @@ export function callDialJob(deps: { calls: CallsService }): JobDefinition<typeof
 /** `cc.call_scheduled`: a C4 call is due; queued once (the row is locked and must still be `scheduled`). */
 export function callScheduledJob(deps: { calls: CallsService }): JobDefinition<typeof CALL_SCHEDULED_JOB.payload> {
   return {
-    ...CALL_SCHEDULED_JOB, retryLimit: 5, retryDelaySeconds: 2, expireInSeconds: 60, concurrency: 4,
+    ...CALL_SCHEDULED_JOB, retryLimit: 5, retryDelaySeconds: 2, expireInSeconds: 60, concurrency: 16,
     handle: async ({ tenantId, callNum }) => {
       await deps.calls.fireScheduled(tenantId, callNum)
     },

@@ -2,4 +2,4 @@ export { ConsoleService, canManageUsers, LOCKOUT, SESSION_MS } from './console.s
 export { CONSOLE_ROLES } from './console.types.ts'
 export type { AgentSignIn, ConsoleRole, ConsoleUser, ConsoleSession, CreateConsoleUserInput } from './console.types.ts'
 export { PersonActions, PERSON_ACTIONS, canAct } from './person-actions.service.ts'
-export type { PersonAction, TimelineEntry, TimelinePage, EditPersonInput, AddressScope } from './person-actions.service.ts'
+export type { PersonAction, PersonPagePing, TimelineEntry, TimelinePage, EditPersonInput, AddressScope } from './person-actions.service.ts'

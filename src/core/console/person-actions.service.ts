@@ -5,12 +5,12 @@ import { toE164 } from '../../lib/phone.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, uniqueViolation } from '../errors.ts'
 import { LiveChannel } from '../live.ts'
-import type { PeopleLookups } from '../people/index.ts'
+import type { PeopleLookups, Person } from '../people/index.ts'
 import { normalizeAddress, type Suppression, type SuppressionScope, type SuppressionService } from '../suppression/index.ts'
 import type { ConsoleRole, ConsoleUser } from './console.types.ts'
 
 /** What a console user may do to a person from the person page. */
-export const PERSON_ACTIONS = ['edit', 'add_suppression', 'consent_withdrawn', 'consent_given', 'lift_suppression'] as const
+export const PERSON_ACTIONS = ['edit', 'add_suppression', 'consent_withdrawn', 'consent_given', 'lift_suppression', 'ping'] as const
 export type PersonAction = (typeof PERSON_ACTIONS)[number]
 
 /**
@@ -23,8 +23,8 @@ const ALLOWED: Record<ConsoleRole, readonly PersonAction[]> = {
   owner: PERSON_ACTIONS,
   admin: PERSON_ACTIONS,
   supervisor: PERSON_ACTIONS,
-  agent: ['edit', 'add_suppression', 'consent_withdrawn'],
-  clinician: ['edit', 'add_suppression', 'consent_withdrawn'],
+  agent: ['edit', 'add_suppression', 'consent_withdrawn', 'ping'],
+  clinician: ['edit', 'add_suppression', 'consent_withdrawn', 'ping'],
 }
 
 /** Whether `role` may do `action` to a person. */
@@ -71,6 +71,16 @@ export interface EditPersonInput {
   email?: string | null | undefined
 }
 
+/**
+ * The bot as the person page uses it: the tenant's thread names, and sending a person into a thread
+ * (the person API's ping, on its path: the suppression list, the person's protocol). `ping` throws
+ * ValidationError `thread_not_found` / `person_unreachable` / `missing_placeholder`.
+ */
+export interface PersonPagePing {
+  threadNames(tenantId: TenantId): Promise<string[]>
+  ping(tenantId: TenantId, person: Person, threadName: string): Promise<void>
+}
+
 /** A suppression or consent of one of the person's addresses on one scope (a channel, or `all`). */
 export interface AddressScope {
   scope: string
@@ -106,12 +116,35 @@ export class PersonActions {
   readonly #suppression: SuppressionService
   readonly #people: PeopleLookups
   readonly #live: LiveChannel
+  readonly #bot: PersonPagePing | undefined
 
-  constructor(deps: { db: Kysely<DB>; suppression: SuppressionService; people: PeopleLookups; notifier: Notifier }) {
+  constructor(deps: { db: Kysely<DB>; suppression: SuppressionService; people: PeopleLookups; notifier: Notifier; bot?: PersonPagePing }) {
     this.#db = deps.db
     this.#suppression = deps.suppression
     this.#people = deps.people
     this.#live = new LiveChannel(deps.notifier, TIMELINE_CHANNEL)
+    this.#bot = deps.bot
+  }
+
+  /** The tenant's bot threads a person can be pinged into (names, in the threads file's order). */
+  async threadNames(tenantId: TenantId): Promise<string[]> {
+    return this.#bot ? this.#bot.threadNames(tenantId) : []
+  }
+
+  /**
+   * Send the person into one of the tenant's threads, as the person API's ping does, and record it
+   * in their timeline (after the ping is taken: the ping has its own transaction). Throws
+   * ForbiddenError, NotFoundError `person_not_found`, ValidationError `invalid_person_action`,
+   * `thread_not_found`, `person_unreachable`; nothing is recorded then.
+   */
+  async ping(by: ConsoleUser, personId: string, threadName: string): Promise<void> {
+    this.#allow(by, 'ping')
+    if (threadName.trim() === '' || threadName.length > 200 || threadName.includes('\u0000')) throw new ValidationError('invalid_person_action', 'thread_name must be the name of one of the organisation’s threads', { field: 'thread_name' })
+    const person = (await this.#people.findMany(this.#db, by.tenantId, [personId])).get(personId)
+    if (!person) throw new NotFoundError('person_not_found', 'no such person', { personId })
+    if (!this.#bot) throw new ValidationError('thread_not_found', `no thread ${threadName}`, { threadName })
+    await this.#bot.ping(by.tenantId, person, threadName)
+    await this.#db.transaction().execute((trx) => this.#record(trx, by, personId, 'pinged', `Pinged into the thread ${threadName}`, { thread_name: threadName }))
   }
 
   /**

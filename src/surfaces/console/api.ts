@@ -7,7 +7,7 @@ import { requireJson } from '../../http/params.ts'
 import type { Services } from '../../services.ts'
 import { Type } from 'typebox'
 import { supervisorApi } from './supervisor.ts'
-import { AddSuppressionBody, ConsentBody, ConsentResult, CreatedUser, CreateUserBody, EditPersonBody, LiftSuppressionBody, Message, PeopleQuery, PersonDetail, PersonId, PersonSummary as PersonSummarySchema, Session, SignInBody, SuppressionEntry, SuppressionResult, Timeline, TimelineQuery, User } from './schemas.ts'
+import { AddSuppressionBody, ConsentBody, ConsentResult, CreatedUser, CreateUserBody, EditPersonBody, LiftSuppressionBody, Message, PeopleQuery, PingBody, PersonDetail, PersonId, PersonSummary as PersonSummarySchema, Session, SignInBody, SuppressionEntry, SuppressionResult, Timeline, TimelineQuery, User } from './schemas.ts'
 
 /** The session cookie: HTTP-only, `SameSite=Strict`, only sent to /console. */
 export const SESSION_COOKIE = 'sb_console'
@@ -260,6 +260,19 @@ export async function consoleApi(fastify: FastifyInstance, { services }: { servi
       const person = await personOf(req, req.params.id)
       const r = await services.personActions.recordConsent(sessionOf(req).session.user, person.id, { scope: req.body.scope, address: req.body.address, state: req.body.state, note: req.body.note })
       return reply.code(201).send({ state: req.body.state, lifted: r.lifted.map(presentSuppression), remaining: r.remaining.map(presentSuppression), added: r.added ? presentSuppression(r.added) : null })
+    })
+
+    a.get('/threads', {
+      schema: { tags, summary: 'The organisation’s bot threads', description: 'The names of the threads a person can be pinged into from the person page, in the threads file’s order. Every role.', security, response: { 200: Type.Object({ threads: Type.Array(Type.String()) }), 401: Message } },
+    }, async (req) => ({ threads: await services.personActions.threadNames(tenantOf(req).id) }))
+
+    a.post('/people/:id/ping', {
+      schema: { tags, summary: 'Ping the person into a thread', description: 'Sends the person into one of the organisation’s bot threads, as the person API’s `/ping_person` does (their protocol, the suppression list), and records it in their timeline. 400 `thread_not_found` for a thread the organisation does not have, `person_unreachable` when the person has no address for their protocol. Every role. Needs `X-CSRF-Token`.', security, params: PersonId, body: PingBody, response: { 201: Type.Object({ thread_name: Type.String() }), 400: Message, 401: Message, 403: Message, 404: Message, 415: Message } },
+      preValidation: requireJson,
+    }, async (req, reply) => {
+      const person = await personOf(req, req.params.id)
+      await services.personActions.ping(sessionOf(req).session.user, person.id, req.body.thread_name)
+      return reply.code(201).send({ thread_name: req.body.thread_name })
     })
 
     a.get('/workspace', {

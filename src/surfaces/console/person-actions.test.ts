@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, uniquePhone, type TestTenant } from '../../../test/factories/tenants.ts'
@@ -262,5 +263,35 @@ describe('the timeline, paged and live', () => {
     const ownerB = await as('owner', b)
     expect((await fetch(`${t.url}/console/api/people/${p.id}/timeline/stream`, { headers: { cookie: ownerB.cookie } })).status).toBe(404)
     expect((await fetch(`${t.url}/console/api/people/${p.id}/timeline/stream`)).status).toBe(401)
+  })
+
+  it('pings a person into a thread: the bot\'s first message goes out and the ping is in the timeline; unknown threads and bad bodies change nothing', async () => {
+    await t.services.threads.load(a.tenant, readFileSync(new URL('../../../examples/threads/demo.yaml', import.meta.url), 'utf8'), 'yaml')
+    const agent = await as('agent')
+    const listed = await call(agent, 'GET', '/console/api/threads')
+    expect(listed.statusCode, listed.body).toBe(200)
+    expect((JSON.parse(listed.body) as Json).threads).toEqual(expect.arrayContaining(['welcome', 'support', 'nudge']))
+    const p = await newPerson('Ines')
+    expect((JSON.parse((await call(agent, 'GET', `/console/api/people/${p.id}`)).body) as Json).actions).toContain('ping')
+    const activities = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM person_activities WHERE person_id = ${p.id}`.execute(t.store.db)).rows[0]!.n)
+
+    // Refused without a change: an unknown thread, a missing name, no CSRF token, another tenant's person.
+    const unknown = await call(agent, 'POST', `/console/api/people/${p.id}/ping`, { thread_name: 'no_such_thread' })
+    expect(unknown.statusCode, unknown.body).toBe(400)
+    expect((JSON.parse(unknown.body) as Json).code).toBe('thread_not_found')
+    expect((await call(agent, 'POST', `/console/api/people/${p.id}/ping`, {})).statusCode).toBe(400)
+    expect((await call(agent, 'POST', `/console/api/people/${p.id}/ping`, { thread_name: 'welcome', colour: 'red' })).statusCode).toBe(400)
+    expect((await call({ ...agent, csrf: '' }, 'POST', `/console/api/people/${p.id}/ping`, { thread_name: 'welcome' })).statusCode).toBe(403)
+    expect((await call(await as('owner', b), 'POST', `/console/api/people/${p.id}/ping`, { thread_name: 'welcome' })).statusCode).toBe(404)
+    expect(await activities()).toBe(0)
+
+    const r = await call(agent, 'POST', `/console/api/people/${p.id}/ping`, { thread_name: 'welcome' })
+    expect(r.statusCode, r.body).toBe(201)
+    expect(JSON.parse(r.body)).toEqual({ thread_name: 'welcome' })
+    const timeline = JSON.parse((await call(agent, 'GET', `/console/api/people/${p.id}/timeline`)).body) as Json
+    const events = timeline.events as Json[]
+    expect(events.find((e) => e.kind === 'pinged')).toMatchObject({ text: 'Pinged into the thread welcome', actor: expect.stringMatching(/^console:agent-/) })
+    expect(events.some((e) => e.kind === 'message' && e.direction === 'out' && String(e.text).includes("I'm the Switchboard demo bot"))).toBe(true)
+    expect(await activities()).toBe(1)
   })
 })

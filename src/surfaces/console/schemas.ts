@@ -55,7 +55,7 @@ export const PersonDetail = Type.Object({
   suppressions: Type.Array(Type.Object({
     scope: Type.String(), address: Type.String(), reason: Type.String(), source: Type.String({ description: 'Who or what put it there' }), created_at: Type.String({ format: 'date-time' }),
   })),
-  actions: Type.Array(Type.String(), { description: 'What the signed-in user may do to the person: `edit`, `add_suppression`, `consent_withdrawn`, `consent_given`, `lift_suppression`' }),
+  actions: Type.Array(Type.String(), { description: 'What the signed-in user may do to the person: `edit`, `add_suppression`, `consent_withdrawn`, `consent_given`, `lift_suppression`, `ping`' }),
 })
 
 export const TimelineQuery = Type.Object({
@@ -115,3 +115,6 @@ export const ConsentResult = Type.Object({
   remaining: Type.Array(SuppressionEntry, { description: 'What still holds sends back on that scope (put there by the organisation)' }),
   added: Type.Union([SuppressionEntry, Type.Null()], { description: 'The `consent_withdrawn` entry of a withdrawal' }),
 })
+
+/** `POST /console/api/people/:id/ping`. */
+export const PingBody = Type.Object({ thread_name: Type.String({ minLength: 1, maxLength: 200, description: 'One of the organisation’s thread names' }) }, { additionalProperties: false })

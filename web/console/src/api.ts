@@ -29,7 +29,7 @@ export interface PersonDetail extends PersonSummary {
   actions: PersonAction[]
 }
 
-export type PersonAction = 'edit' | 'add_suppression' | 'consent_withdrawn' | 'consent_given' | 'lift_suppression'
+export type PersonAction = 'edit' | 'add_suppression' | 'consent_withdrawn' | 'consent_given' | 'lift_suppression' | 'ping'
 
 export interface Suppression { scope: string; address: string; reason: string; source: string; created_at: string }
 
@@ -103,6 +103,8 @@ export const api = {
     call<{ lifted: Suppression }>('POST', `/people/${encodeURIComponent(id)}/suppressions/lift`, body),
   recordConsent: (id: string, body: { scope: string; address: string; state: 'given' | 'withdrawn'; note?: string }) =>
     call<{ state: string; lifted: Suppression[]; remaining: Suppression[]; added: Suppression | null }>('POST', `/people/${encodeURIComponent(id)}/consents`, body),
+  threads: () => call<{ threads: string[] }>('GET', '/threads'),
+  ping: (id: string, threadName: string) => call<{ thread_name: string }>('POST', `/people/${encodeURIComponent(id)}/ping`, { thread_name: threadName }),
 }
 
 // The supervisor view (issue 11, item 4).

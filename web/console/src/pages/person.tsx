@@ -52,6 +52,11 @@ export function Person({ id }: { id: string }) {
             <dt>External id</dt><dd>{person.external_id ?? '—'}</dd>
           </dl>
           {can('edit') ? <EditDetails person={person} onSaved={(p) => acted('Details saved.', p)} /> : null}
+          {can('ping') ? (
+            <Disclosure summary="Ping into a thread">
+              <PingForm personId={id} onPinged={(thread) => acted(`Pinged into ${thread}.`)} />
+            </Disclosure>
+          ) : null}
           <h2>Identities</h2>
           <ul className="plain">
             {person.identities.map((i) => <li key={`${i.surface}-${i.public_id}`}><span className="badge">{i.surface}</span> <code>{i.public_id}</code></li>)}
@@ -103,6 +108,45 @@ export function Person({ id }: { id: string }) {
         </aside>
       </div>
     </main>
+  )
+}
+
+/** The organisation's threads to choose from, and the ping; errors shown in place. */
+function PingForm({ personId, onPinged }: { personId: string; onPinged: (thread: string) => Promise<void> }) {
+  const [threads, setThreads] = useState<string[] | undefined>(undefined)
+  const [thread, setThread] = useState('')
+  const [error, setError] = useState('')
+  const [busy, setBusy] = useState(false)
+  useEffect(() => {
+    api.threads().then((r) => {
+      setThreads(r.threads)
+      setThread((cur) => cur || (r.threads[0] ?? ''))
+    }, (err: unknown) => setError(messageOf(err)))
+  }, [])
+  if (threads === undefined) return <p role="status">{error || 'Loading threads…'}</p>
+  if (threads.length === 0) return <p>The organisation has no bot threads yet.</p>
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    setBusy(true)
+    setError('')
+    try {
+      await api.ping(personId, thread)
+      await onPinged(thread)
+    } catch (err) {
+      setError(messageOf(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <form className="stack" onSubmit={submit}>
+      <label htmlFor="ping-thread">Thread</label>
+      <select id="ping-thread" value={thread} onChange={(e) => setThread(e.target.value)}>
+        {threads.map((t) => <option key={t} value={t}>{t}</option>)}
+      </select>
+      <button type="submit" disabled={busy || thread === ''}>Ping</button>
+      <p role="alert" className="error">{error}</p>
+    </form>
   )
 }
 

@@ -176,18 +176,21 @@ try {
   const first = await create('Friday')
   t0 = Date.now() - first.createMs
   let renderedSeconds = 0
+  let firstDone = await progress(first.id)
   for (;;) {
-    const p = await progress(first.id)
-    if (p.status === 'sent') {
+    firstDone = await progress(first.id)
+    if (firstDone.status === 'sent') {
       renderedSeconds = (Date.now() - t0) / 1000
       break
     }
     await sleep(100)
   }
+  // A recipient can be skipped (a render over liquid's time limit on a starved host): every sent one has its SMS.
+  if (firstDone.skipped > 0) log(`clean: ${firstDone.skipped} recipients skipped`)
   let handedSeconds = 0
   for (;;) {
     const s = await smsOf(first.id)
-    if (s.sandbox >= N) {
+    if (s.sandbox >= firstDone.sent) {
       handedSeconds = (Date.now() - t0) / 1000
       break
     }
@@ -215,25 +218,28 @@ try {
     const atKill = await progress(second.id)
     log(`crash: worker killed at ${atKill.sent + atKill.skipped}/${N}; starting a new worker`)
     worker = await startWorker('worker 2')
+    let done = await progress(second.id)
     for (;;) {
-      const p = await progress(second.id)
-      if (p.status === 'sent') break
+      done = await progress(second.id)
+      if (done.status === 'sent') break
       await sleep(250)
     }
     const resumedSeconds = (Date.now() - c0) / 1000
     for (;;) {
       const s = await smsOf(second.id)
-      if (s.sandbox >= s.rows && s.rows >= N) break
+      if (s.sandbox >= s.rows && s.rows >= done.sent) break
       await sleep(250)
     }
     const s = await smsOf(second.id)
-    crash = { killedAt: atKill.sent + atKill.skipped, seconds: Number(resumedSeconds.toFixed(1)), ...s, exactlyOnce: s.rows === N && s.keys === N && s.people === N && s.sandbox === N }
+    const sent = done.sent
+    crash = { killedAt: atKill.sent + atKill.skipped, seconds: Number(resumedSeconds.toFixed(1)), ...s, skipped: done.skipped,
+      exactlyOnce: sent + done.skipped === N && s.rows === sent && s.keys === sent && s.people === sent && s.sandbox === sent }
     log(`crash: sent after ${resumedSeconds.toFixed(1)} s (including the job's 30 s heartbeat expiry); SMS rows ${s.rows}, distinct recipients ${s.people}, sent at the sandbox ${s.sandbox}: ${crash.exactlyOnce ? 'exactly once' : 'NOT exactly once'}`)
   }
   sampling = false
   await sampler
   const figures = {
-    recipients: N, renderedSeconds: Number(renderedSeconds.toFixed(1)), sandboxSeconds: Number(handedSeconds.toFixed(1)), createMs: first.createMs,
+    recipients: N, skipped: firstDone.skipped, renderedSeconds: Number(renderedSeconds.toFixed(1)), sandboxSeconds: Number(handedSeconds.toFixed(1)), createMs: first.createMs,
     workerRssPeakMb: peakRss, workerRssReadyMb: idleRss, workerCpuSeconds: Number(workerCpu.toFixed(1)), workerNodeArgs: WORKER_NODE_ARGS.join(' '), goals: { seconds: GOAL_SECONDS, rssMb: GOAL_RSS_MB, met: handedSeconds <= GOAL_SECONDS && peakRss < GOAL_RSS_MB }, clean: cleanSms, crash,
     loadAverage: { before: loadBefore, after: loadavg()[0] },
   }

@@ -15,7 +15,7 @@
 //   BENCH_PORT          first of the loopback ports used (18300; uses the next few too)
 //   BENCH_STORES        comma-separated subset of `embedded,postgres` (both, postgres only with DATABASE_URL)
 //   BENCH_ROLE          the server role to start: `api` (default) or `serve`
-//   BENCH_SCENARIOS     comma-separated subset of `bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging,dnc,console,voice,multicast` (all; `delivery`
+//   BENCH_SCENARIOS     comma-separated subset of `bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging,dnc,console,voice,multicast,apns` (all; `delivery`
 //                       runs bench/delivery.ts on PostgreSQL only, see there; `contact-center` runs
 //                       bench/contact-center.ts (2 api + 2 worker processes, 200 chats, 20 agents) on
 //                       PostgreSQL only, see there; `messaging` runs bench/messaging.ts (directory import, bulk
@@ -28,6 +28,8 @@
 //                       size and the people page's first render in Chromium, embedded store), see there;
 //                       `multicast` runs bench/multicast.ts (one templated multicast to
 //                       BENCH_MC_RECIPIENTS, 100,000, and a kill -9 of its worker halfway) on PostgreSQL only;
+//                       `apns` runs bench/apns.ts (BENCH_APNS_PUSHES pushes through the APNs adapter to the
+//                       local HTTP/2 peer in its own process, pushes/s; no database);
 //                       with only these selected no store is benched; the ratio needs
 //                       bare; bare-pg, bare Fastify plus one pg query, runs on PostgreSQL only;
 //                       raw, the database's own single-row insert and update rate with the same
@@ -68,9 +70,9 @@ const SERVER_ENV = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split
 const SERVER_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
 const DATABASE_URL = process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '' ? process.env.DATABASE_URL : undefined
 const STORES = (process.env.BENCH_STORES ?? 'embedded,postgres').split(',').map((s) => s.trim())
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging,dnc,console,voice,multicast').split(',').map((s) => s.trim())
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'bare,bare-pg,raw,create,get,patch,checkins,ping,delivery,contact-center,messaging,dnc,console,voice,multicast,apns').split(',').map((s) => s.trim())
 /** Scenarios that start their own databases and processes (PostgreSQL only), run after the stores. */
-const STANDALONE_SCENARIOS = ['delivery', 'contact-center', 'messaging', 'dnc', 'console', 'voice', 'multicast']
+const STANDALONE_SCENARIOS = ['delivery', 'contact-center', 'messaging', 'dnc', 'console', 'voice', 'multicast', 'apns']
 /** Whether anything per store (the API scenarios, the bot's) is selected. */
 const STORE_SCENARIOS = SCENARIOS.some((s) => !STANDALONE_SCENARIOS.includes(s))
 /** The bot's scenarios (bench/checkins.ts), run on PostgreSQL only. */
@@ -580,11 +582,19 @@ async function main(): Promise<void> {
     multicast = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
   }
 
+  // APNs pushes/s through the adapter to the local HTTP/2 peer (bench/apns.ts; no database).
+  let apns: unknown
+  if (SCENARIOS.includes('apns')) {
+    const out = await runNode(['bench/apns.ts'], { ...process.env })
+    process.stdout.write(`\n${out.split('\nJSON ')[0]}\n`)
+    apns = JSON.parse(out.split('\nJSON ')[1] ?? 'null')
+  }
+
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
   writeFileSync(RESULTS_FILE, JSON.stringify({
     startedAt: startedAt.toISOString(), node: process.version, cpus: cpus().length, role: ROLE,
     loadAverage: { before: loadBefore, after: loadavg()[0] },
-    connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, people: PEOPLE, runs, delivery, contactCenter, messaging, dnc, voice, console: consoleFigures, multicast,
+    connections: CONNECTIONS, durationSeconds: DURATION, warmupSeconds: WARMUP, people: PEOPLE, runs, delivery, contactCenter, messaging, dnc, voice, console: consoleFigures, multicast, apns,
   }, null, 2) + '\n')
   log(`results written to ${RESULTS_FILE}`)
   if (runs.some((r) => r.rows.some((row) => !row.valid) || (r.bot ?? []).some((f) => f.scenario === 'ping' ? f.non2xx + f.errors > 0 : f.fired < f.count))) {

@@ -8,7 +8,7 @@ import { inboundMessageJob } from './inbound-message.job.ts'
 import { outboundWebhookJob, type WebhookRetryPolicy } from './outbound-webhook.job.ts'
 import { pruneJobKeysJob } from './prune-job-keys.job.ts'
 import type { JobQueue } from './queue.ts'
-import { sendMessageJob, type SendRetryPolicy } from './send-message.job.ts'
+import { sendBatchJob, sendMessageJob, type SendRetryPolicy } from './send-message.job.ts'
 import { bulkMessageJob, type BulkMessageJobOptions } from './bulk-message.job.ts'
 import type { BulkMessagesService } from '../core/messaging/index.ts'
 import type { TenantsService } from '../core/tenants/index.ts'
@@ -48,6 +48,7 @@ export function defineJobs(jobs: JobQueue, deps: {
   jobs.define(inboundMessageJob(deps))
   if (deps.webhooks) jobs.define(outboundWebhookJob({ webhooks: deps.webhooks, retry: deps.webhookRetry }))
   if (deps.agents) jobs.define(forceLogoutJob({ agents: deps.agents }))
+  jobs.define(sendBatchJob({ delivery: deps.delivery, retry: deps.sendRetry }))
 }
 
 /**

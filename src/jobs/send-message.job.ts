@@ -1,4 +1,4 @@
-import { SEND_MESSAGE_JOB, type DeliveryService } from '../core/delivery/index.ts'
+import { SEND_BATCH_JOB, SEND_MESSAGE_JOB, type DeliveryService } from '../core/delivery/index.ts'
 import type { JobDefinition } from './types.ts'
 
 /** Retry policy of `delivery.send` (tests and operators may shorten it). */
@@ -43,6 +43,38 @@ export function sendMessageJob(deps: {
     handleBatch: (jobs) => delivery.attemptQueued(jobs.map((j) => ({ ...j.payload, signal: j.ctx.signal }))),
     async onDead({ tenantId, messageId }, ctx) {
       await delivery.giveUp(tenantId, messageId, ctx.error)
+    },
+  }
+}
+
+/**
+ * `delivery.send-batch`: the messages of a fan-out's batch (up to 500, README "Multicasts") handed
+ * to their providers by one job (DeliveryService.attemptBatch, the same attempt as `delivery.send`'s
+ * with 16 provider calls at once). A passing failure of any retries the job with the same backoff
+ * and limit as `delivery.send`, and a retry attempts only the messages not yet sent, failed or
+ * suppressed; when the job dies, those are `failed` with its last error. A worker killed
+ * mid-attempt is noticed by its stopped heartbeat, as for `delivery.send`.
+ */
+export function sendBatchJob(deps: {
+  delivery: DeliveryService
+  retry?: SendRetryPolicy | undefined
+}): JobDefinition<typeof SEND_BATCH_JOB.payload> {
+  const { delivery } = deps
+  return {
+    ...SEND_BATCH_JOB,
+    retryLimit: deps.retry?.retryLimit ?? 5,
+    retryDelaySeconds: deps.retry?.retryDelaySeconds ?? 10,
+    retryBackoff: true,
+    retryDelayMaxSeconds: 3600,
+    // Up to 500 vendor calls, 16 at a time.
+    expireInSeconds: 900,
+    heartbeatSeconds: 10,
+    concurrency: 2,
+    async handle({ tenantId, messageIds }, ctx) {
+      await delivery.attemptBatch(tenantId, messageIds, ctx.signal)
+    },
+    async onDead({ tenantId, messageIds }, ctx) {
+      await delivery.giveUpMany(tenantId, messageIds, ctx.error)
     },
   }
 }

@@ -11,7 +11,8 @@ import { createServices, providerResolver, type Services } from '../../services.
 import { ProviderRegistry } from '../../providers/index.ts'
 import { loadConfig } from '../../config.ts'
 import { PeopleService } from '../people/index.ts'
-import { SEND_MESSAGE_JOB } from './delivery.jobs.ts'
+import { SEND_BATCH_JOB, SEND_MESSAGE_JOB } from './delivery.jobs.ts'
+import { SANDBOX_FAILURES } from '../../providers/sandbox.ts'
 import { DeliveryService } from './delivery.service.ts'
 import type { InboundMessage } from './delivery.types.ts'
 
@@ -262,4 +263,34 @@ describe('receive', () => {
     await expect(delivery.receive(acme.tenant, { channel: 'sms', from: 'abc', body: 'x', provider: 'sandbox' })).rejects.toMatchObject({ code: 'invalid_sender' })
     await expect(delivery.receive(acme.tenant, { channel: 'sms', from: uniquePhone(), body: '', provider: 'sandbox' })).rejects.toMatchObject({ code: 'invalid_body' })
   })
+})
+
+describe('sendMany batched (a multicast\'s batch)', () => {
+  it('puts the due messages under one delivery.send-batch job, not a job each; each is sent once, keeping its own key', async () => {
+    const inputs = [uniquePhone(), uniquePhone(), uniquePhone()].map((to, i) => ({ channel: 'sms', to, body: `batched ${i}`, idempotencyKey: `batch-${randomUUID()}` }))
+    const answers = await store.db.transaction().execute((trx) => delivery.sendMany(acme.tenant, inputs, { trx, batched: true }))
+    delivery.wake()
+    const ids = answers.map((a) => a.message.id)
+    expect(await jobs.findKey(SEND_BATCH_JOB, `outbox-batch:${ids[0]!}`)).toMatchObject({ tenantId: acme.tenant.id })
+    for (const id of ids) expect(await jobs.findKey(SEND_MESSAGE_JOB, `outbox:${id}`)).toBeUndefined()
+    await waitFor('every message sent', async () => (await Promise.all(ids.map((id) => delivery.getOutbox(acme.tenant, id)))).every((m) => m.status === 'sent'), 45_000)
+    await waitFor('the batch job completed', async () => (await jobs.findKey(SEND_BATCH_JOB, `outbox-batch:${ids[0]!}`))?.state === 'completed', 45_000)
+    // The job run again (a crash before its completion was recorded) sends nothing twice.
+    await delivery.attemptBatch(acme.tenant.id, ids, new AbortController().signal)
+    for (const id of ids) expect(await delivery.getOutbox(acme.tenant, id)).toMatchObject({ status: 'sent', attempts: 1 })
+  })
+
+  it('a refused message fails alone; a passing failure retries the job, and the retry attempts only what is left', async () => {
+    const inputs = [uniquePhone(), SANDBOX_FAILURES.permanent[0], SANDBOX_FAILURES.temporary[0]].map((to, i) => ({ channel: 'sms', to, body: `mixed ${i}`, idempotencyKey: `batch-${randomUUID()}` }))
+    const [ok, refused, passing] = (await delivery.sendMany(acme.tenant, inputs, { batched: true })).map((a) => a.message.id) as [string, string, string]
+    await waitFor('the first attempt', async () => (await delivery.getOutbox(acme.tenant, passing)).lastError !== null, 45_000)
+    expect(await delivery.getOutbox(acme.tenant, ok)).toMatchObject({ status: 'sent', attempts: 1 })
+    expect(await delivery.getOutbox(acme.tenant, refused)).toMatchObject({ status: 'failed' })
+    expect(await delivery.getOutbox(acme.tenant, passing)).toMatchObject({ status: 'queued' })
+    expect((await jobs.findKey(SEND_BATCH_JOB, `outbox-batch:${ok}`))?.state).not.toBe('completed')
+    // The job's retry (about 10 s later) attempts the passing one again, and neither of the others.
+    await waitFor('the retry', async () => (await delivery.getOutbox(acme.tenant, passing)).attempts >= 2, 60_000)
+    expect(await delivery.getOutbox(acme.tenant, ok)).toMatchObject({ status: 'sent', attempts: 1 })
+    expect(await delivery.getOutbox(acme.tenant, refused)).toMatchObject({ status: 'failed', attempts: 1 })
+  }, 90_000)
 })

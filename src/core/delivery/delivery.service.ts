@@ -10,7 +10,7 @@ import type { Tenant } from '../tenants/index.ts'
 import { DeliveryAttempts } from './delivery-attempts.ts'
 import type { DeliveryTracking } from './delivery-tracking.ts'
 import { DeliveryRepository } from './delivery.repository.ts'
-import { INBOUND_MESSAGE_JOB, SEND_MESSAGE_JOB } from './delivery.jobs.ts'
+import { INBOUND_MESSAGE_JOB, SEND_BATCH_JOB, SEND_BATCH_MAX, SEND_MESSAGE_JOB } from './delivery.jobs.ts'
 import {
   CHANNELS, type Channel, type ChannelProviderSettings, type InboundHandler, type InboundMessage, type InboundPhase, type ListMessagesOptions,
   type OutboxMessage, type ProviderResolver, type ConsentGate, type ReceiveMessageInput, type SendMessageInput,
@@ -77,6 +77,13 @@ export interface SendOptions {
   readonly deliverNow?: boolean | undefined
   /** The caller found every `personId` in `trx` already (the bot): they are not looked up again. */
   readonly peopleChecked?: boolean | undefined
+  /**
+   * A fan-out's batch (a multicast): the messages due now go under `delivery.send-batch` jobs of up
+   * to SEND_BATCH_MAX messages each instead of a `delivery.send` job each (scheduled ones keep
+   * theirs). Each message keeps its idempotency key and outbox state; a message the batch job
+   * cannot send for a passing reason is retried with the job.
+   */
+  readonly batched?: boolean | undefined
 }
 
 /** What `deliverNow` says: every message went to its provider, or the first failure. */
@@ -217,12 +224,12 @@ export class DeliveryService {
   /** Write checked sends in a transaction of their own, then wake a worker (the queue is started at wiring). */
   async #commit(tenant: TenantRef, rows: readonly CheckedSend[]): Promise<SendAnswer[]> {
     const { answers, enqueued } = await this.#db.transaction().execute((trx) => this.#write(trx, tenant, rows))
-    if (enqueued) this.#jobs.wake(SEND_MESSAGE_JOB)
+    if (enqueued) this.wake()
     return answers
   }
 
   /** The outbox rows and their jobs for checked sends: one statement per step, whatever the count. */
-  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[], opts: Pick<SendOptions, 'deliverNow' | 'peopleChecked'> = {}): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
+  async #write(trx: Transaction<DB>, tenant: TenantRef, rows: readonly CheckedSend[], opts: Pick<SendOptions, 'deliverNow' | 'peopleChecked' | 'batched'> = {}): Promise<{ answers: SendAnswer[]; enqueued: boolean }> {
     const holdJobMs = opts.deliverNow ? DELIVER_NOW_HOLD_MS : 0
     const named = [...new Set(rows.map((r) => r.personId).filter((id): id is string => id !== null))]
     const existing = opts.peopleChecked ? new Set(named) : await this.#people.existingIds(trx, tenant.id, named)
@@ -250,7 +257,15 @@ export class DeliveryService {
     const repeated = full.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey)
     const earlier = await this.#repo.findOutboxByKeys(trx, tenant.id, repeated)
     const toQueue = [...inserted.values()].filter((m) => m.status !== 'suppressed')
-    await this.#jobs.enqueueMany(trx, SEND_MESSAGE_JOB, toQueue.map((m) => ({
+    const now = Date.now()
+    const inBatch = opts.batched && holdJobMs === 0 ? toQueue.filter((m) => m.sendAt.getTime() <= now) : []
+    for (let i = 0; i < inBatch.length; i += SEND_BATCH_MAX) {
+      const ids = inBatch.slice(i, i + SEND_BATCH_MAX).map((m) => m.id)
+      // Its first message was made in this transaction, so the key is new.
+      await this.#jobs.enqueue(trx, SEND_BATCH_JOB, { tenantId: tenant.id, messageIds: ids }, { key: `outbox-batch:${ids[0]!}`, tenantId: tenant.id })
+    }
+    const batchedIds = new Set(inBatch.map((m) => m.id))
+    await this.#jobs.enqueueMany(trx, SEND_MESSAGE_JOB, toQueue.filter((m) => !batchedIds.has(m.id)).map((m) => ({
       payload: { tenantId: tenant.id, messageId: m.id }, key: `outbox:${m.id}`, tenantId: tenant.id,
       runAt: holdJobMs > 0 ? new Date(Math.max(m.sendAt.getTime(), Date.now() + holdJobMs)) : m.sendAt,
     })))
@@ -287,6 +302,7 @@ export class DeliveryService {
   /** Wake this process's send workers (after a transaction that queued messages commits). */
   wake(): void {
     this.#jobs.wake(SEND_MESSAGE_JOB)
+    this.#jobs.wake(SEND_BATCH_JOB)
   }
 
   /**
@@ -357,6 +373,28 @@ export class DeliveryService {
    */
   attemptQueued(items: ReadonlyArray<{ tenantId: TenantId; messageId: string; signal: AbortSignal }>): Promise<unknown[]> {
     return this.#attempts.attempt(items)
+  }
+
+  /**
+   * `delivery.send-batch`'s attempt: the tenant's messages handed to their providers (those already
+   * sent, failed or suppressed are passed over). Resolves when none is left to retry; else throws
+   * what the job fails with: the first passing failure (the job is retried, and with it only the
+   * messages still queued), or, when every failure is a sender's rate limit, a DeferJobError to the
+   * earliest slot. A message the vendor refused for good is `failed` and not retried.
+   */
+  async attemptBatch(tenantId: TenantId, messageIds: readonly string[], signal: AbortSignal): Promise<void> {
+    const outcomes = await this.#attempts.attempt(messageIds.map((messageId) => ({ tenantId, messageId, signal })))
+    const open = outcomes.filter((o) => o !== undefined && !(o instanceof PermanentJobError))
+    if (open.length === 0) return
+    const passing = open.find((o) => !(o instanceof DeferJobError))
+    if (passing !== undefined) throw passing
+    const until = Math.min(...open.map((o) => (o as DeferJobError).until.getTime()))
+    throw new DeferJobError(new Date(until), `${open.length} of ${messageIds.length} messages wait for their sender's rate limit`)
+  }
+
+  /** `giveUp` for each message of a dead `delivery.send-batch` job (those not sent by then). */
+  async giveUpMany(tenantId: TenantId, messageIds: readonly string[], error: string): Promise<void> {
+    for (const id of messageIds) await this.#repo.markFailed(tenantId, id, null, error)
   }
 
   /** The tenant's outbox message sent with this idempotency key, if any. */

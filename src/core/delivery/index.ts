@@ -1,7 +1,7 @@
 export { DeliveryService } from './delivery.service.ts'
 export type { DeliveryServiceOptions, TenantRef, SendOptions, SendAnswer, DeliveryOutcome } from './delivery.service.ts'
 export type { AttemptItem } from './delivery-attempts.ts'
-export { SEND_MESSAGE_JOB, INBOUND_MESSAGE_JOB, SendMessagePayload, InboundMessagePayload } from './delivery.jobs.ts'
+export { SEND_MESSAGE_JOB, INBOUND_MESSAGE_JOB, SendMessagePayload, InboundMessagePayload, SEND_BATCH_JOB, SendBatchPayload, SEND_BATCH_MAX } from './delivery.jobs.ts'
 export { CHANNELS } from './delivery.types.ts'
 export type {
   Channel, OutboxMessage, OutboxStatus, SendMessageInput, InboundMessage, ReceiveMessageInput, ListMessagesOptions, InboundHandler, ConsentGate,

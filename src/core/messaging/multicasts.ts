@@ -369,7 +369,7 @@ export class MulticastsService {
         push: channels.includes('push') ? JSON.stringify(rendered.push) : null,
       })
     }
-    const answers = sends.length > 0 ? await this.#delivery.sendMany(tenant, sends, { trx, peopleChecked: true }) : []
+    const answers = sends.length > 0 ? await this.#delivery.sendMany(tenant, sends, { trx, peopleChecked: true, batched: true }) : []
     if (sent.length > 0) {
       await sql`UPDATE msg_multicast_recipients r SET state = 'sent', channels = v.channels::jsonb, language = v.language, in_app = v.in_app::jsonb,
           push = v.push::jsonb, push_pending = v.push IS NOT NULL, done_at = now()

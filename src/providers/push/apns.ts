@@ -76,7 +76,9 @@ export function createApnsProvider(channel: 'push', settings: ChannelSettings, o
   const connect = (): http2.ClientHttp2Session => {
     if (session && !session.closed && !session.destroyed) return session
     guard.check(origin)
-    const s = http2.connect(origin, { ...(ca ? { ca } : {}), lookup: guard.lookup })
+    // Pushes are small frames answered by small frames: without TCP_NODELAY (passed on to the TLS
+    // socket), Nagle's algorithm holds each behind the previous one's delayed ACK.
+    const s = http2.connect(origin, { ...(ca ? { ca } : {}), lookup: guard.lookup, noDelay: true } as http2.SecureClientSessionOptions)
     // A dropped or refused connection fails the pushes on it (they retry, unless the address was
     // refused); the next push reconnects.
     s.on('error', (err) => {

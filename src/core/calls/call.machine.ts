@@ -68,6 +68,8 @@ export type CallEvent =
   | { type: 'voicemail_started' }
   | { type: 'voicemail_recorded' }
   | { type: 'voicemail_opened' }
+  /** The deflected end user chose "schedule a call": a scheduled child call is made; this one stays `deflected`. */
+  | { type: 'callback_chosen' }
   /** A recovery callback (child call) of this failed call finished without error. */
   | { type: 'recovered' }
   /** Agent actions on a connected call: hold/resume, a transfer (the call stays connected, to the new agent). */
@@ -145,6 +147,7 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
       if (status === 'action_only') return ok('action_only_finished', [], { disconnectedBy: event.by })
       return no('ended')
     case 'deflect': return status === 'selecting' || status === 'queued' ? ok('deflected', status === 'queued' ? [{ type: 'withdraw_offer' }] : []) : no('not_queued')
+    case 'callback_chosen': return status === 'deflected' ? ok('deflected') : no('not_deflected')
     case 'voicemail_started': return status === 'deflected' ? ok('voicemail') : no('not_deflected')
     case 'voicemail_recorded': return status === 'voicemail' ? ok('voicemail_received') : no('not_deflected')
     case 'voicemail_opened': return status === 'voicemail_received' ? ok('voicemail_read') : no('not_deflected')

@@ -118,7 +118,27 @@ export interface LegRequest {
   readonly record: boolean
   /** A voicemail leg (a deflected call): the person records a message. */
   readonly voicemail?: boolean | undefined
+  /** A deflection leg: the person is asked to choose (digit 1 voicemail, 2 schedule a call) among these. */
+  readonly deflection?: readonly DeflectionChoice[] | undefined
+  /** Where the vendor posts what the person keyed in or recorded (Twilio: `<Gather>`/`<Record>` actions). */
+  readonly inputUrl?: string | undefined
 }
+
+/** What a deflected caller may choose on the phone: digit 1 leaves a voicemail, digit 2 schedules a call back. */
+export type DeflectionChoice = 'voicemail' | 'schedule_call'
+/** The digit of each deflection choice. */
+export const DEFLECTION_DIGITS: Readonly<Record<DeflectionChoice, string>> = { voicemail: '1', schedule_call: '2' }
+
+/**
+ * What a leg that is answered runs next (the vendor renders it: Twilio as TwiML): join the call's
+ * conference; record a voicemail; ask for a deflection choice; confirm a scheduled call and hang up; hang up.
+ */
+export type LegStep =
+  | { readonly kind: 'conference' }
+  | { readonly kind: 'voicemail' }
+  | { readonly kind: 'deflection'; readonly options: readonly DeflectionChoice[] }
+  | { readonly kind: 'scheduled'; readonly at: Date }
+  | { readonly kind: 'hangup' }
 
 /** A leg's progress as a provider reported it (the providers' `CallLegEvent`). */
 export interface LegEvent {
@@ -129,6 +149,8 @@ export interface LegEvent {
   readonly durationSeconds?: number | undefined
   readonly recordingUrl?: string | undefined
   readonly errorCode?: string | undefined
+  /** Digits the person pressed (a deflection choice). */
+  readonly digits?: string | undefined
 }
 
 /**
@@ -188,6 +210,7 @@ export const CALL_LEG_EVENT_JOB = {
     durationSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     recordingUrl: Type.Optional(Type.String({ maxLength: 2000 })),
     errorCode: Type.Optional(Type.String({ maxLength: 100 })),
+    digits: Type.Optional(Type.String({ maxLength: 20 })),
   }, { additionalProperties: false }),
 } as const satisfies JobType
 

@@ -35,6 +35,10 @@ export type HungUpBy = 'end_user' | 'agent' | 'system'
 export type CallEvent =
   /** C1/C2: created with its agent. */
   | { type: 'create_outbound' }
+  /** C1/C2 answered 202: created with its agent, dialled once the agent confirms. */
+  | { type: 'create_outbound_pending' }
+  /** The agent confirms a call waiting for it (202): the platform dials. */
+  | { type: 'confirm' }
   /** C3: created queued on its menu. */
   | { type: 'create_incoming' }
   /** C4 (or "schedule a call" after a deflection): created for later. */
@@ -111,6 +115,7 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
   if (status === null) {
     switch (event.type) {
       case 'create_outbound': return ok('assigned', [{ type: 'agent_in_call' }, { type: 'dial' }])
+      case 'create_outbound_pending': return ok('assigned', [{ type: 'agent_in_call' }])
       case 'create_incoming': return ok('queued', [{ type: 'route' }])
       case 'create_scheduled': return ok('scheduled')
       case 'create_dialer': return ok('connecting', [{ type: 'dial' }])
@@ -128,6 +133,7 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
       return no('not_scheduled')
     case 'accepted': return status === 'queued' ? ok('assigned', [{ type: 'agent_in_call' }, { type: 'dial' }]) : no('not_queued')
     case 'dialer_answered': return status === 'connecting' ? ok('queued', [{ type: 'route' }]) : no('not_connected')
+    case 'confirm': return status === 'assigned' ? ok('assigned', [{ type: 'dial' }]) : no(ENDED_STATUSES.has(status) ? 'ended' : 'not_connected')
     case 'dialing': return status === 'assigned' ? ok('connecting') : no('not_connected')
     case 'answered':
       if (status === 'connecting' || status === 'switching') return ok('connected')

@@ -16,7 +16,7 @@ import { dialerCallMoved, dialerCallOf, idleAgentCount, waitingDialerCalls } fro
 import type { DncService } from '../suppression/index.ts'
 import { CALL_STATUS_TEXT, callTransition, type CallEffect, type CallEvent, type CallStatus, type FailReason } from './call.machine.ts'
 import {
-  CALL_CONTROL_JOB, CALL_DIAL_JOB, CALL_SCHEDULED_JOB, CALL_TYPES, DEFLECTION_DIGITS, type Call, type CallAgent, type CallEndUsersPort, type CallKind, type CallParticipant,
+  CALL_CONFIRM_TIMEOUT_JOB, CALL_CONTROL_JOB, CALL_DIAL_JOB, CALL_SCHEDULED_JOB, CALL_TYPES, DEFLECTION_DIGITS, type Call, type CallAgent, type CallEndUsersPort, type CallKind, type CallParticipant,
   type CallTransfer, type CreateCallInput, type DeflectionChoice, type LegEvent, type LegStep, type TicketsPort, type VoicePort,
 } from './calls.types.ts'
 
@@ -106,7 +106,7 @@ export class CallsService {
     const [p1, p2] = await reserveNums(this.#db, tenantId, 'participant', 2)
     // The call as created (§2.1: C3 answers `offer_events` [] — routing offers it after the commit).
     const created = await this.#db.transaction().execute(async (trx) => {
-      let t = callTransition(null, { type: input.kind === 'outbound' ? 'create_outbound' : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
+      let t = callTransition(null, { type: input.kind === 'outbound' ? (v.confirmBy ? 'create_outbound_pending' : 'create_outbound') : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
       if (!t.ok) throw new Error('a new call cannot be refused')
       // Config: a closed or full queue deflecting — queued → deflected (the person chooses on the phone
       // when "schedule a call" is offered) or on to voicemail at once (nothing was offered yet).
@@ -121,7 +121,9 @@ export class CallsService {
         support_number: v.outboundNumber, end_user_number: v.phone, out_ticket_id: v.ticket?.id ?? null, out_ticket_url: v.ticket?.url ?? null,
         scheduled_at: v.scheduledAt ?? null, parent_num: v.parentNum ?? null, recording_permission: v.recordingPermission, last_activity_at: now,
         ...(v.deflect ? { voicemail_reason: v.deflect.reason, deflection: `${v.deflect.reason}_deflection` } : {}),
+        confirm_by: v.confirmBy ?? null,
       }).returning('id').executeTakeFirstOrThrow()
+      if (v.confirmBy) await this.#deps.jobs.enqueue(trx, CALL_CONFIRM_TIMEOUT_JOB, { tenantId, callNum: num! }, { key: `call-confirm:${session.id}`, runAt: v.confirmBy, tenantId })
       if (v.deflect) await this.#dialPerson(trx, tenantId, session.id, num!, v.phone)
       await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p1!, session_id: session.id, type: 'end_user', end_user_num: endUser.num, agent_id: null, status: 'waiting' }).execute()
       if (v.agent) await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p2!, session_id: session.id, type: 'agent', agent_id: v.agent.id, end_user_num: null, status: 'connecting' }).execute()
@@ -129,7 +131,7 @@ export class CallsService {
         await this.#deps.jobs.enqueue(trx, CALL_SCHEDULED_JOB, { tenantId, callNum: num! }, { key: `call-scheduled:${tenantId}:${session.id}`, runAt: v.scheduledAt, tenantId })
       }
       await this.#effects(trx, tenantId, await this.#lock(trx, tenantId, num!), t.effects)
-      if (v.agent) await recordAgentEvent(trx, tenantId, v.agent.id, 'call_assigned', { call_id: num, end_user_number: v.phone })
+      if (v.agent) await recordAgentEvent(trx, tenantId, v.agent.id, 'call_assigned', { call_id: num, end_user_number: v.phone, ...(v.confirmBy ? { confirm_by: v.confirmBy.toISOString() } : {}) })
       return this.get(tenantId, num!, trx)
     })
     this.#afterCommit(tenantId)
@@ -203,7 +205,7 @@ export class CallsService {
       transfers,
       participants: parts.map((p): CallParticipant => ({ num: p.num, type: p.type === 'agent' ? 'agent' : 'end_user', status: p.status, agentNum: p.agent_num ?? null, endUserNum: p.end_user_num, connectedAt: p.connected_at, endedAt: p.ended_at })),
       offerType: row.offer_type, offerEvents: row.offer_events, answerType: row.answer_type, outboundNumber: row.outbound_number,
-      customData: row.custom_data, contactData: row.contact_data,
+      customData: row.custom_data, contactData: row.contact_data, confirmBy: row.status === 'assigned' ? row.confirm_by : null,
     }
   }
 
@@ -262,6 +264,63 @@ export class CallsService {
   async hangUp(agent: Agent, num: number): Promise<Call> {
     await this.#change(agent.tenantId, num, { type: 'hang_up', by: 'agent' }, agent)
     return this.get(agent.tenantId, num)
+  }
+
+  /**
+   * C1's 202: the agent confirms an outbound call waiting for them — the platform dials it as a
+   * 201 call is dialled. ValidationError `call_ended` / `call_not_live` (not waiting); NotFound when not theirs.
+   */
+  async confirmOutbound(agent: Agent, num: number): Promise<Call> {
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, agent.tenantId, num)
+      if (s.agent_id !== agent.id) throw notFound(num)
+      const waiting = await this.#confirmBy(trx, agent.tenantId, s.id)
+      const t = refuse(callTransition(s.status as CallStatus, { type: 'confirm' }), num)
+      if (!waiting) throw new ValidationError('call_not_live', 'The call is not waiting for a confirmation', { callId: num })
+      await trx.updateTable('cc_sessions').set({ confirm_by: null, last_activity_at: new Date() }).where('tenant_id', '=', agent.tenantId).where('id', '=', s.id).execute()
+      await this.#effects(trx, agent.tenantId, s, t.effects)
+    })
+    return this.get(agent.tenantId, num)
+  }
+
+  /** C1's 202: the agent cancels an outbound call waiting for them: `failed`, `canceled`, `disconnected_by_agent`. */
+  async cancelOutbound(agent: Agent, num: number): Promise<Call> {
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, agent.tenantId, num)
+      if (s.agent_id !== agent.id) throw notFound(num)
+      const t = refuse(callTransition(s.status as CallStatus, { type: 'hang_up', by: 'agent' }), num)
+      if (!(await this.#confirmBy(trx, agent.tenantId, s.id))) throw new ValidationError('call_not_live', 'The call is not waiting for a confirmation', { callId: num })
+      await trx.updateTable('cc_sessions').set({ confirm_by: null }).where('tenant_id', '=', agent.tenantId).where('id', '=', s.id).execute()
+      await this.#move(trx, agent.tenantId, s, t, { ends_at: new Date(), fail_details: 'cancelled by the agent before it was dialled' })
+    })
+    this.#afterCommit(agent.tenantId)
+    return this.get(agent.tenantId, num)
+  }
+
+  /**
+   * The confirmation timeout job: an outbound call still waiting for its agent at `confirm_by` is
+   * cancelled (`failed`, `canceled`, `disconnected_by_system`); false when it was confirmed or ended meanwhile.
+   */
+  async expireConfirmation(tenantId: TenantId, num: number): Promise<boolean> {
+    const expired = await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num).catch(() => undefined)
+      if (!s) return false
+      const by = await this.#confirmBy(trx, tenantId, s.id)
+      if (!by || by.getTime() > Date.now()) return false
+      const t = callTransition(s.status as CallStatus, { type: 'hang_up', by: 'system' })
+      if (!t.ok) return false
+      await trx.updateTable('cc_sessions').set({ confirm_by: null }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      await this.#move(trx, tenantId, s, t, { ends_at: new Date(), fail_details: 'not confirmed by the agent in time' })
+      return true
+    })
+    if (expired) this.#afterCommit(tenantId)
+    return expired
+  }
+
+  /** When a call waiting for its agent's confirmation is cancelled (undefined: not waiting). */
+  async #confirmBy(trx: Transaction<DB>, tenantId: TenantId, sessionId: string): Promise<Date | undefined> {
+    const row = await trx.selectFrom('cc_sessions').select(['confirm_by', 'status']).where('tenant_id', '=', tenantId).where('id', '=', sessionId).executeTakeFirst()
+    return row?.status === 'assigned' && row.confirm_by ? row.confirm_by : undefined
   }
 
   /** The workspace puts one of the agent's connected calls on hold, or takes it off. */
@@ -934,7 +993,9 @@ export class CallsService {
     }
     if ((await this.#deps.dnc.listed({ id: tenantId }, [phone!])).size > 0) throw invalid('end_user_number is in the DNC list')
     const lang = text(input.lang) || 'en'
-    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked', deflect: undefined }
+    const settings = await this.#setup.settings(this.#db, tenantId)
+    const confirmBy = settings?.confirmOutboundCalls ? new Date(Date.now() + settings.outboundConfirmSeconds * 1000) : undefined
+    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked', deflect: undefined, confirmBy }
   }
 
   /** C3/C4's checks, in the order of the spec's lists. */
@@ -991,7 +1052,7 @@ export class CallsService {
     const recordingPermission = permission === 'recording_permission_granted' ? 'granted' : permission === 'recording_permission_denied' ? 'denied' : 'not_asked'
     return {
       agent: undefined, phone, ticket: ticket && phone ? ticket : undefined, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber),
-      scheduledAt, parentNum: parent?.num, recordingPermission, deflect: deflect === 'closed' ? undefined : deflect,
+      scheduledAt, parentNum: parent?.num, recordingPermission, deflect: deflect === 'closed' ? undefined : deflect, confirmBy: undefined,
     }
   }
 

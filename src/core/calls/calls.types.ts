@@ -90,6 +90,8 @@ export interface Call {
   readonly customData: Record<string, unknown> | null
   /** W2: the outbound dialer's contact data. */
   readonly contactData: Record<string, unknown> | null
+  /** C1/C2 answered 202: the call waits for its agent to confirm it until then (null: not waiting). */
+  readonly confirmBy: Date | null
 }
 
 /** `POST /calls`, its fields as sent (strings, numbers or absent); the service checks them in the spec's order. */
@@ -212,6 +214,12 @@ export const CALL_LEG_EVENT_JOB = {
     errorCode: Type.Optional(Type.String({ maxLength: 100 })),
     digits: Type.Optional(Type.String({ maxLength: 20 })),
   }, { additionalProperties: false }),
+} as const satisfies JobType
+
+/** `cc.call_confirm_timeout`: an outbound call (202) its agent did not confirm in time is cancelled. */
+export const CALL_CONFIRM_TIMEOUT_JOB = {
+  name: 'cc.call_confirm_timeout',
+  payload: Type.Object({ tenantId: TenantIdSchema, callNum: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
 } as const satisfies JobType
 
 /** `cc.call_control`: hang up, hold or resume a leg on its provider (enqueued with the change that needs it). */

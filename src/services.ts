@@ -456,7 +456,8 @@ export function createServices(config: Config, store: Store, options: CreateServ
         await jobs.enqueue(store.db, CALL_LEG_EVENT_JOB, {
           tenantId, providerCallId: event.providerCallId, status: event.status, ...(event.legId ? { legId: event.legId } : {}),
           ...(event.durationSeconds !== undefined ? { durationSeconds: event.durationSeconds } : {}), ...(event.recordingUrl ? { recordingUrl: event.recordingUrl } : {}),
-        }, { key: `voice-sandbox:${tenantId}:${event.providerCallId}:${event.status}`, runAt: new Date(Date.now() + delayMs), tenantId })
+          ...(event.digits !== undefined ? { digits: event.digits } : {}),
+        }, { key: `voice-sandbox:${tenantId}:${event.providerCallId}:${event.status}${event.digits !== undefined ? ':digits' : ''}`, runAt: new Date(Date.now() + delayMs), tenantId })
       },
       http: { urlPolicy: config.urlPolicy },
     }

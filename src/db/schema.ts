@@ -1500,3 +1500,13 @@ export interface DB {
     updated_at: Generated<Date>
   }
 }
+
+// ── C1's 202 (migration 0052): outbound API calls waiting for their agent's confirmation ──
+export interface CcSettingsTable {
+  confirm_outbound_calls: Generated<boolean>
+  outbound_confirm_seconds: Generated<number>
+}
+export interface CcSessionsTable {
+  /** When a C1/C2 call still waiting for its agent's confirmation is cancelled; null when not waiting. */
+  confirm_by: ColumnType<Date | null, Date | null | undefined, Date | null>
+}

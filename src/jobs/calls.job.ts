@@ -1,4 +1,4 @@
-import { CALL_CONTROL_JOB, CALL_DIAL_JOB, CALL_LEG_EVENT_JOB, CALL_SCHEDULED_JOB, type CallsService } from '../core/calls/index.ts'
+import { CALL_CONFIRM_TIMEOUT_JOB, CALL_CONTROL_JOB, CALL_DIAL_JOB, CALL_LEG_EVENT_JOB, CALL_SCHEDULED_JOB, type CallsService } from '../core/calls/index.ts'
 import type { JobDefinition } from './types.ts'
 
 /** `cc.call_dial`: places a call's legs on the tenant's voice provider (idempotent: placed legs are kept). */
@@ -24,6 +24,16 @@ export function callLegEventJob(deps: { calls: CallsService }): JobDefinition<ty
   return {
     ...CALL_LEG_EVENT_JOB, retryLimit: 5, retryDelaySeconds: 1, expireInSeconds: 60, concurrency: 4,
     handle: ({ tenantId, at, ...event }) => deps.calls.applyLegEvent(tenantId, { ...event, ...(at ? { at: new Date(at) } : {}) }),
+  }
+}
+
+/** `cc.call_confirm_timeout`: an outbound call (C1's 202) its agent did not confirm in time is cancelled. */
+export function callConfirmTimeoutJob(deps: { calls: CallsService }): JobDefinition<typeof CALL_CONFIRM_TIMEOUT_JOB.payload> {
+  return {
+    ...CALL_CONFIRM_TIMEOUT_JOB, retryLimit: 5, retryDelaySeconds: 2, expireInSeconds: 60, concurrency: 2,
+    handle: async ({ tenantId, callNum }) => {
+      await deps.calls.expireConfirmation(tenantId, callNum)
+    },
   }
 }
 

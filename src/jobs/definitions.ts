@@ -26,7 +26,7 @@ import { multicastJob, type MulticastJobOptions } from './multicast.job.ts'
 import type { TextsService } from '../core/texts/index.ts'
 import { textStatusJob } from './text-status.job.ts'
 import type { CallsService } from '../core/calls/index.ts'
-import { callControlJob, callDialJob, callLegEventJob, callScheduledJob } from './calls.job.ts'
+import { callConfirmTimeoutJob, callControlJob, callDialJob, callLegEventJob, callScheduledJob } from './calls.job.ts'
 import type { DialerService } from '../core/contact-center/dialer.service.ts'
 import { dialerRoundJob, dialerSweepJob } from './dialer.job.ts'
 
@@ -105,6 +105,7 @@ export function defineCallJobs(jobs: JobQueue, deps: { calls: CallsService }): v
   jobs.define(callScheduledJob(deps))
   jobs.define(callLegEventJob(deps))
   jobs.define(callControlJob(deps))
+  jobs.define(callConfirmTimeoutJob(deps))
 }
 
 /** Define the campaign dialer's jobs (issue 12, item 5): a campaign's rounds and the minute sweep. */

@@ -11,6 +11,9 @@
  * and the sorted parameters) to `StatusCallback` for the events asked in `StatusCallbackEvent`
  * (the final one always), with `CallDuration` and `ErrorCode`, and a recording callback to the
  * conference's `recordingStatusCallback` when the TwiML asked to record and the conference ends.
+ * A document that is no conference is run as a voice menu: `<Gather>` (the callee's `digits` are
+ * posted, signed, to its action and the answer run next), `<Record>` (the callee speaks, hangs up;
+ * the action is posted, the call completes, then the signed recording callback), `<Say>`/`<Hangup>`.
  * Conferences are listed by `FriendlyName` (`GET …/Conferences.json`), participants are held and
  * resumed (`POST …/Conferences/{CF}/Participants/{CA}.json` `Hold=true|false`), and calls are ended
  * (`POST …/Calls/{CA}.json` `Status=completed|canceled`). It can be told to fail the next requests
@@ -23,8 +26,11 @@ import { sign, twilioError } from './twilio.ts'
 
 /** What the callee of a number does. */
 export type CalleeScript =
-  /** Answers after `afterMs` (default 0); hangs up after `hangUpAfterMs` if given, else stays until the call is ended by REST. */
-  | { kind: 'answer'; afterMs?: number; hangUpAfterMs?: number }
+  /**
+   * Answers after `afterMs` (default 0); hangs up after `hangUpAfterMs` if given, else stays until the call is ended by REST.
+   * Asked by a `<Gather>`, presses `digits` (none: lets it time out); asked to `<Record>`, speaks for `speakMs` (default 200) and hangs up.
+   */
+  | { kind: 'answer'; afterMs?: number; hangUpAfterMs?: number; digits?: string; speakMs?: number }
   /** Busy after `afterMs` of ringing (default 0). */
   | { kind: 'busy'; afterMs?: number }
   /** Rings until the call's `Timeout`. */
@@ -57,6 +63,10 @@ export interface PeerCall {
   /** The TwiML the answer URL returned, and why the peer could not use it. */
   twiml?: string
   twimlError?: string
+  /** Every TwiML document the call ran, in order (answer URL, then `<Gather>`/`<Record>` actions). */
+  readonly documents: string[]
+  /** The recording a `<Record>` made (its callback is posted after the call ended, as Twilio does). */
+  recording?: { readonly sid: string; readonly url: string; readonly duration: number }
   /** The conference (friendly name) the TwiML put the call in, and its attributes. */
   conference?: string
   conferenceAttributes?: Record<string, string>
@@ -233,7 +243,7 @@ export class TwilioVoicePeer {
     const call: PeerCall = {
       sid: 'CA' + randomBytes(16).toString('hex'), to, from, url, method, statusCallback, statusCallbackEvents: events.length > 0 ? events : ['completed'],
       statusCallbackMethod: (form.get('StatusCallbackMethod') ?? 'POST').toUpperCase(), timeout, idempotencyToken,
-      status: 'queued', updates: [], callbacks: [], done: Promise.resolve(),
+      status: 'queued', updates: [], callbacks: [], done: Promise.resolve(), documents: [],
     }
     this.calls.push(call)
     if (idempotencyToken) this.#byToken.set(idempotencyToken, call)
@@ -275,7 +285,14 @@ export class TwilioVoicePeer {
     // Answered: fetch the TwiML the call runs.
     call.status = 'in-progress'
     call.answeredAt = Date.now()
-    const twiml = await this.#fetchTwiml(call)
+    let twiml = await this.#fetchTwiml(call)
+    // A document that is no conference: a voice menu (`<Gather>`), a voicemail (`<Record>`), a goodbye.
+    for (let steps = 0; 'error' in twiml && twiml.code === '12100' && call.twiml !== undefined && steps < 5; steps++) {
+      if (steps === 0) await this.#progress(call, 'answered')
+      const next = await this.#runVerbs(call, call.twiml, script.kind === 'answer' ? script : { kind: 'answer' })
+      if (next === 'ended') return
+      twiml = next
+    }
     if ('error' in twiml) {
       call.twimlError = twiml.error
       return this.#end(call, 'completed', { ErrorCode: twiml.code })
@@ -290,27 +307,74 @@ export class TwilioVoicePeer {
     return this.#end(call, 'completed')
   }
 
-  async #fetchTwiml(call: PeerCall): Promise<{ name: string; attributes: Record<string, string> } | { error: string; code: string }> {
-    const params = this.#callParams(call)
+  async #fetchTwiml(call: PeerCall, at?: string, extra: Record<string, string> = {}): Promise<{ name: string; attributes: Record<string, string> } | { error: string; code: string }> {
+    const params = { ...this.#callParams(call), ...extra }
+    const url = at ?? call.url
+    const method = at ? 'POST' : call.method
     let answer: Response
     try {
-      const signature = sign(this.authToken, call.url, call.method === 'GET' ? {} : params)
-      answer = call.method === 'GET'
-        ? await fetch(call.url, { headers: { 'x-twilio-signature': signature } })
-        : await fetch(call.url, {
+      const signature = sign(this.authToken, url, method === 'GET' ? {} : params)
+      answer = method === 'GET'
+        ? await fetch(url, { headers: { 'x-twilio-signature': signature } })
+        : await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'x-twilio-signature': signature, 'user-agent': 'TwilioProxy/1.1' },
           body: new URLSearchParams(params).toString(),
         })
     } catch (err) {
-      return { error: `fetching ${call.url}: ${String(err)}`, code: '11200' }
+      return { error: `fetching ${url}: ${String(err)}`, code: '11200' }
     }
     const body = await answer.text()
     call.twiml = body
-    if (answer.status !== 200) return { error: `${call.url} answered ${answer.status}`, code: '11200' }
+    call.documents.push(body)
+    if (answer.status !== 200) return { error: `${url} answered ${answer.status}`, code: '11200' }
     if (!/^(?:text|application)\/xml\b/.test(answer.headers.get('content-type') ?? '')) return { error: 'the answer is not XML', code: '12300' }
     const read = readConferenceTwiml(body)
     return 'error' in read ? { ...read, code: '12100' } : read
+  }
+
+  /**
+   * Run a document of `<Say>`, `<Gather>`, `<Record>`, `<Hangup>` (the conference is the caller's):
+   * a `<Gather>` the callee answers posts `Digits` to its action (signed) and runs what comes back;
+   * a `<Record>` records for `speakMs`, the callee hangs up, the action is posted, the call ends
+   * `completed`, and then the recording callback is posted (signed) to `recordingStatusCallback`.
+   */
+  async #runVerbs(call: PeerCall, xml: string, script: Extract<CalleeScript, { kind: 'answer' }>): Promise<'ended' | { name: string; attributes: Record<string, string> } | { error: string; code: string }> {
+    const body = /<Response>([\s\S]*)<\/Response>/.exec(xml)?.[1]
+    if (body === undefined) {
+      call.twimlError = 'not a <Response>'
+      await this.#end(call, 'completed', { ErrorCode: '12100' })
+      return 'ended'
+    }
+    const attrs = (text: string) => Object.fromEntries([...text.matchAll(/([A-Za-z]+)="([^"]*)"/g)].map((a) => [a[1]!, xmlUnescape(a[2]!)]))
+    const gather = /<Gather((?:\s+[A-Za-z]+="[^"]*")*)\s*>[\s\S]*?<\/Gather>/.exec(body)
+    if (gather && script.digits !== undefined) {
+      const action = attrs(gather[1]!).action
+      if (!action) return { error: '<Gather> without action', code: '12100' }
+      return this.#fetchTwiml(call, action, { Digits: script.digits, FinishedOnKey: '' })
+    }
+    const record = /<Record((?:\s+[A-Za-z]+="[^"]*")*)\s*\/>/.exec(gather ? '' : body)
+    if (record) {
+      const a = attrs(record[1]!)
+      const startedAt = Date.now()
+      await this.#wait(call, script.speakMs ?? 200)
+      const sid = 'RE' + randomBytes(16).toString('hex')
+      const duration = Math.max(1, Math.ceil((Date.now() - startedAt) / 1000))
+      const url = `${this.url}/2010-04-01/Accounts/${this.accountSid}/Recordings/${sid}`
+      call.recording = { sid, url, duration }
+      if (a.action) await this.#fetchTwiml(call, a.action, { RecordingUrl: url, RecordingDuration: String(duration), Digits: 'hangup' })
+      await this.#end(call, 'completed')
+      if (a.recordingStatusCallback) {
+        await this.#post(undefined, a.recordingStatusCallback, {
+          AccountSid: this.accountSid, CallSid: call.sid, RecordingSid: sid, RecordingUrl: url, RecordingStatus: 'completed',
+          RecordingDuration: String(duration), RecordingChannels: '1', RecordingSource: 'RecordVerb', RecordingStartTime: new Date(startedAt).toUTCString(),
+        })
+      }
+      return 'ended'
+    }
+    // Nothing to wait for (a goodbye, a hang-up, a `<Gather>` no one answers): the call is over.
+    await this.#end(call, 'completed')
+    return 'ended'
   }
 
   #join(call: PeerCall, name: string, attributes: Record<string, string>): PeerConference {

@@ -60,6 +60,13 @@ describe('call machine (§4.1)', () => {
     expect(callTransition('connected', { type: 'accepted' })).toEqual({ ok: false, refusal: 'not_queued' })
     expect(callTransition('queued', { type: 'fire' })).toEqual({ ok: false, refusal: 'not_scheduled' })
     expect(callTransition('queued', { type: 'create_incoming' })).toEqual({ ok: false, refusal: 'exists' })
+    // C1's 202 and the deflected caller's "schedule a call".
+    expect(callTransition(null, { type: 'create_outbound_pending' })).toEqual({ ok: true, status: 'assigned', effects: [{ type: 'agent_in_call' }] })
+    expect(callTransition('assigned', { type: 'confirm' })).toEqual({ ok: true, status: 'assigned', effects: [{ type: 'dial' }] })
+    expect(callTransition('failed', { type: 'confirm' })).toEqual({ ok: false, refusal: 'ended' })
+    expect(callTransition('connecting', { type: 'confirm' })).toEqual({ ok: false, refusal: 'not_connected' })
+    expect(callTransition('deflected', { type: 'callback_chosen' })).toEqual({ ok: true, status: 'deflected', effects: [] })
+    expect(callTransition('voicemail', { type: 'callback_chosen' })).toEqual({ ok: false, refusal: 'not_deflected' })
     // Every status is reachable from a creation.
     const reached = new Set<string>(rows.map((r) => r[2]))
     expect(CALL_STATUSES.filter((s) => !reached.has(s))).toEqual([])

@@ -35,6 +35,10 @@ export type HungUpBy = 'end_user' | 'agent' | 'system'
 export type CallEvent =
   /** C1/C2: created with its agent. */
   | { type: 'create_outbound' }
+  /** C1/C2 answered 202: created with its agent, dialled once the agent confirms. */
+  | { type: 'create_outbound_pending' }
+  /** The agent confirms a call waiting for it (202): the platform dials. */
+  | { type: 'confirm' }
   /** C3: created queued on its menu. */
   | { type: 'create_incoming' }
   /** C4 (or "schedule a call" after a deflection): created for later. */
@@ -68,6 +72,8 @@ export type CallEvent =
   | { type: 'voicemail_started' }
   | { type: 'voicemail_recorded' }
   | { type: 'voicemail_opened' }
+  /** The deflected end user chose "schedule a call": a scheduled child call is made; this one stays `deflected`. */
+  | { type: 'callback_chosen' }
   /** A recovery callback (child call) of this failed call finished without error. */
   | { type: 'recovered' }
   /** Agent actions on a connected call: hold/resume, a transfer (the call stays connected, to the new agent). */
@@ -109,6 +115,7 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
   if (status === null) {
     switch (event.type) {
       case 'create_outbound': return ok('assigned', [{ type: 'agent_in_call' }, { type: 'dial' }])
+      case 'create_outbound_pending': return ok('assigned', [{ type: 'agent_in_call' }])
       case 'create_incoming': return ok('queued', [{ type: 'route' }])
       case 'create_scheduled': return ok('scheduled')
       case 'create_dialer': return ok('connecting', [{ type: 'dial' }])
@@ -126,6 +133,7 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
       return no('not_scheduled')
     case 'accepted': return status === 'queued' ? ok('assigned', [{ type: 'agent_in_call' }, { type: 'dial' }]) : no('not_queued')
     case 'dialer_answered': return status === 'connecting' ? ok('queued', [{ type: 'route' }]) : no('not_connected')
+    case 'confirm': return status === 'assigned' ? ok('assigned', [{ type: 'dial' }]) : no(ENDED_STATUSES.has(status) ? 'ended' : 'not_connected')
     case 'dialing': return status === 'assigned' ? ok('connecting') : no('not_connected')
     case 'answered':
       if (status === 'connecting' || status === 'switching') return ok('connected')
@@ -145,6 +153,7 @@ export function callTransition(status: CallStatus | null, event: CallEvent): Cal
       if (status === 'action_only') return ok('action_only_finished', [], { disconnectedBy: event.by })
       return no('ended')
     case 'deflect': return status === 'selecting' || status === 'queued' ? ok('deflected', status === 'queued' ? [{ type: 'withdraw_offer' }] : []) : no('not_queued')
+    case 'callback_chosen': return status === 'deflected' ? ok('deflected') : no('not_deflected')
     case 'voicemail_started': return status === 'deflected' ? ok('voicemail') : no('not_deflected')
     case 'voicemail_recorded': return status === 'voicemail' ? ok('voicemail_received') : no('not_deflected')
     case 'voicemail_opened': return status === 'voicemail_received' ? ok('voicemail_read') : no('not_deflected')

@@ -5,10 +5,10 @@ import type { JobQueue } from '../../jobs/index.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { NotFoundError, ValidationError } from '../errors.ts'
 import type { Agent, Menu } from '../contact-center/index.ts'
-import { isOpen, queueHours, SYSTEM_STATUSES, type RoutingService } from '../contact-center/index.ts'
+import { CALLBACK_SLOT_MINUTES, isOpen, nextChange, queueHours, SYSTEM_STATUSES, type RoutingService } from '../contact-center/index.ts'
 import { releaseAgent, setAgentStatus } from '../contact-center/agent-presence.ts'
 import { recordAgentEvent } from '../contact-center/routing.service.ts'
-import { reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
+import { nextNums, reserveNums, SetupRepository } from '../contact-center/setup.repository.ts'
 import { offerTransfer } from '../contact-center/transfer-offers.ts'
 import { EndUsersRepository } from '../contact-center/end-users.repository.ts'
 import { AgentsRepository } from '../contact-center/agents.repository.ts'
@@ -16,8 +16,8 @@ import { dialerCallMoved, dialerCallOf, idleAgentCount, waitingDialerCalls } fro
 import type { DncService } from '../suppression/index.ts'
 import { CALL_STATUS_TEXT, callTransition, type CallEffect, type CallEvent, type CallStatus, type FailReason } from './call.machine.ts'
 import {
-  CALL_CONTROL_JOB, CALL_DIAL_JOB, CALL_SCHEDULED_JOB, CALL_TYPES, type Call, type CallAgent, type CallEndUsersPort, type CallKind, type CallParticipant,
-  type CallTransfer, type CreateCallInput, type LegEvent, type TicketsPort, type VoicePort,
+  CALL_CONFIRM_TIMEOUT_JOB, CALL_CONTROL_JOB, CALL_DIAL_JOB, CALL_SCHEDULED_JOB, CALL_TYPES, DEFLECTION_DIGITS, type Call, type CallAgent, type CallEndUsersPort, type CallKind, type CallParticipant,
+  type CallTransfer, type CreateCallInput, type DeflectionChoice, type LegEvent, type LegStep, type TicketsPort, type VoicePort,
 } from './calls.types.ts'
 
 /** The ports the calls service reaches out through (wired in services.ts). */
@@ -106,10 +106,11 @@ export class CallsService {
     const [p1, p2] = await reserveNums(this.#db, tenantId, 'participant', 2)
     // The call as created (§2.1: C3 answers `offer_events` [] — routing offers it after the commit).
     const created = await this.#db.transaction().execute(async (trx) => {
-      let t = callTransition(null, { type: input.kind === 'outbound' ? 'create_outbound' : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
+      let t = callTransition(null, { type: input.kind === 'outbound' ? (v.confirmBy ? 'create_outbound_pending' : 'create_outbound') : input.kind === 'incoming' ? 'create_incoming' : 'create_scheduled' })
       if (!t.ok) throw new Error('a new call cannot be refused')
-      // Config: a closed or full queue deflecting to voicemail — queued → deflected → voicemail (nothing was offered yet).
-      if (v.deflect) t = voicemailPath(t.status)
+      // Config: a closed or full queue deflecting — queued → deflected (the person chooses on the phone
+      // when "schedule a call" is offered) or on to voicemail at once (nothing was offered yet).
+      if (v.deflect) t = v.deflect.options.includes('schedule_call') ? deflectedPath(t.status) : voicemailPath(t.status)
       const endUser = await this.#deps.endUsers.forPhone(trx, tenantId, v.phone)
       const now = new Date()
       const session = await trx.insertInto('cc_sessions').values({
@@ -119,16 +120,18 @@ export class CallsService {
         offer_type: input.kind === 'incoming' ? 'cascade' : null, answer_type: v.agent ? 'manual' : null, outbound_number: v.outboundNumber,
         support_number: v.outboundNumber, end_user_number: v.phone, out_ticket_id: v.ticket?.id ?? null, out_ticket_url: v.ticket?.url ?? null,
         scheduled_at: v.scheduledAt ?? null, parent_num: v.parentNum ?? null, recording_permission: v.recordingPermission, last_activity_at: now,
-        ...(v.deflect ? { voicemail_reason: v.deflect, deflection: `${v.deflect}_deflection` } : {}),
+        ...(v.deflect ? { voicemail_reason: v.deflect.reason, deflection: `${v.deflect.reason}_deflection` } : {}),
+        confirm_by: v.confirmBy ?? null,
       }).returning('id').executeTakeFirstOrThrow()
-      if (v.deflect) await this.#recordVoicemail(trx, tenantId, session.id, num!, v.phone)
+      if (v.confirmBy) await this.#deps.jobs.enqueue(trx, CALL_CONFIRM_TIMEOUT_JOB, { tenantId, callNum: num! }, { key: `call-confirm:${session.id}`, runAt: v.confirmBy, tenantId })
+      if (v.deflect) await this.#dialPerson(trx, tenantId, session.id, num!, v.phone)
       await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p1!, session_id: session.id, type: 'end_user', end_user_num: endUser.num, agent_id: null, status: 'waiting' }).execute()
       if (v.agent) await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: p2!, session_id: session.id, type: 'agent', agent_id: v.agent.id, end_user_num: null, status: 'connecting' }).execute()
       if (v.scheduledAt) {
         await this.#deps.jobs.enqueue(trx, CALL_SCHEDULED_JOB, { tenantId, callNum: num! }, { key: `call-scheduled:${tenantId}:${session.id}`, runAt: v.scheduledAt, tenantId })
       }
       await this.#effects(trx, tenantId, await this.#lock(trx, tenantId, num!), t.effects)
-      if (v.agent) await recordAgentEvent(trx, tenantId, v.agent.id, 'call_assigned', { call_id: num, end_user_number: v.phone })
+      if (v.agent) await recordAgentEvent(trx, tenantId, v.agent.id, 'call_assigned', { call_id: num, end_user_number: v.phone, ...(v.confirmBy ? { confirm_by: v.confirmBy.toISOString() } : {}) })
       return this.get(tenantId, num!, trx)
     })
     this.#afterCommit(tenantId)
@@ -191,7 +194,8 @@ export class CallsService {
     return {
       id: row.id, tenantId, num: row.num, parentNum: row.parent_num, lang: row.lang, callType: row.chat_type, status: row.status as CallStatus, statusText: row.status_text,
       createdAt: row.created_at, queuedAt: row.queued_at, assignedAt: row.assigned_at, connectedAt: row.connected_at, endsAt: row.ends_at, scheduledAt: row.scheduled_at,
-      callDuration: row.connected_at ? (row.ends_at ? row.call_duration : seconds(row.connected_at, now)) : 0,
+      // A voicemail never connects: its duration is the recording's.
+      callDuration: row.connected_at ? (row.ends_at ? row.call_duration : seconds(row.connected_at, now)) : row.call_duration,
       holdDuration: row.hold_duration + (row.hold_started_at ? seconds(row.hold_started_at, now) : 0), onHold: row.hold_started_at !== null,
       voipProvider: row.voip_provider, outTicketId: row.out_ticket_id, outTicketUrl: row.out_ticket_url,
       verified: row.verified, badActor: row.bad_actor, repeatCustomer: row.repeat_customer, recordingUrl: row.recording_url, recordingPermission: row.recording_permission,
@@ -201,7 +205,7 @@ export class CallsService {
       transfers,
       participants: parts.map((p): CallParticipant => ({ num: p.num, type: p.type === 'agent' ? 'agent' : 'end_user', status: p.status, agentNum: p.agent_num ?? null, endUserNum: p.end_user_num, connectedAt: p.connected_at, endedAt: p.ended_at })),
       offerType: row.offer_type, offerEvents: row.offer_events, answerType: row.answer_type, outboundNumber: row.outbound_number,
-      customData: row.custom_data, contactData: row.contact_data,
+      customData: row.custom_data, contactData: row.contact_data, confirmBy: row.status === 'assigned' ? row.confirm_by : null,
     }
   }
 
@@ -262,6 +266,63 @@ export class CallsService {
     return this.get(agent.tenantId, num)
   }
 
+  /**
+   * C1's 202: the agent confirms an outbound call waiting for them — the platform dials it as a
+   * 201 call is dialled. ValidationError `call_ended` / `call_not_live` (not waiting); NotFound when not theirs.
+   */
+  async confirmOutbound(agent: Agent, num: number): Promise<Call> {
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, agent.tenantId, num)
+      if (s.agent_id !== agent.id) throw notFound(num)
+      const waiting = await this.#confirmBy(trx, agent.tenantId, s.id)
+      const t = refuse(callTransition(s.status as CallStatus, { type: 'confirm' }), num)
+      if (!waiting) throw new ValidationError('call_not_live', 'The call is not waiting for a confirmation', { callId: num })
+      await trx.updateTable('cc_sessions').set({ confirm_by: null, last_activity_at: new Date() }).where('tenant_id', '=', agent.tenantId).where('id', '=', s.id).execute()
+      await this.#effects(trx, agent.tenantId, s, t.effects)
+    })
+    return this.get(agent.tenantId, num)
+  }
+
+  /** C1's 202: the agent cancels an outbound call waiting for them: `failed`, `canceled`, `disconnected_by_agent`. */
+  async cancelOutbound(agent: Agent, num: number): Promise<Call> {
+    await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, agent.tenantId, num)
+      if (s.agent_id !== agent.id) throw notFound(num)
+      const t = refuse(callTransition(s.status as CallStatus, { type: 'hang_up', by: 'agent' }), num)
+      if (!(await this.#confirmBy(trx, agent.tenantId, s.id))) throw new ValidationError('call_not_live', 'The call is not waiting for a confirmation', { callId: num })
+      await trx.updateTable('cc_sessions').set({ confirm_by: null }).where('tenant_id', '=', agent.tenantId).where('id', '=', s.id).execute()
+      await this.#move(trx, agent.tenantId, s, t, { ends_at: new Date(), fail_details: 'cancelled by the agent before it was dialled' })
+    })
+    this.#afterCommit(agent.tenantId)
+    return this.get(agent.tenantId, num)
+  }
+
+  /**
+   * The confirmation timeout job: an outbound call still waiting for its agent at `confirm_by` is
+   * cancelled (`failed`, `canceled`, `disconnected_by_system`); false when it was confirmed or ended meanwhile.
+   */
+  async expireConfirmation(tenantId: TenantId, num: number): Promise<boolean> {
+    const expired = await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#lock(trx, tenantId, num).catch(() => undefined)
+      if (!s) return false
+      const by = await this.#confirmBy(trx, tenantId, s.id)
+      if (!by || by.getTime() > Date.now()) return false
+      const t = callTransition(s.status as CallStatus, { type: 'hang_up', by: 'system' })
+      if (!t.ok) return false
+      await trx.updateTable('cc_sessions').set({ confirm_by: null }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+      await this.#move(trx, tenantId, s, t, { ends_at: new Date(), fail_details: 'not confirmed by the agent in time' })
+      return true
+    })
+    if (expired) this.#afterCommit(tenantId)
+    return expired
+  }
+
+  /** When a call waiting for its agent's confirmation is cancelled (undefined: not waiting). */
+  async #confirmBy(trx: Transaction<DB>, tenantId: TenantId, sessionId: string): Promise<Date | undefined> {
+    const row = await trx.selectFrom('cc_sessions').select(['confirm_by', 'status']).where('tenant_id', '=', tenantId).where('id', '=', sessionId).executeTakeFirst()
+    return row?.status === 'assigned' && row.confirm_by ? row.confirm_by : undefined
+  }
+
   /** The workspace puts one of the agent's connected calls on hold, or takes it off. */
   async hold(agent: Agent, num: number, onHold: boolean): Promise<Call> {
     await this.#db.transaction().execute(async (trx) => {
@@ -291,9 +352,9 @@ export class CallsService {
       const menu = s.menu_id ? (await this.#setup.menus(trx, tenantId, { withDeleted: true })).find((m) => m.id === s.menu_id) : undefined
       const deflect = menu ? await this.#deflection(trx, tenantId, menu) : undefined
       if (deflect && deflect !== 'closed' && s.end_user_number) {
-        await this.#move(trx, tenantId, s, voicemailPath(t.status))
-        await trx.updateTable('cc_sessions').set({ voicemail_reason: deflect, deflection: `${deflect}_deflection` }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
-        await this.#recordVoicemail(trx, tenantId, s.id, s.num, s.end_user_number)
+        await this.#move(trx, tenantId, s, deflect.options.includes('schedule_call') ? deflectedPath(t.status) : voicemailPath(t.status))
+        await trx.updateTable('cc_sessions').set({ voicemail_reason: deflect.reason, deflection: `${deflect.reason}_deflection` }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+        await this.#dialPerson(trx, tenantId, s.id, s.num, s.end_user_number)
         return true
       }
       await this.#move(trx, tenantId, s, t, { queued_at: new Date() })
@@ -314,11 +375,12 @@ export class CallsService {
     if (!control) return
     const plan = await this.#db.transaction().execute(async (trx) => {
       const s = await this.#lock(trx, tenantId, num)
-      if (s.status === 'voicemail') {
+      if (s.status === 'voicemail' || s.status === 'deflected') {
+        const deflection = s.status === 'deflected' ? await this.#choicesOf(trx, tenantId, s.id) : undefined
         const legs = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null).where('provider_call_id', 'is', null).execute()
         await trx.updateTable('cc_sessions').set({ voip_provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
         await trx.updateTable('cc_call_legs').set({ provider: control.voipProvider }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('provider_call_id', 'is', null).execute()
-        return { sessionId: s.id, from: s.outbound_number ?? '', record: true, legs, transfer: false, voicemail: true }
+        return { sessionId: s.id, from: s.outbound_number ?? '', record: true, legs, transfer: false, voicemail: !deflection, deflection }
       }
       if (s.status === 'connected') {
         // A transfer's leg for the receiving agent (inserted when they accepted), on the provider carrying the call.
@@ -355,7 +417,8 @@ export class CallsService {
     for (const leg of plan.legs) {
       try {
         const placed = await control.placeLeg({
-          legId: leg.id, callId: plan.sessionId, to: leg.to_number, from: plan.from, record: plan.record, voicemail: 'voicemail' in plan,
+          legId: leg.id, callId: plan.sessionId, to: leg.to_number, from: plan.from, record: plan.record, voicemail: 'voicemail' in plan && plan.voicemail,
+          ...('deflection' in plan && plan.deflection ? { deflection: plan.deflection } : {}),
           ...legCallbackUrls(this.#deps.publicUrl, control.id, tenantId, leg.id),
           ringTimeoutSeconds: this.#deps.ringTimeoutSeconds ?? 30,
         })
@@ -394,7 +457,19 @@ export class CallsService {
       const s = await this.#lock(trx, tenantId, undefined, found.session_id)
       const leg = await trx.selectFrom('cc_call_legs').selectAll().where('tenant_id', '=', tenantId).where('id', '=', found.id).forUpdate().executeTakeFirstOrThrow()
       if (e.recordingUrl) await trx.updateTable('cc_sessions').set({ recording_url: e.recordingUrl }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
-      if (leg.ended_at) return false
+      if (e.digits !== undefined) {
+        if (leg.ended_at || leg.party !== 'end_user') return false
+        return (await this.#choose(trx, tenantId, s, leg.id, e.digits, at)).changed
+      }
+      if (leg.ended_at) {
+        // A vendor's recording callback comes after the leg's own `completed` (Twilio's does): the voicemail is received then.
+        if (e.recordingUrl && s.status === 'voicemail' && leg.party === 'end_user') {
+          await this.#move(trx, tenantId, s, refuse(callTransition('voicemail', { type: 'voicemail_recorded' }), s.num))
+          if (e.durationSeconds !== undefined) await trx.updateTable('cc_sessions').set({ call_duration: e.durationSeconds }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+          return true
+        }
+        return false
+      }
       let participants = trx.updateTable('cc_participants').where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null)
         .where('type', '=', leg.party)
       // During a transfer the call has two agents: the leg is one agent's.
@@ -437,11 +512,13 @@ export class CallsService {
         return true
       }
       const status = s.status as CallStatus
-      if (status === 'voicemail') {
-        // The person hung up: with a recording the voicemail is received; without one, nothing was left.
-        const t = e.recordingUrl ? callTransition(status, { type: 'voicemail_recorded' }) : undefined
+      if (status === 'voicemail' || status === 'deflected') {
+        // The person hung up: with a recording the voicemail is received; without one, nothing was left
+        // (yet: a vendor may post the recording afterwards). A deflected call ends without a choice.
+        const t = e.recordingUrl && status === 'voicemail' ? callTransition(status, { type: 'voicemail_recorded' }) : undefined
         if (t?.ok) await this.#move(trx, tenantId, s, t, { ends_at: at })
         else await trx.updateTable('cc_sessions').set({ ends_at: at }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+        if (t?.ok && e.durationSeconds !== undefined) await trx.updateTable('cc_sessions').set({ call_duration: e.durationSeconds }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
         return t?.ok === true
       }
       if (status === 'connected' && answered) {
@@ -463,14 +540,96 @@ export class CallsService {
    * What a vendor needs to answer a leg that picked up (Twilio fetches its TwiML then): the call it
    * joins and whether it is recorded; undefined when the leg is unknown or over (hang it up).
    */
-  async answeringLeg(tenantId: TenantId, legId: string): Promise<{ callId: string; legId: string; record: boolean; statusCallbackUrl: string } | undefined> {
+  async answeringLeg(tenantId: TenantId, legId: string): Promise<{ callId: string; legId: string; record: boolean; statusCallbackUrl: string; inputUrl: string; step: LegStep } | undefined> {
     if (!UUID.test(legId)) return undefined
     // Legs keep the `voip_provider` that carries them (`voip_provider_twilio`): the vendor is its tail.
     const row = await this.#db.selectFrom('cc_call_legs as l').innerJoin('cc_sessions as s', (j) => j.onRef('s.tenant_id', '=', 'l.tenant_id').onRef('s.id', '=', 'l.session_id'))
-      .select(['l.id', 'l.session_id', 'l.provider', 'l.ended_at', 's.recording_permission'])
+      .select(['l.id', 'l.session_id', 'l.provider', 'l.ended_at', 'l.party', 's.recording_permission', 's.status'])
       .where('l.tenant_id', '=', tenantId).where('l.id', '=', legId).executeTakeFirst()
     if (!row || row.ended_at) return undefined
-    return { callId: row.session_id, legId: row.id, record: row.recording_permission === 'granted', statusCallbackUrl: legCallbackUrls(this.#deps.publicUrl, row.provider.replace(/^voip_provider_/, ''), tenantId, row.id).statusCallbackUrl }
+    const urls = legCallbackUrls(this.#deps.publicUrl, row.provider.replace(/^voip_provider_/, ''), tenantId, row.id)
+    const personal = row.party === 'end_user' && (row.status === 'voicemail' || row.status === 'deflected')
+    const step: LegStep = !personal ? { kind: 'conference' } : row.status === 'voicemail' ? { kind: 'voicemail' } : { kind: 'deflection', options: await this.#choicesOf(this.#db, tenantId, row.session_id) }
+    return { callId: row.session_id, legId: row.id, record: row.recording_permission === 'granted', statusCallbackUrl: urls.statusCallbackUrl, inputUrl: urls.inputUrl, step }
+  }
+
+  /**
+   * The person pressed `digits` on a deflected call's leg (a vendor's `<Gather>` action): `1`
+   * leaves a voicemail (`voicemail`, the leg records next), `2` schedules a call back at the
+   * queue's next open time (a `scheduled` child call; this one stays `deflected` and the leg
+   * ends after a confirmation). Anything else, or an option not offered, asks again. Answers what
+   * the leg runs next (`hangup` when it is over or no deflection leg).
+   */
+  async pressDigits(tenantId: TenantId, legId: string, digits: string): Promise<{ changed: boolean; step: LegStep }> {
+    if (!UUID.test(legId)) return { changed: false, step: { kind: 'hangup' } }
+    const result = await this.#db.transaction().execute(async (trx) => {
+      const leg = await trx.selectFrom('cc_call_legs').select(['id', 'session_id', 'party', 'ended_at']).where('tenant_id', '=', tenantId).where('id', '=', legId).executeTakeFirst()
+      if (!leg) return { changed: false, step: { kind: 'hangup' } as LegStep }
+      const s = await this.#lock(trx, tenantId, undefined, leg.session_id)
+      const locked = await trx.selectFrom('cc_call_legs').select(['ended_at']).where('tenant_id', '=', tenantId).where('id', '=', leg.id).forUpdate().executeTakeFirstOrThrow()
+      if (locked.ended_at || leg.party !== 'end_user') return { changed: false, step: { kind: 'hangup' } as LegStep }
+      return this.#choose(trx, tenantId, s, leg.id, digits, new Date())
+    })
+    if (result.changed) this.#afterCommit(tenantId)
+    return result
+  }
+
+  /** A deflection choice on a live end-user leg of `s` (locked), in the caller's transaction. */
+  async #choose(trx: Transaction<DB>, tenantId: TenantId, s: Locked, legId: string, digits: string, at: Date): Promise<{ changed: boolean; step: LegStep }> {
+    if (s.status === 'voicemail') return { changed: false, step: { kind: 'voicemail' } }
+    if (s.status !== 'deflected') return { changed: false, step: { kind: 'hangup' } }
+    const options = await this.#choicesOf(trx, tenantId, s.id)
+    const choice = options.find((o) => DEFLECTION_DIGITS[o] === digits.trim().slice(0, 1))
+    if (choice === 'voicemail') {
+      await this.#move(trx, tenantId, s, refuse(callTransition('deflected', { type: 'voicemail_started' }), s.num))
+      return { changed: true, step: { kind: 'voicemail' } }
+    }
+    const when = choice === 'schedule_call' ? await this.#callbackTime(trx, tenantId, s.menu_id) : undefined
+    if (!when || !s.end_user_number) return { changed: false, step: { kind: 'deflection', options } }
+    refuse(callTransition('deflected', { type: 'callback_chosen' }), s.num)
+    const parent = await trx.selectFrom('cc_sessions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', s.id).executeTakeFirstOrThrow()
+    const child = callTransition(null, { type: 'create_scheduled' })
+    if (!child.ok) throw new Error('a new call cannot be refused')
+    const [num] = await nextNums(trx, tenantId, 'chat')
+    const [participantNum] = await nextNums(trx, tenantId, 'participant')
+    const created = await trx.insertInto('cc_sessions').values({
+      tenant_id: tenantId, num: num!, channel: 'call', chat_type: CALL_TYPES.scheduled, status: child.status, status_text: CALL_STATUS_TEXT[child.status],
+      menu_id: parent.menu_id, lang: parent.lang, end_user_num: parent.end_user_num, person_id: parent.person_id, priority: parent.priority, agent_id: null, assigned_at: null, queued_at: null,
+      offer_type: null, answer_type: null, outbound_number: parent.outbound_number, support_number: parent.support_number, end_user_number: parent.end_user_number,
+      out_ticket_id: parent.out_ticket_id, out_ticket_url: parent.out_ticket_url, scheduled_at: when, parent_num: s.num, recording_permission: parent.recording_permission, last_activity_at: at,
+    }).returning('id').executeTakeFirstOrThrow()
+    await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: participantNum!, session_id: created.id, type: 'end_user', end_user_num: parent.end_user_num, agent_id: null, status: 'waiting' }).execute()
+    await this.#deps.jobs.enqueue(trx, CALL_SCHEDULED_JOB, { tenantId, callNum: num! }, { key: `call-scheduled:${tenantId}:${created.id}`, runAt: when, tenantId })
+    // The deflected call's phone call is over once the person heard the confirmation (the vendor hangs up).
+    await trx.updateTable('cc_call_legs').set({ ended_at: at, status: 'completed' }).where('tenant_id', '=', tenantId).where('id', '=', legId).execute()
+    await trx.updateTable('cc_participants').set({ status: 'finished', ended_at: at }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id).where('ended_at', 'is', null).execute()
+    await trx.updateTable('cc_sessions').set({ ends_at: at, last_activity_at: at }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+    return { changed: true, step: { kind: 'scheduled', at: when } }
+  }
+
+  /** The choices a deflected call offers on the phone: its queue's deflection options for its reason (voicemail; schedule a call when there is a time to call back). */
+  async #choicesOf(db: Kysely<DB> | Transaction<DB>, tenantId: TenantId, sessionId: string): Promise<DeflectionChoice[]> {
+    const row = await db.selectFrom('cc_sessions').select(['menu_id', 'voicemail_reason']).where('tenant_id', '=', tenantId).where('id', '=', sessionId).executeTakeFirst()
+    const menu = row?.menu_id ? (await this.#setup.menus(db, tenantId, { withDeleted: true })).find((m) => m.id === row.menu_id) : undefined
+    if (!menu || (row!.voicemail_reason !== 'after_hours' && row!.voicemail_reason !== 'over_capacity')) return []
+    const offered = choicesIn(menu.config[row!.voicemail_reason]?.deflection)
+    if (offered.includes('schedule_call') && !(await this.#callbackTime(db, tenantId, menu.id))) return offered.filter((o) => o !== 'schedule_call')
+    return offered
+  }
+
+  /**
+   * When a call chosen back ("schedule a call") is placed: the queue's next opening when it is
+   * closed (undefined when it does not open within the hours' eight-day horizon); when it is open
+   * (over capacity) one callback slot (15 minutes) from now.
+   */
+  async #callbackTime(db: Kysely<DB> | Transaction<DB>, tenantId: TenantId, menuId: string | null): Promise<Date | undefined> {
+    const menu = menuId ? (await this.#setup.menus(db, tenantId, { withDeleted: true })).find((m) => m.id === menuId) : undefined
+    if (!menu) return undefined
+    const now = new Date()
+    const hours = queueHours(menu, (await this.#setup.settings(db, tenantId))?.timeZone ?? 'UTC')
+    if (!hours || isOpen(hours, now)) return new Date(now.getTime() + CALLBACK_SLOT_MINUTES * 60_000)
+    const next = nextChange(hours, now)
+    return next?.open ? next.at : undefined
   }
 
   /**
@@ -750,15 +909,19 @@ export class CallsService {
    */
   async #deflection(db: Kysely<DB> | Transaction<DB>, tenantId: TenantId, menu: Menu): Promise<Deflection | undefined> {
     const hours = queueHours(menu, (await this.#setup.settings(db, tenantId))?.timeZone ?? 'UTC')
-    if (hours && !isOpen(hours, new Date())) return menu.config.after_hours?.deflection?.includes('voicemail') ? 'after_hours' : 'closed'
+    if (hours && !isOpen(hours, new Date())) {
+      const options = choicesIn(menu.config.after_hours?.deflection)
+      return options.length > 0 ? { reason: 'after_hours', options } : 'closed'
+    }
     const max = menu.config.over_capacity?.max_queued
-    if (max === undefined || !menu.config.over_capacity?.deflection?.includes('voicemail')) return undefined
+    const options = choicesIn(menu.config.over_capacity?.deflection)
+    if (max === undefined || options.length === 0) return undefined
     const row = await db.selectFrom('cc_sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId).where('menu_id', '=', menu.id).where('channel', '=', 'call').where('status', '=', 'queued').executeTakeFirstOrThrow()
-    return Number(row.n) >= max ? 'over_capacity' : undefined
+    return Number(row.n) >= max ? { reason: 'over_capacity', options } : undefined
   }
 
-  /** A deflected call's voicemail: the end user's leg, dialled by the provider to record a message. */
-  async #recordVoicemail(trx: Transaction<DB>, tenantId: TenantId, sessionId: string, num: number, phone: string): Promise<void> {
+  /** A deflected call's phone call: the end user's leg, dialled by the provider to choose (deflected) or record a message (voicemail). */
+  async #dialPerson(trx: Transaction<DB>, tenantId: TenantId, sessionId: string, num: number, phone: string): Promise<void> {
     await trx.insertInto('cc_call_legs').values({ id: randomUUID(), tenant_id: tenantId, session_id: sessionId, party: 'end_user', agent_id: null, to_number: phone, provider: 'pending' }).execute()
     await this.#deps.jobs.enqueue(trx, CALL_DIAL_JOB, { tenantId, callNum: num, attempt: 0 }, { key: `call-dial:${sessionId}:voicemail`, tenantId })
   }
@@ -830,7 +993,9 @@ export class CallsService {
     }
     if ((await this.#deps.dnc.listed({ id: tenantId }, [phone!])).size > 0) throw invalid('end_user_number is in the DNC list')
     const lang = text(input.lang) || 'en'
-    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked', deflect: undefined }
+    const settings = await this.#setup.settings(this.#db, tenantId)
+    const confirmBy = settings?.confirmOutboundCalls ? new Date(Date.now() + settings.outboundConfirmSeconds * 1000) : undefined
+    return { agent: full, phone: phone!, ticket, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber), scheduledAt: undefined, parentNum: undefined, recordingPermission: 'not_asked', deflect: undefined, confirmBy }
   }
 
   /** C3/C4's checks, in the order of the spec's lists. */
@@ -887,7 +1052,7 @@ export class CallsService {
     const recordingPermission = permission === 'recording_permission_granted' ? 'granted' : permission === 'recording_permission_denied' ? 'denied' : 'not_asked'
     return {
       agent: undefined, phone, ticket: ticket && phone ? ticket : undefined, menu, lang, outboundNumber: await this.#outboundNumber(tenantId, input.outboundNumber),
-      scheduledAt, parentNum: parent?.num, recordingPermission, deflect: deflect === 'closed' ? undefined : deflect,
+      scheduledAt, parentNum: parent?.num, recordingPermission, deflect: deflect === 'closed' ? undefined : deflect, confirmBy: undefined,
     }
   }
 
@@ -912,8 +1077,20 @@ function refuse(t: ReturnType<typeof callTransition>, num: number): { status: Ca
 
 export type { CallKind }
 
-/** Why a queue deflects a call to voicemail (`voicemail_reason`), or `closed`: after hours with no voicemail to offer. */
-type Deflection = 'after_hours' | 'over_capacity' | 'closed'
+/** Why a queue deflects a call (`voicemail_reason`) and what the person may choose, or `closed`: after hours with nothing to offer. */
+type Deflection = { reason: 'after_hours' | 'over_capacity'; options: DeflectionChoice[] } | 'closed'
+
+/** The phone choices among a queue's deflection options, in its order. */
+function choicesIn(options: readonly string[] | undefined): DeflectionChoice[] {
+  return (options ?? []).filter((o): o is DeflectionChoice => o === 'voicemail' || o === 'schedule_call')
+}
+
+/** queued (or a scheduled call firing) → deflected: the person chooses on the phone. */
+function deflectedPath(from: CallStatus): { ok: true; status: CallStatus; effects: CallEffect[] } {
+  const deflected = callTransition(from === 'scheduled' ? 'queued' : from, { type: 'deflect' })
+  if (!deflected.ok) throw new Error(`no deflection from ${from}`)
+  return { ok: true, status: deflected.status, effects: [] }
+}
 
 /** queued (or a scheduled call firing) → deflected → voicemail: the end user is to leave a message. */
 function voicemailPath(from: CallStatus): { ok: true; status: CallStatus; effects: CallEffect[] } {
@@ -929,7 +1106,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * Where a vendor posts a leg's status callbacks and fetches its instructions: the vendor's webhook
  * surface, `/webhooks/<vendor>/voice/<tenant>/status|answer?leg=<leg id>` (the sandbox calls none).
  */
-export function legCallbackUrls(publicUrl: string, vendor: string, tenantId: TenantId, legId: string): { statusCallbackUrl: string; answerUrl: string } {
+export function legCallbackUrls(publicUrl: string, vendor: string, tenantId: TenantId, legId: string): { statusCallbackUrl: string; answerUrl: string; inputUrl: string } {
   const base = `${publicUrl}/webhooks/${encodeURIComponent(vendor)}/voice/${tenantId}`
-  return { statusCallbackUrl: `${base}/status?leg=${legId}`, answerUrl: `${base}/answer?leg=${legId}` }
+  return { statusCallbackUrl: `${base}/status?leg=${legId}`, answerUrl: `${base}/answer?leg=${legId}`, inputUrl: `${base}/input?leg=${legId}` }
 }

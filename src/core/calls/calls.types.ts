@@ -90,6 +90,8 @@ export interface Call {
   readonly customData: Record<string, unknown> | null
   /** W2: the outbound dialer's contact data. */
   readonly contactData: Record<string, unknown> | null
+  /** C1/C2 answered 202: the call waits for its agent to confirm it until then (null: not waiting). */
+  readonly confirmBy: Date | null
 }
 
 /** `POST /calls`, its fields as sent (strings, numbers or absent); the service checks them in the spec's order. */
@@ -118,7 +120,27 @@ export interface LegRequest {
   readonly record: boolean
   /** A voicemail leg (a deflected call): the person records a message. */
   readonly voicemail?: boolean | undefined
+  /** A deflection leg: the person is asked to choose (digit 1 voicemail, 2 schedule a call) among these. */
+  readonly deflection?: readonly DeflectionChoice[] | undefined
+  /** Where the vendor posts what the person keyed in or recorded (Twilio: `<Gather>`/`<Record>` actions). */
+  readonly inputUrl?: string | undefined
 }
+
+/** What a deflected caller may choose on the phone: digit 1 leaves a voicemail, digit 2 schedules a call back. */
+export type DeflectionChoice = 'voicemail' | 'schedule_call'
+/** The digit of each deflection choice. */
+export const DEFLECTION_DIGITS: Readonly<Record<DeflectionChoice, string>> = { voicemail: '1', schedule_call: '2' }
+
+/**
+ * What a leg that is answered runs next (the vendor renders it: Twilio as TwiML): join the call's
+ * conference; record a voicemail; ask for a deflection choice; confirm a scheduled call and hang up; hang up.
+ */
+export type LegStep =
+  | { readonly kind: 'conference' }
+  | { readonly kind: 'voicemail' }
+  | { readonly kind: 'deflection'; readonly options: readonly DeflectionChoice[] }
+  | { readonly kind: 'scheduled'; readonly at: Date }
+  | { readonly kind: 'hangup' }
 
 /** A leg's progress as a provider reported it (the providers' `CallLegEvent`). */
 export interface LegEvent {
@@ -129,6 +151,8 @@ export interface LegEvent {
   readonly durationSeconds?: number | undefined
   readonly recordingUrl?: string | undefined
   readonly errorCode?: string | undefined
+  /** Digits the person pressed (a deflection choice). */
+  readonly digits?: string | undefined
 }
 
 /**
@@ -188,7 +212,14 @@ export const CALL_LEG_EVENT_JOB = {
     durationSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     recordingUrl: Type.Optional(Type.String({ maxLength: 2000 })),
     errorCode: Type.Optional(Type.String({ maxLength: 100 })),
+    digits: Type.Optional(Type.String({ maxLength: 20 })),
   }, { additionalProperties: false }),
+} as const satisfies JobType
+
+/** `cc.call_confirm_timeout`: an outbound call (202) its agent did not confirm in time is cancelled. */
+export const CALL_CONFIRM_TIMEOUT_JOB = {
+  name: 'cc.call_confirm_timeout',
+  payload: Type.Object({ tenantId: TenantIdSchema, callNum: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
 } as const satisfies JobType
 
 /** `cc.call_control`: hang up, hold or resume a leg on its provider (enqueued with the change that needs it). */

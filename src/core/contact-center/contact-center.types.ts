@@ -15,6 +15,9 @@ export interface CcSettings {
   readonly webhookUrl: string | null
   /** How many webhook secrets are set (0–2); the secrets themselves never leave the service unsealed except to sign. */
   readonly webhookSecretCount: number
+  /** C1/C2 answer 202 and wait for the agent to confirm (agent API) before dialling; cancelled after `outboundConfirmSeconds`. */
+  readonly confirmOutboundCalls: boolean
+  readonly outboundConfirmSeconds: number
 }
 
 /** A team of agents. `num` is its Apps API id. */

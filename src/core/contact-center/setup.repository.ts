@@ -62,6 +62,7 @@ export class SetupRepository {
       timeZone: r.time_zone, smsEnabled: r.sms_enabled, outboundSmsEnabled: r.outbound_sms_enabled,
       chatDismissalSeconds: r.chat_dismissal_seconds, chatExpirationSeconds: r.chat_expiration_seconds, offerTimeoutSeconds: r.offer_timeout_seconds, wrapUpSeconds: r.wrap_up_seconds,
       rateLimitPerSecond: r.rate_limit_per_second, webhookUrl: r.webhook_url, webhookSecretsSealed: r.webhook_secrets_sealed,
+      confirmOutboundCalls: r.confirm_outbound_calls, outboundConfirmSeconds: r.outbound_confirm_seconds,
     }
   }
 
@@ -70,6 +71,7 @@ export class SetupRepository {
       time_zone: s.timeZone, sms_enabled: s.smsEnabled, outbound_sms_enabled: s.outboundSmsEnabled,
       chat_dismissal_seconds: s.chatDismissalSeconds, chat_expiration_seconds: s.chatExpirationSeconds, offer_timeout_seconds: s.offerTimeoutSeconds, wrap_up_seconds: s.wrapUpSeconds,
       rate_limit_per_second: s.rateLimitPerSecond, webhook_url: s.webhookUrl, webhook_secrets_sealed: [...s.webhookSecretsSealed],
+      confirm_outbound_calls: s.confirmOutboundCalls, outbound_confirm_seconds: s.outboundConfirmSeconds,
       updated_at: new Date(),
     }
     await trx.insertInto('cc_settings').values({ tenant_id: tenantId, ...row })

@@ -173,6 +173,8 @@ export const ContactCenterSetupSchema = Type.Object({
       secondary_secret: Type.Optional(Type.String({ minLength: 4, maxLength: 200, description: 'Also signs webhooks while consumers move to a new primary; left out: none' })),
     }, { additionalProperties: false })),
     dispositions: Type.Optional(Type.Array(Name('Wrap-up disposition'), { maxItems: 100, uniqueItems: true })),
+    confirm_outbound_calls: Type.Optional(Type.Boolean({ description: 'C1/C2 answer 202: the call waits for its agent to confirm (or cancel) it in the agent API before it is dialled (default false: 201, dialled at once)' })),
+    outbound_confirm_timeout: Type.Optional(Duration('An outbound call not confirmed within this is cancelled (default 60s)')),
   }, { additionalProperties: false })),
   teams: Type.Optional(Type.Array(Type.Object({ name: Name('Team name, unique') }, { additionalProperties: false }), { maxItems: 1000 })),
   statuses: Type.Optional(Type.Array(Type.Object({
@@ -211,7 +213,7 @@ let validator: Validator | undefined
 
 function special(where: string, issue: SchemaIssue): string | undefined {
   if (issue.keyword !== 'pattern') return undefined
-  if (/\.(offer_timeout|chat_dismissal_timeout|wrap_up_timeout|chat_expiration_timeout|max_wait|delay)$/.test(where)) return `${where}: not a duration (use 30s, 10m, 2h)`
+  if (/\.(offer_timeout|chat_dismissal_timeout|wrap_up_timeout|chat_expiration_timeout|outbound_confirm_timeout|max_wait|delay)$/.test(where)) return `${where}: not a duration (use 30s, 10m, 2h)`
   if (/\.(open|close)$/.test(where)) return `${where}: not a local time HH:MM`
   if (where.endsWith('.email')) return `${where}: not an email address`
   if (/\.languages\[\d+\]$/.test(where)) return `${where}: not a language code (en, es, pt-BR)`
@@ -243,7 +245,7 @@ export function validateSetupDocument(doc: unknown, threadExists?: (name: string
 
   const s = d.settings ?? {}
   if (s.time_zone !== undefined && !isTimeZone(s.time_zone)) errors.push(`settings.time_zone: unknown time zone "${s.time_zone}"`)
-  for (const key of ['chat_dismissal_timeout', 'offer_timeout', 'wrap_up_timeout', 'chat_expiration_timeout'] as const) {
+  for (const key of ['chat_dismissal_timeout', 'offer_timeout', 'wrap_up_timeout', 'chat_expiration_timeout', 'outbound_confirm_timeout'] as const) {
     const v = s[key]
     const ms = v === undefined ? undefined : parseDuration(v)
     if (v !== undefined && (ms === undefined || (ms === 0 && key !== 'wrap_up_timeout'))) errors.push(`settings.${key}: not a duration (use 30s, 10m, 2h)`)

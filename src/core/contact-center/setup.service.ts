@@ -32,7 +32,7 @@ const SYSTEM_STATUS_KINDS: ReadonlyArray<{ name: string; kind: StatusKind }> = [
 
 /** Defaults of the settings a file leaves out. */
 export const SETUP_DEFAULTS = {
-  timeZone: 'UTC', chatDismissal: '10m', chatExpiration: '24h', offerTimeout: '30s', wrapUp: '2m', rateLimit: 10,
+  timeZone: 'UTC', chatDismissal: '10m', chatExpiration: '24h', offerTimeout: '30s', wrapUp: '2m', rateLimit: 10, outboundConfirm: '60s',
 } as const
 
 /**
@@ -226,6 +226,8 @@ export class SetupService {
       rateLimitPerSecond: s.rate_limit ?? SETUP_DEFAULTS.rateLimit,
       webhookUrl: s.webhook?.url ?? null,
       webhookSecretsSealed: secrets.map((x) => encrypt(this.#deps.secretKey, x)),
+      confirmOutboundCalls: s.confirm_outbound_calls ?? false,
+      outboundConfirmSeconds: seconds(s.outbound_confirm_timeout ?? SETUP_DEFAULTS.outboundConfirm),
     }
     await this.#repo.saveSettings(trx, tenantId, stored)
   }

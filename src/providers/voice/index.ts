@@ -5,7 +5,8 @@ import { createSandboxCallControl, type SandboxVoiceEmitter } from './sandbox.ts
 import { createTwilioCallControl } from './twilio.ts'
 import type { CallControlProvider } from './types.ts'
 
-export type { CallControlProvider, CallLegEvent, CallLegRequest, CallLegStatus, PlacedLeg, AnswerDocument } from './types.ts'
+export type { CallControlProvider, CallLegEvent, CallLegRequest, CallLegStatus, PlacedLeg, AnswerDocument, AnswerStep, DeflectionChoice } from './types.ts'
+export { DEFLECTION_CHOICE_DIGITS } from './types.ts'
 export { SANDBOX_VOICE_NUMBERS, SANDBOX_VOICE_DEFAULTS, sandboxVoiceOptions, sandboxLegId, sandboxVoicemailUrl, createSandboxCallControl } from './sandbox.ts'
 export type { SandboxVoiceEmitter, SandboxVoiceOptions } from './sandbox.ts'
 

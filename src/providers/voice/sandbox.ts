@@ -1,5 +1,5 @@
 import { ProviderError, type RawWebhook } from '../types.ts'
-import type { AnswerDocument, CallControlProvider, CallLegEvent, CallLegRequest, CallLegStatus, PlacedLeg } from './types.ts'
+import { DEFLECTION_CHOICE_DIGITS, type AnswerDocument, type CallControlProvider, type CallLegEvent, type CallLegRequest, type CallLegStatus, type PlacedLeg } from './types.ts'
 
 /**
  * End-user numbers the sandbox answers in a fixed way, whatever the tenant's settings (in the
@@ -28,9 +28,11 @@ export interface SandboxVoiceOptions {
   readonly hangUpAfterMs: number
   /** Every dial fails as a provider failure (to try `switching` to a fallback). */
   readonly failAll: boolean
+  /** The digit the phone presses when a deflected call asks it to choose (`auto`): 1 voicemail (default), 2 schedule a call. */
+  readonly deflectionDigit: '1' | '2'
 }
 
-export const SANDBOX_VOICE_DEFAULTS: SandboxVoiceOptions = { answer: 'auto', answerAfterMs: 2000, noAnswerAfterMs: 5000, hangUpAfterMs: 3000, failAll: false }
+export const SANDBOX_VOICE_DEFAULTS: SandboxVoiceOptions = { answer: 'auto', answerAfterMs: 2000, noAnswerAfterMs: 5000, hangUpAfterMs: 3000, failAll: false, deflectionDigit: '1' }
 
 /** Read the sandbox's options from channel settings; a missing or unusable value is its default. */
 export function sandboxVoiceOptions(settings: Readonly<Record<string, unknown>> | undefined): SandboxVoiceOptions {
@@ -44,6 +46,7 @@ export function sandboxVoiceOptions(settings: Readonly<Record<string, unknown>> 
     noAnswerAfterMs: ms('no_answer_after_ms', SANDBOX_VOICE_DEFAULTS.noAnswerAfterMs),
     hangUpAfterMs: ms('hang_up_after_ms', SANDBOX_VOICE_DEFAULTS.hangUpAfterMs),
     failAll: settings?.fail_all === true,
+    deflectionDigit: settings?.deflection_digit === '2' || settings?.deflection_digit === 2 ? '2' : '1',
   }
 }
 
@@ -89,7 +92,18 @@ export function createSandboxCallControl(settings: Readonly<Record<string, unkno
       if (to === SANDBOX_VOICE_NUMBERS.invalid) throw new ProviderError('invalid_number', `the sandbox rejects ${to} as an invalid number`, { retryable: false, status: 400 })
       const providerCallId = PREFIX + request.legId
       await emit(event(request, 'ringing'), 0)
-      if (request.voicemail) {
+      if (request.deflection && request.deflection.length > 0) {
+        // A deflected call asks the person to choose: the phone answers and presses its digit (auto);
+        // having chosen voicemail it speaks for `hang_up_after_ms` and hangs up. `manual`: the sandbox page presses.
+        if (o.answer === 'auto') {
+          const digit = request.deflection.some((c) => DEFLECTION_CHOICE_DIGITS[c] === o.deflectionDigit) ? o.deflectionDigit : DEFLECTION_CHOICE_DIGITS[request.deflection[0]!]
+          await emit(event(request, 'answered'), o.answerAfterMs)
+          await emit(event(request, 'answered', { digits: digit }), o.answerAfterMs + 100)
+          if (digit === DEFLECTION_CHOICE_DIGITS.voicemail) {
+            await emit(event(request, 'completed', { recordingUrl: sandboxVoicemailUrl(request.legId), durationSeconds: Math.round(o.hangUpAfterMs / 1000) }), o.answerAfterMs + 100 + o.hangUpAfterMs)
+          }
+        }
+      } else if (request.voicemail) {
         // The person answers, speaks for `hang_up_after_ms` and hangs up: the recording is ready (auto);
         // `manual`: the sandbox page picks up and leaves the voicemail.
         if (o.answer === 'auto') {

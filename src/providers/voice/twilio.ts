@@ -19,7 +19,7 @@ import {
   firstParam, readTwilioAccountSettings, twilioAccount, twilioFailure, twilioFormParams, verifyTwilioWebhook, type TwilioAnswer,
 } from '../twilio.ts'
 import { ProviderError, type RawWebhook } from '../types.ts'
-import type { AnswerDocument, CallControlProvider, CallLegEvent, CallLegRequest, CallLegStatus, PlacedLeg } from './types.ts'
+import { DEFLECTION_CHOICE_DIGITS, type AnswerDocument, type AnswerStep, type CallControlProvider, type CallLegEvent, type CallLegRequest, type CallLegStatus, type PlacedLeg } from './types.ts'
 
 const VENDOR = 'twilio'
 const E164 = /^\+[1-9]\d{1,14}$/
@@ -68,6 +68,38 @@ function xmlEscape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
 }
 
+/** What a deflected caller hears: the choices offered, by digit. */
+const CHOICE_TEXT = { voicemail: 'leave a message', schedule_call: 'be called back when we are open' } as const
+
+/**
+ * The TwiML of a leg that does not join a conference: a voicemail (a prompt, then `<Record>` whose
+ * finished recording is posted, signed, to the leg's status callback URL as a recording callback,
+ * and whose end goes to `inputUrl`); a deflection choice (`<Gather>` one digit, posted to
+ * `inputUrl`; no digit: goodbye); the confirmation of a call back; a hang-up.
+ */
+export function twimlOf(step: Exclude<AnswerStep, { kind: 'conference' }>, statusCallbackUrl: string, inputUrl: string): string {
+  const say = (text: string) => `<Say>${xmlEscape(text)}</Say>`
+  let inner: string
+  switch (step.kind) {
+    case 'voicemail':
+      inner = say('Please leave a message after the tone. Hang up when you are done.')
+        + `<Record action="${xmlEscape(inputUrl)}" method="POST" maxLength="300" playBeep="true" recordingStatusCallback="${xmlEscape(statusCallbackUrl)}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed"/>`
+      break
+    case 'deflection': {
+      const menu = step.options.map((o) => `Press ${DEFLECTION_CHOICE_DIGITS[o]} to ${CHOICE_TEXT[o]}.`).join(' ')
+      inner = `<Gather action="${xmlEscape(inputUrl)}" method="POST" numDigits="1" timeout="10">${say(`Sorry, nobody can take your call right now. ${menu}`)}</Gather>${say('We did not get a choice. Goodbye.')}<Hangup/>`
+      break
+    }
+    case 'scheduled':
+      inner = say(`Thank you. We will call you back at ${step.at.toISOString().slice(0, 16).replace('T', ' ')} UTC. Goodbye.`) + '<Hangup/>'
+      break
+    case 'hangup':
+      inner = '<Hangup/>'
+      break
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?><Response>${inner}</Response>`
+}
+
 /** Our leg id from a callback URL's `?leg=`. */
 function legOf(url: string): string | undefined {
   try {
@@ -114,7 +146,9 @@ export function parseTwilioCallWebhook(body: unknown, url: string): CallLegEvent
     if (!providerCallId) throw invalidWebhook('CallSid or ConferenceSid is required')
     const recordingUrl = firstParam(params, 'RecordingUrl')
     if (word !== 'completed' || !recordingUrl || !/^https?:\/\//i.test(recordingUrl)) return []
-    return [{ kind: 'call_leg', providerCallId, legId, status: 'completed', at, recordingUrl, providerStatus: `recording-${word}`, errorCode }]
+    const length = firstParam(params, 'RecordingDuration')
+    const durationSeconds = length !== undefined && /^\d{1,9}$/.test(length) ? Number(length) : undefined
+    return [{ kind: 'call_leg', providerCallId, legId, status: 'completed', at, recordingUrl, durationSeconds, providerStatus: `recording-${word}`, errorCode }]
   }
   const sid = firstParam(params, 'CallSid')
   if (!sid) throw invalidWebhook('CallSid is required')
@@ -218,7 +252,8 @@ export function createTwilioCallControl(settings: ChannelSettings, options: Prov
       })
     },
 
-    answerDocument({ callId, record, statusCallbackUrl }): AnswerDocument {
+    answerDocument({ callId, record, statusCallbackUrl, step, inputUrl }): AnswerDocument {
+      if (step && step.kind !== 'conference') return { contentType: 'text/xml; charset=utf-8', body: twimlOf(step, statusCallbackUrl, inputUrl ?? statusCallbackUrl) }
       const attributes = [
         'startConferenceOnEnter="true"',
         // Either party leaving ends nothing by itself: core decides (hang-up, transfer, hold).

@@ -28,7 +28,24 @@ export interface CallLegRequest {
   readonly record: boolean
   /** A voicemail leg: the person leaves a message; the recording's URL comes with the leg's `completed` event. */
   readonly voicemail?: boolean | undefined
+  /** A deflection leg: the person chooses by a digit (1 voicemail, 2 schedule a call) among these; the digit comes as an event with `digits`. */
+  readonly deflection?: readonly DeflectionChoice[] | undefined
 }
+
+/** A deflected caller's choices on the phone, and the digit of each. */
+export type DeflectionChoice = 'voicemail' | 'schedule_call'
+export const DEFLECTION_CHOICE_DIGITS: Readonly<Record<DeflectionChoice, string>> = { voicemail: '1', schedule_call: '2' }
+
+/** What an answered leg runs (Twilio: the TwiML served at the answer URL, then at the input URL). */
+export type AnswerStep =
+  | { readonly kind: 'conference' }
+  /** Play a prompt and record a message; the recording comes by the (signed) recording callback. */
+  | { readonly kind: 'voicemail' }
+  /** Ask for a digit among the choices; the digit is posted to the input URL. */
+  | { readonly kind: 'deflection'; readonly options: readonly DeflectionChoice[] }
+  /** Confirm the call back and hang up. */
+  | { readonly kind: 'scheduled'; readonly at: Date }
+  | { readonly kind: 'hangup' }
 
 /** What the vendor said when it accepted a leg. */
 export interface PlacedLeg {
@@ -59,6 +76,8 @@ export interface CallLegEvent {
   readonly providerStatus?: string | undefined
   /** The vendor's error code of a failure. */
   readonly errorCode?: string | undefined
+  /** Digits the person pressed (a deflection choice). */
+  readonly digits?: string | undefined
 }
 
 /** The instructions a leg runs once answered (Twilio: TwiML), served by Switchboard at `answerUrl`. */
@@ -80,7 +99,11 @@ export interface CallControlProvider {
   /** End a leg (ringing or answered). Ending a leg that already ended is not an error. */
   hangUp(providerCallId: string): Promise<void>
   /** The instructions for a leg that answered: join conference `callId`, recording when asked. */
-  answerDocument(request: { readonly callId: string; readonly legId: string; readonly record: boolean; readonly statusCallbackUrl: string }): AnswerDocument
+  answerDocument(request: {
+    readonly callId: string; readonly legId: string; readonly record: boolean; readonly statusCallbackUrl: string
+    /** What the leg runs (default: the conference); `inputUrl` is where its digits and recording end are posted. */
+    readonly step?: AnswerStep | undefined; readonly inputUrl?: string | undefined
+  }): AnswerDocument
   /** Whether a callback request really comes from the vendor (Twilio: `X-Twilio-Signature`). */
   verifySignature(req: RawWebhook): boolean
   /** Every event of a verified callback; throws ProviderError `invalid_webhook` on a body it cannot read. */

@@ -234,9 +234,17 @@ export async function agentSurface(fastify: FastifyInstance, { services }: { ser
     // ── Calls (issue 12): my calls and their controls; the platform's telephony follows ──
     const CallId = Type.Object({ id: Type.String({ description: 'Call id' }) })
     const CallOut = Type.Object({ id: Type.Integer(), status: Type.String() }, { additionalProperties: true, description: 'Call (§3.1), with custom_data, contact_data and the customer flags' })
+    /** My call: the Call, and `confirm_by` while it waits for my confirmation (C1's 202; null otherwise). */
+    const presentMyCall = (c: Parameters<typeof presentCall>[0]) => ({ ...presentCall(c), confirm_by: c.confirmBy ? c.confirmBy.toISOString() : null })
     a.get('/calls', {
       schema: { tags, summary: 'My calls (assigned to me, not ended)', description: 'Each with its customer flags (`verified`, `bad_actor`, `repeat_customer`), `custom_data` (CD1) and `contact_data` (W2).', security, response: { 200: Type.Array(CallOut), 401: Message } },
-    }, async (req) => (await services.calls.forAgent(sessionOf(req).agent)).map(presentCall))
+    }, async (req) => (await services.calls.forAgent(sessionOf(req).agent)).map(presentMyCall))
+    a.post('/calls/:id/confirm', {
+      schema: { tags, summary: 'Confirm one of my outbound calls waiting for me (C1’s 202)', description: 'The platform dials it as a 201 call: `assigned` → `connecting` → `connected`. 400 when it is not waiting for a confirmation (ended: "Call is already ended").', security, params: CallId, response: { 200: CallOut, 400: Message, 401: Message, 404: Message } },
+    }, async (req) => presentMyCall(await services.calls.confirmOutbound(sessionOf(req).agent, chatNum(req.params.id))))
+    a.post('/calls/:id/cancel', {
+      schema: { tags, summary: 'Cancel one of my outbound calls waiting for me (C1’s 202)', description: 'Nothing is dialled: `failed`, `fail_reason` `canceled`, `disconnected_by_agent`; I go to wrap-up. 400 when it is not waiting for a confirmation.', security, params: CallId, response: { 200: CallOut, 400: Message, 401: Message, 404: Message } },
+    }, async (req) => presentMyCall(await services.calls.cancelOutbound(sessionOf(req).agent, chatNum(req.params.id))))
     for (const [path, summary] of [['hold', 'Put one of my connected calls on hold'], ['resume', 'Take one of my calls off hold']] as const) {
       a.post(`/calls/:id/${path}`, {
         schema: { tags, summary, description: '`hold_duration` counts the time on hold. 400 when the call is not connected.', security, params: CallId, response: { 200: CallOut, 400: Message, 401: Message, 404: Message } },

@@ -1,4 +1,5 @@
 import { CHANNELS, type InboundMessage, type OutboxMessage } from '../../core/delivery/index.ts'
+import type { PhoneCall } from './routes/calls.ts'
 
 /** Escape text for HTML content and quoted attribute values. */
 export function escapeHtml(value: unknown): string {
@@ -60,6 +61,30 @@ export interface SandboxPageData {
   inbound: InboundMessage[]
   /** The channel the lists are filtered to, if any. */
   channel?: string | undefined
+  /** The latest calls of the sandbox voice phone, newest first. */
+  calls?: readonly PhoneCall[] | undefined
+}
+
+/** One call on the sandbox phone, with the buttons of what the person can do now. */
+function callRow(c: PhoneCall, csrf: string): string {
+  const button = (action: string, label: string, digits?: string) => `<form class="inline" method="post" action="/sandbox/calls/${c.id}/${action}">
+      <input type="hidden" name="csrf" value="${h(csrf)}">${digits ? `<input type="hidden" name="digits" value="${h(digits)}">` : ''}
+      <button type="submit">${h(label)}</button>
+    </form>`
+  const actions = [
+    ...(c.ringing ? [button('pick-up', 'Pick up'), button('decline', 'Decline')] : []),
+    ...(c.choosing ? [button('press', 'Press 1 (leave a voicemail)', '1'), button('press', 'Press 2 (schedule a call)', '2')] : []),
+    ...(c.answered && c.status === 'voicemail' ? [button('voicemail', 'Leave the voicemail')] : []),
+    ...(c.answered ? [button('hang-up', 'Hang up')] : []),
+  ]
+  const state = c.ringing ? 'ringing' : c.choosing ? 'asked to choose: 1 voicemail, 2 schedule a call' : c.answered ? 'on the line' : ''
+  return `<tr data-call-id="${c.id}">
+  <td>${h(c.id)}</td>
+  <td>${h(c.end_user_number ?? '')}</td>
+  <td>${h(c.call_type)}${c.agent ? `<br>agent ${h(c.agent)}` : ''}</td>
+  <td><span class="status status-${h(c.status)}">${h(c.status)}</span>${c.fail_reason ? ` <span class="error">${h(c.fail_reason)}</span>` : ''}${state ? `<br><em class="phone-state">${h(state)}</em>` : ''}</td>
+  <td>${actions.join('\n')}</td>
+</tr>`
 }
 
 function outboxRow(m: OutboxMessage, csrf: string): string {
@@ -125,6 +150,15 @@ ${d.outbox.map((m) => outboxRow(m, d.csrf)).join('\n')}
 ${d.inbound.map(inboundRow).join('\n')}
 </tbody>
 </table>`
+  const calls = (d.calls ?? []).length === 0
+    ? '<p>No calls yet.</p>'
+    : `<table>
+<caption>The latest calls, newest first: act as the person on the phone</caption>
+<thead><tr><th scope="col">Call</th><th scope="col">Person</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Act as the person</th></tr></thead>
+<tbody>
+${d.calls!.map((c) => callRow(c, d.csrf)).join('\n')}
+</tbody>
+</table>`
   return layout(`Sandbox — ${d.tenantName}`, `<header>
 <h1>Sandbox</h1>
 <p>Tenant <strong>${h(d.tenantName)}</strong>. Everything Switchboard sent through the sandbox provider, newest first. Answer as the person to send a message in.</p>
@@ -138,6 +172,11 @@ ${outbox}
 <section aria-labelledby="inbound-title">
 <h2 id="inbound-title">Received</h2>
 ${inbound}
+</section>
+<section aria-labelledby="calls-title">
+<h2 id="calls-title">Phone calls</h2>
+<p><a href="/sandbox">Reload</a> to see the phone ring.</p>
+${calls}
 </section>
 <section aria-labelledby="send-title">
 <h2 id="send-title">Send a test message</h2>

@@ -69,5 +69,14 @@ export async function twilioWebhooks(app: FastifyInstance, { services }: { servi
       const control = leg ? await services.voiceVendor(tenant.id, 'twilio') : undefined
       return leg && control ? control.answerDocument(leg) : undefined
     },
+    // A deflection choice (`Digits`), or a voicemail recording that ended (no choice to make: hang up).
+    input: async (tenant, legId, digits) => {
+      const leg = await services.calls.answeringLeg(tenant.id, legId)
+      const control = leg ? await services.voiceVendor(tenant.id, 'twilio') : undefined
+      if (!leg || !control || leg.step.kind !== 'deflection') return undefined
+      if (digits === undefined) return control.answerDocument(leg)
+      const { step } = await services.calls.pressDigits(tenant.id, legId, digits)
+      return step.kind === 'hangup' ? undefined : control.answerDocument({ ...leg, step })
+    },
   })
 }

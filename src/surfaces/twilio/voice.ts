@@ -43,6 +43,11 @@ export interface TwilioVoiceHooks<E> {
    * keeps), or undefined when the leg is unknown or over: the leg is then hung up.
    */
   answer(tenant: Tenant, legId: string, req: VoiceCallbackRequest): Promise<{ readonly contentType: string; readonly body: string } | undefined>
+  /**
+   * The TwiML after the person keyed a choice (`<Gather>`'s `Digits`) or a recording ended
+   * (`<Record>`'s action): core applies the choice; undefined hangs the leg up.
+   */
+  input?(tenant: Tenant, legId: string, digits: string | undefined, req: VoiceCallbackRequest): Promise<{ readonly contentType: string; readonly body: string } | undefined>
 }
 
 type VoiceRequest = FastifyRequest<{ Params: { tenantId: TenantId }; Querystring: { leg?: string } }>
@@ -52,7 +57,9 @@ type VoiceRequest = FastifyRequest<{ Params: { tenantId: TenantId }; Querystring
  * `/webhooks/twilio` prefixes them and its error shape applies):
  * - `POST /voice/{tenant id}/answer?leg={leg id}`: the leg answered; the answer is its TwiML.
  * - `POST /voice/{tenant id}/status?leg={leg id}`: the leg's status callbacks and the conference's
- *   recording callback; answered 200 with empty TwiML once the events are applied.
+ *   (or a voicemail's) recording callback; answered 200 with empty TwiML once the events are applied.
+ * - `POST /voice/{tenant id}/input?leg={leg id}`: a `<Gather>`'s digits (a deflection choice) or the
+ *   end of a `<Record>`; the answer is the TwiML the leg runs next.
  * Both are form posts signed with `X-Twilio-Signature` under the tenant's auth token, checked
  * against the public URL. An unknown tenant, a tenant whose voice is not Twilio and a wrong
  * signature all answer 403 alike; a signed body that cannot be read is 400.
@@ -80,6 +87,15 @@ export function registerTwilioVoiceRoutes<E>(app: FastifyInstance, hooks: Twilio
   app.post('/voice/:tenantId/answer', async (req: VoiceRequest, reply: FastifyReply) => {
     const { tenant, raw } = await verified(req)
     const doc = await hooks.answer(tenant, legOf(req), raw)
+    if (!doc) return reply.code(200).type('text/xml; charset=utf-8').send(HANGUP_TWIML)
+    return reply.code(200).type(doc.contentType).send(doc.body)
+  })
+
+  app.post('/voice/:tenantId/input', async (req: VoiceRequest, reply: FastifyReply) => {
+    const { tenant, raw } = await verified(req)
+    const body = req.body as Record<string, unknown> | null
+    const digits = body && typeof body.Digits === 'string' && /^[0-9*#]{1,20}$/.test(body.Digits) ? body.Digits : undefined
+    const doc = await hooks.input?.(tenant, legOf(req), digits, raw)
     if (!doc) return reply.code(200).type('text/xml; charset=utf-8').send(HANGUP_TWIML)
     return reply.code(200).type(doc.contentType).send(doc.body)
   })

@@ -40,8 +40,8 @@ export async function callRoutes(fastify: FastifyInstance, { services }: { servi
   app.post('/calls', {
     schema: {
       tags, summary: 'Create a call (outbound, incoming or scheduled)',
-      description: 'C1/C2 outbound for an agent (`assigned`, the agent In-call, the platform dials both legs), C3 incoming (`queued` on the menu; the platform dials the end user when an agent accepts), C4 scheduled (`scheduled`, queued at `scheduled_at`). Errors are the spec’s texts, checked in its order (README "Calls").',
-      body: CreateCallBody, response: { 201: CallOut, 400: Message, ...COMMON_ERRORS },
+      description: 'C1/C2 outbound for an agent (`assigned`, the agent In-call, the platform dials both legs; `202` instead when the contact center’s `confirm_outbound_calls` is set: the call waits for the agent to confirm it in the agent API before it is dialled), C3 incoming (`queued` on the menu; the platform dials the end user when an agent accepts), C4 scheduled (`scheduled`, queued at `scheduled_at`). Errors are the spec’s texts, checked in its order (README "Calls").',
+      body: CreateCallBody, response: { 201: CallOut, 202: CallOut, 400: Message, ...COMMON_ERRORS },
     },
   }, async (req, reply) => {
     const b = req.body ?? {}
@@ -51,7 +51,8 @@ export async function callRoutes(fastify: FastifyInstance, { services }: { servi
       kind, agentEmail: b.agent_email, endUserNumber: b.end_user_number, ticketId: b.ticket_id, outboundNumber: b.outbound_number,
       menuId: b.menu_id, callId: b.call_id, scheduledAt: b.scheduled_at, lang: b.lang, recordingPermission: b.recording_permission,
     })
-    return reply.code(201).send(presentCall(call))
+    // §2.1 C1: 202 "accepted, but manual intervention is required inside of the widget": the agent confirms it.
+    return reply.code(call.confirmBy ? 202 : 201).send(presentCall(call))
   })
 
   app.post('/crm/contact_data', {

@@ -123,6 +123,9 @@ describe('the dialer’s preview mode on the sandbox provider', () => {
       contact_data: { name: 'Ada Lovelace', email: 'ada@example.org', unique_id: 'UID-1', phone_number: '+14155550123', campaign_id: campaign.num, campaign_name: 'Preview', contact_id: contact.id },
     })
     expect(new Date(offer.expires_at).getTime()).toBeGreaterThan(Date.now())
+    // The workspace hears of it on the agent's event stream.
+    const events = await t.store.db.selectFrom('cc_agent_events').select(['type', 'data']).where('tenant_id', '=', x.tt.tenant.id).where('type', '=', 'preview_offer').execute()
+    expect(events).toMatchObject([{ data: { offer_id: offer.id, contact_data: { contact_id: contact.id, name: 'Ada Lovelace' } } }])
     // Offered is not dialled: the contact stays Upcoming and no call exists.
     expect(await contactRow(x, contact.id)).toMatchObject({ status: 'Upcoming', attempts: 0, assigned_call_id: null })
     // Another agent cannot act on it; an unknown or malformed id is not found either.

@@ -53,7 +53,7 @@ campaigns:
     mode: preview
     calling_hours: ${ALL_DAY}
     retry: { max_attempts: 1 }
-    preview: { offer_timeout: 1s }
+    preview: { offer_timeout: 2s }
 `
 
 interface Tenant { tt: TestTenant; emails: string[] }
@@ -192,7 +192,8 @@ describe('the dialer’s preview mode on the sandbox provider', () => {
     const a = await signIn(x, 0)
     const campaign = await campaignOf(x, 'Quick')
     const contact = await addContact(x, campaign.num, { name: 'Slow', phone_number: '+1 415-555-0145' })
-    const offer = await offerOf(a)
+    // Read from the table: under load the 2 s offer may lapse before the agent API is asked.
+    const offer = await waitFor('the offer', async () => (await offersOf(x))[0], 60_000)
     await waitFor('the offer to lapse', async () => (await offersOf(x)).some((o) => o.id === offer.id && o.result === 'expired'), 60_000)
     expect(await contactRow(x, contact.id)).toMatchObject({ status: 'Upcoming', attempts: 0, assigned_call_id: null })
     expect(await agent(a, 'POST', `/preview-offers/${offer.id}/dial`)).toMatchObject({ status: 409, body: { code: 'preview_offer_closed', message: 'The offer has expired' } })

@@ -268,6 +268,12 @@ export const ERROR_CATALOG = {
   // The console's supervisor view (issue 11, item 4)
   /** A chart range whose end is not after its start, or longer than allowed. */
   invalid_date_range: { kind: 'invalid', details: details<{ from?: string; to?: string }>() },
+  // The dialer's preview mode (issue 12, item 5): an agent's offered contact
+  preview_offer_not_found: { kind: 'not_found', details: details() },
+  /** The offer lapsed, or was dialled, skipped or withdrawn already. */
+  preview_offer_closed: { kind: 'conflict', details: details<{ result: string }>() },
+  /** The agent is on a call already (or the contact is no longer dialable). */
+  preview_offer_busy: { kind: 'conflict', details: details<{ reason: string }>() },
 } as const satisfies Record<string, { kind: ErrorKind; details: object }>
 
 /** One code of the catalog. */

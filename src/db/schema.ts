@@ -1219,6 +1219,8 @@ export interface DB {
     pacing_ratio: number
     calling_hours: ColumnType<unknown, string, string>
     retry: ColumnType<unknown, string, string>
+    /** Setup `preview` (migrations/0051). */
+    preview: ColumnType<unknown, string | undefined, string>
     deleted: Generated<boolean>
     created_at: Generated<Date>
     updated_at: Generated<Date>
@@ -1509,4 +1511,20 @@ export interface CcSettingsTable {
 export interface CcSessionsTable {
   /** When a C1/C2 call still waiting for its agent's confirmation is cancelled; null when not waiting. */
   confirm_by: ColumnType<Date | null, Date | null | undefined, Date | null>
+}
+
+// The dialer's preview offers (issue 12 item 5; migrations/0051)
+export interface DB {
+  cc_preview_offers: {
+    id: Generated<string>
+    tenant_id: TenantId
+    campaign_id: string
+    contact_id: string
+    agent_id: string
+    created_at: Generated<Date>
+    expires_at: Date
+    result: Generated<'open' | 'dialled' | 'skipped' | 'closed' | 'expired' | 'withdrawn'>
+    acted_at: Date | null
+    call_num: number | null
+  }
 }

@@ -141,26 +141,32 @@ export class CallsService {
   /**
    * The campaign dialer places a call to a contact (in the dialer's transaction): `connecting` with
    * no agent yet, the contact's leg dialled by a job; when the contact answers it is queued on the
-   * campaign's queue for an idle agent, or abandoned by the dialer when none is free. The contact's
-   * data (W2) is on the call from the start. Answers the call's id.
+   * campaign's queue for an idle agent, or abandoned by the dialer when none is free. Preview mode
+   * (`agent`: the agent who chose to dial the contact): `assigned` to that agent (In-call), both
+   * legs dialled at once, `connected` when both answered, as a call placed for an agent. The
+   * contact's data (W2) is on the call from the start. Answers the call's id.
    */
   async createDialerCall(trx: Transaction<DB>, tenantId: TenantId, input: {
     campaignId: string; contactId: string; menuId: string; phone: string; callerId: string; contactData: Record<string, unknown>; num: number; participantNum: number
+    agent?: { id: string; participantNum: number }
   }): Promise<number> {
-    const t = callTransition(null, { type: 'create_dialer' })
+    const t = callTransition(null, { type: input.agent ? 'create_outbound' : 'create_dialer' })
     if (!t.ok) throw new Error('a new call cannot be refused')
     const endUser = await this.#deps.endUsers.forPhone(trx, tenantId, input.phone)
     const now = new Date()
+    const agentId = input.agent?.id ?? null
     const session = await trx.insertInto('cc_sessions').values({
       tenant_id: tenantId, num: input.num, channel: 'call', chat_type: CALL_TYPES.outbound, status: t.status, status_text: CALL_STATUS_TEXT[t.status],
-      menu_id: input.menuId, lang: 'en', end_user_num: endUser.num, person_id: endUser.personId, priority: 0, agent_id: null, assigned_at: null, queued_at: null,
-      offer_type: null, answer_type: null, outbound_number: input.callerId, support_number: input.callerId, end_user_number: input.phone,
+      menu_id: input.menuId, lang: 'en', end_user_num: endUser.num, person_id: endUser.personId, priority: 0, agent_id: agentId, assigned_at: agentId ? now : null, queued_at: null,
+      offer_type: null, answer_type: agentId ? 'manual' : null, outbound_number: input.callerId, support_number: input.callerId, end_user_number: input.phone,
       out_ticket_id: null, out_ticket_url: null, scheduled_at: null, parent_num: null, recording_permission: 'not_asked', last_activity_at: now,
       contact_data: JSON.stringify(input.contactData),
     }).returning('id').executeTakeFirstOrThrow()
     await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: input.participantNum, session_id: session.id, type: 'end_user', end_user_num: endUser.num, agent_id: null, status: 'waiting' }).execute()
+    if (input.agent) await trx.insertInto('cc_participants').values({ tenant_id: tenantId, num: input.agent.participantNum, session_id: session.id, type: 'agent', agent_id: input.agent.id, end_user_num: null, status: 'connecting' }).execute()
     await trx.insertInto('cc_dialer_calls').values({ tenant_id: tenantId, session_id: session.id, campaign_id: input.campaignId, contact_id: input.contactId }).execute()
     await this.#effects(trx, tenantId, await this.#lock(trx, tenantId, input.num), t.effects)
+    if (input.agent) await recordAgentEvent(trx, tenantId, input.agent.id, 'call_assigned', { call_id: input.num, end_user_number: input.phone, contact_data: input.contactData })
     return input.num
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CONTACT_STATUSES, DIAL_OUTCOMES, initialStatus, isEditable, transition, type ContactEvent, type ContactStatus } from './campaign-contact.machine.ts'
+import { CONTACT_STATUSES, DIAL_OUTCOMES, DIALABLE, initialStatus, isEditable, transition, type ContactEvent, type ContactStatus } from './campaign-contact.machine.ts'
 
 // §4.3 transition by transition; every event refused in every status it does not name.
 const cases: Array<[ContactStatus, ContactEvent, ContactStatus]> = [
@@ -13,6 +13,8 @@ const cases: Array<[ContactStatus, ContactEvent, ContactStatus]> = [
   ['Transferred', { type: 'finished' }, 'Transferred and Finished'],
   ['Queued', { type: 'contact_hung_up' }, 'Abandoned by Contact'],
   ['Connected', { type: 'contact_hung_up' }, 'Abandoned by Contact'],
+  // Preview: answered, then gone before the agent's leg was up.
+  ['Dialing', { type: 'contact_hung_up' }, 'Abandoned by Contact'],
   ['Upcoming', { type: 'skipped', close: false }, 'Skipped'],
   ['Upcoming', { type: 'skipped', close: true }, 'Skipped & Closed'],
   // Skipped is back in the pool: another agent may skip it too.
@@ -47,5 +49,8 @@ describe('campaign contact machine', () => {
     expect(initialStatus(false)).toBe('Upcoming')
     expect(initialStatus(true)).toBe('Do Not Call')
     expect(CONTACT_STATUSES.filter((s) => !isEditable(s))).toEqual(['Dialing', 'Queued', 'Connected'])
+    // The dialer dials (or offers) new and skipped contacts only; Skipped & Closed never again.
+    expect(DIALABLE).toEqual(['Upcoming', 'Skipped'])
+    expect(CONTACT_STATUSES.filter((s) => transition(s, { type: 'dial' }) !== undefined)).toEqual(DIALABLE)
   })
 })

@@ -1,7 +1,10 @@
 /**
  * The campaign contact's statuses (spec §3.8, §4.3) as a pure state machine: a function of the
  * status and an event that answers the next status, or undefined when the event does not apply.
- * Today K1/K3 (`initialStatus`) and K6/K7 (`isEditable`) use it; the dialer will drive the rest.
+ * K1/K3 (`initialStatus`) and K6/K7 (`isEditable`) use it; the dialer drives the rest: progressive
+ * and predictive dials (Upcoming → Dialing → Queued → Connected), and preview, where the agent is
+ * offered the contact first and dials it (Dialing → Connected), skips it (→ Skipped, back in the
+ * pool) or skips and closes it (→ Skipped & Closed, terminal).
  */
 
 /** Display strings, sent verbatim (§3.8). */
@@ -32,6 +35,9 @@ export type ContactEvent =
   | { type: 'redial_scheduled' }
   | { type: 'redial_due' }
 
+/** Statuses the dialer dials (or offers, in preview) a contact in: new, or skipped by an agent (§4.3: "available to another agent"). */
+export const DIALABLE: readonly ContactStatus[] = ['Upcoming', 'Skipped']
+
 /** Statuses the dialer holds a contact in: K6/K7 refuse it (§4.3). */
 const HELD: readonly ContactStatus[] = ['Dialing', 'Queued', 'Connected']
 
@@ -48,15 +54,16 @@ export function isEditable(status: string): boolean {
 /** The next status, or undefined when `event` does not apply in `status`. */
 export function transition(status: ContactStatus, event: ContactEvent): ContactStatus | undefined {
   switch (event.type) {
-    case 'dial': return status === 'Upcoming' || status === 'Skipped' ? 'Dialing' : undefined
+    case 'dial': return DIALABLE.includes(status) ? 'Dialing' : undefined
     case 'answered': return status === 'Dialing' ? 'Queued' : undefined
     // Preview mode connects the agent first, so a dial may go straight to Connected.
     case 'agent_connected': return status === 'Queued' || status === 'Dialing' ? 'Connected' : undefined
     case 'transferred': return status === 'Connected' ? 'Transferred' : undefined
     case 'finished': return status === 'Connected' ? 'Finished' : status === 'Transferred' ? 'Transferred and Finished' : undefined
-    case 'contact_hung_up': return status === 'Queued' || status === 'Connected' ? 'Abandoned by Contact' : undefined
+    // Preview: the person answered and hung up before the agent's leg was up (still Dialing).
+    case 'contact_hung_up': return status === 'Queued' || status === 'Connected' || status === 'Dialing' ? 'Abandoned by Contact' : undefined
     case 'dial_failed': return status === 'Dialing' ? event.outcome : undefined
-    case 'skipped': return status === 'Upcoming' || status === 'Skipped' ? (event.close ? 'Skipped & Closed' : 'Skipped') : undefined
+    case 'skipped': return DIALABLE.includes(status) ? (event.close ? 'Skipped & Closed' : 'Skipped') : undefined
     case 'redial_scheduled': return (['Not Picked Up', 'Not Reached to Contact', 'Carrier Error', 'Abandoned by Dialer', 'Voicemail Hung Up', 'Dialer General Error', 'Abandoned by Contact'] as readonly ContactStatus[]).includes(status) ? 'Redial Scheduled' : undefined
     case 'redial_due': return status === 'Redial Scheduled' ? 'Upcoming' : undefined
   }

@@ -206,8 +206,9 @@ export class CampaignsService {
   }
 
   /**
-   * K6: change a contact's fields. A changed phone of a contact not yet dialled (`Upcoming`, `Do
-   * Not Call`) is checked against the DNC list again. Throws `campaign_not_found`,
+   * K6: change a contact's fields. A changed phone of a contact not yet dialled (`Upcoming`,
+   * `Skipped`, `Do Not Call`) is checked against the DNC list again (a listed one becomes Do Not
+   * Call; an unlisted Do Not Call one Upcoming). Throws `campaign_not_found`,
    * `campaign_contact_not_found`, `campaign_contact_busy` (Dialing, Queued, Connected),
    * `campaign_phone_taken`.
    */
@@ -220,7 +221,8 @@ export class CampaignsService {
         const taken = await trx.selectFrom('cc_campaign_contacts').select('num').where('tenant_id', '=', tenantId)
           .where('campaign_id', '=', c.id).where('phone', '=', phone).executeTakeFirst()
         if (taken) throw new ConflictError('campaign_phone_taken', 'phone_number has already been taken')
-        if (status === 'Upcoming' || status === 'Do Not Call') status = initialStatus((await this.#dnc.listed({ id: tenantId }, [phone], trx)).has(phone))
+        // Not dialled yet, or skipped back to the pool (preview): the new number is checked again.
+        if (status === 'Upcoming' || status === 'Skipped' || status === 'Do Not Call') status = initialStatus((await this.#dnc.listed({ id: tenantId }, [phone], trx)).has(phone))
       }
       const updated = await trx.updateTable('cc_campaign_contacts').set({
         phone, status, updated_at: new Date(),

@@ -9,20 +9,21 @@ import type { DB } from '../../db/schema.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { parseDuration } from '../scheduling/index.ts'
 import { transition, type ContactEvent, type ContactStatus, type DialOutcome } from './campaign-contact.machine.ts'
-import { DEFAULT_RETRY, redialAt, type RetryRules } from './dialer.ts'
+import { DEFAULT_PREVIEW, DEFAULT_RETRY, redialAt, type PreviewRules, type RetryRules } from './dialer.ts'
 import { SYSTEM_STATUSES } from './setup.schema.ts'
 
 type Executor = Kysely<DB> | Transaction<DB>
 
 /**
  * Agents of `menuId`'s teams who could take a call now: active, signed in, chose Available and are
- * Available (not in a call, a chat or wrap-up), with no session assigned and no pending offer.
+ * Available (not in a call, a chat or wrap-up), with no session assigned, no pending offer and no
+ * open preview offer; in agent number order.
  */
-export async function idleAgentCount(db: Executor, tenantId: TenantId, menuId: string): Promise<number> {
-  const row = await db.selectFrom('cc_agents as a')
+export async function idleAgents(db: Executor, tenantId: TenantId, menuId: string): Promise<string[]> {
+  const rows = await db.selectFrom('cc_agents as a')
     .innerJoin('cc_statuses as s', (j) => j.onRef('s.tenant_id', '=', 'a.tenant_id').onRef('s.id', '=', 'a.status_id'))
     .innerJoin('cc_statuses as cs', (j) => j.onRef('cs.tenant_id', '=', 'a.tenant_id').onRef('cs.id', '=', 'a.chosen_status_id'))
-    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .select('a.id')
     .where('a.tenant_id', '=', tenantId).where('a.deactivated_at', 'is', null).where('a.logout_pending', '=', false)
     .where('cs.kind', '=', 'available').where('s.name', '=', SYSTEM_STATUSES.available)
     .where((eb) => eb.exists(eb.selectFrom('cc_agent_teams as at')
@@ -32,16 +33,26 @@ export async function idleAgentCount(db: Executor, tenantId: TenantId, menuId: s
       .where('mt.menu_id', '=', menuId).where('t.deleted_at', 'is', null)))
     .where(sql<boolean>`NOT EXISTS (SELECT 1 FROM cc_sessions x WHERE x.tenant_id = a.tenant_id AND x.agent_id = a.id AND x.status IN ('assigned', 'connecting', 'connected', 'switching'))`)
     .where(sql<boolean>`NOT EXISTS (SELECT 1 FROM cc_offers o WHERE o.tenant_id = a.tenant_id AND o.agent_id = a.id AND o.result = 'pending')`)
-    .executeTakeFirstOrThrow()
-  return Number(row.n)
+    .where(sql<boolean>`NOT EXISTS (SELECT 1 FROM cc_preview_offers p WHERE p.tenant_id = a.tenant_id AND p.agent_id = a.id AND p.result = 'open')`)
+    .orderBy('a.num').execute()
+  return rows.map((r) => r.id)
 }
 
-/** Answered dialer calls of `menuId` still waiting for an agent (queued, offered or not). */
+/** How many agents of `menuId` are idle (see `idleAgents`). */
+export async function idleAgentCount(db: Executor, tenantId: TenantId, menuId: string): Promise<number> {
+  return (await idleAgents(db, tenantId, menuId)).length
+}
+
+/**
+ * Answered dialer calls of `menuId` still waiting for an agent and not offered to one yet (an
+ * offered call's agent is no longer idle, so counting it here too would count it twice).
+ */
 export async function waitingDialerCalls(db: Executor, tenantId: TenantId, menuId: string): Promise<number> {
   const row = await db.selectFrom('cc_dialer_calls as d')
     .innerJoin('cc_sessions as s', (j) => j.onRef('s.tenant_id', '=', 'd.tenant_id').onRef('s.id', '=', 'd.session_id'))
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where('d.tenant_id', '=', tenantId).where('s.menu_id', '=', menuId).where('s.status', '=', 'queued').where('d.ended_at', 'is', null)
+    .where(sql<boolean>`NOT EXISTS (SELECT 1 FROM cc_offers o WHERE o.tenant_id = d.tenant_id AND o.session_id = d.session_id AND o.result = 'pending')`)
     .executeTakeFirstOrThrow()
   return Number(row.n)
 }
@@ -74,11 +85,21 @@ export function retryRules(stored: unknown): RetryRules {
   }
 }
 
+/** A campaign's stored preview settings (`cc_campaigns.preview`) with the defaults applied. */
+export function previewRules(stored: unknown): PreviewRules {
+  const p = (stored ?? {}) as { offer_timeout?: unknown; repeat_after?: unknown }
+  return {
+    offerMs: (typeof p.offer_timeout === 'string' ? parseDuration(p.offer_timeout) : undefined) ?? DEFAULT_PREVIEW.offerMs,
+    repeatMs: (typeof p.repeat_after === 'string' ? parseDuration(p.repeat_after) : undefined) ?? DEFAULT_PREVIEW.repeatMs,
+  }
+}
+
 /**
  * A dialer call moved from `from` to `to`: the contact follows (§4.3) — answered → Queued, the
  * agent's leg up → Connected, hung up after talking → Finished, a failed dial → its outcome (and
  * Redial Scheduled when the campaign's retry rules say so), the contact hanging up while waiting
- * for an agent → Abandoned by Contact. The dial's row records when it was answered and how it ended
+ * for an agent → Abandoned by Contact (in preview, where the agent's leg is dialled with the
+ * contact's: the person answered and hung up before the agent's leg was up). The dial's row records when it was answered and how it ended
  * (the pacing's counters).
  */
 export async function dialerCallMoved(trx: Transaction<DB>, tenantId: TenantId, sessionId: string, from: string, to: string, failReason: string | undefined): Promise<void> {
@@ -94,7 +115,7 @@ export async function dialerCallMoved(trx: Transaction<DB>, tenantId: TenantId, 
   else if (to === 'connected') event = { type: 'agent_connected' }
   else if (to === 'finished') event = status === 'Queued' ? { type: 'contact_hung_up' } : { type: 'finished' }
   else if (to === 'failed') {
-    if (status === 'Dialing') event = { type: 'dial_failed', outcome: dialOutcome(failReason) }
+    if (status === 'Dialing') event = failReason === 'abandoned' && (await personAnswered(trx, tenantId, sessionId)) ? { type: 'contact_hung_up' } : { type: 'dial_failed', outcome: dialOutcome(failReason) }
     // Answered, then gone before the agent's leg was up: the contact hung up (or, rarely, the agent's
     // leg failed; §4.3 has no outcome from Queued but this one).
     else if (status === 'Queued' || status === 'Connected') event = { type: 'contact_hung_up' }
@@ -102,7 +123,7 @@ export async function dialerCallMoved(trx: Transaction<DB>, tenantId: TenantId, 
   const next = event ? transition(status, event) : undefined
   const ended = to === 'finished' || to === 'failed'
   const record = {
-    ...(to === 'queued' || (to === 'failed' && failReason === 'no_agent_available') ? { answered_at: call.answered_at ?? now } : {}),
+    ...(to === 'queued' || to === 'connected' || (to === 'failed' && failReason === 'no_agent_available') ? { answered_at: call.answered_at ?? now } : {}),
     ...(ended ? { ended_at: now, outcome: next ?? status } : {}),
   }
   if (Object.keys(record).length > 0) await trx.updateTable('cc_dialer_calls').set(record).where('tenant_id', '=', tenantId).where('session_id', '=', sessionId).execute()
@@ -120,4 +141,11 @@ export async function dialerCallMoved(trx: Transaction<DB>, tenantId: TenantId, 
   }
   await trx.updateTable('cc_campaign_contacts').set({ status: final, updated_at: now, ...(ended ? { dial_after: dialAfter } : {}) })
     .where('tenant_id', '=', tenantId).where('id', '=', contact.id).execute()
+}
+
+/** Whether the end user's leg of a call picked up (a preview call that failed before the agent's leg was up). */
+async function personAnswered(trx: Transaction<DB>, tenantId: TenantId, sessionId: string): Promise<boolean> {
+  const leg = await trx.selectFrom('cc_call_legs').select('id').where('tenant_id', '=', tenantId).where('session_id', '=', sessionId)
+    .where('party', '=', 'end_user').where('answered_at', 'is not', null).executeTakeFirst()
+  return leg !== undefined
 }

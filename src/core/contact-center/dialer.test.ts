@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { phoneTimeZones } from '../../lib/phone.ts'
-import { contactZones, DEFAULT_RETRY, estimatedAnswerRate, linesToDial, redialAt, withinCallingHours, type PacingState } from './dialer.ts'
+import { contactZones, DEFAULT_RETRY, estimatedAnswerRate, linesToDial, pairPreviewOffers, redialAt, withinCallingHours, type PacingState } from './dialer.ts'
 import { simulateCampaign, type SimulationOptions } from './dialer.simulation.ts'
 
 // The dialer's decisions, pure: pacing per mode, calling hours in the contact's zone, retry rules;
@@ -51,6 +51,26 @@ describe('pacing', () => {
     // Other answer rates, and a tighter ceiling.
     for (const answerRate of [0.15, 0.5, 0.8]) expect(simulateCampaign({ ...campaign, answerRate, mode: 'predictive', seed: 7 }).abandonRate).toBeLessThanOrEqual(0.03)
     expect(simulateCampaign({ ...campaign, maxAbandonRate: 0.01, mode: 'predictive', seed: 8 }).abandonRate).toBeLessThanOrEqual(0.01)
+  })
+})
+
+describe('preview offers', () => {
+  const now = new Date('2026-12-01T17:00:00Z')
+  const ago = (ms: number) => new Date(now.getTime() - ms)
+
+  it('gives each agent the next contact no earlier agent got; a contact goes to one agent at most', () => {
+    expect(pairPreviewOffers(['a', 'b'], ['k1', 'k2', 'k3'], [], now, 600_000)).toEqual([{ agentId: 'a', contactId: 'k1' }, { agentId: 'b', contactId: 'k2' }])
+    // More agents than contacts: the last agents get nothing.
+    expect(pairPreviewOffers(['a', 'b', 'c'], ['k1'], [], now, 600_000)).toEqual([{ agentId: 'a', contactId: 'k1' }])
+    expect(pairPreviewOffers([], ['k1'], [], now, 600_000)).toEqual([])
+  })
+
+  it('does not offer an agent a contact they skipped or let lapse within repeatMs; other agents get it at once', () => {
+    const refusals = [{ agentId: 'a', contactId: 'k1', at: ago(60_000) }]
+    expect(pairPreviewOffers(['a', 'b'], ['k1', 'k2'], refusals, now, 600_000)).toEqual([{ agentId: 'a', contactId: 'k2' }, { agentId: 'b', contactId: 'k1' }])
+    // Alone with the contact it skipped: nothing, until repeatMs has passed.
+    expect(pairPreviewOffers(['a'], ['k1'], refusals, now, 600_000)).toEqual([])
+    expect(pairPreviewOffers(['a'], ['k1'], [{ agentId: 'a', contactId: 'k1', at: ago(600_001) }], now, 600_000)).toEqual([{ agentId: 'a', contactId: 'k1' }])
   })
 })
 

@@ -41,7 +41,7 @@ export function estimatedAnswerRate(s: Pick<PacingState, 'dialsCompleted' | 'ans
 
 /**
  * New lines to dial now. Preview dials nothing by itself (contacts are offered to agents first;
- * see `previewOffers`). Progressive keeps one line per idle agent. Predictive dials more lines than
+ * see `pairPreviewOffers`). Progressive keeps one line per idle agent. Predictive dials more lines than
  * idle agents, as many as the answer rate says will bring about as many answers as there are idle
  * agents, never more than `pacingRatio` lines per idle agent, and backs off as the abandon rate
  * nears the ceiling: at three quarters of it the expected answers aim below the idle agents, at the
@@ -61,9 +61,42 @@ export function linesToDial(s: PacingState): number {
   return Math.max(0, Math.min(byRate, cap) - s.inFlight, s.inFlight === 0 ? Math.min(s.idleAgents, cap) : 0)
 }
 
-/** Preview mode: how many contacts to offer now (one per idle agent without an open offer). */
-export function previewOffers(idleAgentsWithoutOffer: number): number {
-  return Math.max(0, idleAgentsWithoutOffer)
+/** A campaign's preview settings (setup `preview`), with the defaults applied. */
+export interface PreviewRules {
+  /** How long an offer stays open before the contact goes back to the pool. */
+  readonly offerMs: number
+  /** How long an agent who skipped a contact, or let its offer lapse, is not offered it again. */
+  readonly repeatMs: number
+}
+
+export const DEFAULT_PREVIEW: PreviewRules = { offerMs: 30_000, repeatMs: 600_000 }
+
+/** An agent skipped a contact, or let its offer lapse, at `at`. */
+export interface PreviewRefusal {
+  readonly agentId: string
+  readonly contactId: string
+  readonly at: Date
+}
+
+/**
+ * Preview mode: which contact each idle agent without an open offer is offered now. Agents in the
+ * order given each get the first contact (in dialling order) that no earlier agent got this round
+ * and that they did not skip or let lapse within `repeatMs`; so a contact goes to one agent at
+ * most, a skipped contact goes to another agent at once, and back to the same agent only after
+ * `repeatMs`. An agent with nothing left to be offered gets nothing.
+ */
+export function pairPreviewOffers(agents: readonly string[], contacts: readonly string[], refusals: readonly PreviewRefusal[], now: Date, repeatMs: number): Array<{ agentId: string; contactId: string }> {
+  const since = now.getTime() - repeatMs
+  const refused = new Set(refusals.filter((r) => r.at.getTime() > since).map((r) => `${r.agentId} ${r.contactId}`))
+  const taken = new Set<string>()
+  const pairs: Array<{ agentId: string; contactId: string }> = []
+  for (const agentId of agents) {
+    const contactId = contacts.find((c) => !taken.has(c) && !refused.has(`${agentId} ${c}`))
+    if (contactId === undefined) continue
+    taken.add(contactId)
+    pairs.push({ agentId, contactId })
+  }
+  return pairs
 }
 
 /** The default calling hours: every day 08:00–21:00 in the contact's time zone. */

@@ -32,6 +32,7 @@ export type { CustomerFlags, CustomDataEntry, CustomDataInput } from './chat-pro
 export type { ChatMediaItem } from './chats.service.ts'
 export { redactStoredSetupVersions, maskSecret } from './setup-redaction.ts'
 export { CampaignsService, CAMPAIGN_IMPORT_JOB, MAX_CAMPAIGN_IMPORT_BYTES, readContact } from './campaigns.service.ts'
+export type { PreviewAction, PreviewOffer } from './dialer.service.ts'
 export { CONTACT_STATUSES, transition as contactTransition, initialStatus, isEditable } from './campaign-contact.machine.ts'
 export type { ContactStatus, ContactEvent } from './campaign-contact.machine.ts'
 export type { Campaign, CampaignContact, CampaignImport, ContactInput } from './campaigns.service.ts'

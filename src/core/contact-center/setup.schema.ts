@@ -141,6 +141,10 @@ const Campaign = Type.Object({
     delay: Type.Optional(Duration('Wait before a redial (default 1h)')),
     statuses: Type.Optional(Type.Array(Type.Enum(RETRYABLE_STATUSES), { uniqueItems: true, description: 'Outcomes redialled (default Not Picked Up, Carrier Error, Abandoned by Dialer)' })),
   }, { additionalProperties: false })),
+  preview: Type.Optional(Type.Object({
+    offer_timeout: Type.Optional(Duration('Preview: how long an agent has to dial or skip an offered contact before it goes back to the pool (default 30s)')),
+    repeat_after: Type.Optional(Duration('Preview: an agent who skipped a contact, or let its offer lapse, is not offered it again for this long (default 10m); other agents are at once')),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false })
 
 /** A CRM ticket of the built-in CRM adapter and its contact (issue 12, item 3). */

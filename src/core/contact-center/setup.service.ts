@@ -303,6 +303,7 @@ export class SetupService {
         caller_id: toE164(c.caller_id)!, menu_id: menuIds.get(`${leaf.type}:${leaf.path}`)!, mode: c.mode ?? 'progressive', pacing_ratio: c.pacing_ratio ?? 1,
         calling_hours: JSON.stringify(c.calling_hours ?? { weekly: DEFAULT_CALLING_HOURS }),
         retry: JSON.stringify({ max_attempts: c.retry?.max_attempts ?? DEFAULT_RETRY.maxAttempts, delay: c.retry?.delay ?? '1h', statuses: c.retry?.statuses ?? DEFAULT_RETRY.statuses }),
+        preview: JSON.stringify(c.preview ?? {}),
         deleted: false, updated_at: new Date(),
       }
       const name = c.name.trim()

@@ -193,6 +193,12 @@ const contactCenter: PurgeArea = {
       const contacts = await trx.deleteFrom('cc_campaign_contacts').where('tenant_id', '=', t)
         .where((eb) => eb.or([eb('phone', 'in', [...s.addresses]), eb(eb.fn('lower', ['email']), 'in', lowered)])).returningAll().execute()
       erased(scope, 'cc_campaign_contacts', 'campaign_contacts', contacts)
+      // The dialer's rows of those contacts: their dials (which call was theirs); preview offers go with the contact (cascade).
+      if (contacts.length > 0) {
+        const contactIds = contacts.map((c) => c.id)
+        const dials = await trx.deleteFrom('cc_dialer_calls').where('tenant_id', '=', t).where('contact_id', 'in', contactIds).returningAll().execute()
+        erased(scope, 'cc_dialer_calls', 'dialer_calls', dials)
+      }
     }
   },
 }

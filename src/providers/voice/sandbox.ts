@@ -26,13 +26,15 @@ export interface SandboxVoiceOptions {
   readonly answerAfterMs: number
   readonly noAnswerAfterMs: number
   readonly hangUpAfterMs: number
+  /** How long an agent's leg (`client:…`) takes to answer (default 0: at once). */
+  readonly agentAnswerAfterMs: number
   /** Every dial fails as a provider failure (to try `switching` to a fallback). */
   readonly failAll: boolean
   /** The digit the phone presses when a deflected call asks it to choose (`auto`): 1 voicemail (default), 2 schedule a call. */
   readonly deflectionDigit: '1' | '2'
 }
 
-export const SANDBOX_VOICE_DEFAULTS: SandboxVoiceOptions = { answer: 'auto', answerAfterMs: 2000, noAnswerAfterMs: 5000, hangUpAfterMs: 3000, failAll: false, deflectionDigit: '1' }
+export const SANDBOX_VOICE_DEFAULTS: SandboxVoiceOptions = { answer: 'auto', answerAfterMs: 2000, noAnswerAfterMs: 5000, hangUpAfterMs: 3000, agentAnswerAfterMs: 0, failAll: false, deflectionDigit: '1' }
 
 /** Read the sandbox's options from channel settings; a missing or unusable value is its default. */
 export function sandboxVoiceOptions(settings: Readonly<Record<string, unknown>> | undefined): SandboxVoiceOptions {
@@ -45,6 +47,7 @@ export function sandboxVoiceOptions(settings: Readonly<Record<string, unknown>> 
     answerAfterMs: ms('answer_after_ms', SANDBOX_VOICE_DEFAULTS.answerAfterMs),
     noAnswerAfterMs: ms('no_answer_after_ms', SANDBOX_VOICE_DEFAULTS.noAnswerAfterMs),
     hangUpAfterMs: ms('hang_up_after_ms', SANDBOX_VOICE_DEFAULTS.hangUpAfterMs),
+    agentAnswerAfterMs: ms('agent_answer_after_ms', SANDBOX_VOICE_DEFAULTS.agentAnswerAfterMs),
     failAll: settings?.fail_all === true,
     deflectionDigit: settings?.deflection_digit === '2' || settings?.deflection_digit === 2 ? '2' : '1',
   }
@@ -71,7 +74,7 @@ export function sandboxLegId(providerCallId: string): string | undefined {
 
 /**
  * The sandbox voice provider (`voip_provider_sandbox`): simulates the phone at the other end of
- * every leg. Agent legs (`client:…`) answer at once (agents act through the agent API); end-user
+ * every leg. Agent legs (`client:…`) answer at once, or after `agent_answer_after_ms` (agents act through the agent API); end-user
  * legs ring and then answer, are busy, do not answer or hang up, as the magic numbers and the
  * tenant's options say. Nothing leaves the process but the events it emits.
  */
@@ -111,7 +114,7 @@ export function createSandboxCallControl(settings: Readonly<Record<string, unkno
           await emit(event(request, 'completed', { recordingUrl: sandboxVoicemailUrl(request.legId), durationSeconds: Math.round(o.hangUpAfterMs / 1000) }), o.answerAfterMs + o.hangUpAfterMs)
         }
       } else if (to.startsWith('client:')) {
-        await emit(event(request, 'answered'), 0)
+        await emit(event(request, 'answered'), o.agentAnswerAfterMs)
       } else if (to === SANDBOX_VOICE_NUMBERS.busy) {
         await emit(event(request, 'busy'), Math.min(500, o.noAnswerAfterMs))
       } else if (to === SANDBOX_VOICE_NUMBERS.noAnswer) {

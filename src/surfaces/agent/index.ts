@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Agent, AgentStatus } from '../../core/contact-center/index.ts'
+import type { Agent, AgentStatus, PreviewOffer } from '../../core/contact-center/index.ts'
 import { AuthError, NotFoundError, ValidationError } from '../../core/errors.ts'
 import { registerErrorHandling } from '../../http/errors.ts'
 import { declareSurface } from '../../http/openapi.ts'
@@ -273,6 +273,38 @@ export async function agentSurface(fastify: FastifyInstance, { services }: { ser
       if ((agentNum === undefined) === (menuNum === undefined)) throw new ValidationError('invalid_transfer', 'Give exactly one of agent_id and menu_id')
       return presentCall(await services.calls.transfer(agent, chatNum(req.params.id), agentNum !== undefined ? { agentNum } : { menuNum: menuNum! }))
     })
+
+    // ── The dialer's preview mode (issue 12, item 5): contacts offered to me before they are dialled ──
+    const PreviewOfferOut = Type.Object({
+      id: Type.String({ description: 'Offer id' }),
+      status: Type.String({ description: 'open, dialled, skipped, closed' }),
+      created_at: Type.String({ format: 'date-time' }), expires_at: Type.String({ format: 'date-time' }),
+      contact_status: Type.String({ description: 'The contact’s status (§4.3)' }),
+      contact_data: Type.Object({}, { additionalProperties: true, description: 'W2: name, email, unique_id, phone_number, campaign_id, campaign_name, contact_id' }),
+      call: Type.Optional(CallOut),
+    }, { additionalProperties: false })
+    const presentPreviewOffer = (o: PreviewOffer, status: string) => ({
+      id: o.id, status, created_at: o.createdAt.toISOString(), expires_at: o.expiresAt.toISOString(), contact_status: o.contact.status,
+      contact_data: { name: o.contact.name, email: o.contact.email, unique_id: o.contact.uniqueId, phone_number: o.contact.phone, campaign_id: o.campaign.num, campaign_name: o.campaign.name, contact_id: o.contact.num },
+    })
+    a.get('/preview-offers', {
+      schema: { tags, summary: 'My open preview offers', description: 'Contacts of preview campaigns offered to me (at most one at a time), each until `expires_at`; a `preview_offer` event announces each.', security, response: { 200: Type.Array(PreviewOfferOut), 401: Message } },
+    }, async (req) => (await services.dialer.previewOffers(sessionOf(req).agent)).map((o) => presentPreviewOffer(o, 'open')))
+    const previewActions = [
+      ['dial', 'dial', 'Dial the offered contact', 'Places the call with me on it (`call`): the contact is Dialing, then Connected when the person answers, Finished when the call ends; not answered, busy and the rest as for the other modes. 409 when I am in a conversation already.'],
+      ['skip', 'skip', 'Skip the offered contact', 'The contact is Skipped and back in the pool: it is offered to another agent, and to me again only after the campaign’s `preview.repeat_after` (default 10 minutes).'],
+      ['skip-and-close', 'skip_and_close', 'Skip and close the offered contact', 'The contact is Skipped & Closed: never offered or dialled again in this campaign.'],
+    ] as const
+    for (const [path, action, summary, description] of previewActions) {
+      a.post(`/preview-offers/:id/${path}`, {
+        schema: { tags, summary, description: `${description} 404 when the offer is not mine; 409 when it expired or was acted on already.`, security, params: OfferId, response: { 200: PreviewOfferOut, 401: Message, 404: Message, 409: Message } },
+      }, async (req) => {
+        const { agent } = sessionOf(req)
+        const { offer, callNum } = await services.dialer.actOnPreviewOffer(agent, req.params.id, action)
+        const out = presentPreviewOffer(offer, action === 'dial' ? 'dialled' : action === 'skip' ? 'skipped' : 'closed')
+        return callNum === null ? out : { ...out, call: presentCall(await services.calls.get(agent.tenantId, callNum)) }
+      })
+    }
 
     a.put('/status', {
       schema: {

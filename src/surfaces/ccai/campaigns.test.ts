@@ -135,6 +135,9 @@ describe('K6 update, K7 remove', () => {
     const added = (await call(tt, 'POST', '1/contacts', { phone_number: uniquePhone() })).body
     expect((await call(tt, 'PATCH', '1/contact', { contact_id: added.id, phone_number: listed })).body.status).toBe('Do Not Call')
     expect((await call(tt, 'PATCH', '1/contact', { contact_id: added.id, phone_number: uniquePhone() })).body.status).toBe('Upcoming')
+    // A contact an agent skipped in preview is back in the pool, so its new number is checked too.
+    await t.store.db.updateTable('cc_campaign_contacts').set({ status: 'Skipped' }).where('tenant_id', '=', tt.tenant.id).where('num', '=', added.id).execute()
+    expect((await call(tt, 'PATCH', '1/contact', { contact_id: added.id, phone_number: listed })).body.status).toBe('Do Not Call')
   })
 
   it('refusals: missing contact_id, unknown contact or campaign, taken number, a contact the dialer holds', async () => {
@@ -293,6 +296,6 @@ describe('campaigns in the setup file', () => {
   it('the published JSON Schema describes campaigns', async () => {
     const r = await t.app.inject({ method: 'GET', url: '/schemas/contact-center.json' })
     const schema = JSON.parse(r.body)
-    expect(Object.keys(schema.properties.campaigns.items.properties)).toEqual(['name', 'caller_id', 'queue', 'mode', 'pacing_ratio', 'calling_hours', 'retry'])
+    expect(Object.keys(schema.properties.campaigns.items.properties)).toEqual(['name', 'caller_id', 'queue', 'mode', 'pacing_ratio', 'calling_hours', 'retry', 'preview'])
   })
 })

@@ -16,9 +16,9 @@ let a: TestTenant
 let b: TestTenant
 let aAgent: string
 let bAgent: string
-const ids = { chat: 0, endUser: 0, offer: '', campaign: 0, contact: 0, importJob: 0, call: 0 }
+const ids = { chat: 0, endUser: 0, offer: '', campaign: 0, contact: 0, importJob: 0, call: 0, previewOffer: '' }
 const MARKERS = ['iso-visitor-of-a', 'iso-secret-message-of-a', 'ann.isolation@a.example', 'Isolation-Team-A', 'Isolation-Menu-A', 'iso-custom-a', 'iso-contact-of-a', 'iso-import-of-a', 'iso-call-custom-a']
-const NOWHERE = { chat: 987_654, endUser: 987_653, offer: '00000000-0000-4000-8000-00000000abcd', campaign: 987_652, contact: 987_651, importJob: 987_650, call: 987_649 }
+const NOWHERE = { chat: 987_654, endUser: 987_653, offer: '00000000-0000-4000-8000-00000000abcd', campaign: 987_652, contact: 987_651, importJob: 987_650, call: 987_649, previewOffer: '00000000-0000-4000-8000-00000000abce' }
 const SKIP = new Set(['POST /agent/v1/logout', 'GET /agent/v1/events'])
 
 const setup = (team: string, menu: string, email: string) => `
@@ -56,7 +56,8 @@ async function aState() {
   const contacts = (await call('GET', `/apps/api/v1/outbound_dialer/campaigns/${ids.campaign}/contacts`, a.ccaiAuth)).body
   const callFlag = (await call('GET', `/apps/api/v1/calls/${ids.call}/customer_flag`, a.ccaiAuth)).body
   const aCall = await t.services.calls.get(a.tenant.id, ids.call)
-  return { status: chat.status, agent: chat.agent_info, custom: chat.custom_data, messages, flag, contacts, callFlag, callCustom: aCall.customData, callEndUser: aCall.endUser }
+  const previewOffers = (await call('GET', '/agent/v1/preview-offers', aAgent)).body
+  return { previewOffers, status: chat.status, agent: chat.agent_info, custom: chat.custom_data, messages, flag, contacts, callFlag, callCustom: aCall.customData, callEndUser: aCall.endUser }
 }
 
 beforeAll(async () => {
@@ -92,6 +93,14 @@ beforeAll(async () => {
   ids.call = (JSON.parse(placed.body) as { id: number }).id
   expect((await call('POST', `/apps/api/v1/calls/${ids.call}/custom_data`, a.ccaiAuth, { signed: false, data: { note: { label: 'Note', value: 'iso-call-custom-a' } } })).statusCode).toBe(200)
   expect((await call('PATCH', `/apps/api/v1/calls/${ids.call}/customer_flag`, a.ccaiAuth, { repeat_customer: true })).statusCode).toBe(200)
+  // The dialer's preview mode: A's contact on offer to Ann (as a preview round leaves it), and a dial
+  // of the campaign (the dialer's row of A's call).
+  const contactRow = await t.store.db.selectFrom('cc_campaign_contacts').select(['id', 'campaign_id']).where('tenant_id', '=', a.tenant.id).where('num', '=', ids.contact).executeTakeFirstOrThrow()
+  const ann = await t.store.db.selectFrom('cc_agents').select('id').where('tenant_id', '=', a.tenant.id).where('email', '=', 'ann.isolation@a.example').executeTakeFirstOrThrow()
+  ids.previewOffer = (await t.store.db.insertInto('cc_preview_offers').values({ tenant_id: a.tenant.id, campaign_id: contactRow.campaign_id, contact_id: contactRow.id, agent_id: ann.id, expires_at: new Date(Date.now() + 3_600_000) })
+    .returning('id').executeTakeFirstOrThrow()).id
+  const aSession = await t.store.db.selectFrom('cc_sessions').select('id').where('tenant_id', '=', a.tenant.id).where('num', '=', ids.call).executeTakeFirstOrThrow()
+  await t.store.db.insertInto('cc_dialer_calls').values({ tenant_id: a.tenant.id, session_id: aSession.id, campaign_id: contactRow.campaign_id, contact_id: contactRow.id }).execute()
 })
 afterAll(async () => t?.close())
 
@@ -99,6 +108,7 @@ afterAll(async () => t?.close())
 function pathWith(op: Op, which: typeof ids | typeof NOWHERE): string {
   return op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
     if (op.path.startsWith('/agent/v1/offers/')) return which.offer
+    if (op.path.startsWith('/agent/v1/preview-offers/')) return which.previewOffer
     // Calls (issue 12): their paths, and the comm type of C5/H18, name A's call.
     if (name === 'comm_type') return 'calls'
     if (op.path.startsWith('/apps/api/v1/calls/') || op.path.startsWith('/agent/v1/calls/') || op.path.startsWith('/apps/api/v1/{comm_type}/')) return String(which.call)
@@ -121,6 +131,7 @@ it('another tenant’s ids answer as ids that exist nowhere, on every operation,
   const ops = [...await operations(t.app, 'ccai', '/apps/api/v1', SKIP), ...await operations(t.app, 'agent', '/agent/v1', SKIP)]
   const withIds = ops.filter((op) => op.path.includes('{'))
   let campaignOps = 0
+  let previewOps = 0
   expect(withIds.length).toBeGreaterThan(15)
   const before = await aState()
   for (const op of withIds) {
@@ -133,12 +144,18 @@ it('another tenant’s ids answer as ids that exist nowhere, on every operation,
     const what = `${op.method} ${op.path}`
     expect(theirs.statusCode, `${what} → ${theirs.body.slice(0, 200)}`).toBe(nowhere.statusCode)
     expect(theirs.statusCode, what).toBeGreaterThanOrEqual(400)
-    expect(theirs.body.replaceAll(String(ids.chat), '#').replaceAll(String(ids.call), '#').replaceAll(ids.offer, '#'), what)
-      .toBe(nowhere.body.replaceAll(String(NOWHERE.chat), '#').replaceAll(String(NOWHERE.call), '#').replaceAll(NOWHERE.offer, '#'))
+    expect(theirs.body.replaceAll(String(ids.chat), '#').replaceAll(String(ids.call), '#').replaceAll(ids.offer, '#').replaceAll(ids.previewOffer, '#'), what)
+      .toBe(nowhere.body.replaceAll(String(NOWHERE.chat), '#').replaceAll(String(NOWHERE.call), '#').replaceAll(NOWHERE.offer, '#').replaceAll(NOWHERE.previewOffer, '#'))
     if (op.path.includes('campaigns')) campaignOps++
+    if (op.path.includes('preview-offers')) previewOps++
     for (const m of MARKERS) expect(theirs.body, what).not.toContain(m)
   }
   expect(await aState()).toEqual(before)
+  // A's preview offer is still A's, open, and took part (its dial, skip and skip-and-close).
+  expect(before.previewOffers).toContain('iso-contact-of-a')
+  expect(previewOps).toBe(3)
+  expect(await t.store.db.selectFrom('cc_preview_offers').select('result').where('id', '=', ids.previewOffer).executeTakeFirstOrThrow()).toEqual({ result: 'open' })
+  expect(await t.store.db.selectFrom('cc_dialer_calls').select('tenant_id').where('tenant_id', 'in', [a.tenant.id, b.tenant.id]).execute()).toEqual([{ tenant_id: a.tenant.id }])
   // Campaigns, their contacts and import jobs took part (K1-K7).
   expect(campaignOps).toBe(7)
   expect(before.contacts).toContain('iso-contact-of-a')

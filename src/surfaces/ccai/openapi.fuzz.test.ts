@@ -40,7 +40,7 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('status', 'type', 'content', 'menu_id', 'end_user_id', 'a'), tie('v'), { maxKeys: 3 })),
 })).v
 
-const COUNTED = ['cc_sessions', 'cc_media', 'cc_messages', 'cc_offers', 'cc_participants', 'cc_jobs', 'cc_agent_sessions', 'cc_teams', 'cc_agents', 'suppressions', 'cc_campaign_contacts', 'cc_campaign_imports', 'cc_call_legs', 'cc_transfers'] as const
+const COUNTED = ['cc_sessions', 'cc_media', 'cc_messages', 'cc_offers', 'cc_participants', 'cc_jobs', 'cc_agent_sessions', 'cc_teams', 'cc_agents', 'suppressions', 'cc_campaign_contacts', 'cc_campaign_imports', 'cc_call_legs', 'cc_transfers', 'cc_dialer_calls', 'cc_preview_offers'] as const
 async function counts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {}
   for (const table of COUNTED) {

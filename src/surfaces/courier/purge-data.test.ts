@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -97,7 +98,10 @@ async function patientWithData(name: string) {
   await t.services.delivery.receive(a.tenant, { channel: 'sms', from: phone, to: '+15550000000', body: `${secret} by sms`, provider: 'sandbox' })
   await t.services.delivery.send(a.tenant, { channel: 'sms', to: phone, body: `${name}, your appointment is tomorrow`, personId: patient.id })
   // The dialer's list: the patient by phone in one campaign (campaign contacts name no person).
-  await t.services.campaigns.addContact(a.tenant.id, 1, { name: `${name} Patient`, phone, email: email.toUpperCase() })
+  const contact = await t.services.campaigns.addContact(a.tenant.id, 1, { name: `${name} Patient`, phone, email: email.toUpperCase() })
+  // …dialled once by the campaign's dialer (its row of the dial, which names the contact).
+  const contactRow = await db().selectFrom('cc_campaign_contacts').select(['id', 'campaign_id']).where('tenant_id', '=', a.tenant.id).where('num', '=', contact.num).executeTakeFirstOrThrow()
+  await db().insertInto('cc_dialer_calls').values({ tenant_id: a.tenant.id, session_id: randomUUID(), campaign_id: contactRow.campaign_id, contact_id: contactRow.id }).execute()
   // An aggregation request about the patient and the nurse.
   const aggregation = (await ok(a, 'POST', '/v1/aggregation-requests/', { data: { type: 'aggregation-requests', attributes: { entries: [{ column: 'unread-count', 'individual-id': patient.cassId }, { column: 'unread-count', 'individual-id': nurse.cassId }] } } })).data as Json
   return { patient, phone, email, secret, channel, mine, theirs, ticket, fileKey, chat, endUser, aggregation }
@@ -133,9 +137,12 @@ describe('purge-data (#86)', () => {
     })
     expect(audit.data.attributes.counts).toMatchObject({
       messages: 2, attachments: 1, files: 1, channel_memberships: 1, end_users: 1, chat_sessions: 1, chat_messages: 1,
-      scheduled_notifications: 1, identities: 1, person: 1, inbound_messages: 1, outbox_messages: 1, campaign_contacts: 1,
+      scheduled_notifications: 1, identities: 1, person: 1, inbound_messages: 1, outbox_messages: 1, campaign_contacts: 1, dialer_calls: 1,
     })
     expect(await db().selectFrom('cc_campaign_contacts').select('id').where('tenant_id', '=', a.tenant.id).where('phone', '=', p.phone).execute()).toEqual([])
+    // No dial of the tenant names a contact that is gone.
+    expect(await db().selectFrom('cc_dialer_calls').select('contact_id').where('tenant_id', '=', a.tenant.id)
+      .where((eb) => eb('contact_id', 'not in', eb.selectFrom('cc_campaign_contacts').select('id').where('tenant_id', '=', a.tenant.id))).execute()).toEqual([])
     // The audit record, on the wire and in the table, carries none of what was erased.
     const row = await db().selectFrom('privacy_purges').selectAll().where('tenant_id', '=', a.tenant.id).where('request_id', '=', requestId).executeTakeFirstOrThrow()
     for (const text of [JSON.stringify(audit), JSON.stringify(row)]) {

@@ -328,7 +328,7 @@ export class MulticastsService {
       const full = [person.firstName, person.lastName].filter((s) => s !== null && s.trim() !== '').join(' ')
       let rendered: RenderedMessage
       try {
-        rendered = template.render(m.data, { name: r.preferred_name ?? (full === '' ? null : full), language: person.languageType })
+        rendered = await renderPatiently(() => template.render(m.data, { name: r.preferred_name ?? (full === '' ? null : full), language: person.languageType }))
       } catch (err) {
         if (!(err instanceof AppError)) throw err
         skipped.push({ personId: r.person_id, reason: `${err.code}: ${err.message}`.slice(0, 1000) })
@@ -537,4 +537,21 @@ function checkData(template: PreparedTemplate, data: Record<string, unknown>, po
 
 function isUuidList(x: unknown): x is string[] {
   return Array.isArray(x) && x.length <= MAX_LISTED && x.every((i) => typeof i === 'string' && UUID.test(i))
+}
+
+/**
+ * Liquid's render limit is wall-clock time, so a template that renders in a millisecond can trip it
+ * on a starved host (the process paused mid-render). Such a failure is tried again, twice, after the
+ * event loop had a turn, before the recipient is skipped for it; a template that is really too slow
+ * fails every time. Every other error is thrown at once.
+ */
+export async function renderPatiently<T>(render: () => T): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return render()
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof AppError) || !/render limit exceeded/.test(err.message)) throw err
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
 }

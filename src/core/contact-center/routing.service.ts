@@ -189,8 +189,8 @@ export class RoutingService {
   /**
    * The agent to offer a session of `menuId` to: active, signed in and chose Available (Available or
    * already In-chat), not leaving, in a team serving the queue, with free capacity (assigned
-   * sessions plus pending offers below their chat capacity), not among those who declined or let
-   * the offer lapse; the preferred agent (a resumed chat's previous one), then the longest idle first. Locked, skipping agents another router holds.
+   * sessions plus pending offers below their chat capacity), without an open preview offer, not
+   * among those who declined or let the offer lapse; the preferred agent (a resumed chat's previous one), then the longest idle first. Locked, skipping agents another router holds.
    */
   /**
    * The agent routing would offer a session of queue `menuId` to now (locked in `trx`), passing over
@@ -232,6 +232,8 @@ export class RoutingService {
         .where('mt.menu_id', '=', menuId).where('t.deleted_at', 'is', null)))
       .where(sql<boolean>`(SELECT count(*) FROM cc_sessions x WHERE x.tenant_id = a.tenant_id AND x.agent_id = a.id AND x.status = 'assigned')
         + (SELECT count(*) FROM cc_offers o WHERE o.tenant_id = a.tenant_id AND o.agent_id = a.id AND o.result = 'pending') < a.chat_capacity`)
+      // An agent looking at a preview campaign's contact (an open preview offer) is about to dial it.
+      .where(sql<boolean>`NOT EXISTS (SELECT 1 FROM cc_preview_offers p WHERE p.tenant_id = a.tenant_id AND p.agent_id = a.id AND p.result = 'open')`)
     if (tried.length) q = q.where('a.num', 'not in', [...tried])
     if (full.length) q = q.where('a.id', 'not in', [...full])
     // A resumed chat goes to its previous agent first when they can take it.

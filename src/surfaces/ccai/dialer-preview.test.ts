@@ -112,6 +112,30 @@ const runnerStopped = (x: Tenant, campaignId: string) => waitFor('the campaign�
 }, 60_000)
 
 describe('the dialer’s preview mode on the sandbox provider', () => {
+  it('an agent holding an open preview offer is not offered a queued call until the offer is acted on', async () => {
+    const x = await tenant(1)
+    const token = await signIn(x, 0)
+    const campaign = await campaignOf(x, 'Preview')
+    await addContact(x, campaign.num, { name: 'Grace Hopper', phone_number: '+1 415-555-0124' })
+    const offer = await offerOf(token)
+    const menu = await t.store.db.selectFrom('cc_menus').select('num').where('tenant_id', '=', x.tt.tenant.id).where('name', '=', 'Outreach').executeTakeFirstOrThrow()
+    const call = await apps(x.tt, 'POST', '/calls', { call_type: 'IncomingCall', menu_id: menu.num, end_user_number: '+1 415-555-0125' })
+    expect(call.status, JSON.stringify(call.body)).toBe(201)
+    const pendingOffers = () => t.store.db.selectFrom('cc_offers as o').innerJoin('cc_sessions as s', 's.id', 'o.session_id').select('o.result')
+      .where('o.tenant_id', '=', x.tt.tenant.id).where('s.num', '=', call.body.id as number).execute()
+    // Routing runs on the queued call (the sweeper and every change) and passes over the agent.
+    await waitFor('the call queued', async () => (await t.store.db.selectFrom('cc_sessions').select('status').where('tenant_id', '=', x.tt.tenant.id)
+      .where('num', '=', call.body.id as number).executeTakeFirst())?.status === 'queued', 60_000)
+    await t.services.routing.sweep()
+    expect(await pendingOffers()).toEqual([])
+    // Skipped: the agent is free again and the call is offered to them.
+    expect((await agent(token, 'POST', `/preview-offers/${offer.id}/skip`)).status).toBe(200)
+    await waitFor('the call offered to the agent', async () => {
+      await t.services.routing.sweep()
+      return (await pendingOffers()).length > 0
+    }, 60_000)
+  })
+
   it('offers a contact to an idle agent with its data; dial → Dialing → Connected → Finished; an acted-on offer answers 409, another agent’s 404', async () => {
     const x = await tenant(2)
     const token = await signIn(x, 0)

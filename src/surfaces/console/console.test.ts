@@ -344,7 +344,7 @@ describe('the console pages', () => {
     expect(r.statusCode).toBe(200)
     const doc = JSON.parse(r.body) as Json
     expect(doc.info.title).toBe('Switchboard — Console API')
-    expect(Object.keys(doc.paths).sort()).toEqual(['/console/api/people', '/console/api/people/{id}', '/console/api/people/{id}/consents', '/console/api/people/{id}/suppressions', '/console/api/people/{id}/suppressions/lift', '/console/api/people/{id}/timeline', '/console/api/people/{id}/timeline/stream', '/console/api/session', '/console/api/supervisor/agents', '/console/api/supervisor/agents/{id}/force_logout', '/console/api/supervisor/agents/{id}/status', '/console/api/supervisor/charts', '/console/api/supervisor/queues', '/console/api/users', '/console/api/workspace'])
+    expect(Object.keys(doc.paths).sort()).toEqual(['/console/api/people', '/console/api/people/{id}', '/console/api/people/{id}/consents', '/console/api/people/{id}/ping', '/console/api/people/{id}/suppressions', '/console/api/people/{id}/suppressions/lift', '/console/api/people/{id}/timeline', '/console/api/people/{id}/timeline/stream', '/console/api/session', '/console/api/supervisor/agents', '/console/api/supervisor/agents/{id}/force_logout', '/console/api/supervisor/agents/{id}/status', '/console/api/supervisor/charts', '/console/api/supervisor/queues', '/console/api/threads', '/console/api/users', '/console/api/workspace'])
     expect(Object.keys(doc.paths['/console/api/session']).sort()).toEqual(['delete', 'get', 'post'])
     // And the other documents do not list them.
     const cass = JSON.parse((await t.app.inject({ method: 'GET', url: '/openapi/cass.json' })).body) as Json

@@ -131,7 +131,7 @@ describe('suppressions and consents', () => {
     expect(events.filter((e) => e.kind === 'suppression_added').map((e) => e.text)).toEqual([`Suppressed ${p.phone} on SMS (the do-not-contact list): asked on the phone`])
     const detail = JSON.parse((await call(agent, 'GET', `/console/api/people/${p.id}`)).body) as Json
     expect(detail.suppressions).toEqual([expect.objectContaining({ scope: 'sms', reason: 'dnc' })])
-    expect(detail.actions).toEqual(['edit', 'add_suppression', 'consent_withdrawn'])
+    expect(detail.actions).toEqual(['edit', 'add_suppression', 'consent_withdrawn', 'ping'])
   })
 
   it('refuses another address, an unknown scope, a reason that is not the organisation’s, and other tenants; nothing is written', async () => {

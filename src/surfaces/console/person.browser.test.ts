@@ -147,6 +147,15 @@ describe('the person page in Chromium', () => {
     await page.locator('ol.events > li').first().filter({ hasText: 'Hello Rosa, a live message from the bot.' }).waitFor({ timeout: 30_000 })
     expect((await timelineText(page))[0]).toContain('bot · hello')
 
+    // The page's own ping: one of the organisation's threads, recorded with who sent it.
+    await page.getByText('Ping into a thread').click()
+    await page.locator('#ping-thread').selectOption('hello')
+    await page.getByRole('button', { name: 'Ping', exact: true }).click()
+    await page.getByRole('status').filter({ hasText: 'Pinged into hello.' }).waitFor()
+    await page.locator('ol.events > li').filter({ hasText: 'Pinged into the thread hello' }).waitFor()
+    expect((await timelineText(page)).filter((text) => text.includes('Hello Rosa, a live message from the bot.')).length).toBeGreaterThanOrEqual(2)
+    expect(await axe(page)).toEqual([])
+
     await page.setViewportSize({ width: 360, height: 740 })
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360)
     expect(await axe(page)).toEqual([])

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
+import { ccaiClient } from '../../../test/helpers/ccai.ts'
 
 // Call transfers through the agent API (spec/ccai.md §3.7, §4.1: transfers do not change the call
 // status) on the sandbox voice provider: the receiving agent is offered the call, accepts or
@@ -16,6 +17,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close())
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
+const { agent } = ccaiClient(() => t)
 let signIns = 0
 // Addresses of their own per tenant, so that the agent API's sign-in limit is never reached.
 type Names = { ann: string; bob: string; cy: string; dee: string }
@@ -52,10 +54,6 @@ async function signIn(tt: TestTenant, email: string): Promise<string> {
   const s = await agent(token, 'PUT', '/status', { status: 'Available' })
   expect(s.status, JSON.stringify(s.body)).toBe(200)
   return token
-}
-async function agent(token: string, method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown): Promise<{ status: number; body: Json }> {
-  const r = await t.app.inject({ method, url: `/agent/v1${url}`, headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload: payload as object } : {}) })
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
 }
 async function agentRow(tt: TestTenant, email: string): Promise<{ id: string; num: number; status: string }> {
   return t.store.db.selectFrom('cc_agents as a').innerJoin('cc_statuses as s', (j) => j.onRef('s.tenant_id', '=', 'a.tenant_id').onRef('s.id', '=', 'a.status_id'))

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
+import { ccaiClient } from '../../../test/helpers/ccai.ts'
 
 // Voicemail deflection of calls (spec/ccai.md §3.1, §4.1: deflected → voicemail → voicemail_received
 // → voicemail_read) on the sandbox voice provider: C3 calls on a queue after hours or over capacity
@@ -15,6 +16,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close())
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
+const { agent } = ccaiClient(() => t)
 let signIns = 0
 const SETUP = (email: string, other: string) => `
 settings: { rate_limit: 100000, wrap_up_timeout: 0s }
@@ -54,10 +56,6 @@ async function signIn(tt: TestTenant, email: string): Promise<string> {
   const r = await t.app.inject({ method: 'POST', url: '/agent/v1/login', remoteAddress: `203.0.113.${signIns % 250}`, headers: { 'content-type': 'application/json' }, payload: { email, password: 'agent-password-1', company: tt.credentials.ccai.subdomain } })
   expect(r.statusCode, r.body).toBe(200)
   return (JSON.parse(r.body) as Json).token as string
-}
-async function agent(token: string, method: 'GET' | 'POST', url: string): Promise<{ status: number; body: Json }> {
-  const r = await t.app.inject({ method, url: `/agent/v1${url}`, headers: { authorization: `Bearer ${token}` } })
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
 }
 const menuNum = async (tt: TestTenant, name: string) => (await t.store.db.selectFrom('cc_menus').select('num').where('tenant_id', '=', tt.tenant.id).where('name', '=', name).executeTakeFirstOrThrow()).num
 const incoming = async (tt: TestTenant, menu: string) => api(tt, 'POST', '/calls', { call_type: 'IncomingCall', menu_id: await menuNum(tt, menu), end_user_number: '+1 415-555-0188' })

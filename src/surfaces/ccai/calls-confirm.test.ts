@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
+import { ccaiClient } from '../../../test/helpers/ccai.ts'
 
 // C1's 202 (spec/ccai.md §2.1, §5 #5): with `confirm_outbound_calls` in the contact-center settings
 // an outbound API call is accepted (202, the Call) but waits for its agent: confirmed in the agent
@@ -16,6 +17,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close())
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
+const { agent } = ccaiClient(() => t)
 
 async function tenant(settings: string): Promise<{ tt: TestTenant; email: string; token: string }> {
   const tt = await createTenant(t.services)
@@ -34,10 +36,6 @@ phone_numbers: [{ number: "+1 628-555-0197" }]
   const token = (JSON.parse(login.body) as Json).token as string
   expect((await agent(token, 'PUT', '/status', { status: 'Available' })).status).toBe(200)
   return { tt, email, token }
-}
-async function agent(token: string, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown): Promise<{ status: number; body: Json }> {
-  const r = await t.app.inject({ method, url: `/agent/v1${url}`, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload: JSON.stringify(payload) } : {}) })
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
 }
 async function outbound(tt: TestTenant, email: string): Promise<{ status: number; body: Json }> {
   const r = await t.app.inject({ method: 'POST', url: '/apps/api/v1/calls', headers: { authorization: tt.ccaiAuth, 'content-type': 'application/json' }, payload: JSON.stringify({ call_type: 'OutboundCall', agent_email: email, end_user_number: '+1 415-555-0155' }) })

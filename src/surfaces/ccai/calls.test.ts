@@ -4,6 +4,7 @@ import { createTenant, uniquePhone, type TestTenant } from '../../../test/factor
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 import { SANDBOX_VOICE_NUMBERS } from '../../providers/voice/index.ts'
+import { ccaiClient } from '../../../test/helpers/ccai.ts'
 
 // Calls C1–C4 (spec/ccai.md §2.1, §3.1, §4.1) over HTTP on the sandbox voice provider: every
 // documented refusal in the spec's words with nothing written, and the transitions driven by their
@@ -17,6 +18,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close())
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
+const { agent } = ccaiClient(() => t)
 // The agent of the latest tenant: an address of its own per tenant, so that the agent API's sign-in
 // limit (ten a minute per address and per IP) is never reached by this file's sign-ins.
 let caller = 'caller@example.org'
@@ -52,10 +54,6 @@ async function agentToken(tt: TestTenant, email = caller, password = 'caller-pas
   const s = await agent(token, 'PUT', '/status', { status: 'Available' })
   expect(s.status, JSON.stringify(s.body)).toBe(200)
   return token
-}
-async function agent(token: string, method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown): Promise<{ status: number; body: Json }> {
-  const r = await t.app.inject({ method, url: `/agent/v1${url}`, headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload: payload as object } : {}) })
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
 }
 const callRows = (tt: TestTenant) => t.store.db.selectFrom('cc_sessions').select(['num', 'status']).where('tenant_id', '=', tt.tenant.id).where('channel', '=', 'call').execute()
 async function callStatus(tt: TestTenant, num: number, statuses: string[], timeoutMs = 30_000): Promise<Json> {

@@ -6,6 +6,7 @@ import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 import { SANDBOX_VOICE_NUMBERS } from '../../providers/voice/index.ts'
 import { createServices, type Services } from '../../services.ts'
+import { ALL_DAY, ccaiClient } from '../../../test/helpers/ccai.ts'
 
 // The dialer's preview mode end to end on the sandbox voice provider, through HTTP (the agent API
 // and the Apps API's K-endpoints): a contact is offered to an idle agent, who dials it (Dialing →
@@ -27,8 +28,7 @@ afterAll(async () => {
 })
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
-const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const
-const ALL_DAY = `{ weekly: [${DAYS.map((d) => `{ day: ${d}, open: "00:00", close: "24:00" }`).join(', ')}] }`
+const { apps, agent } = ccaiClient(() => t)
 const PASSWORD = 'preview-password-1'
 let signIns = 0
 const SETUP = (emails: string[]) => `
@@ -63,14 +63,6 @@ async function tenant(agents = 2, sandbox: Record<string, unknown> = {}): Promis
   await t.services.ccSetup.load(tt.tenant.id, SETUP(emails), 'yaml')
   await t.services.providerSettings.set(tt.tenant, 'voice', 'sandbox', { answer_after_ms: 50, no_answer_after_ms: 200, ...sandbox })
   return { tt, emails }
-}
-async function apps(tt: TestTenant, method: 'GET' | 'POST', url: string, payload?: unknown): Promise<{ status: number; body: Json }> {
-  const r = await t.app.inject({ method, url: `/apps/api/v1${url}`, headers: { authorization: tt.ccaiAuth, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload: JSON.stringify(payload) } : {}) })
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
-}
-async function agent(token: string, method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown): Promise<{ status: number; body: Json }> {
-  const r = await t.app.inject({ method, url: `/agent/v1${url}`, headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload: payload as object } : {}) })
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
 }
 async function signIn(x: Tenant, i: number): Promise<string> {
   signIns++

@@ -4,6 +4,7 @@ import { createTenant, type TestTenant } from '../../../test/factories/tenants.t
 import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 import { SANDBOX_VOICE_NUMBERS } from '../../providers/voice/index.ts'
+import { ALL_DAY, OTHER_DAY, ccaiClient } from '../../../test/helpers/ccai.ts'
 
 // The campaign dialer end to end on the sandbox voice provider (issue 12, item 5): contacts added
 // through K1 are dialled by the campaign's runner, answered calls are offered to an agent signed in
@@ -17,10 +18,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close())
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
-const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const
-const ALL_DAY = `{ weekly: [${DAYS.map((d) => `{ day: ${d}, open: "00:00", close: "24:00" }`).join(', ')}] }`
-/** A day that is neither yesterday, today nor tomorrow anywhere (three days from now in UTC). */
-const OTHER_DAY = DAYS[(new Date().getUTCDay() + 3) % 7]
+const { apps, agent } = ccaiClient(() => t)
 let signIns = 0
 let email = ''
 const SETUP = (agentEmail: string) => `
@@ -51,14 +49,6 @@ async function tenant(): Promise<TestTenant> {
   await t.services.ccSetup.load(tt.tenant.id, SETUP(email), 'yaml')
   await t.services.providerSettings.set(tt.tenant, 'voice', 'sandbox', { answer_after_ms: 50, no_answer_after_ms: 200 })
   return tt
-}
-async function apps(tt: TestTenant, method: 'GET' | 'POST', url: string, payload?: unknown): Promise<{ status: number; body: Json }> {
-  const r = await t.app.inject({ method, url: `/apps/api/v1${url}`, headers: { authorization: tt.ccaiAuth, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload: JSON.stringify(payload) } : {}) })
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
-}
-async function agent(token: string, method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown): Promise<{ status: number; body: Json }> {
-  const r = await t.app.inject({ method, url: `/agent/v1${url}`, headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload: payload as object } : {}) })
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null }
 }
 /** Sign the tenant's agent in through the agent API; Available unless told otherwise. */
 async function signIn(tt: TestTenant, available = true): Promise<string> {

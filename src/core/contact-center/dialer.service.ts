@@ -11,7 +11,7 @@
  * skip, or skip and close them through the agent API (`previewOffers`, `actOnPreviewOffer`).
  */
 import { Type } from 'typebox'
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import type { JobQueue, JobType } from '../../jobs/index.ts'
 import { phoneTimeZones } from '../../lib/phone.ts'
@@ -232,6 +232,14 @@ export class DialerService {
     const rules = previewRules(campaign.preview)
     await trx.updateTable('cc_preview_offers').set({ result: 'expired', acted_at: now })
       .where('tenant_id', '=', tenantId).where('campaign_id', '=', campaign.id).where('result', '=', 'open').where('expires_at', '<=', now).execute()
+    // An agent who left (chose another status than an available one, signed out, is being logged
+    // out or was deactivated) no longer holds an offer: it is withdrawn, the contact back in the pool
+    // untouched and free for the next idle agent at once.
+    await trx.updateTable('cc_preview_offers').set({ result: 'withdrawn', acted_at: now })
+      .where('tenant_id', '=', tenantId).where('campaign_id', '=', campaign.id).where('result', '=', 'open')
+      .where(sql<boolean>`NOT EXISTS (SELECT 1 FROM cc_agents a JOIN cc_statuses cs ON cs.tenant_id = a.tenant_id AND cs.id = a.chosen_status_id
+        WHERE a.tenant_id = cc_preview_offers.tenant_id AND a.id = cc_preview_offers.agent_id AND a.deactivated_at IS NULL AND a.logout_pending = false AND cs.kind = 'available')`)
+      .execute()
     const agents = await idleAgents(trx, tenantId, campaign.menu_id)
     if (agents.length === 0) return
     const contacts = await this.#screen(trx, tenantId, campaign, agents.length * 4 + 10, now)
@@ -273,7 +281,9 @@ export class DialerService {
       if (!row) throw new NotFoundError('preview_offer_not_found', 'no such preview offer of this agent')
       if (row.result !== 'open' || new Date(row.expires_at) <= now) {
         const result = row.result === 'open' ? 'expired' : row.result
-        throw new ConflictError('preview_offer_closed', result === 'expired' ? 'The offer has expired' : `The offer was already ${result === 'closed' ? 'skipped and closed' : result}`, { result })
+        throw new ConflictError('preview_offer_closed', result === 'expired' ? 'The offer has expired'
+          : result === 'withdrawn' ? 'The offer was withdrawn: you were no longer available'
+            : `The offer was already ${result === 'closed' ? 'skipped and closed' : result}`, { result })
       }
       const contact = await trx.selectFrom('cc_campaign_contacts').select(['id', 'num', 'name', 'email', 'phone', 'unique_id', 'status', 'attempts'])
         .where('tenant_id', '=', tenantId).where('id', '=', row.contact_id).forUpdate().executeTakeFirstOrThrow()

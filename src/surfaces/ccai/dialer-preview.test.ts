@@ -221,6 +221,20 @@ describe('the dialer’s preview mode on the sandbox provider', () => {
     expect(new Set((await offersOf(x)).map((o) => o.agent_id)).size).toBe(2)
   })
 
+  it('an agent who goes Unavailable has their open offer withdrawn: the contact goes to the next idle agent untouched; acting on it answers 409', async () => {
+    const x = await tenant(2)
+    const a = await signIn(x, 0)
+    const campaign = await campaignOf(x, 'Preview')
+    const contact = await addContact(x, campaign.num, { name: 'Withdrawn', phone_number: '+1 415-555-0146' })
+    const offer = await offerOf(a)
+    expect((await agent(a, 'PUT', '/status', { status: 'Unavailable' })).status).toBe(200)
+    await waitFor('the offer withdrawn', async () => (await offersOf(x)).some((o) => o.id === offer.id && o.result === 'withdrawn'), 60_000)
+    expect(await contactRow(x, contact.id)).toMatchObject({ status: 'Upcoming', attempts: 0, assigned_call_id: null })
+    expect(await agent(a, 'POST', `/preview-offers/${offer.id}/dial`)).toMatchObject({ status: 409, body: { code: 'preview_offer_closed', message: 'The offer was withdrawn: you were no longer available' } })
+    const b = await signIn(x, 1)
+    expect(await offerOf(b)).toMatchObject({ contact_status: 'Upcoming', contact_data: { contact_id: contact.id } })
+  })
+
   it('the person answers and hangs up before the agent’s leg is up: Abandoned by Contact; not answered: Not Picked Up', async () => {
     // The agent's leg never answers here (the sandbox's agent phone is slow); the person's phone answers and hangs up.
     const x = await tenant(1, { agent_answer_after_ms: 600_000, hang_up_after_ms: 300 })

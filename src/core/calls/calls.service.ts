@@ -19,6 +19,7 @@ import {
   CALL_CONFIRM_TIMEOUT_JOB, CALL_CONTROL_JOB, CALL_DIAL_JOB, CALL_SCHEDULED_JOB, CALL_TYPES, DEFLECTION_DIGITS, type Call, type CallAgent, type CallEndUsersPort, type CallKind, type CallParticipant,
   type CallTransfer, type CreateCallInput, type DeflectionChoice, type LegEvent, type LegStep, type TicketsPort, type VoicePort,
 } from './calls.types.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** The ports the calls service reaches out through (wired in services.ts). */
 export interface CallsDeps {
@@ -1106,7 +1107,6 @@ function voicemailPath(from: CallStatus): { ok: true; status: CallStatus; effect
   return { ok: true, status: voicemail.status, effects: [] }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * Where a vendor posts a leg's status callbacks and fetches its instructions: the vendor's webhook

@@ -10,6 +10,7 @@ import type { PeopleLookups } from '../people/index.ts'
 import type { SuppressionService } from '../suppression/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import { classifyReply, consentStep, type ConsentState } from './consent-machine.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 type ConsentRow = Selectable<DB['msg_user_consents']>
 
@@ -52,7 +53,6 @@ export interface ConsentQuery {
 }
 
 const at = (member: string) => ({ pointer: `/data/attributes/${member}` })
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * User consents: the SMS opt-in conversation with a user (README "Consent"). Creating one sends the

@@ -25,6 +25,7 @@ import { contactZones, linesToDial, pairPreviewOffers, withinCallingHours, type 
 import { recordAgentEvent } from './routing.service.ts'
 import type { WeeklyHours } from './hours.ts'
 import { nextNums, SetupRepository } from './setup.repository.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** Payload of `cc.dialer_round`: one round of one campaign's runner. */
 export const DialerRoundPayload = Type.Object({ tenantId: TenantIdSchema, campaignId: Type.String({ format: 'uuid' }), round: Type.Integer({ minimum: 1 }) }, { additionalProperties: false })
@@ -70,7 +71,6 @@ const WINDOW_MS = 3_600_000
 const LIVE = ['Dialing', 'Queued', 'Connected']
 /** Statuses the runner has work for: dialable now or later, or on a call. */
 const PENDING = [...DIALABLE, 'Redial Scheduled']
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 type Candidate = { id: string; num: number; name: string; email: string | null; phone: string; unique_id: string | null; status: string; attempts: number }
 type CampaignRow = { id: string; num: number; name: string; caller_id: string; menu_id: string; calling_hours: unknown; preview: unknown }
 

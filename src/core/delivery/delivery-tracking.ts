@@ -5,6 +5,7 @@ import type { PeopleLookups, PeopleService } from '../people/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import type { Channel, OutboxStatus } from './delivery.types.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** A delivery status a provider reports after it accepted a message. */
 export type ReportedStatus = 'sent' | 'delivered' | 'undelivered' | 'failed'
@@ -41,7 +42,6 @@ export interface StatusReport {
  */
 const RANK: Readonly<Record<string, number>> = { queued: 0, sending: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, suppressed: 3 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Longest wait a worker sleeps for a send slot; a later slot defers the job instead. */
 export const MAX_SLOT_WAIT_MS = 2_000

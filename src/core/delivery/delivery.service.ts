@@ -16,11 +16,11 @@ import {
   type OutboxMessage, type ProviderResolver, type ConsentGate, type ReceiveMessageInput, type SendMessageInput,
 } from './delivery.types.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** A tenant as delivery needs it: its id. */
 export type TenantRef = Pick<Tenant, 'id'>
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 const PHONE_CHANNELS: ReadonlySet<Channel> = new Set(['sms', 'whatsapp', 'voice'])
 const MAX_BODY = 20_000

@@ -6,6 +6,7 @@ import { AuthError, NotFoundError } from '../errors.ts'
 import type { PeopleService } from '../people/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import { DirectoryImport, type DirectoryImportResult, type DirectorySource, type ImportProgress } from './directory.import.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** Who reads the directory: the organisation (its API key sees all) or one user (a user token). */
 export type DirectoryViewer = { readonly kind: 'organization' } | { readonly kind: 'user'; readonly userId: string }
@@ -80,7 +81,6 @@ export interface UserFilters {
 export const USER_TOKEN_PREFIX = 'sbu_'
 
 const notFound = (type: string, id: string) => new NotFoundError('resource_not_found', `No ${type} with id ${id}`, { type, id })
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * The messaging directory: imported (DirectoryImport), read by the API (read-only there, §0), and

@@ -11,6 +11,7 @@ import type { Tenant } from '../tenants/index.ts'
 import type { ChannelsService } from './channels.ts'
 import type { DirectoryService, DirectoryViewer } from './directory.service.ts'
 import type { Organizations } from './organizations.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 type MulticastRow = Selectable<DB['msg_multicasts']>
 type Where = { pointer?: string; parameter?: string }
@@ -116,7 +117,6 @@ export interface MulticastRunHooks {
 
 const BATCH = 500
 const MAX_LISTED = 10_000
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * Templated multicasts: a template rendered per recipient and sent on each channel the template

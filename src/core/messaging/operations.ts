@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from '../errors.ts'
 import type { Tenant } from '../tenants/index.ts'
 import { ORGANIZATION_VIEWER, type DirectoryService, type DirectoryViewer } from './directory.service.ts'
 import type { Organizations } from './organizations.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 type OperationRow = Selectable<DB['msg_operations']>
 
@@ -61,7 +62,6 @@ export interface OperationRunHooks {
 
 /** Log entries kept per operation (the oldest go first; the counters keep the totals). */
 const MAX_ENTRIES = 200
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * Messaging operations (#63–#65): asynchronous administrative jobs over messaging data, created

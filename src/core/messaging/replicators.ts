@@ -2,10 +2,10 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import type { DB } from '../../db/schema.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { NotFoundError } from '../errors.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** The directory import's name among the replicators (`classpath`). */
 export const DIRECTORY_IMPORT_REPLICATOR = 'switchboard.messaging.DirectoryImport'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** A replicator (#87, #88): an import/sync worker of the tenant and when it last ran. */
 export interface Replicator {

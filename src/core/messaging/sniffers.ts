@@ -3,12 +3,12 @@ import type { DB } from '../../db/schema.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts'
 import type { DirectoryViewer } from './directory.service.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** The longest a sniffer may run: a debugging aid, not a standing wiretap (README, sniffers). */
 export const MAX_SNIFFER_SECONDS = 7 * 24 * 3600
 /** How much of a request or response body a log keeps. */
 export const SNIFFED_BODY_LIMIT = 16 * 1024
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** A sniffer (#89, #90): capture of one user's API traffic until `validUntil`. */
 export interface Sniffer {

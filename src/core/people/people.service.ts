@@ -10,13 +10,13 @@ import { PersonCache } from './people.cache.ts'
 import { PeopleRepository } from './people.repository.ts'
 import { PROTOCOLS, type CreatePersonInput, type Person, type PersonFields, type PersonRef, type Protocol, type UpdatePersonInput } from './people.types.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /**
  * The channel migration 0003 announces person changes on; since 0020 a payload is a
  * comma-separated list of core person ids (one notification per statement, not per row).
  */
 const PERSON_CHANGED = 'switchboard_person_changed'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const LEGACY = /^[1-9][0-9]{0,17}$/
 
 function fieldColumns(f: PersonFields): PersonUpdateRow {

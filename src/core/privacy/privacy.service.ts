@@ -8,10 +8,10 @@ import type { PeopleLookups } from '../people/index.ts'
 import type { Tenant } from '../tenants/index.ts'
 import { PURGE_AREAS, type PurgeScope, type PurgeSubject } from './purge.areas.ts'
 import { PURGE_ENTITY_TYPES, PURGE_JOB, type Purge, type PurgeInput, type PurgeStatus } from './privacy.types.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 type PurgeRow = Selectable<DB['privacy_purges']>
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** Caller-supplied ids: printable, no control characters, bounded. */
 const CALLER_ID = /^[^\u0000-\u001f\u007f]{1,200}$/
 

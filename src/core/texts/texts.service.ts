@@ -13,6 +13,7 @@ import type { Tenant } from '../tenants/index.ts'
 import type {
   CreateText, NumbersLookup, NumbersPort, Text, TextAccount, TextAccountNumber, TextNumberInfo, TextNumberLog, TextReceiveLog, TextStatus, TextUserNumberMap, VendorNumberInfo,
 } from './texts.types.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 type AccountRow = Selectable<DB['text_accounts']>
 type NumberRow = Selectable<DB['text_account_numbers']>
@@ -680,7 +681,6 @@ async function log(trx: Transaction<DB>, tenantId: TenantId, numberId: string, p
   await trx.insertInto('text_number_logs').values({ tenant_id: tenantId, number_id: numberId, party, log: line.slice(0, 2000) }).execute()
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const isUuid = (id: string) => UUID.test(id)
 
 function usNumber(raw: string, where: Where): string {

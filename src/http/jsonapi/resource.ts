@@ -5,6 +5,7 @@ import { tenantOf } from '../tenant.ts'
 import type { Tenant } from '../../core/tenants/index.ts'
 import { JsonApiError } from './errors.ts'
 import { itemQuerySchema, listQuerySchema, parseItemQuery, parseListQuery, type ItemQuery, type ItemQuerySpec, type ListQuery, type ListSpec } from './query.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /**
  * The generic JSON:API layer (`spec/courier.md` §1; no messaging knowledge here). A resource type is
@@ -81,7 +82,6 @@ export function defineResource<T, A extends TObject, C extends TObject = TObject
   return r
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The §1.7 error document, for the OpenAPI description of every 4XX. */
 export const ErrorDocument = Type.Object({

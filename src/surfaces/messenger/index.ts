@@ -4,8 +4,8 @@ import type { Services } from '../../services.ts'
 import { registerErrorHandling } from '../../http/errors.ts'
 import { webhookErrorShape } from '../../http/webhook-errors.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+import { UUID } from '../../lib/uuid.ts'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** Meta asks webhooks to answer quickly with a 200; this is the text its samples answer. */
 const RECEIVED = 'EVENT_RECEIVED'
 const utf8 = new TextDecoder('utf-8', { fatal: true })

@@ -6,10 +6,10 @@ import { registerErrorHandling } from '../../http/errors.ts'
 import { webhookErrorShape } from '../../http/webhook-errors.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
 import { registerTwilioVoiceRoutes } from './voice.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** Twilio's answer to a webhook that wants no reply: empty TwiML. */
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** The tenant's Twilio account signs for both channels: the SMS settings first, then WhatsApp's. */
 const TWILIO = { channels: ['sms', 'whatsapp'], vendor: 'twilio' } as const
 

@@ -2,12 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ForbiddenError, ValidationError } from '../../core/errors.ts'
 import type { Tenant } from '../../core/tenants/index.ts'
 import type { TenantId } from '../../lib/tenant-id.ts'
+import { UUID } from '../../lib/uuid.ts'
 
 /** Twilio's answer to a callback that wants no reply: empty TwiML. */
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 /** The TwiML for a leg we no longer know (the call ended meanwhile): Twilio hangs it up. */
 const HANGUP_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** A vendor callback as the tenant's voice provider reads it (no framework types). */
 export interface VoiceCallbackRequest {

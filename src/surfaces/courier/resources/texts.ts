@@ -12,6 +12,7 @@ import { declareSurface } from '../../../http/openapi.ts'
 import type { Services } from '../../../services.ts'
 import { Timestamp, Uuid } from '../schemas.ts'
 import { viewerOf } from '../viewer.ts'
+import { UUID } from '../../../lib/uuid.ts'
 
 const E164 = Type.String({ pattern: '^\\+[1-9]\\d{1,14}$', maxLength: 16, description: 'phonenumberE164' })
 const E164_US = Type.String({ pattern: '^\\+1[2-9]\\d{2}[2-9]\\d{6}$', maxLength: 12, description: 'phonenumberE164_us: a US number, +1 and ten digits' })
@@ -357,7 +358,6 @@ export function textsResource(services: Services) {
   })
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * #113 `POST /v1/texts/{id}/callback/`: the vendor's callbacks about a text (Twilio's status

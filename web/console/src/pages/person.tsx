@@ -111,12 +111,29 @@ export function Person({ id }: { id: string }) {
   )
 }
 
+/** A form's action: busy while it runs, and the server's message (or a network failure's) when it fails. */
+function useAction() {
+  const [error, setError] = useState('')
+  const [busy, setBusy] = useState(false)
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true)
+    setError('')
+    try {
+      await action()
+    } catch (err) {
+      setError(messageOf(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return { busy, error, setError, run }
+}
+
 /** The organisation's threads to choose from, and the ping; errors shown in place. */
 function PingForm({ personId, onPinged }: { personId: string; onPinged: (thread: string) => Promise<void> }) {
   const [threads, setThreads] = useState<string[] | undefined>(undefined)
   const [thread, setThread] = useState('')
-  const [error, setError] = useState('')
-  const [busy, setBusy] = useState(false)
+  const { busy, error, setError, run } = useAction()
   useEffect(() => {
     api.threads().then((r) => {
       setThreads(r.threads)
@@ -125,18 +142,12 @@ function PingForm({ personId, onPinged }: { personId: string; onPinged: (thread:
   }, [])
   if (threads === undefined) return <p role="status">{error || 'Loading threads…'}</p>
   if (threads.length === 0) return <p>The organisation has no bot threads yet.</p>
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault()
-    setBusy(true)
-    setError('')
-    try {
+    void run(async () => {
       await api.ping(personId, thread)
       await onPinged(thread)
-    } catch (err) {
-      setError(messageOf(err))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   return (
     <form className="stack" onSubmit={submit}>
@@ -156,20 +167,11 @@ function Disclosure({ summary, children }: { summary: string; children: ReactNod
 
 /** One suppression entry with who put it there, and the lift button where the organisation may lift it. */
 function SuppressionItem({ s, personId, canLift, onLifted }: { s: Suppression; personId: string; canLift: boolean; onLifted: () => Promise<void> }) {
-  const [error, setError] = useState('')
-  const [busy, setBusy] = useState(false)
-  const lift = async () => {
-    setBusy(true)
-    setError('')
-    try {
-      await api.liftSuppression(personId, { scope: s.scope, address: s.address })
-      await onLifted()
-    } catch (err) {
-      setError(messageOf(err))
-    } finally {
-      setBusy(false)
-    }
-  }
+  const { busy, error, run } = useAction()
+  const lift = () => run(async () => {
+    await api.liftSuppression(personId, { scope: s.scope, address: s.address })
+    await onLifted()
+  })
   return (
     <li className="suppression">
       <strong>{s.scope}</strong> {s.address}: {REASONS[s.reason] ?? s.reason} (by {s.source}, {when(s.created_at)})
@@ -189,20 +191,11 @@ function AddressForm({ addresses, submitLabel, idPrefix, extra, onSubmit }: {
   onSubmit: (values: Values) => Promise<void>
 }) {
   const [values, setValues] = useState<Values>({ scope: 'sms', address: addresses[0] })
-  const [error, setError] = useState('')
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useAction()
   const set = (k: string, v: string) => setValues((cur) => ({ ...cur, [k]: v }))
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault()
-    setBusy(true)
-    setError('')
-    try {
-      await onSubmit({ ...values, address: values.address ?? addresses[0] })
-    } catch (err) {
-      setError(messageOf(err))
-    } finally {
-      setBusy(false)
-    }
+    void run(() => onSubmit({ ...values, address: values.address ?? addresses[0] }))
   }
   return (
     <form className="stack" onSubmit={submit}>
@@ -227,8 +220,7 @@ function AddressForm({ addresses, submitLabel, idPrefix, extra, onSubmit }: {
 function EditDetails({ person, onSaved }: { person: PersonDetail; onSaved: (p: PersonDetail) => Promise<void> }) {
   const [open, setOpen] = useState(false)
   const [form, setForm] = useState({ first_name: '', last_name: '', phone: '', email: '' })
-  const [error, setError] = useState('')
-  const [busy, setBusy] = useState(false)
+  const { busy, error, setError, run } = useAction()
   const start = () => {
     setForm({ first_name: person.first_name ?? '', last_name: person.last_name ?? '', phone: person.phone ?? '', email: person.email ?? '' })
     setError('')
@@ -247,17 +239,11 @@ function EditDetails({ person, onSaved }: { person: PersonDetail; onSaved: (p: P
       setOpen(false)
       return
     }
-    setBusy(true)
-    setError('')
-    try {
+    await run(async () => {
       const saved = await api.editPerson(person.id, body)
       setOpen(false)
       await onSaved(saved)
-    } catch (err) {
-      setError(messageOf(err))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
   const field = (key: keyof typeof form, label: string, type = 'text', autoComplete = 'off') => (
     <>

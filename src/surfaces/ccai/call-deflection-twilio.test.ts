@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
-import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
-import { freePort } from '../../../test/helpers/process.ts'
+import type { TestApp } from '../../../test/helpers/app.ts'
+import { startTwilioVoiceApp } from '../../../test/helpers/twilio-voice-app.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
 import { sign } from '../../../test/peers/twilio.ts'
-import { TwilioVoicePeer, type PeerCall } from '../../../test/peers/twilio-voice.ts'
+import type { TwilioVoicePeer, PeerCall } from '../../../test/peers/twilio-voice.ts'
 
 // Deflected calls on Twilio Programmable Voice (local peer): the person's leg runs TwiML that is no
 // conference. Voicemail: a prompt and `<Record>` whose recording comes by a SIGNED recording
@@ -16,18 +16,11 @@ let peer: TwilioVoicePeer
 let port = 0
 const CALLER_ID = '+16285550198'
 
+let close: (() => Promise<void>) | undefined
 beforeAll(async () => {
-  peer = await new TwilioVoicePeer({ numbers: [CALLER_ID] }).start()
-  port = await freePort()
-  t = await startTestApp({
-    workers: true, listen: true, port, isolated: true,
-    config: { SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`, SWITCHBOARD_ALLOWED_URL_HOSTS: '127.0.0.1' },
-  })
+  ;({ t, peer, port, close } = await startTwilioVoiceApp([CALLER_ID]))
 }, 180_000)
-afterAll(async () => {
-  await t?.close()
-  await peer?.stop()
-})
+afterAll(async () => close?.())
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenant, type TestTenant } from '../../../test/factories/tenants.ts'
-import { startTestApp, type TestApp } from '../../../test/helpers/app.ts'
-import { freePort } from '../../../test/helpers/process.ts'
+import type { TestApp } from '../../../test/helpers/app.ts'
+import { startTwilioVoiceApp } from '../../../test/helpers/twilio-voice-app.ts'
 import { waitFor } from '../../../test/helpers/wait.ts'
-import { TwilioVoicePeer } from '../../../test/peers/twilio-voice.ts'
+import type { TwilioVoicePeer } from '../../../test/peers/twilio-voice.ts'
 
 // Calls on Twilio Programmable Voice end to end: the app listening on a real port (its public URL is
 // what Twilio signs), a tenant whose `voice` is Twilio pointed at the local Twilio
@@ -17,19 +17,11 @@ let peer: TwilioVoicePeer
 let port = 0
 const CALLER_ID = '+16285550199'
 
+let close: (() => Promise<void>) | undefined
 beforeAll(async () => {
-  peer = await new TwilioVoicePeer({ numbers: [CALLER_ID, '+15005550006'] }).start()
-  port = await freePort()
-  t = await startTestApp({
-    workers: true, listen: true, port, isolated: true,
-    // The peer is on loopback: allowed by the operator's list, as a closed network would.
-    config: { SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${port}`, SWITCHBOARD_ALLOWED_URL_HOSTS: '127.0.0.1' },
-  })
+  ;({ t, peer, port, close } = await startTwilioVoiceApp([CALLER_ID, '+15005550006']))
 }, 180_000)
-afterAll(async () => {
-  await t?.close()
-  await peer?.stop()
-})
+afterAll(async () => close?.())
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -12,7 +12,7 @@ import { nextNums, reserveNums, SetupRepository } from '../contact-center/setup.
 import { offerTransfer } from '../contact-center/transfer-offers.ts'
 import { EndUsersRepository } from '../contact-center/end-users.repository.ts'
 import { AgentsRepository } from '../contact-center/agents.repository.ts'
-import { dialerCallMoved, dialerCallOf, idleAgentCount, waitingDialerCalls } from '../contact-center/dialer-calls.ts'
+import { dialerCallMoved, dialerCallOf, dialerCallTransferred, idleAgentCount, waitingDialerCalls } from '../contact-center/dialer-calls.ts'
 import type { DncService } from '../suppression/index.ts'
 import { CALL_STATUS_TEXT, callTransition, type CallEffect, type CallEvent, type CallStatus, type FailReason } from './call.machine.ts'
 import {
@@ -830,6 +830,8 @@ export class CallsService {
     if (!done) return
     const from = s.agent_id
     await trx.updateTable('cc_sessions').set({ agent_id: toAgentId, last_activity_at: at }).where('tenant_id', '=', tenantId).where('id', '=', s.id).execute()
+    // A campaign's call: its contact is Transferred (§4.3).
+    await dialerCallTransferred(trx, tenantId, s.id)
     if (from) {
       const legs = await trx.updateTable('cc_call_legs').set({ ended_at: at, status: 'completed' }).where('tenant_id', '=', tenantId).where('session_id', '=', s.id)
         .where('party', '=', 'agent').where('agent_id', '=', from).where('ended_at', 'is', null).returning('provider_call_id').execute()

@@ -95,6 +95,19 @@ export function previewRules(stored: unknown): PreviewRules {
 }
 
 /**
+ * A dialer call was transferred to another agent (the receiving agent's leg is up): its contact
+ * goes `Connected` → `Transferred` (§4.3), and `Transferred and Finished` when the call ends.
+ */
+export async function dialerCallTransferred(trx: Transaction<DB>, tenantId: TenantId, sessionId: string): Promise<void> {
+  const call = await trx.selectFrom('cc_dialer_calls').select('contact_id').where('tenant_id', '=', tenantId).where('session_id', '=', sessionId).executeTakeFirst()
+  if (!call) return
+  const contact = await trx.selectFrom('cc_campaign_contacts').select('status').where('tenant_id', '=', tenantId).where('id', '=', call.contact_id).forUpdate().executeTakeFirst()
+  const next = contact ? transition(contact.status as ContactStatus, { type: 'transferred' }) : undefined
+  if (!next) return
+  await trx.updateTable('cc_campaign_contacts').set({ status: next, updated_at: new Date() }).where('tenant_id', '=', tenantId).where('id', '=', call.contact_id).execute()
+}
+
+/**
  * A dialer call moved from `from` to `to`: the contact follows (§4.3) — answered → Queued, the
  * agent's leg up → Connected, hung up after talking → Finished, a failed dial → its outcome (and
  * Redial Scheduled when the campaign's retry rules say so), the contact hanging up while waiting

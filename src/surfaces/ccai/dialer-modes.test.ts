@@ -178,6 +178,27 @@ describe('the dialer’s modes and outcomes on the sandbox provider', () => {
     expect(offers.filter((o) => o.result !== 'withdrawn')).toEqual([])
   })
 
+  it('progressive, transferred: the agent transfers the connected call to another agent, who ends it: Transferred, then Transferred and Finished', async () => {
+    const x = await tenant(2)
+    const a = await signIn(x, 0)
+    const campaign = await campaignOf(x, 'Progressive')
+    const contact = await addContact(x, campaign.num, { name: 'Passed On', phone_number: '+1 415-555-0151' })
+    const pending = (agentId: string) => waitFor('an offer', async () => (await t.store.db.selectFrom('cc_offers').select('id').where('tenant_id', '=', x.tt.tenant.id)
+      .where('agent_id', '=', agentId).where('result', '=', 'pending').executeTakeFirst())?.id, 60_000)
+    expect((await agent(a.token, 'POST', `/offers/${await pending(a.id)}/accept`)).status).toBe(200)
+    const [connected] = await allIn(x, campaign.num, ['Connected'])
+    const callId = connected.assigned_call_id as number
+    const b = await signIn(x, 1)
+    const bNum = (await t.store.db.selectFrom('cc_agents').select('num').where('id', '=', b.id).executeTakeFirstOrThrow()).num
+    const moved = await agent(a.token, 'POST', `/calls/${callId}/transfer`, { agent_id: bNum })
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200)
+    expect((await agent(b.token, 'POST', `/offers/${await pending(b.id)}/accept`)).status).toBe(200)
+    await allIn(x, campaign.num, ['Transferred'])
+    expect((await agent(b.token, 'POST', `/calls/${callId}/hang-up`)).status).toBe(200)
+    const [final] = await allIn(x, campaign.num, ['Transferred and Finished'])
+    expect(final).toMatchObject({ id: contact.id, assigned_call_id: callId })
+  })
+
   it('two job workers run the dialer at once: each contact is dialled once', async () => {
     const x = await tenant(3)
     // A second process's services over the same database and job schema, working too.

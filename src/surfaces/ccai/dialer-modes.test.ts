@@ -93,9 +93,9 @@ async function allIn(x: Tenant, campaign: number, final: string[], timeoutMs = 9
 }
 /**
  * Simulated agents until stopped: each accepts the call offered to it and hangs up a connected call
- * of its own (after `talkPolls` looks at it connected), through the agent API.
+ * of its own (after `talkPolls` looks at it connected, and once `mayHangUp` says so), through the agent API.
  */
-function serve(x: Tenant, agents: Array<{ token: string; id: string }>, talkPolls = 2): { stop: () => Promise<void>; accepted: () => number } {
+function serve(x: Tenant, agents: Array<{ token: string; id: string }>, talkPolls = 2, mayHangUp: () => Promise<boolean> = async () => true): { stop: () => Promise<void>; accepted: () => number } {
   let running = true
   let accepted = 0
   const seen = new Map<number, number>()
@@ -108,7 +108,7 @@ function serve(x: Tenant, agents: Array<{ token: string; id: string }>, talkPoll
           if (call.status !== 'connected') continue
           const n = (seen.get(call.id) ?? 0) + 1
           seen.set(call.id, n)
-          if (n >= talkPolls) await agent(a.token, 'POST', `/calls/${call.id}/hang-up`)
+          if (n >= talkPolls && await mayHangUp()) await agent(a.token, 'POST', `/calls/${call.id}/hang-up`)
         }
       }
       await new Promise((r) => setTimeout(r, 100))
@@ -126,7 +126,10 @@ describe('the dialer’s modes and outcomes on the sandbox provider', () => {
     const campaign = await campaignOf(x, 'Predictive')
     // Every sandbox phone answers: with 3 idle agents the pacing dials 8 lines (3 × 0.85 / 0.3 prior answer rate).
     for (let i = 0; i < 8; i++) await addContact(x, campaign.num, { name: `P${i}`, phone_number: `+1 415-555-03${String(i).padStart(2, '0')}` })
-    const agentsAtWork = serve(x, agents)
+    // The agents stay on their calls while any dialled contact is still ringing or waiting, so the
+    // answers beyond the idle agents find none free, however slowly the host runs the callbacks.
+    const settled = async () => !(await contactsOf(x, campaign.num)).some((c) => c.status === 'Dialing' || c.status === 'Queued')
+    const agentsAtWork = serve(x, agents, 2, settled)
     try {
       const final = await allIn(x, campaign.num, ['Finished', 'Abandoned by Dialer'])
       const by = (s: string) => final.filter((c) => c.status === s).length

@@ -30,7 +30,7 @@
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/voice-dialer.ts
 import { loadavg } from 'node:os'
-import { simulateCampaign } from '../src/core/contact-center/dialer.simulation.ts'
+import { random, simulateCampaign } from '../src/core/contact-center/dialer.simulation.ts'
 import { intEnv } from './children.ts'
 import { withBenchApp } from './in-process.ts'
 
@@ -48,17 +48,6 @@ const base = process.env.DATABASE_URL
 if (!base) throw new Error('DATABASE_URL (PostgreSQL) is required')
 if (!(FACTOR >= 1 && FACTOR <= 1000)) throw new Error('BENCH_VOICE_FACTOR: a number from 1 to 1000')
 
-/** mulberry32, as the simulation's. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const ms = (seconds: number) => Math.max(1, Math.round((seconds * 1000) / FACTOR))
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -39,8 +39,8 @@ export interface SimulationResult {
   readonly durationSeconds: number
 }
 
-/** mulberry32: a small seeded PRNG. */
-function random(seed: number): () => number {
+/** mulberry32: a small seeded PRNG (the voice bench draws its people with it too). */
+export function random(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
